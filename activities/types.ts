@@ -1,0 +1,55 @@
+import type { EmailCommand, TaskState, TimelineEntry } from '../engine/state';
+import type { CaseTypeDefinition } from '../engine/types';
+
+/** The case row the projection writes (times in epoch ms). */
+export interface CaseRow {
+  caseId: string;
+  caseType: string;
+  definitionVersion: number;
+  title: string;
+  status: string;
+  statusCategory: string;
+  entityId: string | null;
+  entityName: string | null;
+  ownerId: string | null;
+  parentCaseId: string | null;
+  data: Record<string, unknown>;
+  lines: Record<string, unknown>[];
+  currentSteps: string[];
+  createdAt: number;
+  updatedAt: number;
+  endedAt: number | null;
+  version: number;
+}
+
+export interface ProjectionInput {
+  state: CaseRow;
+  tasks: TaskState[];
+  timeline: TimelineEntry[];
+}
+
+export type SendEmailInput = EmailCommand & { caseId: string };
+
+export interface SendEmailResult {
+  state: 'sent' | 'failed' | 'skipped';
+  messageId: string;
+  /** True when the outbox already held a sent message for this key: nothing was sent again. */
+  duplicate: boolean;
+}
+
+export interface PublishedDefinition {
+  definition: CaseTypeDefinition;
+  version: number;
+}
+
+/** The activities the case workflow calls. Implemented by `createActivities`. */
+export interface CaseActivities {
+  projectCase(input: ProjectionInput): Promise<void>;
+  sendEmail(input: SendEmailInput): Promise<SendEmailResult>;
+  resolveAssignee(input: {
+    caseId: string;
+    team: string;
+    strategy: 'round-robin' | 'least-busy';
+  }): Promise<string | null>;
+  latestDefinition(caseType: string): Promise<PublishedDefinition>;
+}

@@ -1,0 +1,24 @@
+import type { Caller } from './auth';
+
+/**
+ * SQL predicate over `tasks t` for tasks the caller may see: their own (assigned, delegated by them,
+ * completed by them), their teams' unclaimed ones, those of teams they supervise, or everything for admins.
+ * Parameters are appended to `params`; the returned text references them by position.
+ */
+export function visibleTaskSql(caller: Caller, params: unknown[], alias = 't'): string {
+  if (caller.role === 'admin') return 'true';
+  params.push(caller.userId, caller.teams, caller.role, caller.supervisedTeams, caller.supervisedUsers);
+  const n = params.length;
+  const [me, teams, role, supTeams, supUsers] = [n - 4, n - 3, n - 2, n - 1, n].map((i) => `$${i}`);
+  return `(${alias}.assignee = ${me} OR ${alias}.delegated_by = ${me} OR ${alias}.completed_by = ${me}
+    OR (${alias}.assignee IS NULL AND (${alias}.candidate_teams && ${teams}::text[] OR ${role} = ANY(${alias}.candidate_roles)))
+    OR ${alias}.candidate_teams && ${supTeams}::text[] OR ${alias}.assignee = ANY(${supUsers}::text[]))`;
+}
+
+/** SQL predicate over `cases c` for cases the caller may see: owned, or holding a task they may see. */
+export function visibleCaseSql(caller: Caller, params: unknown[], alias = 'c'): string {
+  if (caller.role === 'admin') return 'true';
+  const tasks = visibleTaskSql(caller, params, 'vt');
+  params.push(caller.userId);
+  return `(${alias}.owner_id = $${params.length} OR EXISTS (SELECT 1 FROM tasks vt WHERE vt.case_id = ${alias}.id AND ${tasks}))`;
+}

@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Db, Queryable } from '../db';
+import type { Actor, Role } from '../engine/state';
+import { ProblemError } from './problem';
+
+/** The authenticated user of a request, with what access checks need. */
+export interface Caller extends Actor {
+  role: Exclude<Role, 'system'>;
+  name: string;
+  email: string;
+  tokenId: string;
+  supervisedTeams: string[];
+  supervisedUsers: string[];
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    caller?: Caller;
+  }
+}
+
+/** API tokens are random; only their SHA-256 is stored, so a database leak exposes no usable token. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** A new token (shown once) and its id. */
+export function generateToken(): { token: string; id: string } {
+  return {
+    token: `crm_${randomBytes(32).toString('base64url')}`,
+    id: `tok_${randomBytes(8).toString('hex')}`,
+  };
+}
+
+/** Stores a new token for a user and returns it in clear (the only time it exists in clear). */
+export async function issueToken(
+  db: Queryable,
+  userId: string,
+  name: string,
+): Promise<{ id: string; token: string }> {
+  const { token, id } = generateToken();
+  await db.query('INSERT INTO api_tokens (id, user_id, token_hash, name) VALUES ($1, $2, $3, $4)', [
+    id,
+    userId,
+    hashToken(token),
+    name,
+  ]);
+  return { id, token };
+}
+
+type CallerRow = {
+  token_id: string;
+  id: string;
+  name: string;
+  email: string;
+  role: Caller['role'];
+  teams: string[];
+  supervised_teams: string[];
+  supervised_users: string[];
+};
+
+/** Resolves a bearer token to its user, teams and supervised teams, in one query. */
+export async function callerForToken(db: Queryable, token: string): Promise<Caller | undefined> {
+  const rows = await db.query<CallerRow>(
+    `SELECT k.id AS token_id, u.id, u.name, u.email, u.role,
+       COALESCE((SELECT array_agg(team_id ORDER BY team_id) FROM team_members WHERE user_id = u.id), '{}') AS teams,
+       COALESCE((SELECT array_agg(id ORDER BY id) FROM teams WHERE supervisor_id = u.id), '{}') AS supervised_teams,
+       COALESCE((SELECT array_agg(DISTINCT tm.user_id) FROM team_members tm JOIN teams t ON t.id = tm.team_id
+                 WHERE t.supervisor_id = u.id), '{}') AS supervised_users
+     FROM api_tokens k JOIN users u ON u.id = k.user_id
+     WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.active`,
+    [hashToken(token)],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    tokenId: row.token_id,
+    userId: row.id,
+    name: row.name,
+    email: row.email,
+    role: row.role,
+    teams: row.teams,
+    supervisedTeams: row.role === 'supervisor' || row.role === 'admin' ? row.supervised_teams : [],
+    supervisedUsers: row.role === 'supervisor' || row.role === 'admin' ? row.supervised_users : [],
+  };
+}
+
+/** Requires `Authorization: Bearer <token>`; sets `req.caller`. */
+export function authenticate(db: Db): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
+    if (!match)
+      return next(ProblemError.unauthorized('Send an API token as "Authorization: Bearer <token>"'));
+    callerForToken(db, match[1] as string)
+      .then((caller) => {
+        if (!caller) return next(ProblemError.unauthorized('The API token is unknown or revoked'));
+        req.caller = caller;
+        next();
+      })
+      .catch(next);
+  };
+}
+
+/** The caller of an authenticated request. */
+export function callerOf(req: Request): Caller {
+  if (!req.caller) throw ProblemError.unauthorized('Authentication required');
+  return req.caller;
+}
+
+/** Requires one of the roles. */
+export function requireRole(req: Request, ...roles: Caller['role'][]): Caller {
+  const caller = callerOf(req);
+  if (!roles.includes(caller.role))
+    throw ProblemError.forbidden(`This requires the role ${roles.join(' or ')}`);
+  return caller;
+}

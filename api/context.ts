@@ -1,0 +1,28 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db';
+import type { CaseGateway } from './gateway';
+
+/** A received message as the development mailbox shows it. */
+export interface MailboxMessage {
+  id: string;
+  receivedAt: string;
+  from: string;
+  to: string[];
+  subject: string;
+  messageId: string;
+  text: string;
+  html: string;
+}
+
+/** What route modules need; built once by `createApp`. */
+export interface ApiContext {
+  db: Db;
+  client: Client;
+  gateway: CaseGateway;
+  publicUrl: string;
+  maxPageSize: number;
+  /** The development SMTP sink, when `npm start` runs one: served at /dev/mail. */
+  mailbox?: { messages(): MailboxMessage[] };
+  /** Health probes by component name; each resolves when healthy. */
+  probes: Record<string, () => Promise<unknown>>;
+}

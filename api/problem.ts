@@ -1,0 +1,101 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { logger } from '../lib/logger';
+
+/** Base of the stable problem `type` URIs; each problem's page is documented in docs/problems.md. */
+export const PROBLEM_BASE = 'https://crm-process-engine.dev/problems/';
+
+export interface FieldError {
+  /** JSON pointer into the request: `/body/data/amount`, `/query/limit`, `/headers/idempotency-key`. */
+  pointer: string;
+  message: string;
+}
+
+/** An RFC 9457 problem: thrown anywhere in a request, rendered by `problemHandler`. */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail ?? title);
+  }
+
+  static badRequest(detail: string, errors: FieldError[] = []): ProblemError {
+    return new ProblemError(400, 'validation-error', 'The request is not valid', detail, { errors });
+  }
+
+  static notFound(what: string): ProblemError {
+    return new ProblemError(404, 'not-found', 'Not found', `${what} was not found`);
+  }
+
+  static forbidden(detail: string): ProblemError {
+    return new ProblemError(403, 'forbidden', 'Forbidden', detail);
+  }
+
+  static unauthorized(detail: string): ProblemError {
+    return new ProblemError(401, 'unauthorized', 'Authentication required', detail);
+  }
+}
+
+function send(res: Parameters<ErrorRequestHandler>[2], problem: ProblemError, instance: string): void {
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: PROBLEM_BASE + problem.slug,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.message,
+      instance,
+      ...problem.extensions,
+    });
+}
+
+/** Unknown routes answer 404 problem+json, never Express's HTML page. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(ProblemError.notFound(`${req.method} ${req.path}`));
+};
+
+/** Maps every error to problem+json. Unexpected errors are logged and answered 500 without internals. */
+export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+  if (res.headersSent) return;
+  if (err instanceof ProblemError) return send(res, err, req.originalUrl);
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e.type === 'entity.parse.failed') {
+    return send(
+      res,
+      ProblemError.badRequest(`The body is not valid JSON: ${e.message}`, [
+        { pointer: '/body', message: 'malformed JSON' },
+      ]),
+      req.originalUrl,
+    );
+  }
+  if (e.type === 'entity.too.large') {
+    return send(
+      res,
+      new ProblemError(413, 'payload-too-large', 'Request body too large', e.message),
+      req.originalUrl,
+    );
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return send(
+      res,
+      new ProblemError(e.status, 'bad-request', 'Bad request', e.message ?? 'Bad request'),
+      req.originalUrl,
+    );
+  }
+  logger.error({ err, path: req.path }, 'unhandled error');
+  send(
+    res,
+    new ProblemError(
+      500,
+      'internal-error',
+      'Internal error',
+      'An unexpected error occurred; it has been logged.',
+    ),
+    req.originalUrl,
+  );
+};

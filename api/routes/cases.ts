@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { definitionVersion, latestDefinition } from '../../db/definitions';
+import { callerOf } from '../auth';
+import { visibleCaseSql, visibleTaskSql } from '../access';
+import type { ApiContext } from '../context';
+import { ProblemError } from '../problem';
+import { check } from '../validation';
+import { TASK_COLUMNS, caseView, taskView } from '../views';
+
+const startSchema = {
+  type: 'object',
+  properties: {
+    caseType: { type: 'string', minLength: 1, maxLength: 100 },
+    title: { type: 'string', minLength: 1, maxLength: 300 },
+    entityId: { type: 'string', minLength: 1, maxLength: 100 },
+    ownerId: { type: 'string', minLength: 1, maxLength: 100 },
+    data: { type: 'object' },
+    lines: { type: 'array', maxItems: 1000, items: { type: 'object' } },
+  },
+  required: ['caseType'],
+  additionalProperties: false,
+};
+
+interface StartBody {
+  caseType: string;
+  title?: string;
+  entityId?: string;
+  ownerId?: string;
+  data?: Record<string, unknown>;
+  lines?: Record<string, unknown>[];
+}
+
+/** Loads a case the caller may see, or answers 404 (unknown and foreign look the same). */
+export async function loadVisibleCase(ctx: ApiContext, caller: ReturnType<typeof callerOf>, caseId: string) {
+  const params: unknown[] = [caseId];
+  const rows = await ctx.db.query(
+    `SELECT c.* FROM cases c WHERE c.id = $1 AND ${visibleCaseSql(caller, params)}`,
+    params,
+  );
+  if (!rows[0]) throw ProblemError.notFound(`Case ${caseId}`);
+  return rows[0];
+}
+
+export function caseRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.post('/cases', async (req, res) => {
+    const caller = callerOf(req);
+    const body = check<StartBody>(startSchema, req.body ?? {}, '/body');
+    const stored = await latestDefinition(ctx.db, body.caseType);
+    if (!stored) {
+      throw ProblemError.badRequest(`Unknown case type "${body.caseType}"`, [
+        { pointer: '/body/caseType', message: 'is not a published case type' },
+      ]);
+    }
+    const def = stored.definition;
+    if (def.fields) check(def.fields, body.data ?? {}, '/body/data', 'case data');
+    if (body.lines !== undefined) {
+      if (!def.lines)
+        throw ProblemError.badRequest(`Case type ${def.id} has no lines`, [
+          { pointer: '/body/lines', message: 'is not allowed' },
+        ]);
+      check({ type: 'array', items: def.lines }, body.lines, '/body/lines', 'case lines');
+    }
+    let entity = null;
+    if (body.entityId !== undefined) {
+      const [row] = await ctx.db.query<{ id: string; name: string; agent_id: string | null }>(
+        'SELECT id, name, agent_id FROM entities WHERE id = $1',
+        [body.entityId],
+      );
+      if (!row)
+        throw ProblemError.badRequest('Unknown entity', [
+          { pointer: '/body/entityId', message: 'does not exist' },
+        ]);
+      entity = { id: row.id, name: row.name, agentId: row.agent_id };
+    }
+    const ownerId = body.ownerId ?? caller.userId;
+    if (ownerId !== caller.userId && caller.role === 'agent') {
+      throw ProblemError.forbidden('Agents open cases for themselves; leave ownerId out');
+    }
+    const caseId = `case-${randomUUID()}`;
+    await ctx.gateway.start(def, {
+      caseId,
+      caseType: def.id,
+      definitionVersion: stored.version,
+      data: body.data ?? {},
+      lines: body.lines ?? [],
+      entity,
+      ownerId,
+      actor: caller.userId,
+      ...(body.title !== undefined ? { title: body.title } : {}),
+    });
+    const [row] = await ctx.db.query('SELECT * FROM cases WHERE id = $1', [caseId]);
+    const tasks = await ctx.db.query(
+      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
+      [caseId],
+    );
+    res
+      .status(201)
+      .location(`/api/cases/${caseId}`)
+      .json({ ...caseView(row ?? {}), tasks: tasks.map((t) => taskView(t)) });
+  });
+
+  router.get('/cases/:id', async (req, res) => {
+    const caller = callerOf(req);
+    const row = await loadVisibleCase(ctx, caller, req.params.id);
+    const params: unknown[] = [row.id];
+    const tasks = await ctx.db.query(
+      `SELECT ${TASK_COLUMNS}, ${visibleTaskSql(caller, params)} AS visible FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
+      params,
+    );
+    const timeline = await ctx.db.query(
+      'SELECT seq, at, kind, actor, task_id, detail FROM case_events WHERE case_id = $1 ORDER BY seq LIMIT 1000',
+      [row.id],
+    );
+    const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+    const status = stored?.definition.statuses.find((s) => s.code === row.status);
+    res.json({
+      ...caseView(row),
+      statusName: status?.name ?? row.status,
+      probability: (row.data as { probability?: number }).probability ?? status?.probability ?? null,
+      tasks: tasks.map((t) => ({ ...taskView(t), actionable: t.visible === true })),
+      timeline: timeline.map((e) => ({
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind,
+        actor: e.actor,
+        taskId: e.task_id,
+        detail: e.detail,
+      })),
+    });
+  });
+
+  return router;
+}

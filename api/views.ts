@@ -1,0 +1,98 @@
+import type { Row } from '../db';
+
+/** Columns of a task as the API shows it. */
+export const TASK_COLUMNS = `t.id, t.case_id, t.step, t.action, t.title, t.description, t.status, t.assignee,
+  t.candidate_teams, t.candidate_roles, t.priority, t.due_at, t.follow_up_at, t.created_at, t.claimed_at,
+  t.completed_at, t.completed_by, t.outcome, t.form_data, t.notes, t.delegated_by, t.escalation_level, t.comments,
+  t.case_type, t.case_title, t.case_status, t.entity_name, t.version`;
+
+export interface TaskView {
+  id: string;
+  caseId: string;
+  step: string | null;
+  action: string;
+  title: string;
+  description: string | null;
+  status: string;
+  assignee: string | null;
+  candidateTeams: string[];
+  candidateRoles: string[];
+  priority: string;
+  dueAt: string | null;
+  followUpAt: string | null;
+  overdue: boolean;
+  createdAt: string;
+  claimedAt: string | null;
+  completedAt: string | null;
+  completedBy: string | null;
+  outcome: string | null;
+  formData: unknown;
+  notes: string | null;
+  delegatedBy: string | null;
+  escalationLevel: number;
+  comments: unknown;
+  case: { id: string; type: string; title: string; status: string };
+  entityName: string | null;
+  version: number;
+}
+
+/** A task row (selected with TASK_COLUMNS) as the API shows it. */
+export function taskView(r: Row, now = Date.now()): TaskView {
+  const dueAt = (r.due_at as string | null) ?? null;
+  return {
+    id: r.id as string,
+    caseId: r.case_id as string,
+    step: (r.step as string | null) ?? null,
+    action: r.action as string,
+    title: r.title as string,
+    description: (r.description as string | null) ?? null,
+    status: r.status as string,
+    assignee: (r.assignee as string | null) ?? null,
+    candidateTeams: r.candidate_teams as string[],
+    candidateRoles: r.candidate_roles as string[],
+    priority: r.priority as string,
+    dueAt,
+    followUpAt: (r.follow_up_at as string | null) ?? null,
+    overdue: r.status === 'open' && dueAt !== null && Date.parse(dueAt) < now,
+    createdAt: r.created_at as string,
+    claimedAt: (r.claimed_at as string | null) ?? null,
+    completedAt: (r.completed_at as string | null) ?? null,
+    completedBy: (r.completed_by as string | null) ?? null,
+    outcome: (r.outcome as string | null) ?? null,
+    formData: r.form_data ?? null,
+    notes: (r.notes as string | null) ?? null,
+    delegatedBy: (r.delegated_by as string | null) ?? null,
+    escalationLevel: r.escalation_level as number,
+    comments: r.comments,
+    case: {
+      id: r.case_id as string,
+      type: r.case_type as string,
+      title: r.case_title as string,
+      status: r.case_status as string,
+    },
+    entityName: (r.entity_name as string | null) ?? null,
+    version: r.version as number,
+  };
+}
+
+/** A case row as the API shows it. */
+export function caseView(r: Row) {
+  return {
+    id: r.id as string,
+    caseType: r.case_type as string,
+    definitionVersion: r.definition_version as number,
+    title: r.title as string,
+    status: r.status as string,
+    statusCategory: r.status_category as string,
+    entity: r.entity_id ? { id: r.entity_id as string, name: r.entity_name as string | null } : null,
+    ownerId: (r.owner_id as string | null) ?? null,
+    parentCaseId: (r.parent_case_id as string | null) ?? null,
+    data: r.data,
+    lines: r.lines,
+    currentSteps: r.current_steps as string[],
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    endedAt: (r.ended_at as string | null) ?? null,
+    version: r.version as number,
+  };
+}

@@ -1,0 +1,214 @@
+import type { Priority, StatusCategory } from './types';
+
+/** Roles a user holds. `system` is the engine itself (timers, escalations). */
+export type Role = 'agent' | 'supervisor' | 'designer' | 'admin' | 'system';
+
+/** Who performs an action, as the API resolved it from the bearer token. */
+export interface Actor {
+  userId: string;
+  role: Role;
+  /** Teams the user belongs to. */
+  teams: string[];
+  /** Teams the user supervises (supervisors only). */
+  supervisedTeams?: string[];
+  /** Members of the supervised teams. */
+  supervisedUsers?: string[];
+}
+
+export const SYSTEM_ACTOR: Actor = { userId: 'system', role: 'system', teams: [] };
+
+export type TaskStatus = 'open' | 'completed' | 'cancelled';
+
+export interface Comment {
+  at: number;
+  by: string;
+  text: string;
+}
+
+export interface TaskState {
+  id: string;
+  /** The step that created the task; undefined for ad-hoc tasks added by a supervisor. */
+  step?: string;
+  tokenId?: string;
+  action: string;
+  title: string;
+  description?: string;
+  status: TaskStatus;
+  assignee: string | null;
+  candidateTeams: string[];
+  candidateRoles: string[];
+  priority: Priority;
+  dueAt: number | null;
+  followUpAt: number | null;
+  createdAt: number;
+  claimedAt: number | null;
+  completedAt: number | null;
+  completedBy: string | null;
+  outcome: string | null;
+  formData: Record<string, unknown> | null;
+  notes: string | null;
+  /** Set while a delegated task awaits its delegate: the user it returns to. */
+  delegatedBy: string | null;
+  comments: Comment[];
+  escalationLevel: number;
+  /** Increases on every change; projections keep the highest. */
+  version: number;
+}
+
+export interface Token {
+  id: string;
+  step: string;
+  /** Parallel groups this token belongs to, innermost last. */
+  groups: string[];
+  taskId?: string;
+  subcaseId?: string;
+}
+
+export interface JoinState {
+  step: string;
+  expected: number;
+  arrived: number;
+  groups: string[];
+}
+
+export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due';
+
+export interface TimerState {
+  id: string;
+  kind: TimerKind;
+  fireAt: number;
+  tokenId?: string;
+  taskId?: string;
+  index?: number;
+  ruleId?: string;
+  eventKey?: string;
+  /** The status the timer is bound to (case timers, delayed emails sent only if still there). */
+  status?: string;
+}
+
+export interface EntitySnapshot {
+  id: string;
+  name: string;
+  agentId?: string | null;
+}
+
+export interface CaseState {
+  caseId: string;
+  caseType: string;
+  definitionVersion: number;
+  parentCaseId: string | null;
+  title: string;
+  status: string;
+  statusCategory: StatusCategory;
+  statusEnteredAt: number;
+  data: Record<string, unknown>;
+  lines: Record<string, unknown>[];
+  entity: EntitySnapshot | null;
+  ownerId: string | null;
+  createdAt: number;
+  tokens: Token[];
+  joins: Record<string, JoinState>;
+  tasks: Record<string, TaskState>;
+  timers: TimerState[];
+  visits: Record<string, number>;
+  /** Counter for ids of tasks, tokens, timers and groups. */
+  seq: number;
+  /** Number of timeline entries written so far; the next entry gets `timelineSeq + 1`. */
+  timelineSeq: number;
+  version: number;
+  ended: boolean;
+  endedAt: number | null;
+}
+
+export interface TimelineEntry {
+  seq: number;
+  at: number;
+  kind: string;
+  actor: string;
+  taskId?: string;
+  detail: Record<string, unknown>;
+}
+
+export interface EmailCommand {
+  kind: 'email';
+  ruleId: string;
+  /** Identifies the triggering event within the case: with the case id and rule id, the idempotency key. */
+  eventKey: string;
+  template: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  taskId?: string;
+  marketing?: boolean;
+  bypassOptOut?: boolean;
+  attachInvite?: boolean;
+}
+
+export type Command =
+  | EmailCommand
+  | { kind: 'resolveAssignee'; taskId: string; team: string; strategy: 'round-robin' | 'least-busy' }
+  | {
+      kind: 'startSubcase';
+      tokenId: string;
+      childCaseId: string;
+      caseType: string;
+      data: Record<string, unknown>;
+      wait: boolean;
+    };
+
+export interface StartInput {
+  caseId: string;
+  caseType: string;
+  definitionVersion: number;
+  data?: Record<string, unknown>;
+  lines?: Record<string, unknown>[];
+  entity?: EntitySnapshot | null;
+  ownerId?: string | null;
+  title?: string;
+  parentCaseId?: string | null;
+  actor?: string;
+}
+
+export type CaseEvent =
+  | { type: 'claim'; taskId: string; actor: Actor }
+  | { type: 'unclaim'; taskId: string; actor: Actor }
+  | { type: 'assign'; taskId: string; assignee: string; actor: Actor }
+  | { type: 'delegate'; taskId: string; to: string; actor: Actor }
+  | { type: 'resolve'; taskId: string; actor: Actor }
+  | {
+      type: 'complete';
+      taskId: string;
+      outcome: string;
+      data?: Record<string, unknown>;
+      notes?: string;
+      actor: Actor;
+    }
+  | { type: 'comment'; taskId: string; text: string; actor: Actor }
+  | { type: 'editClosed'; taskId: string; data?: Record<string, unknown>; notes?: string; actor: Actor }
+  | { type: 'setStatus'; status: string; actor: Actor }
+  | { type: 'updateData'; data: Record<string, unknown>; lines?: Record<string, unknown>[]; actor: Actor }
+  | {
+      type: 'addTask';
+      title: string;
+      action: string;
+      assignee?: string;
+      team?: string;
+      dueAt?: number;
+      priority?: Priority;
+      description?: string;
+      actor: Actor;
+    }
+  | { type: 'cancel'; reason: string; actor: Actor }
+  | { type: 'timerFired'; timerId: string }
+  | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }
+  | { type: 'assigneeResolved'; taskId: string; assignee: string | null };
+
+export type ActorEvent = Extract<CaseEvent, { actor: Actor }>;
+
+export interface StepResult {
+  state: CaseState;
+  commands: Command[];
+  timeline: TimelineEntry[];
+  /** Ids of tasks created or changed by the event. */
+  changedTasks: string[];
+}

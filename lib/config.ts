@@ -1,0 +1,83 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Every setting the engine reads, validated once. Defaults make `npm start` work on a laptop. */
+export interface Config {
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  temporalCliPath: string | undefined;
+  taskQueue: string;
+  smtpUrl: string | undefined;
+  smtpSinkPort: number;
+  mailFrom: string;
+  definitionsDir: string;
+  logLevel: string;
+  cacheDir: string;
+  maxPageSize: number;
+  bodyLimit: string;
+  updateTimeoutMs: number;
+  seedDemo: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** The user's cache directory for downloaded or built tools (the Temporal CLI). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'crm-process-engine');
+}
+
+/** Reads the configuration from environment variables (see the README's configuration table). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'PORT', 3000);
+  const root = path.resolve(__dirname, '..');
+  return {
+    port,
+    publicUrl: env.PUBLIC_URL || `http://localhost:${port}`,
+    dataDir: path.resolve(env.DATA_DIR || path.join(root, '.data')),
+    databaseUrl: env.DATABASE_URL || undefined,
+    embeddedPostgresPort: int(env, 'EMBEDDED_POSTGRES_PORT', 5433),
+    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporalPort: int(env, 'TEMPORAL_PORT', 7233),
+    temporalUiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
+    temporalCliPath: env.TEMPORAL_CLI_PATH || undefined,
+    taskQueue: env.TASK_QUEUE || 'crm-cases',
+    smtpUrl: env.SMTP_URL || undefined,
+    smtpSinkPort: int(env, 'SMTP_SINK_PORT', 2525),
+    mailFrom: env.MAIL_FROM || 'CRM <crm@localhost>',
+    definitionsDir: path.resolve(env.DEFINITIONS_DIR || path.join(root, 'definitions')),
+    logLevel: env.LOG_LEVEL || 'info',
+    cacheDir: path.resolve(env.CRM_CACHE_DIR || defaultCacheDir(env)),
+    maxPageSize: int(env, 'MAX_PAGE_SIZE', 200),
+    bodyLimit: env.BODY_LIMIT || '1mb',
+    updateTimeoutMs: int(env, 'UPDATE_TIMEOUT_MS', 15000),
+    seedDemo: bool(env, 'SEED_DEMO', true),
+  };
+}

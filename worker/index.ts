@@ -1,0 +1,30 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { CaseActivities } from '../activities/types';
+
+export interface WorkerSetup {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  activities: CaseActivities;
+  /** A pre-built bundle (tests, benchmarks); otherwise the worker bundles `workflows/` itself. */
+  workflowBundle?: { code: string } | { codePath: string };
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+/** Path of the workflow entry point, for bundling. */
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Creates a worker for case workflows and their activities. The caller runs and shuts it down. */
+export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: setup.address });
+  const options: WorkerOptions = {
+    connection,
+    namespace: setup.namespace,
+    taskQueue: setup.taskQueue,
+    activities: setup.activities as unknown as WorkerOptions['activities'],
+    maxConcurrentActivityTaskExecutions: setup.maxConcurrentActivityTaskExecutions ?? 50,
+    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  };
+  const worker = await Worker.create(options);
+  return { worker, connection };
+}

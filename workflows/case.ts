@@ -1,0 +1,258 @@
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activityTypes from '../activities/types';
+import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpreter';
+import type { CaseEvent, CaseState, Command, StepResult } from '../engine/state';
+import { CASE_STATUS, CASE_TYPE } from './search-attributes';
+import {
+  actUpdate,
+  readyUpdate,
+  stateQuery,
+  type ActionResult,
+  type CaseOutcome,
+  type CaseSummary,
+  type CaseWorkflowInput,
+} from './messages';
+
+const { projectCase } = proxyLocalActivities<activityTypes.CaseActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+});
+
+const { sendEmail } = proxyActivities<activityTypes.CaseActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: ['PermanentEmailError', 'TemplateError', 'NoRecipientsError'],
+  },
+});
+
+const { resolveAssignee, latestDefinition } = proxyActivities<activityTypes.CaseActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+function summary(state: CaseState): CaseSummary {
+  return {
+    caseId: state.caseId,
+    caseType: state.caseType,
+    status: state.status,
+    statusCategory: state.statusCategory,
+    ended: state.ended,
+    version: state.version,
+  };
+}
+
+/**
+ * One CRM case. A thin shell over the pure interpreter: it feeds events in (user actions as Updates,
+ * timers, sub-case ends) and turns the interpreter's commands into activities and child workflows.
+ */
+export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcome> {
+  const def = input.definition;
+  const events: CaseEvent[] = [];
+  const inflight = new Set<Promise<void>>();
+  let wakeups = 0;
+  let projected = false;
+  let state: CaseState;
+  let lastStatus: string | undefined;
+
+  async function project(result: Pick<StepResult, 'timeline' | 'changedTasks'>): Promise<void> {
+    const tasks = result.changedTasks.map((id) => state.tasks[id]).filter((t) => t !== undefined);
+    await projectCase({ state: caseRow(state), tasks, timeline: result.timeline });
+    if (state.status !== lastStatus) {
+      lastStatus = state.status;
+      upsertSearchAttributes([{ key: CASE_STATUS, value: state.status }]);
+    }
+  }
+
+  function track(work: Promise<void>): void {
+    const tracked = work
+      .catch((err: unknown) =>
+        log.error('Case side effect failed', { caseId: state.caseId, error: String(err) }),
+      )
+      .finally(() => {
+        inflight.delete(tracked);
+        wakeups += 1;
+      });
+    inflight.add(tracked);
+  }
+
+  function dispatch(commands: Command[]): void {
+    for (const command of commands) {
+      switch (command.kind) {
+        case 'email':
+          track(sendEmail({ caseId: state.caseId, ...command }).then(() => undefined));
+          break;
+        case 'resolveAssignee':
+          track(
+            resolveAssignee({ caseId: state.caseId, team: command.team, strategy: command.strategy }).then(
+              (assignee) => {
+                events.push({ type: 'assigneeResolved', taskId: command.taskId, assignee });
+              },
+            ),
+          );
+          break;
+        case 'startSubcase':
+          track(
+            (async () => {
+              const child = await latestDefinition(command.caseType);
+              const handle = await startChild(caseWorkflow, {
+                workflowId: command.childCaseId,
+                args: [
+                  {
+                    definition: child.definition,
+                    start: {
+                      caseId: command.childCaseId,
+                      caseType: command.caseType,
+                      definitionVersion: child.version,
+                      data: command.data,
+                      entity: state.entity,
+                      ownerId: state.ownerId,
+                      parentCaseId: state.caseId,
+                    },
+                  },
+                ],
+                parentClosePolicy: ParentClosePolicy.ABANDON,
+                typedSearchAttributes: [{ key: CASE_TYPE, value: command.caseType }],
+              });
+              if (!command.wait) return;
+              const outcome = await handle.result();
+              events.push({
+                type: 'subcaseEnded',
+                tokenId: command.tokenId,
+                status: outcome.status,
+                category: outcome.category,
+              });
+            })(),
+          );
+          break;
+        default: {
+          const unknown: never = command;
+          throw ApplicationFailure.nonRetryable(`Unknown command ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
+  }
+
+  async function apply(event: CaseEvent): Promise<StepResult> {
+    const result = applyEvent(def, state, event, Date.now());
+    state = result.state;
+    dispatch(result.commands);
+    await project(result);
+    return result;
+  }
+
+  setHandler(stateQuery, () => state);
+
+  setHandler(
+    actUpdate,
+    async (event): Promise<ActionResult> => {
+      await apply(event);
+      const task = 'taskId' in event ? (state.tasks[event.taskId] ?? null) : null;
+      return { case: summary(state), task };
+    },
+    {
+      validator: (event) => {
+        if (!projected)
+          throw ApplicationFailure.create({ type: 'CASE_STARTING', message: 'The case is still starting' });
+        const rejection = checkEvent(def, state, event);
+        if (rejection)
+          throw ApplicationFailure.create({
+            type: rejection.code,
+            message: rejection.message,
+            nonRetryable: true,
+          });
+      },
+    },
+  );
+
+  setHandler(readyUpdate, async () => {
+    await condition(() => projected);
+    return summary(state);
+  });
+
+  if (input.state) {
+    state = input.state;
+    lastStatus = state.status;
+    projected = true;
+  } else {
+    const result = startCase(def, input.start, Date.now());
+    state = result.state;
+    dispatch(result.commands);
+    await project(result);
+    projected = true;
+  }
+
+  const continueAfter = input.continueAfterEvents;
+  for (;;) {
+    while (events.length > 0) await apply(events.shift() as CaseEvent);
+    if (state.ended && state.timers.length === 0 && inflight.size === 0) break;
+
+    const info = workflowInfo();
+    const tooLong =
+      continueAfter !== undefined ? info.historyLength > continueAfter : info.continueAsNewSuggested;
+    if (tooLong && inflight.size === 0) {
+      await condition(allHandlersFinished);
+      if (events.length === 0 && inflight.size === 0) {
+        await continueAsNew<typeof caseWorkflow>({
+          definition: def,
+          start: input.start,
+          state,
+          continueAfterEvents: continueAfter,
+        });
+      }
+      continue;
+    }
+
+    const timer = nextTimer(state);
+    const seenVersion = state.version;
+    const seenWakeups = wakeups;
+    const wake = (): boolean => events.length > 0 || state.version !== seenVersion || wakeups !== seenWakeups;
+    const woke =
+      timer === undefined
+        ? (await condition(wake), true)
+        : await condition(wake, Math.max(1, timer.fireAt - Date.now()));
+    if (!woke && timer !== undefined) events.push({ type: 'timerFired', timerId: timer.id });
+  }
+
+  await condition(allHandlersFinished);
+  return { status: state.status, category: state.statusCategory };
+}
+
+/** The case row the projection writes: everything but the per-task detail. */
+function caseRow(state: CaseState): activityTypes.CaseRow {
+  return {
+    caseId: state.caseId,
+    caseType: state.caseType,
+    definitionVersion: state.definitionVersion,
+    title: state.title,
+    status: state.status,
+    statusCategory: state.statusCategory,
+    entityId: state.entity?.id ?? null,
+    entityName: state.entity?.name ?? null,
+    ownerId: state.ownerId,
+    parentCaseId: state.parentCaseId,
+    data: state.data,
+    lines: state.lines,
+    currentSteps: state.tokens.map((t) => t.step),
+    createdAt: state.createdAt,
+    updatedAt: Date.now(),
+    endedAt: state.endedAt,
+    version: state.version,
+  };
+}

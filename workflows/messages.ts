@@ -1,0 +1,42 @@
+/**
+ * Messages of the case workflow, shared by the workflow and the API (the API never loads workflow code).
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ActorEvent, CaseState, StartInput, TaskState } from '../engine/state';
+import type { CaseTypeDefinition } from '../engine/types';
+
+export interface CaseWorkflowInput {
+  definition: CaseTypeDefinition;
+  start: StartInput;
+  /** Carried over by continue-as-new. */
+  state?: CaseState;
+  /** Continue-as-new after this many history events (default: when the server suggests it). */
+  continueAfterEvents?: number;
+}
+
+export interface CaseSummary {
+  caseId: string;
+  caseType: string;
+  status: string;
+  statusCategory: string;
+  ended: boolean;
+  version: number;
+}
+
+export interface ActionResult {
+  case: CaseSummary;
+  task: TaskState | null;
+}
+
+export interface CaseOutcome {
+  status: string;
+  category: CaseState['statusCategory'];
+}
+
+/** Applies a user's action (claim, complete, ...). Rejected by the validator when not allowed. */
+export const actUpdate = defineUpdate<ActionResult, [ActorEvent]>('act');
+/** Returns once the case's state is projected to Postgres; used right after starting a case. */
+export const readyUpdate = defineUpdate<CaseSummary, []>('ready');
+export const stateQuery = defineQuery<CaseState>('state');
+
+export const CASE_WORKFLOW_TYPE = 'caseWorkflow';
