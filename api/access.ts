@@ -3,15 +3,23 @@ import type { Caller } from './auth';
 /**
  * SQL predicate over `tasks t` for tasks the caller may see: their own (assigned, delegated by them,
  * completed by them), their teams' unclaimed ones, those of teams they supervise, or everything for admins.
+ * With `forAction`, also their teams' tasks claimed by someone else, so a lost claim race gets a 409.
  * Parameters are appended to `params`; the returned text references them by position.
  */
-export function visibleTaskSql(caller: Caller, params: unknown[], alias = 't'): string {
+export function visibleTaskSql(
+  caller: Caller,
+  params: unknown[],
+  alias = 't',
+  options: { forAction?: boolean } = {},
+): string {
   if (caller.role === 'admin') return 'true';
+  // Acting on a teammate's claimed task must answer 409 (a lost race), not 404: candidates know it exists.
+  const claimable = options.forAction ? 'true' : `${alias}.assignee IS NULL`;
   params.push(caller.userId, caller.teams, caller.role, caller.supervisedTeams, caller.supervisedUsers);
   const n = params.length;
   const [me, teams, role, supTeams, supUsers] = [n - 4, n - 3, n - 2, n - 1, n].map((i) => `$${i}`);
   return `(${alias}.assignee = ${me} OR ${alias}.delegated_by = ${me} OR ${alias}.completed_by = ${me}
-    OR (${alias}.assignee IS NULL AND (${alias}.candidate_teams && ${teams}::text[] OR ${role} = ANY(${alias}.candidate_roles)))
+    OR (${claimable} AND (${alias}.candidate_teams && ${teams}::text[] OR ${role} = ANY(${alias}.candidate_roles)))
     OR ${alias}.candidate_teams && ${supTeams}::text[] OR ${alias}.assignee = ANY(${supUsers}::text[]))`;
 }
 

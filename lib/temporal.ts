@@ -1,7 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 
-/** Connects a Temporal client. */
-export async function connectClient(address: string, namespace: string): Promise<Client> {
+/** Connects a Temporal client; the connection is returned too, for operator calls and closing. */
+export async function connectTemporal(
+  address: string,
+  namespace: string,
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+  return { client: new Client({ connection, namespace }), connection };
 }

@@ -61,11 +61,11 @@ const ACTIONS = {
 type ActionName = keyof typeof ACTIONS;
 
 /** Loads a task the caller may see, or answers 404 (unknown and foreign tasks look the same). */
-export async function loadVisibleTask(ctx: ApiContext, caller: Caller, taskId: string) {
+export async function loadVisibleTask(ctx: ApiContext, caller: Caller, taskId: string, forAction = false) {
   const params: unknown[] = [taskId];
   const rows = await ctx.db.query(
     `SELECT ${TASK_COLUMNS}, c.definition_version FROM tasks t JOIN cases c ON c.id = t.case_id
-     WHERE t.id = $1 AND ${visibleTaskSql(caller, params)}`,
+     WHERE t.id = $1 AND ${visibleTaskSql(caller, params, 't', { forAction })}`,
     params,
   );
   if (!rows[0]) throw ProblemError.notFound(`Task ${taskId}`);
@@ -103,7 +103,7 @@ export function taskRoutes(ctx: ApiContext): Router {
     if (!Object.hasOwn(ACTIONS, action)) throw ProblemError.notFound(`Action "${req.params.action}"`);
     const spec = ACTIONS[action];
     const body = check<never>(spec.schema, req.body ?? {}, '/body');
-    const row = await loadVisibleTask(ctx, caller, req.params.id);
+    const row = await loadVisibleTask(ctx, caller, req.params.id, true);
     const event = {
       ...(spec.event as (b: unknown) => object)(body),
       taskId: row.id as string,

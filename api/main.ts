@@ -1,0 +1,45 @@
+/** Production API process: needs TEMPORAL_ADDRESS and DATABASE_URL. Stateless; scale out behind a load balancer. */
+import { createDb } from '../db';
+import { loadConfig, ConfigError } from '../lib/config';
+import { logger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { connectTemporal } from '../lib/temporal';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.temporalAddress || !config.databaseUrl) {
+    throw new ConfigError(
+      'npm run api needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything locally)',
+    );
+  }
+  const db = createDb(config.databaseUrl);
+  const { client } = await connectTemporal(config.temporalAddress, config.temporalNamespace);
+  const mailer = config.smtpUrl ? createMailer(config.smtpUrl) : undefined;
+  const app = createApp({
+    db,
+    client,
+    taskQueue: config.taskQueue,
+    publicUrl: config.publicUrl,
+    maxPageSize: config.maxPageSize,
+    bodyLimit: config.bodyLimit,
+    updateTimeoutMs: config.updateTimeoutMs,
+    ...(mailer ? { probes: { smtp: () => mailer.verify() } } : {}),
+  });
+  const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));
+  const stop = () => {
+    server.close(() => {
+      void client.connection
+        .close()
+        .then(() => db.close())
+        .then(() => process.exit(0));
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, 'API failed');
+  process.exit(1);
+});

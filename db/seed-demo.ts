@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from './index';
+import { issueToken } from '../api/auth';
+
+export interface DemoUser {
+  id: string;
+  name: string;
+  role: string;
+  token: string;
+}
+
+const USERS = [
+  {
+    id: 'alice',
+    name: 'Alice Agent',
+    email: 'alice@example.com',
+    role: 'agent',
+    locale: 'en',
+    teams: ['sales'],
+  },
+  { id: 'bob', name: 'Bob Agent', email: 'bob@example.com', role: 'agent', locale: 'es', teams: ['sales'] },
+  {
+    id: 'carol',
+    name: 'Carol Support',
+    email: 'carol@example.com',
+    role: 'agent',
+    locale: 'en',
+    teams: ['support'],
+  },
+  {
+    id: 'sam',
+    name: 'Sam Supervisor',
+    email: 'sam@example.com',
+    role: 'supervisor',
+    locale: 'en',
+    teams: ['sales'],
+  },
+  { id: 'dana', name: 'Dana Designer', email: 'dana@example.com', role: 'designer', locale: 'en', teams: [] },
+  { id: 'admin', name: 'Ada Admin', email: 'admin@example.com', role: 'admin', locale: 'en', teams: [] },
+] as const;
+
+/**
+ * Seeds demo users, teams and an entity once, and keeps their tokens in `<dataDir>/demo-tokens.json`
+ * (the database only holds hashes, so the clear tokens live in this local, git-ignored file).
+ */
+export async function seedDemo(db: Db, dataDir: string): Promise<DemoUser[]> {
+  const file = path.join(dataDir, 'demo-tokens.json');
+  if (fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as DemoUser[];
+    const [{ n }] = (await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM users WHERE id = ANY($1)',
+      [saved.map((u) => u.id)],
+    )) as [{ n: number }];
+    if (n === saved.length) return saved;
+  }
+  const users: DemoUser[] = [];
+  await db.transaction(async (tx) => {
+    for (const u of USERS) {
+      await tx.query(
+        `INSERT INTO users (id, name, email, role, locale) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+        [u.id, u.name, u.email, u.role, u.locale],
+      );
+    }
+    await tx.query(
+      `INSERT INTO teams (id, name, supervisor_id) VALUES ('sales', 'Sales', 'sam'), ('support', 'Post-sale support', 'sam') ON CONFLICT (id) DO NOTHING`,
+    );
+    for (const u of USERS) {
+      for (const team of u.teams) {
+        await tx.query('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          team,
+          u.id,
+        ]);
+      }
+    }
+    await tx.query(
+      `INSERT INTO entities (id, kind, code, name, agent_id) VALUES ('ent-acme', 'CL', 'C0001', 'ACME Industries', 'alice'),
+       ('ent-globex', 'CL', 'C0002', 'Globex', 'bob') ON CONFLICT (id) DO NOTHING`,
+    );
+    for (const u of USERS) {
+      const { token } = await issueToken(tx, u.id, 'demo');
+      users.push({ id: u.id, name: u.name, role: u.role, token });
+    }
+  });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(users, null, 2), { mode: 0o600 });
+  return users;
+}

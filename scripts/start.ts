@@ -1,0 +1,188 @@
+/**
+ * The main job: starts (or connects to) Temporal, PostgreSQL and SMTP, migrates, publishes the
+ * definitions, seeds demo data, runs the worker and the API, and prints where everything is.
+ * Ctrl-C stops everything cleanly; data stays under DATA_DIR for the next start.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import { createActivities } from '../activities';
+import { TemplateStore } from '../activities/templates';
+import { createApp } from '../api/app';
+import { createDb, type Db } from '../db';
+import { migrate } from '../db/migrate';
+import { seedDemo } from '../db/seed-demo';
+import { formatIssues, loadDefinitions } from '../designer/validate';
+import { startEmbeddedPostgres } from '../infra/postgres';
+import { startSmtpSink } from '../infra/smtp-sink';
+import { resolveTemporalCli } from '../infra/temporal-cli';
+import { ensureSearchAttributes, startTemporalDevServer } from '../infra/temporal-server';
+import { loadConfig } from '../lib/config';
+import { logger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { publishDefinitions } from '../lib/publish';
+import { connectTemporal } from '../lib/temporal';
+import { createWorker } from '../worker';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+
+const stops: { name: string; stop: () => Promise<unknown> }[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const { name, stop } of stops.reverse()) {
+      try {
+        await stop();
+        logger.info(`stopped ${name}`);
+      } catch (err) {
+        logger.warn({ err }, `failed to stop ${name}`);
+      }
+    }
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = (msg: string) => logger.info(msg);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+
+  // Definitions first: a broken file stops start-up before anything is started.
+  const loaded = loadDefinitions(config.definitionsDir);
+  const errors = loaded.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) {
+    console.error(`Invalid case-type definitions in ${config.definitionsDir}:\n${formatIssues(errors)}`);
+    process.exit(1);
+  }
+
+  let temporalAddress = config.temporalAddress;
+  let temporalUi: string | undefined;
+  if (temporalAddress === undefined) {
+    const cli = await resolveTemporalCli({
+      cacheDir: config.cacheDir,
+      cliPathEnv: config.temporalCliPath,
+      log,
+    });
+    log(`Temporal CLI from ${cli.source}: ${cli.path}`);
+    const server = await startTemporalDevServer({
+      cliPath: cli.path,
+      port: config.temporalPort,
+      uiPort: config.temporalUiPort,
+      dbFile: path.join(config.dataDir, 'temporal.db'),
+      namespace: config.temporalNamespace,
+      searchAttributes: SEARCH_ATTRIBUTES,
+      log,
+    });
+    stops.push({ name: 'Temporal dev server', stop: () => server.stop() });
+    temporalAddress = server.address;
+    temporalUi = server.uiUrl;
+  }
+  const { client, connection: temporalConnection } = await connectTemporal(
+    temporalAddress,
+    config.temporalNamespace,
+  );
+  stops.push({ name: 'Temporal client', stop: () => temporalConnection.close() });
+  if (config.temporalAddress !== undefined) {
+    await ensureSearchAttributes(temporalConnection, config.temporalNamespace, SEARCH_ATTRIBUTES);
+  }
+
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === undefined) {
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'postgres'),
+      port: config.embeddedPostgresPort,
+      log,
+    });
+    stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });
+    databaseUrl = pg.url;
+  }
+  const db: Db = createDb(databaseUrl);
+  stops.push({ name: 'database pool', stop: () => db.close() });
+  const applied = await migrate(db);
+  if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
+  const published = await publishDefinitions(db, config.definitionsDir);
+  for (const p of published) {
+    log(
+      `${p.created ? 'published' : 'unchanged'} ${p.stored.caseType} v${p.stored.version} (${p.stored.label})`,
+    );
+  }
+  const users = config.seedDemo ? await seedDemo(db, config.dataDir) : [];
+
+  const sink =
+    config.smtpUrl === undefined
+      ? await startSmtpSink({ port: config.smtpSinkPort, host: '127.0.0.1' })
+      : undefined;
+  if (sink) stops.push({ name: 'SMTP sink', stop: () => sink.stop() });
+  const mailer = createMailer(config.smtpUrl ?? `smtp://127.0.0.1:${sink?.port}`);
+  stops.push({ name: 'SMTP transport', stop: async () => mailer.close() });
+
+  const activities = createActivities({
+    db,
+    mailer,
+    templates: new TemplateStore(path.join(config.definitionsDir, 'templates')),
+    mailFrom: config.mailFrom,
+    publicUrl: config.publicUrl,
+  });
+  const { worker, connection } = await createWorker({
+    address: temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    activities,
+  });
+  const running = worker.run();
+  stops.push({
+    name: 'worker',
+    stop: async () => {
+      // The SDK already starts a graceful shutdown on SIGINT/SIGTERM; only ask when it has not.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  });
+
+  const app = createApp({
+    db,
+    client,
+    taskQueue: config.taskQueue,
+    publicUrl: config.publicUrl,
+    maxPageSize: config.maxPageSize,
+    bodyLimit: config.bodyLimit,
+    updateTimeoutMs: config.updateTimeoutMs,
+    ...(sink ? { mailbox: sink } : {}),
+    probes: { smtp: () => mailer.verify() },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, () => resolve(s));
+    s.once('error', reject);
+  });
+  stops.push({ name: 'API', stop: () => new Promise((resolve) => server.close(() => resolve(undefined))) });
+
+  const lines = [
+    '',
+    'CRM process engine is running',
+    `  API           ${config.publicUrl}/api`,
+    `  Health        ${config.publicUrl}/health`,
+    ...(sink ? [`  Dev mailbox   ${config.publicUrl}/dev/mail   (SMTP sink on port ${sink.port})`] : []),
+    ...(temporalUi ? [`  Temporal UI   ${temporalUi}`] : []),
+    `  Temporal      ${temporalAddress}   task queue ${config.taskQueue}`,
+    `  Data          ${config.dataDir}`,
+    '',
+    ...(users.length > 0
+      ? [
+          'Demo users (Authorization: Bearer <token>):',
+          ...users.map((u) => `  ${u.id.padEnd(6)} ${u.role.padEnd(10)} ${u.token}`),
+        ]
+      : []),
+    '',
+    'Press Ctrl-C to stop.',
+  ];
+  console.log(lines.join('\n'));
+}
+
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+main().catch((err: unknown) => {
+  console.error(`Start-up failed: ${(err as Error).message}`);
+  void shutdown(1);
+});

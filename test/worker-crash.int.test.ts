@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, scoped, shippedDefinition, startTestEnv, workflowBundle, type TestEnv } from './support/env';
+
+let env: TestEnv;
+let caseType: string;
+const children: ChildProcess[] = [];
+
+async function spawnWorker(): Promise<ChildProcess> {
+  const bundle = await workflowBundle();
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'test/support/worker-process.ts'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TASK_QUEUE: env.taskQueue,
+        SMTP_PORT: String(env.sink.port),
+        WORKFLOW_BUNDLE: bundle.codePath,
+        LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+  return child;
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+beforeAll(async () => {
+  env = await startTestEnv({ worker: false });
+  caseType = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await env?.stop();
+});
+
+it('continues a case after the worker is killed mid-action, with no task lost or duplicated', async () => {
+  let worker = await spawnWorker();
+  const started = await env.http(env.users.alice, 'POST', '/api/cases', {
+    caseType,
+    entityId: `${env.prefix}-acme`,
+    data: { subject: 'Crash-proof deal', amount: 1000 },
+  });
+  expect(started.status).toBe(201);
+  const caseId: string = started.body.id;
+  const first = started.body.tasks[0].id as string;
+  expect((await env.http(env.users.alice, 'POST', `/api/tasks/${first}/claim`, {})).status).toBe(200);
+
+  // Send the completion and kill the worker while it may be processing it.
+  const headers = { 'idempotency-key': 'complete-first-task' };
+  const inFlight = env.http(
+    env.users.alice,
+    'POST',
+    `/api/tasks/${first}/complete`,
+    { outcome: 'interested' },
+    headers,
+  );
+  await kill(worker);
+  worker = await spawnWorker();
+  const firstAnswer = await inFlight;
+  // Whatever the first request saw, retrying with the same key gives the one result.
+  const retried = await env.http(
+    env.users.alice,
+    'POST',
+    `/api/tasks/${first}/complete`,
+    { outcome: 'interested' },
+    headers,
+  );
+  expect([firstAnswer.status, retried.status]).toContain(200);
+  expect(retried.status).toBe(200);
+  expect(retried.body.status).toBe('completed');
+
+  // The case moved on exactly once: one presentation task.
+  const view = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+  expect(view.body.status).toBe('PRESENTING');
+  expect(view.body.tasks.map((t: { step: string }) => t.step)).toEqual(['identify-needs', 'present']);
+
+  // Kill again between actions, then finish the case on a fresh worker.
+  await kill(worker);
+  worker = await spawnWorker();
+  for (const [step, outcome] of [
+    ['present', 'presented'],
+    ['decide', 'won'],
+  ] as const) {
+    const current = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+    const task = current.body.tasks.find(
+      (t: { step: string; status: string }) => t.step === step && t.status === 'open',
+    );
+    expect(task).toBeDefined();
+    expect(
+      (await env.http(env.users.alice, 'POST', `/api/tasks/${task.id}/complete`, { outcome })).status,
+    ).toBe(200);
+  }
+  const done = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+  expect(done.body.status).toBe('WON');
+  expect(done.body.tasks.map((t: { step: string; status: string }) => `${t.step}:${t.status}`)).toEqual([
+    'identify-needs:completed',
+    'present:completed',
+    'decide:completed',
+  ]);
+  const completions = done.body.timeline.filter((e: { kind: string }) => e.kind === 'task.completed');
+  expect(completions).toHaveLength(3);
+  // Timeline entries are contiguous: nothing lost, nothing written twice.
+  expect(done.body.timeline.map((e: { seq: number }) => e.seq)).toEqual(
+    done.body.timeline.map((_: unknown, i: number) => i + 1),
+  );
+  await env.sink.waitFor((m) => m.subject === `Opportunity won: ${done.body.title}`, 15_000);
+  await kill(worker);
+});

@@ -1,0 +1,51 @@
+/**
+ * Production worker process: needs TEMPORAL_ADDRESS, DATABASE_URL and SMTP_URL. Scale out by running more.
+ * Migrates the schema and publishes the definitions (both idempotent and safe to run concurrently).
+ */
+import path from 'node:path';
+import { createActivities } from '../activities';
+import { TemplateStore } from '../activities/templates';
+import { createDb } from '../db';
+import { migrate } from '../db/migrate';
+import { loadConfig, ConfigError } from '../lib/config';
+import { logger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { publishDefinitions } from '../lib/publish';
+import { createWorker } from './index';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.temporalAddress || !config.databaseUrl || !config.smtpUrl) {
+    throw new ConfigError(
+      'npm run worker needs TEMPORAL_ADDRESS, DATABASE_URL and SMTP_URL (npm start runs everything locally)',
+    );
+  }
+  const db = createDb(config.databaseUrl);
+  await migrate(db);
+  await publishDefinitions(db, config.definitionsDir);
+  const mailer = createMailer(config.smtpUrl);
+  const activities = createActivities({
+    db,
+    mailer,
+    templates: new TemplateStore(path.join(config.definitionsDir, 'templates')),
+    mailFrom: config.mailFrom,
+    publicUrl: config.publicUrl,
+  });
+  const { worker, connection } = await createWorker({
+    address: config.temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    activities,
+  });
+  logger.info({ taskQueue: config.taskQueue }, 'worker started');
+  // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves after that.
+  await worker.run();
+  await connection.close();
+  mailer.close();
+  await db.close();
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, 'worker failed');
+  process.exit(1);
+});
