@@ -46,7 +46,7 @@ export async function projectCase(db: Db, input: ProjectionInput): Promise<void>
            outcome, form_data, notes, delegated_by, escalation_level, comments, case_type, case_title, case_status,
            entity_name, version)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)
-         ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, status = EXCLUDED.status, assignee = EXCLUDED.assignee,
+         ON CONFLICT (id) DO UPDATE SET step = EXCLUDED.step, title = EXCLUDED.title, status = EXCLUDED.status, assignee = EXCLUDED.assignee,
            candidate_teams = EXCLUDED.candidate_teams, candidate_roles = EXCLUDED.candidate_roles,
            priority = EXCLUDED.priority, due_at = EXCLUDED.due_at, follow_up_at = EXCLUDED.follow_up_at,
            claimed_at = EXCLUDED.claimed_at, completed_at = EXCLUDED.completed_at, completed_by = EXCLUDED.completed_by,

@@ -5,11 +5,28 @@ import { authenticate } from './auth';
 import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
+import { requestGuards } from './request-guards';
+import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
 import { caseRoutes } from './routes/cases';
+import { caseTypeRoutes } from './routes/case-types';
 import { devRoutes } from './routes/dev';
+import { docsRoutes } from './routes/docs';
+import { emailRoutes } from './routes/emails';
+import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
+import { identityRoutes } from './routes/identity';
 import { inboxRoutes } from './routes/inbox';
+import { parameterRoutes } from './routes/parameters';
+import { supervisorRoutes } from './routes/supervisor';
 import { taskRoutes } from './routes/tasks';
+import { attachmentRoutes } from './routes/attachments';
+import { campaignRoutes } from './routes/campaigns';
+import { contactRoutes } from './routes/contacts';
+import { entityRoutes } from './routes/entities';
+import { importRoutes } from './routes/imports';
+import { integrationRoutes } from './routes/integrations';
+import { reportRoutes } from './routes/reports';
+import { segmentRoutes } from './routes/segments';
 
 export interface AppDeps {
   db: Db;
@@ -30,6 +47,7 @@ export function createApp(deps: AppDeps): Express {
     db: deps.db,
     client: deps.client,
     gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs),
+    taskQueue: deps.taskQueue,
     publicUrl: deps.publicUrl,
     maxPageSize: deps.maxPageSize,
     ...(deps.mailbox ? { mailbox: deps.mailbox } : {}),
@@ -43,13 +61,33 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(requestGuards);
   app.use(healthRoutes(ctx));
   if (deps.mailbox) app.use(devRoutes(ctx));
+  app.use(docsRoutes(ctx));
+  app.use(calendarFeedRoutes(ctx));
+  // Email outbox, resends, template previews (authenticated) and unsubscribe links (not): issue 5.
+  app.use(emailRoutes(ctx));
   const api = express.Router();
   api.use(authenticate(deps.db));
   api.use(caseRoutes(ctx));
+  api.use(caseTypeRoutes(ctx));
   api.use(taskRoutes(ctx));
   api.use(inboxRoutes(ctx));
+  // CRM core (issue 6).
+  api.use(entityRoutes(ctx));
+  api.use(contactRoutes(ctx));
+  api.use(segmentRoutes(ctx));
+  api.use(reportRoutes(ctx));
+  api.use(campaignRoutes(ctx));
+  api.use(importRoutes(ctx));
+  api.use(integrationRoutes(ctx));
+  api.use(attachmentRoutes(ctx));
+  api.use(identityRoutes(ctx));
+  api.use(supervisorRoutes(ctx));
+  api.use(parameterRoutes(ctx));
+  api.use(calendarRoutes(ctx));
+  api.use(eventRoutes(ctx));
   app.use('/api', api);
   app.use(notFoundHandler);
   app.use(problemHandler);

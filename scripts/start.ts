@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { createActivities } from '../activities';
 import { TemplateStore } from '../activities/templates';
 import { createApp } from '../api/app';
+import { answerClientErrors } from '../api/request-guards';
 import { createDb, type Db } from '../db';
 import { migrate } from '../db/migrate';
 import { seedDemo } from '../db/seed-demo';
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
+    answerClientErrors(s);
     s.once('error', reject);
   });
   stops.push({ name: 'API', stop: () => new Promise((resolve) => server.close(() => resolve(undefined))) });

@@ -14,10 +14,12 @@ import {
 } from '@temporalio/workflow';
 import type * as activityTypes from '../activities/types';
 import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpreter';
+import { casePlan, migrateState } from '../engine/migration';
 import type { CaseEvent, CaseState, Command, StepResult } from '../engine/state';
 import { CASE_STATUS, CASE_TYPE } from './search-attributes';
 import {
   actUpdate,
+  migrateUpdate,
   readyUpdate,
   stateQuery,
   type ActionResult,
@@ -63,7 +65,7 @@ function summary(state: CaseState): CaseSummary {
  * timers, sub-case ends) and turns the interpreter's commands into activities and child workflows.
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcome> {
-  const def = input.definition;
+  let def = input.definition;
   const events: CaseEvent[] = [];
   const inflight = new Set<Promise<void>>();
   let wakeups = 0;
@@ -177,6 +179,44 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
             message: rejection.message,
             nonRetryable: true,
           });
+      },
+    },
+  );
+
+  setHandler(
+    migrateUpdate,
+    async ({ plan, definition, actor }): Promise<CaseSummary> => {
+      const from = state.definitionVersion;
+      state = migrateState(plan, definition, state);
+      def = definition;
+      const at = Date.now();
+      const timeline = [
+        {
+          seq: state.timelineSeq,
+          at,
+          kind: 'case.migrated',
+          actor,
+          detail: { fromVersion: from, toVersion: plan.toVersion, steps: plan.steps ?? {} },
+        },
+      ];
+      await project({ timeline, changedTasks: Object.keys(state.tasks) });
+      return summary(state);
+    },
+    {
+      validator: ({ plan, definition }) => {
+        if (!projected)
+          throw ApplicationFailure.create({ type: 'CASE_STARTING', message: 'The case is still starting' });
+        if (state.ended)
+          throw ApplicationFailure.create({ type: 'CASE_ENDED', message: 'An ended case is not migrated' });
+        if (plan.caseType !== state.caseType || plan.fromVersion !== state.definitionVersion) {
+          throw ApplicationFailure.create({
+            type: 'WRONG_VERSION',
+            message: `The case runs ${state.caseType} v${state.definitionVersion}`,
+          });
+        }
+        const move = casePlan(plan, definition, state);
+        if (move.problems.length > 0)
+          throw ApplicationFailure.create({ type: 'CANNOT_MIGRATE', message: move.problems.join('; ') });
       },
     },
   );

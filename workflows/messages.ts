@@ -3,6 +3,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ActorEvent, CaseState, StartInput, TaskState } from '../engine/state';
+import type { MigrationPlan } from '../engine/migration';
 import type { CaseTypeDefinition } from '../engine/types';
 
 export interface CaseWorkflowInput {
@@ -37,6 +38,11 @@ export interface CaseOutcome {
 export const actUpdate = defineUpdate<ActionResult, [ActorEvent]>('act');
 /** Returns once the case's state is projected to Postgres; used right after starting a case. */
 export const readyUpdate = defineUpdate<CaseSummary, []>('ready');
+/** Moves the case to a newer definition version (see engine/migration.ts); rejected if it cannot move. */
+export const migrateUpdate = defineUpdate<
+  CaseSummary,
+  [{ plan: MigrationPlan; definition: CaseTypeDefinition; actor: string }]
+>('migrate');
 export const stateQuery = defineQuery<CaseState>('state');
 
 export const CASE_WORKFLOW_TYPE = 'caseWorkflow';

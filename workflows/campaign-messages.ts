@@ -1,0 +1,33 @@
+/** Messages of the campaign workflow, shared by the workflow and the API (the API never loads workflow code). */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export const CAMPAIGN_WORKFLOW_TYPE = 'campaignWorkflow';
+
+/** Workflow id of a campaign's start; one per campaign, so starting twice joins the running one. */
+export const campaignWorkflowId = (campaignId: string): string => `campaign-${campaignId}`;
+
+/** Case (and workflow) id of one target's case: the same target never gets two cases. */
+export const campaignCaseId = (campaignId: string, entityId: string): string =>
+  `campaign-${campaignId}-${entityId}`;
+
+export interface CampaignWorkflowInput {
+  campaignId: string;
+  /** Carried over by continue-as-new: the plan loaded by the first run, and the counters so far. */
+  plan?: import('../activities/campaign-types').CampaignPlan;
+  progress?: CampaignProgress;
+  /** Continue-as-new after this many batches in one run (bounds history and pending children). */
+  batchesPerRun?: number;
+}
+
+export interface CampaignProgress {
+  started: number;
+  /** Targets whose case already existed (a resumed or repeated start). */
+  existing: number;
+  failed: number;
+  batches: number;
+  paused: boolean;
+}
+
+export const pauseCampaignSignal = defineSignal('pauseCampaign');
+export const resumeCampaignSignal = defineSignal('resumeCampaign');
+export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
