@@ -171,7 +171,6 @@ function setStatus(ctx: Ctx, code: string): void {
   if (!target) throw new DefinitionRuntimeError(`Unknown status "${code}"`);
   const previous = state.status;
   const seq = record(ctx, 'status.changed', { from: previous, to: code });
-  fireRules(ctx, { statusLeft: previous }, seq);
   // Timers bound to the status we leave are void: case timers and "if still there" emails.
   state.timers = state.timers.filter(
     (t) => !(t.status === previous && (t.kind === 'case' || t.kind === 'email')),
@@ -189,6 +188,8 @@ function setStatus(ctx: Ctx, code: string): void {
       status: code,
     });
   }
+  // Status-left rules fire once the case is in its new status: a delayed "if still there" email is bound to it.
+  fireRules(ctx, { statusLeft: previous }, seq);
   fireRules(ctx, { statusEntered: code }, seq);
 }
 
@@ -517,7 +518,8 @@ function reject(code: Rejection['code'], message: string): Rejection {
 }
 
 function findTask(state: CaseState, taskId: string): TaskState | Rejection {
-  const task = state.tasks[taskId];
+  // Own properties only: a task id such as "constructor" must not find Object's prototype.
+  const task = Object.hasOwn(state.tasks, taskId) ? state.tasks[taskId] : undefined;
   return task ?? reject('TASK_NOT_FOUND', `Task ${taskId} does not exist in case ${state.caseId}`);
 }
 
@@ -623,7 +625,7 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
       }
       if (task.step === undefined) return null;
       const step = def.steps[task.step];
-      if (step?.type === 'human' && !(event.outcome in step.outcomes)) {
+      if (step?.type === 'human' && !Object.hasOwn(step.outcomes, event.outcome)) {
         return reject(
           'UNKNOWN_OUTCOME',
           `Outcome "${event.outcome}" is not one of: ${Object.keys(step.outcomes).join(', ')}`,
@@ -935,7 +937,7 @@ function fireTimer(ctx: Ctx, timerId: string): void {
       const rule = (def.timers ?? []).find((t) => t.id === timer.ruleId);
       if (!rule || state.status !== timer.status) return;
       record(ctx, 'timer.fired', { timer: rule.id, status: timer.status });
-      if (rule.then.end || rule.then.status || rule.then.next) {
+      if (rule.then.end || rule.then.status || rule.then.next || rule.then.set) {
         // A case timer preempts the work in progress when it ends the case; otherwise it only adds to it.
         applyTransition(
           ctx,

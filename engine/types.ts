@@ -44,7 +44,7 @@ export interface ActionTypeDef {
 export type Assignment =
   | { user: string }
   | { team: string; strategy?: 'candidates' | 'round-robin' | 'least-busy' }
-  | { role: string }
+  | { role: 'agent' | 'supervisor' | 'designer' | 'admin' }
   | { field: string };
 
 /** Who receives an email: see `definitions/README.md#recipients`. */

@@ -159,6 +159,18 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     return result;
   }
 
+  // The state exists before any handler is registered: registering a handler runs the updates buffered
+  // in this activation (after a continue-as-new, the ones that arrived during the switch).
+  let startResult: StepResult | undefined;
+  if (input.state) {
+    state = input.state;
+    lastStatus = state.status;
+    projected = true;
+  } else {
+    startResult = startCase(def, input.start, Date.now());
+    state = startResult.state;
+  }
+
   setHandler(stateQuery, () => state);
 
   setHandler(
@@ -226,15 +238,9 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     return summary(state);
   });
 
-  if (input.state) {
-    state = input.state;
-    lastStatus = state.status;
-    projected = true;
-  } else {
-    const result = startCase(def, input.start, Date.now());
-    state = result.state;
-    dispatch(result.commands);
-    await project(result);
+  if (startResult) {
+    dispatch(startResult.commands);
+    await project(startResult);
     projected = true;
   }
 

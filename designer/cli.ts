@@ -1,0 +1,216 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../lib/config';
+import type { CaseTypeDefinition } from '../engine/types';
+import { toHtml, toMermaid } from './diagram';
+import { coverage, formatCoverage, formatSimulation, simulate } from './simulate';
+import {
+  definitionFiles,
+  formatIssues,
+  loadDefinitionFiles,
+  loadDefinitions,
+  validateSource,
+} from './validate';
+
+const USAGE = `Usage: npm run definitions -- <command>
+
+  validate [files...]                       validate definitions (default: every file in the definitions folder)
+  simulate <file> --choose <choices...>     run a case through the interpreter and print its timeline
+           [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | sub:<won|lost|closed>
+  coverage <file> --path a,b,c [--path ...] which steps and outcomes a set of paths covers
+  diagram <file> [--html] [--out <file>]    the process as Mermaid text, or an HTML page with an SVG picture
+          [--current <step,...>]            highlight where a case is now`;
+
+/** A mistake in how the command was called or in its input: reported without a stack trace. */
+class UserError extends Error {
+  override name = 'UserError';
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+interface Args {
+  positional: string[];
+  options: Map<string, string[]>;
+}
+
+/** `--name v1 v2` collects values until the next `--option`; repeated options accumulate. */
+function parseArgs(argv: string[]): Args {
+  const args: Args = { positional: [], options: new Map() };
+  let current: string[] | undefined;
+  for (const arg of argv) {
+    if (arg.startsWith('--')) {
+      const name = arg.slice(2);
+      current = args.options.get(name) ?? [];
+      args.options.set(name, current);
+    } else if (current) current.push(arg);
+    else args.positional.push(arg);
+  }
+  return args;
+}
+
+function definitionsDir(): string {
+  return loadConfig().definitionsDir;
+}
+
+/** Reads and validates one definition file; prints its issues, and stops on errors. */
+function readDefinition(file: string | undefined): CaseTypeDefinition {
+  if (!file) throw new UserError('Name a definition file.');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UserError(`Cannot read ${file}.`);
+  }
+  const dir = definitionsDir();
+  const knownCaseTypes = fs.existsSync(dir) ? knownIds(definitionFiles(dir)) : undefined;
+  const { value, issues } = validateSource(text, file, {
+    templatesDir: templatesFor([file]),
+    ...(knownCaseTypes ? { knownCaseTypes } : {}),
+  });
+  if (issues.length > 0) console.log(formatIssues(issues));
+  if (issues.some((i) => i.severity === 'error'))
+    throw new UserError(`${file} has errors; fix them first.`, 1);
+  return value as CaseTypeDefinition;
+}
+
+function knownIds(files: string[]): string[] {
+  return files.flatMap((f) => {
+    try {
+      const json = JSON.parse(fs.readFileSync(f, 'utf8')) as { id?: unknown };
+      return typeof json.id === 'string' ? [json.id] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Templates live beside the definitions (`<folder>/templates`), else in the configured folder. */
+function templatesFor(files: string[]): string {
+  const first = files[0];
+  const beside = first === undefined ? undefined : path.join(path.dirname(first), 'templates');
+  return beside !== undefined && fs.existsSync(beside) ? beside : path.join(definitionsDir(), 'templates');
+}
+
+function validateCommand(files: string[]): number {
+  const result =
+    files.length === 0
+      ? loadDefinitions(definitionsDir())
+      : loadDefinitionFiles(files, templatesFor(files), knownIds(definitionFiles(definitionsDir())));
+  if (result.issues.length > 0) console.log(formatIssues(result.issues));
+  const errors = result.issues.filter((i) => i.severity === 'error').length;
+  const warnings = result.issues.length - errors;
+  if (errors > 0) {
+    console.log(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
+    return 1;
+  }
+  const n = result.definitions.length;
+  console.log(
+    `${n} definition${n === 1 ? '' : 's'} valid${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}`,
+  );
+  return 0;
+}
+
+function simulateCommand(args: Args): number {
+  const def = readDefinition(args.positional[1]);
+  const choices = args.options.get('choose') ?? [];
+  const rawData = args.options.get('data')?.join(' ');
+  let startData: Record<string, unknown> | undefined;
+  if (rawData !== undefined) {
+    try {
+      startData = JSON.parse(rawData) as Record<string, unknown>;
+    } catch {
+      throw new UserError(`--data is not JSON: ${rawData}`);
+    }
+  }
+  const result = simulate(def, choices, startData === undefined ? {} : { startData });
+  if (args.options.has('json')) {
+    const { state: _state, ...rest } = result;
+    console.log(JSON.stringify(rest, null, 2));
+  } else {
+    console.log(formatSimulation(result));
+    if (result.emails.length > 0) {
+      console.log('\nemails:');
+      for (const e of result.emails) {
+        console.log(
+          `  ${e.rule}: template ${e.template} to ${[...e.to, ...e.cc.map((c) => `cc:${c}`)].join(', ')}`,
+        );
+      }
+    }
+  }
+  return result.error === undefined ? 0 : 1;
+}
+
+function coverageCommand(args: Args): number {
+  const def = readDefinition(args.positional[1]);
+  const paths = (args.options.get('path') ?? []).map((p) =>
+    p
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== ''),
+  );
+  if (paths.length === 0) throw new UserError('Give at least one --path a,b,c');
+  const report = coverage(def, paths);
+  console.log(formatCoverage(report));
+  return report.paths.some((p) => p.error !== undefined) ? 1 : 0;
+}
+
+function diagramCommand(args: Args): number {
+  const def = readDefinition(args.positional[1]);
+  const currentSteps = (args.options.get('current') ?? [])
+    .flatMap((c) => c.split(','))
+    .filter((c) => c !== '');
+  const unknown = currentSteps.filter((s) => !(s in def.steps));
+  if (unknown.length > 0) throw new UserError(`Unknown step(s) for --current: ${unknown.join(', ')}`);
+  const highlight = currentSteps.length > 0 ? { currentSteps } : undefined;
+  const output = args.options.has('html') ? toHtml(def, highlight) : toMermaid(def, highlight);
+  const out = args.options.get('out')?.[0];
+  if (out === undefined) {
+    console.log(output);
+    return 0;
+  }
+  try {
+    fs.writeFileSync(out, output);
+  } catch {
+    throw new UserError(`Cannot write ${out}.`);
+  }
+  console.log(`wrote ${out}`);
+  return 0;
+}
+
+function main(argv: string[]): number {
+  const args = parseArgs(argv);
+  const command = args.positional[0];
+  switch (command) {
+    case 'validate':
+      return validateCommand(args.positional.slice(1));
+    case 'simulate':
+      return simulateCommand(args);
+    case 'coverage':
+      return coverageCommand(args);
+    case 'diagram':
+      return diagramCommand(args);
+    case undefined:
+    case 'help':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UserError(`Unknown command "${command}".\n\n${USAGE}`);
+  }
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UserError) {
+    console.log(e.message);
+    process.exitCode = e.exitCode;
+  } else {
+    console.log(`Internal error: ${e instanceof Error ? e.message : String(e)}`);
+    if (process.env.DEBUG) console.log(e);
+    process.exitCode = 3;
+  }
+}
