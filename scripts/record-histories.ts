@@ -1,0 +1,84 @@
+/**
+ * Records workflow histories of representative cases into test/fixtures/histories/, for the replay test
+ * that guards running cases against non-deterministic workflow changes. Re-record only on purpose (a
+ * deliberate, patched() change), never to make the replay test pass.
+ *
+ *   npx tsx scripts/record-histories.ts
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import globalSetup from '../test/global-setup';
+import globalTeardown from '../test/global-teardown';
+import { ROOT, scoped, shippedDefinition, startTestEnv, type TestEnv } from '../test/support/env';
+
+const OUT = path.join(ROOT, 'test/fixtures/histories');
+
+async function openTask(env: TestEnv, caseId: string): Promise<string> {
+  const view = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+  const task = (view.body.tasks as { id: string; status: string }[]).find((t) => t.status === 'open');
+  if (!task) throw new Error(`no open task in ${caseId}`);
+  return task.id;
+}
+
+async function run(env: TestEnv, caseType: string, name: string, steps: [string, unknown][]): Promise<void> {
+  const started = await env.http(env.users.alice, 'POST', '/api/cases', {
+    caseType,
+    entityId: `${env.prefix}-acme`,
+    data: { subject: name, amount: 1000 },
+  });
+  const caseId = started.body.id as string;
+  for (const [action, body] of steps) {
+    const res = await env.http(
+      env.users.alice,
+      'POST',
+      `/api/tasks/${await openTask(env, caseId)}/${action}`,
+      body,
+    );
+    if (res.status !== 200)
+      throw new Error(`${name}: ${action} answered ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  await env.client.workflow
+    .getHandle(caseId)
+    .result()
+    .catch(() => undefined);
+  const history = await env.client.workflow.getHandle(caseId).fetchHistory();
+  fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+  console.log(`recorded ${name} (${history.events?.length ?? 0} events)`);
+}
+
+async function main(): Promise<void> {
+  await globalSetup();
+  const env = await startTestEnv();
+  try {
+    fs.mkdirSync(OUT, { recursive: true });
+    const caseType = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
+    await run(env, caseType, 'opportunity-won', [
+      ['claim', {}],
+      ['complete', { outcome: 'interested', data: { needs: 'forklifts' } }],
+      ['complete', { outcome: 'presented' }],
+      ['comment', { text: 'Customer asks for a discount' }],
+      ['complete', { outcome: 'won' }],
+    ]);
+    await run(env, caseType, 'opportunity-postponed-lost', [
+      ['complete', { outcome: 'interested' }],
+      ['complete', { outcome: 'presented' }],
+      ['complete', { outcome: 'postponed' }],
+      ['complete', { outcome: 'still-postponed' }],
+      ['claim', {}],
+      ['unclaim', {}],
+      ['complete', { outcome: 'lost' }],
+    ]);
+  } finally {
+    await env.stop();
+    await globalTeardown();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
