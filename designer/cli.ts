@@ -19,7 +19,9 @@ const USAGE = `Usage: npm run definitions -- <command>
            [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | sub:<won|lost|closed>
   coverage <file> --path a,b,c [--path ...] which steps and outcomes a set of paths covers
   diagram <file> [--html] [--out <file>]    the process as Mermaid text, or an HTML page with an SVG picture
-          [--current <step,...>]            highlight where a case is now`;
+          [--current <step,...>]            highlight where a case is now
+  publish                                   validate every definition and publish each changed one as a new
+                                            version (needs DATABASE_URL); running cases keep their version`;
 
 /** A mistake in how the command was called or in its input: reported without a stack trace. */
 class UserError extends Error {
@@ -181,7 +183,32 @@ function diagramCommand(args: Args): number {
   return 0;
 }
 
-function main(argv: string[]): number {
+async function publishCommand(): Promise<number> {
+  const config = loadConfig();
+  if (!config.databaseUrl)
+    throw new UserError('publish needs DATABASE_URL (npm start publishes at start-up by itself)');
+  const { createDb } = await import('../db');
+  const { migrate } = await import('../db/migrate');
+  const { publishDefinitions, InvalidDefinitionsError } = await import('../lib/publish');
+  const db = createDb(config.databaseUrl);
+  try {
+    await migrate(db);
+    const published = await publishDefinitions(db, definitionsDir());
+    for (const p of published) {
+      console.log(
+        `${p.created ? 'published' : 'unchanged'} ${p.stored.caseType} v${p.stored.version} (${p.stored.label})`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof InvalidDefinitionsError) throw new UserError(e.message, 1);
+    throw e;
+  } finally {
+    await db.close();
+  }
+}
+
+function main(argv: string[]): number | Promise<number> {
   const args = parseArgs(argv);
   const command = args.positional[0];
   switch (command) {
@@ -193,6 +220,8 @@ function main(argv: string[]): number {
       return coverageCommand(args);
     case 'diagram':
       return diagramCommand(args);
+    case 'publish':
+      return publishCommand();
     case undefined:
     case 'help':
       console.log(USAGE);
@@ -202,15 +231,20 @@ function main(argv: string[]): number {
   }
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof UserError) {
-    console.log(e.message);
-    process.exitCode = e.exitCode;
-  } else {
-    console.log(`Internal error: ${e instanceof Error ? e.message : String(e)}`);
-    if (process.env.DEBUG) console.log(e);
-    process.exitCode = 3;
-  }
-}
+Promise.resolve()
+  .then(() => main(process.argv.slice(2)))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof UserError) {
+        console.log(e.message);
+        process.exitCode = e.exitCode;
+      } else {
+        console.log(`Internal error: ${e instanceof Error ? e.message : String(e)}`);
+        if (process.env.DEBUG) console.log(e);
+        process.exitCode = 3;
+      }
+    },
+  );
