@@ -2,11 +2,14 @@ import type { Transporter } from 'nodemailer';
 import type { Db } from '../db';
 import { latestDefinition } from '../db/definitions';
 import { pickAssignee } from './assignment';
-import { sendEmail } from './email';
+import { messageIdDomainFor, type MailHooks } from './email';
+import { createEmailActivities, type EmailActivities } from './email-activities';
 import { UnknownCaseTypeError } from './errors';
 import { projectCase } from './projection';
 import type { TemplateStore } from './templates';
 import type { CaseActivities } from './types';
+import { createCampaignActivities } from './campaign';
+import type { CampaignActivities } from './campaign-types';
 
 export interface ActivityDeps {
   db: Db;
@@ -14,11 +17,15 @@ export interface ActivityDeps {
   templates: TemplateStore;
   mailFrom: string;
   publicUrl: string;
+  /** Test seams around SMTP acceptance (fault tests only). */
+  mailHooks?: MailHooks;
 }
 
 /** Builds the case activities with their dependencies injected (the worker owns pool and transport). */
-export function createActivities(deps: ActivityDeps): CaseActivities {
-  const messageIdDomain = new URL(deps.publicUrl).hostname || 'crm.local';
+export function createActivities(
+  deps: ActivityDeps,
+): CaseActivities & CampaignActivities & EmailActivities {
+  const messageIdDomain = messageIdDomainFor(deps.publicUrl);
   const mail = {
     db: deps.db,
     transport: deps.mailer,
@@ -26,10 +33,12 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     from: deps.mailFrom,
     publicUrl: deps.publicUrl,
     messageIdDomain,
+    ...(deps.mailHooks ? { hooks: deps.mailHooks } : {}),
   };
   return {
+    ...createCampaignActivities(deps.db),
     projectCase: (input) => projectCase(deps.db, input),
-    sendEmail: (input) => sendEmail(mail, input),
+    ...createEmailActivities(mail),
     resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy),
     async latestDefinition(caseType) {
       const stored = await latestDefinition(deps.db, caseType);

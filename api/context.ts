@@ -19,6 +19,8 @@ export interface ApiContext {
   db: Db;
   client: Client;
   gateway: CaseGateway;
+  /** Task queue of the workers, for workflows the API starts directly (campaigns). */
+  taskQueue: string;
   publicUrl: string;
   maxPageSize: number;
   /** The development SMTP sink, when `npm start` runs one: served at /dev/mail. */

@@ -5,6 +5,7 @@ import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { connectTemporal } from '../lib/temporal';
 import { createApp } from './app';
+import { answerClientErrors } from './request-guards';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     ...(mailer ? { probes: { smtp: () => mailer.verify() } } : {}),
   });
   const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));
+  answerClientErrors(server);
   const stop = () => {
     server.close(() => {
       void client.connection

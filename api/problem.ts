@@ -87,6 +87,15 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
       req.originalUrl,
     );
   }
+  // Postgres data exceptions (SQLSTATE class 22: a value out of range or unparsable) come from input.
+  const sqlState = (err as { code?: unknown }).code;
+  if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
+    return send(
+      res,
+      ProblemError.badRequest('A value in the request is out of range or malformed'),
+      req.originalUrl,
+    );
+  }
   logger.error({ err, path: req.path }, 'unhandled error');
   send(
     res,

@@ -6,6 +6,7 @@ import { issue, type DefinitionIssue } from './issues';
 import { parseJsonSource } from './json-source';
 import { schemaIssues } from './schema-check';
 import { semanticIssues } from './semantic-check';
+import { checkTemplates } from './templates-check';
 
 export type { DefinitionIssue } from './issues';
 
@@ -74,7 +75,12 @@ export function validateDefinition(json: unknown, file: string, opts: ValidateOp
       ...opts,
       wellFormed: fromSchema.length === 0,
     }).filter((i) => !flagged.has(i.pointer));
-    return [...fromSchema, ...fromSemantics];
+    // Email templates' variables, helpers and layouts (issue 5); existence and syntax are checked above.
+    const fromTemplates =
+      fromSchema.length === 0
+        ? checkTemplates(json as CaseTypeDefinition, file, opts.templatesDir, { structure: false })
+        : [];
+    return [...fromSchema, ...fromSemantics, ...fromTemplates];
   } catch (e) {
     return [
       issue(

@@ -25,15 +25,15 @@ const NAMESPACE = 'default';
 export default async function globalSetup(): Promise<void> {
   const handles: TestEnvHandles = {};
   (globalThis as Record<string, unknown>)[TEST_ENV_KEY] = handles;
-  try {
-    process.env.TEST_TEMPORAL_ADDRESS = await setUpTemporal(handles);
-    process.env.TEST_TEMPORAL_NAMESPACE = NAMESPACE;
-    process.env.TEST_DATABASE_URL = await setUpPostgres(handles);
-  } catch (err) {
+  const [temporal, postgres] = await Promise.allSettled([setUpTemporal(handles), setUpPostgres(handles)]);
+  if (temporal.status === 'rejected' || postgres.status === 'rejected') {
     // Jest skips the teardown when setup throws; do not leave servers behind.
     await globalTeardown();
-    throw err;
+    throw temporal.status === 'rejected' ? temporal.reason : (postgres as PromiseRejectedResult).reason;
   }
+  process.env.TEST_TEMPORAL_ADDRESS = temporal.value;
+  process.env.TEST_TEMPORAL_NAMESPACE = NAMESPACE;
+  process.env.TEST_DATABASE_URL = postgres.value;
 }
 
 async function setUpTemporal(handles: TestEnvHandles): Promise<string> {

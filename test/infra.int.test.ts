@@ -183,6 +183,19 @@ describe('startTemporalDevServer', () => {
       ).rejects.toThrow(TemporalServerStartError);
     });
   });
+  it('reports how the server exited, with the tail of its output', async () => {
+    const fake = path.join(tmp, 'fake-temporal');
+    await fs.writeFile(fake, '#!/bin/sh\necho "unknown flag: --bogus" >&2\nexit 3\n', { mode: 0o755 });
+    const started = startTemporalDevServer({
+      cliPath: fake,
+      port: await freePort(),
+      namespace: 'default',
+      searchAttributes: {},
+      log: quiet,
+    });
+    await expect(started).rejects.toThrow(TemporalServerStartError);
+    await expect(started).rejects.toThrow(/exited with 3[\s\S]*unknown flag: --bogus/);
+  });
 });
 
 describe('startEmbeddedPostgres', () => {
@@ -203,6 +216,16 @@ describe('startEmbeddedPostgres', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('refuses a non-empty directory that holds no cluster, and leaves it alone', async () => {
+    const dataDir = path.join(tmp, 'not-a-cluster');
+    await fs.mkdir(dataDir);
+    await fs.writeFile(path.join(dataDir, 'notes.txt'), 'mine');
+    await expect(startEmbeddedPostgres({ dataDir, port: await freePort(), log: quiet })).rejects.toThrow(
+      /not empty but holds no Postgres cluster/,
+    );
+    expect((await fs.stat(path.join(dataDir, 'notes.txt'))).uid).toBe(process.getuid?.());
   });
 
   it('fails clearly when the port is taken', async () => {

@@ -1,5 +1,6 @@
 /** Messages of the campaign workflow, shared by the workflow and the API (the API never loads workflow code). */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { CampaignPlan } from '../activities/campaign-types';
 
 export const CAMPAIGN_WORKFLOW_TYPE = 'campaignWorkflow';
 
@@ -13,10 +14,10 @@ export const campaignCaseId = (campaignId: string, entityId: string): string =>
 export interface CampaignWorkflowInput {
   campaignId: string;
   /** Carried over by continue-as-new: the plan loaded by the first run, and the counters so far. */
-  plan?: import('../activities/campaign-types').CampaignPlan;
+  plan?: CampaignPlan;
   progress?: CampaignProgress;
-  /** Continue-as-new after this many batches in one run (bounds history and pending children). */
-  batchesPerRun?: number;
+  /** Continue-as-new before a run starts more children than this (bounds history and pending children). */
+  childrenPerRun?: number;
 }
 
 export interface CampaignProgress {

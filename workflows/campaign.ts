@@ -32,8 +32,11 @@ const { campaignPlan, campaignBatch, campaignTargetsStarted, campaignFinished } 
     },
   });
 
-/** Children started per run stay well under the server's pending-child limit (2,000 by default). */
-const DEFAULT_BATCHES_PER_RUN = 10;
+/**
+ * Children started per run: the abandoned cases keep running and count as pending children of the run that
+ * started them, so a run stays well under the server's limit (2,000 by default) and its history stays small.
+ */
+const DEFAULT_CHILDREN_PER_RUN = 1000;
 
 /**
  * Starts one case per campaign target, in batches, at most `ratePerSecond`. Each case is a child workflow with
@@ -59,16 +62,19 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   setHandler(campaignProgressQuery, () => progress);
 
   const plan = input.plan ?? (await campaignPlan(input.campaignId));
-  const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
+  const childrenPerRun = input.childrenPerRun ?? DEFAULT_CHILDREN_PER_RUN;
+  let inThisRun = 0;
 
-  for (let inThisRun = 0; ; inThisRun++) {
-    if (inThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested) {
+  for (;;) {
+    const full = inThisRun > 0 && inThisRun + plan.batchSize > childrenPerRun;
+    if (full || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof campaignWorkflow>({ ...input, plan, progress });
     }
     await condition(() => !progress.paused);
     const began = Date.now();
     const targets = await campaignBatch({ campaignId: plan.campaignId, limit: plan.batchSize });
     if (targets.length === 0) break;
+    inThisRun += targets.length;
 
     const outcomes = await Promise.allSettled(
       targets.map((t) =>

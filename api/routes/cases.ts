@@ -8,7 +8,7 @@ import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, caseView, taskView } from '../views';
 
-const startSchema = {
+export const startSchema = {
   type: 'object',
   properties: {
     caseType: { type: 'string', minLength: 1, maxLength: 100 },

@@ -1,31 +1,358 @@
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
+import type { Row } from '../../db';
+import type { Priority } from '../../engine/types';
 import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
+import {
+  SORT_KEYS,
+  inboxCountsSql,
+  inboxPageSql,
+  type SortKey,
+  type InboxFilters,
+  type InboxScope,
+  type InboxState,
+  type SortField,
+  type SortOrder,
+} from '../inbox-query';
+import { idString, inboxItemSchema, problemResponses, type OperationSpec } from '../operation';
+import { ProblemError } from '../problem';
 import { check } from '../validation';
-import { TASK_COLUMNS, taskView } from '../views';
 
-const querySchema = {
+const list = (item: string) => ({
+  type: 'string',
+  maxLength: 2000,
+  pattern: `^${item}(,${item})*$`,
+});
+const instant = {
+  type: 'string',
+  maxLength: 40,
+  anyOf: [{ format: 'date' }, { format: 'date-time' }],
+  description: 'A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time',
+};
+
+/** Query of GET /api/inbox. Every value is a string (the query parser does not nest). */
+export const inboxQuerySchema = {
   type: 'object',
-  properties: { limit: { type: 'string', pattern: '^[0-9]{1,6}$' } },
+  properties: {
+    scope: {
+      enum: ['inbox', 'mine', 'claimable', 'all'],
+      description:
+        'inbox (default): assigned to me and claimable by my teams; mine; claimable; all: every task I may see (a supervisor: the teams I supervise; an admin: everything)',
+    },
+    state: {
+      enum: ['open', 'closed', 'any'],
+      description: 'Task state; default open. closed = completed or cancelled',
+    },
+    team: {
+      ...idString,
+      description: "A team's tasks: its candidate tasks and those assigned to its members",
+    },
+    assignee: { ...idString, description: 'Tasks assigned to this user' },
+    caseType: { ...list('[A-Za-z0-9._-]{1,100}'), description: 'Comma-separated case types' },
+    status: { ...list('[A-Za-z0-9._-]{1,100}'), description: 'Comma-separated case status codes' },
+    priority: { ...list('(low|normal|high|urgent)'), description: 'Comma-separated priorities' },
+    dueBefore: instant,
+    dueAfter: instant,
+    followUpBefore: instant,
+    overdue: { enum: ['true', 'false'], description: 'Open and past its due date (or not)' },
+    q: { type: 'string', minLength: 2, maxLength: 200, description: 'Text in the task title or entity name' },
+    sort: { enum: ['due', 'priority', 'created'], description: 'Default due' },
+    order: {
+      enum: ['asc', 'desc'],
+      description: 'Default asc for due, desc for priority and created; tasks without due date always last',
+    },
+    limit: {
+      type: 'string',
+      pattern: '^[0-9]{1,9}$',
+      description: 'Page size, 1 to the configured maximum; default 50',
+    },
+    cursor: {
+      type: 'string',
+      maxLength: 2000,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'nextCursor of the previous page',
+    },
+    counts: { enum: ['true', 'false'], description: 'Include badge counts; default true on the first page' },
+    tz: { type: 'string', maxLength: 64, description: 'IANA time zone for dueToday; default UTC' },
+  },
+  additionalProperties: false,
+} as const;
+
+type InboxQuery = Partial<Record<keyof (typeof inboxQuerySchema)['properties'], string>>;
+
+const countsSchema = {
+  type: 'object',
+  description: "Badge counts over the caller's open inbox, whatever the filters",
+  properties: {
+    mine: { type: 'integer' },
+    claimable: { type: 'integer' },
+    overdue: { type: 'integer' },
+    dueToday: { type: 'integer' },
+  },
+  required: ['mine', 'claimable', 'overdue', 'dueToday'],
+};
+
+export const inboxPageSchema = {
+  type: 'object',
+  properties: {
+    items: { type: 'array', items: inboxItemSchema },
+    nextCursor: { type: ['string', 'null'] },
+    counts: countsSchema,
+  },
+  required: ['items', 'nextCursor'],
+};
+
+export const inboxOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/inbox',
+    operationId: 'getInbox',
+    tag: 'Inbox',
+    summary: 'The task inbox: filters, sorting, cursor pages and badge counts',
+    description:
+      'Unknown query parameters answer 400 with the pointer /query/<name>. Pages are keyset-paginated: pass nextCursor back as cursor with the same filters.',
+    query: inboxQuerySchema,
+    responses: { '200': { description: 'One page', schema: inboxPageSchema }, ...problemResponses(400, 401) },
+  },
+];
+
+interface Cursor {
+  v: 1;
+  /** Sort-key values of the last row, as Postgres text. */
+  k: string[];
+  /** Hash of the filters and sort the cursor belongs to. */
+  h: string;
+}
+
+const cursorSchema = {
+  type: 'object',
+  properties: {
+    v: { const: 1 },
+    k: { type: 'array', minItems: 2, maxItems: 3, items: { type: 'string', maxLength: 500 } },
+    h: { type: 'string', maxLength: 20 },
+  },
+  required: ['v', 'k', 'h'],
   additionalProperties: false,
 };
+
+/** What Postgres prints for each kind of sort key; anything else in a cursor was not issued here. */
+const KEY_TEXT: Record<SortKey['cast'], RegExp> = {
+  timestamptz: /^(-?infinity|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d){0,2})$/,
+  int: /^-?\d{1,6}$/,
+  text: /^.{1,500}$/s,
+};
+
+const badCursor = (message: string) =>
+  ProblemError.badRequest('The cursor is not valid for this query; start again from the first page', [
+    { pointer: '/query/cursor', message },
+  ]);
+
+function decodeCursor(text: string, hash: string, keys: SortKey[]): string[] {
+  const keyCount = keys.length;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw badCursor('is not a cursor this API issued');
+  }
+  const cursor = (() => {
+    try {
+      return check<Cursor>(cursorSchema, parsed, '/query/cursor');
+    } catch {
+      throw badCursor('is not a cursor this API issued');
+    }
+  })();
+  if (cursor.h !== hash || cursor.k.length !== keyCount) throw badCursor('belongs to other filters or sort');
+  if (!cursor.k.every((k, i) => KEY_TEXT[keys[i]?.cast ?? 'text'].test(k))) {
+    throw badCursor('is not a cursor this API issued');
+  }
+  return cursor.k;
+}
+
+function encodeCursor(keys: string[], hash: string): string {
+  const cursor: Cursor = { v: 1, k: keys, h: hash };
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+const splitList = (value: string | undefined) => (value === undefined ? undefined : value.split(','));
+
+function toInstant(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(ms))
+    throw ProblemError.badRequest(`Invalid ${name}`, [
+      { pointer: `/query/${name}`, message: 'is not a valid date' },
+    ]);
+  return new Date(ms).toISOString();
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function zoneFormat(tz: string): Intl.DateTimeFormat {
+  let format = formats.get(tz);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone: tz,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      });
+    } catch {
+      throw ProblemError.badRequest('Unknown time zone', [
+        { pointer: '/query/tz', message: 'is not an IANA time zone name' },
+      ]);
+    }
+    if (formats.size < 1000) formats.set(tz, format);
+  }
+  return format;
+}
+
+/** Wall-clock fields of an instant in a zone. */
+function wallClock(format: Intl.DateTimeFormat, at: number): number[] {
+  const parts = format.formatToParts(new Date(at));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+}
+
+/** Start and end of the calendar day containing `now` in time zone `tz` (DST-aware). */
+export function dayBounds(tz: string, now: Date): [Date, Date] {
+  const format = zoneFormat(tz);
+  const offsetAt = (at: number): number => {
+    const [y, mo, d, h, mi, s] = wallClock(format, at) as [number, number, number, number, number, number];
+    return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(at / 1000) * 1000;
+  };
+  const [y, mo, d] = wallClock(format, now.getTime()) as [number, number, number];
+  const localMidnight = (day: number): Date => {
+    const guess = Date.UTC(y, mo - 1, day);
+    return new Date(guess - offsetAt(guess - offsetAt(guess)));
+  };
+  return [localMidnight(d), localMidnight(d + 1)];
+}
+
+/** An inbox row (INBOX_COLUMNS) as the API shows it. */
+export function inboxItemView(r: Row, now: number) {
+  const dueAt = (r.due_at as string | null) ?? null;
+  return {
+    id: r.id as string,
+    caseId: r.case_id as string,
+    step: (r.step as string | null) ?? null,
+    action: r.action as string,
+    title: r.title as string,
+    status: r.status as string,
+    assignee: (r.assignee as string | null) ?? null,
+    candidateTeams: r.candidate_teams as string[],
+    candidateRoles: r.candidate_roles as string[],
+    priority: r.priority as Priority,
+    dueAt,
+    followUpAt: (r.follow_up_at as string | null) ?? null,
+    overdue: r.status === 'open' && dueAt !== null && Date.parse(dueAt) < now,
+    createdAt: r.created_at as string,
+    claimedAt: (r.claimed_at as string | null) ?? null,
+    completedAt: (r.completed_at as string | null) ?? null,
+    completedBy: (r.completed_by as string | null) ?? null,
+    outcome: (r.outcome as string | null) ?? null,
+    delegatedBy: (r.delegated_by as string | null) ?? null,
+    escalationLevel: r.escalation_level as number,
+    case: {
+      id: r.case_id as string,
+      type: r.case_type as string,
+      title: r.case_title as string,
+      status: r.case_status as string,
+    },
+    entityName: (r.entity_name as string | null) ?? null,
+    commentCount: r.comment_count as number,
+    version: r.version as number,
+  };
+}
 
 export function inboxRoutes(ctx: ApiContext): Router {
   const router = Router();
 
-  /** My open tasks and my teams' unclaimed ones, most urgent first. */
   router.get('/inbox', async (req, res) => {
     const caller = callerOf(req);
-    const query = check<{ limit?: string }>(querySchema, { ...req.query }, '/query');
-    const limit = Math.min(Math.max(Number(query.limit ?? 50), 1), ctx.maxPageSize);
-    const rows = await ctx.db.query(
-      `SELECT ${TASK_COLUMNS} FROM tasks t
-       WHERE t.status = 'open' AND (t.assignee = $1 OR (t.assignee IS NULL AND (t.candidate_teams && $2::text[] OR $3 = ANY(t.candidate_roles))))
-       ORDER BY t.due_at NULLS LAST, t.priority_rank DESC, t.id LIMIT $4`,
-      [caller.userId, caller.teams, caller.role, limit],
-    );
-    res.json({ items: rows.map((r) => taskView(r)) });
+    const query = check<InboxQuery>(inboxQuerySchema, { ...req.query }, '/query');
+    const limit = query.limit === undefined ? Math.min(50, ctx.maxPageSize) : Number(query.limit);
+    if (limit < 1 || limit > ctx.maxPageSize) {
+      throw ProblemError.badRequest(`limit must be between 1 and ${ctx.maxPageSize}`, [
+        { pointer: '/query/limit', message: `must be between 1 and ${ctx.maxPageSize}` },
+      ]);
+    }
+    const filters: InboxFilters = {
+      scope: (query.scope ?? 'inbox') as InboxScope,
+      state: (query.state ?? 'open') as InboxState,
+    };
+    if (query.team !== undefined) filters.team = query.team;
+    if (query.assignee !== undefined) filters.assignee = query.assignee;
+    const caseType = splitList(query.caseType);
+    if (caseType) filters.caseType = caseType;
+    const status = splitList(query.status);
+    if (status) filters.status = status;
+    const priority = splitList(query.priority) as Priority[] | undefined;
+    if (priority) filters.priority = priority;
+    const dueBefore = toInstant(query.dueBefore, 'dueBefore');
+    if (dueBefore) filters.dueBefore = dueBefore;
+    const dueAfter = toInstant(query.dueAfter, 'dueAfter');
+    if (dueAfter) filters.dueAfter = dueAfter;
+    const followUpBefore = toInstant(query.followUpBefore, 'followUpBefore');
+    if (followUpBefore) filters.followUpBefore = followUpBefore;
+    if (query.overdue !== undefined) filters.overdue = query.overdue === 'true';
+    if (query.q !== undefined) filters.q = query.q;
+    const sort = (query.sort ?? 'due') as SortField;
+    const order = (query.order ?? (sort === 'due' ? 'asc' : 'desc')) as SortOrder;
+    const hash = createHash('sha256')
+      .update(JSON.stringify([caller.userId, filters, sort, order]))
+      .digest('base64url')
+      .slice(0, 12);
+    const keys = SORT_KEYS[sort][order];
+    const keyCount = keys.length;
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, hash, keys);
+    const wantCounts = query.counts === undefined ? after === undefined : query.counts === 'true';
+    const now = new Date();
+    const bounds = wantCounts ? dayBounds(query.tz ?? 'UTC', now) : undefined;
+
+    const page = inboxPageSql({ caller, filters, sort, order, limit, now, ...(after ? { after } : {}) });
+    const [rows, counts] = await Promise.all([
+      ctx.db.query(page.sql, page.params),
+      bounds
+        ? ctx.db.query(...spread(inboxCountsSql(caller, now, bounds[0], bounds[1])))
+        : Promise.resolve([]),
+    ]);
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    const nextCursor =
+      more && last
+        ? encodeCursor(
+            Array.from({ length: keyCount }, (_, i) => String(last[`k${i}`])),
+            hash,
+          )
+        : null;
+    const c = counts[0];
+    res.json({
+      items: items.map((r) => inboxItemView(r, now.getTime())),
+      nextCursor,
+      ...(c
+        ? {
+            counts: {
+              mine: Number(c.mine),
+              claimable: Number(c.claimable),
+              overdue: Number(c.overdue),
+              dueToday: Number(c.due_today),
+            },
+          }
+        : {}),
+    });
   });
 
   return router;
+}
+
+function spread(q: { sql: string; params: unknown[] }): [string, unknown[]] {
+  return [q.sql, q.params];
 }

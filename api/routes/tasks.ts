@@ -1,35 +1,58 @@
 import { Router, type Request } from 'express';
+import type { Queryable } from '../../db';
 import { definitionVersion } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
 import { callerOf, type Caller } from '../auth';
 import { visibleTaskSql } from '../access';
 import type { ApiContext } from '../context';
+import { currentTask } from '../current-task';
+import { idempotencyHeader, idempotent, type Outcome } from '../idempotency';
+import { idString, problemResponses, taskSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { taskHistory } from '../task-history';
 import { check } from '../validation';
 import { TASK_COLUMNS, taskView } from '../views';
+import { readParameter } from './parameters';
 
 const empty = { type: 'object', additionalProperties: false, maxProperties: 0 };
-const userRef = { type: 'string', minLength: 1, maxLength: 100 };
+const formData = { type: 'object', maxProperties: 500, description: "Validated against the step's form" };
+const notes = { type: 'string', maxLength: 10000 };
 
 /** Request bodies per action; each builds the interpreter event. */
 const ACTIONS = {
-  claim: { schema: empty, event: () => ({ type: 'claim' }) },
-  unclaim: { schema: empty, event: () => ({ type: 'unclaim' }) },
-  resolve: { schema: empty, event: () => ({ type: 'resolve' }) },
+  claim: {
+    summary: 'Claims a task of one of my teams',
+    schema: empty,
+    event: () => ({ type: 'claim' }),
+  },
+  unclaim: {
+    summary: 'Releases a claimed task back to its candidates',
+    schema: empty,
+    event: () => ({ type: 'unclaim' }),
+  },
+  resolve: {
+    summary: 'Hands a delegated task back to the user who delegated it',
+    schema: empty,
+    event: () => ({ type: 'resolve' }),
+  },
   assign: {
+    summary:
+      'Assigns or reassigns a task (supervisors, admins); a user outside the candidates is recorded as such',
     schema: {
       type: 'object',
-      properties: { assignee: userRef },
+      properties: { assignee: idString },
       required: ['assignee'],
       additionalProperties: false,
     },
     event: (b: { assignee: string }) => ({ type: 'assign', assignee: b.assignee }),
   },
   delegate: {
-    schema: { type: 'object', properties: { to: userRef }, required: ['to'], additionalProperties: false },
+    summary: 'Delegates my task to another user, who resolves it back',
+    schema: { type: 'object', properties: { to: idString }, required: ['to'], additionalProperties: false },
     event: (b: { to: string }) => ({ type: 'delegate', to: b.to }),
   },
   comment: {
+    summary: 'Adds a comment',
     schema: {
       type: 'object',
       properties: { text: { type: 'string', minLength: 1, maxLength: 5000 } },
@@ -39,13 +62,10 @@ const ACTIONS = {
     event: (b: { text: string }) => ({ type: 'comment', text: b.text }),
   },
   complete: {
+    summary: "Completes a task with an outcome of its step, form data validated against the step's form",
     schema: {
       type: 'object',
-      properties: {
-        outcome: { type: 'string', minLength: 1, maxLength: 100 },
-        data: { type: 'object' },
-        notes: { type: 'string', maxLength: 10000 },
-      },
+      properties: { outcome: { type: 'string', minLength: 1, maxLength: 100 }, data: formData, notes },
       required: ['outcome'],
       additionalProperties: false,
     },
@@ -60,6 +80,101 @@ const ACTIONS = {
 
 type ActionName = keyof typeof ACTIONS;
 
+/** Body of PATCH /api/tasks/:id: what may change on a completed task (never the outcome). */
+export const editClosedSchema = {
+  type: 'object',
+  properties: { data: formData, notes },
+  minProperties: 1,
+  additionalProperties: false,
+};
+
+export const EDIT_CLOSED_PARAMETER = 'allowEditClosedTasks';
+
+const historySchema = {
+  type: 'object',
+  properties: {
+    taskId: { type: 'string' },
+    entries: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          seq: { type: 'integer' },
+          at: { type: 'string', format: 'date-time' },
+          kind: {
+            type: 'string',
+            description: 'task.created, task.claimed, task.assigned, task.completed, task.edited, ...',
+          },
+          actor: {
+            type: 'object',
+            properties: { id: { type: 'string' }, name: { type: ['string', 'null'] } },
+          },
+          text: { type: 'string', description: 'A readable sentence' },
+          detail: { type: 'object' },
+        },
+      },
+    },
+  },
+};
+
+const taskResponse = { description: 'The task after the action', schema: taskSchema };
+
+export const taskOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/tasks/:id',
+    operationId: 'getTask',
+    tag: 'Tasks',
+    summary: 'A task with its raw timeline entries',
+    params: { id: 'Task id' },
+    responses: { '200': { description: 'The task', schema: taskSchema }, ...problemResponses(401, 404) },
+  },
+  {
+    method: 'get',
+    path: '/api/tasks/:id/history',
+    operationId: 'getTaskHistory',
+    tag: 'Tasks',
+    summary: 'Readable history of a task: created, assigned, claimed, completed, edited, ...',
+    params: { id: 'Task id' },
+    responses: {
+      '200': { description: 'History, oldest first', schema: historySchema },
+      ...problemResponses(401, 404),
+    },
+  },
+  ...(Object.keys(ACTIONS) as ActionName[]).map((action): OperationSpec => ({
+    method: 'post',
+    path: `/api/tasks/:id/${action}`,
+    operationId: `${action}Task`,
+    tag: 'Tasks',
+    summary: ACTIONS[action].summary,
+    description:
+      'Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.',
+    params: { id: 'Task id' },
+    body: ACTIONS[action].schema,
+    idempotent: true,
+    responses: { '200': taskResponse, ...problemResponses(400, 401, 403, 404, 409, 422, 503) },
+    problems: [
+      'task-not-open',
+      'task-already-claimed',
+      'task-claimed-by-other',
+      'not-a-candidate',
+      'case-ended',
+    ],
+  })),
+  {
+    method: 'patch',
+    path: '/api/tasks/:id',
+    operationId: 'editClosedTask',
+    tag: 'Tasks',
+    summary: 'Edits the form data or notes of a completed task (parameter allowEditClosedTasks); audited',
+    params: { id: 'Task id' },
+    body: editClosedSchema,
+    idempotent: true,
+    responses: { '200': taskResponse, ...problemResponses(400, 401, 403, 404, 409, 422, 503) },
+    problems: ['edit-closed-tasks-disabled', 'task-not-closed'],
+  },
+];
+
 /** Loads a task the caller may see, or answers 404 (unknown and foreign tasks look the same). */
 export async function loadVisibleTask(ctx: ApiContext, caller: Caller, taskId: string, forAction = false) {
   const params: unknown[] = [taskId];
@@ -72,16 +187,97 @@ export async function loadVisibleTask(ctx: ApiContext, caller: Caller, taskId: s
   return rows[0];
 }
 
-/** The Idempotency-Key header, scoped to the caller so two users' keys never collide. */
+/** The Idempotency-Key header as a Temporal update id, scoped to the caller so two users' keys never collide. */
 export function idempotencyKey(req: Request, caller: Caller, scope: string): string | undefined {
-  const key = req.get('idempotency-key');
-  if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
-    throw ProblemError.badRequest('Invalid Idempotency-Key', [
-      { pointer: '/headers/idempotency-key', message: 'must be 1-200 visible ASCII characters' },
-    ]);
+  const key = idempotencyHeader(req);
+  return key === undefined ? undefined : `${caller.userId}:${scope}:${key}`;
+}
+
+/** Checks that a user exists and is active; a 400 pointing at `pointer` otherwise. */
+export async function requireActiveUser(db: Queryable, userId: string, pointer: string): Promise<void> {
+  const [user] = await db.query('SELECT id FROM users WHERE id = $1 AND active', [userId]);
+  if (!user) throw ProblemError.badRequest('Unknown user', [{ pointer, message: 'is not an active user' }]);
+}
+
+/** Validates form data against the form of the task's step, if it has one. */
+async function checkForm(
+  ctx: ApiContext,
+  row: Record<string, unknown>,
+  data: unknown,
+  pointer: string,
+): Promise<void> {
+  if (!row.step) return;
+  const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+  const step = stored?.definition.steps[row.step as string];
+  if (step?.type === 'human' && step.form) check(step.form, data ?? {}, pointer, 'form data');
+}
+
+/**
+ * Sends an action to the case workflow. A 409 carries the task as it is now, so the client can refresh
+ * without another call.
+ */
+export async function actOnTask(
+  ctx: ApiContext,
+  row: Record<string, unknown>,
+  event: ActorEvent,
+  updateId: string | undefined,
+): Promise<Outcome> {
+  const caseId = row.case_id as string;
+  const taskId = row.id as string;
+  try {
+    await ctx.gateway.act(caseId, event, updateId);
+  } catch (err) {
+    if (err instanceof ProblemError && err.status === 409) {
+      const current = await currentTask(ctx, caseId, taskId);
+      if (current) err.extensions.task = current;
+    }
+    throw err;
   }
-  return `${caller.userId}:${scope}:${key}`;
+  const [updated] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
+  return { status: 200, body: taskView(updated ?? row) };
+}
+
+/**
+ * Applies an edit of a completed task of a case whose workflow has ended, straight to the read model,
+ * with the same audit entry the interpreter writes (`task.edited`, before and after).
+ */
+async function editEndedCase(
+  ctx: ApiContext,
+  caller: Caller,
+  taskId: string,
+  caseId: string,
+  edit: { data?: Record<string, unknown>; notes?: string },
+): Promise<Outcome> {
+  return ctx.db.transaction(async (tx) => {
+    // The case row lock serializes timeline sequence numbers of concurrent direct edits.
+    await tx.query('SELECT 1 FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
+    const [task] = await tx.query<{ status: string; form_data: unknown; notes: string | null }>(
+      'SELECT status, form_data, notes FROM tasks WHERE id = $1 FOR UPDATE',
+      [taskId],
+    );
+    if (!task || task.status !== 'completed') {
+      throw new ProblemError(409, 'task-not-closed', 'task not closed', `Task ${taskId} is not completed`, {
+        code: 'TASK_NOT_CLOSED',
+      });
+    }
+    const before = { formData: task.form_data ?? null, notes: task.notes ?? null };
+    const after = {
+      formData: edit.data !== undefined ? edit.data : before.formData,
+      notes: edit.notes !== undefined ? edit.notes : before.notes,
+    };
+    await tx.query('UPDATE tasks SET form_data = $2, notes = $3, version = version + 1 WHERE id = $1', [
+      taskId,
+      after.formData === null ? null : JSON.stringify(after.formData),
+      after.notes,
+    ]);
+    await tx.query(
+      `INSERT INTO case_events (case_id, seq, at, kind, actor, task_id, detail)
+       SELECT $1, COALESCE(MAX(seq), 0) + 1, now(), 'task.edited', $2, $3, $4 FROM case_events WHERE case_id = $1`,
+      [caseId, caller.userId, taskId, JSON.stringify({ before, after })],
+    );
+    const [updated] = await tx.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
+    return { status: 200, body: taskView(updated ?? {}) };
+  });
 }
 
 export function taskRoutes(ctx: ApiContext): Router {
@@ -91,58 +287,99 @@ export function taskRoutes(ctx: ApiContext): Router {
     const caller = callerOf(req);
     const row = await loadVisibleTask(ctx, caller, req.params.id);
     const history = await ctx.db.query(
-      'SELECT seq, at, kind, actor, detail FROM case_events WHERE case_id = $1 AND task_id = $2 ORDER BY seq',
+      'SELECT seq, at, kind, actor, detail FROM case_events WHERE case_id = $1 AND task_id = $2 ORDER BY seq LIMIT 5000',
       [row.case_id, row.id],
     );
     res.json({ ...taskView(row), history });
   });
 
-  router.post('/tasks/:id/:action', async (req, res) => {
+  router.get('/tasks/:id/history', async (req, res) => {
     const caller = callerOf(req);
-    const action = req.params.action as ActionName;
-    if (!Object.hasOwn(ACTIONS, action)) throw ProblemError.notFound(`Action "${req.params.action}"`);
-    const spec = ACTIONS[action];
-    const body = check<never>(spec.schema, req.body ?? {}, '/body');
-    const row = await loadVisibleTask(ctx, caller, req.params.id, true);
-    const event = {
-      ...(spec.event as (b: unknown) => object)(body),
+    const row = await loadVisibleTask(ctx, caller, req.params.id);
+    res.json({ taskId: row.id, entries: await taskHistory(ctx.db, row.case_id as string, row.id as string) });
+  });
+
+  for (const action of Object.keys(ACTIONS) as ActionName[]) {
+    router.post(`/tasks/:id/${action}`, async (req, res) => {
+      const caller = callerOf(req);
+      const spec = ACTIONS[action];
+      const body = check<never>(spec.schema, req.body ?? {}, '/body');
+      idempotencyHeader(req);
+      const row = await loadVisibleTask(ctx, caller, req.params.id, true);
+      const event = {
+        ...(spec.event as (b: unknown) => object)(body),
+        taskId: row.id as string,
+        actor: caller,
+      } as unknown as ActorEvent;
+      if (event.type === 'assign') await requireActiveUser(ctx.db, event.assignee, '/body/assignee');
+      if (event.type === 'delegate') await requireActiveUser(ctx.db, event.to, '/body/to');
+      if (event.type === 'complete') await checkForm(ctx, row, event.data, '/body/data');
+      await idempotent(ctx.db, req, res, caller, (key) =>
+        actOnTask(
+          ctx,
+          row,
+          event,
+          key === undefined ? undefined : `${caller.userId}:${row.id}:${action}:${key}`,
+        ),
+      );
+    });
+  }
+
+  router.patch('/tasks/:id', async (req, res) => {
+    const caller = callerOf(req);
+    const edit = check<{ data?: Record<string, unknown>; notes?: string }>(
+      editClosedSchema,
+      req.body ?? {},
+      '/body',
+    );
+    idempotencyHeader(req);
+    const row = await loadVisibleTask(ctx, caller, req.params.id);
+    const allowed = await readParameter<boolean>(ctx.db, EDIT_CLOSED_PARAMETER);
+    if (allowed !== true) {
+      throw new ProblemError(
+        409,
+        'edit-closed-tasks-disabled',
+        'Editing closed tasks is disabled',
+        `Completed tasks cannot be edited while the parameter ${EDIT_CLOSED_PARAMETER} is off`,
+        { parameter: EDIT_CLOSED_PARAMETER },
+      );
+    }
+    if (row.status !== 'completed') {
+      throw new ProblemError(
+        409,
+        'task-not-closed',
+        'task not closed',
+        `Task ${row.id} is ${row.status}, not completed`,
+        {
+          code: 'TASK_NOT_CLOSED',
+          task: taskView(row),
+        },
+      );
+    }
+    if (edit.data !== undefined) await checkForm(ctx, row, edit.data, '/body/data');
+    const event: ActorEvent = {
+      type: 'editClosed',
       taskId: row.id as string,
       actor: caller,
-    } as unknown as ActorEvent;
-
-    if (event.type === 'assign' || event.type === 'delegate') {
-      const target = event.type === 'assign' ? event.assignee : event.to;
-      const [user] = await ctx.db.query('SELECT id FROM users WHERE id = $1 AND active', [target]);
-      if (!user)
-        throw ProblemError.badRequest('Unknown user', [
-          {
-            pointer: `/body/${event.type === 'assign' ? 'assignee' : 'to'}`,
-            message: 'is not an active user',
-          },
-        ]);
-    }
-    if (event.type === 'complete' && row.step) {
-      const stored = await definitionVersion(
-        ctx.db,
-        row.case_type as string,
-        row.definition_version as number,
-      );
-      const step = stored?.definition.steps[row.step as string];
-      if (step?.type === 'human' && step.form) check(step.form, event.data ?? {}, '/body/data', 'form data');
-    }
-
-    try {
-      await ctx.gateway.act(row.case_id as string, event, idempotencyKey(req, caller, `${row.id}:${action}`));
-    } catch (err) {
-      // On a conflict the client gets the task's current state, to refresh without another call.
-      if (err instanceof ProblemError && err.status === 409) {
-        const [current] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [row.id]);
-        if (current) err.extensions.task = taskView(current);
+      ...(edit.data !== undefined ? { data: edit.data } : {}),
+      ...(edit.notes !== undefined ? { notes: edit.notes } : {}),
+    };
+    await idempotent(ctx.db, req, res, caller, async (key) => {
+      try {
+        return await actOnTask(
+          ctx,
+          row,
+          event,
+          key === undefined ? undefined : `${caller.userId}:${row.id}:edit:${key}`,
+        );
+      } catch (err) {
+        // The gateway's "case ended" without an engine code means the workflow is gone: edit the read model.
+        if (err instanceof ProblemError && err.slug === 'case-ended' && err.extensions.code === undefined) {
+          return editEndedCase(ctx, caller, row.id as string, row.case_id as string, edit);
+        }
+        throw err;
       }
-      throw err;
-    }
-    const [updated] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [row.id]);
-    res.json(taskView(updated ?? row));
+    });
   });
 
   return router;

@@ -79,6 +79,8 @@ CREATE INDEX cases_forecast ON cases (case_type, expected_close)
   INCLUDE (definition_version, status, status_category, owner_id, forecast_amount, forecast_probability);
 -- Open-cases report: the default "open" set is the status category.
 CREATE INDEX cases_open_report ON cases (status_category, case_type, status) INCLUDE (owner_id);
+-- The open-cases report lists its cases newest first.
+CREATE INDEX cases_category_created ON cases (status_category, created_at DESC, id DESC);
 CREATE INDEX cases_campaign ON cases (campaign_id) WHERE campaign_id IS NOT NULL;
 CREATE INDEX cases_entity_category ON cases (entity_id, status_category) INCLUDE (case_type, forecast_amount);
 
@@ -105,8 +107,10 @@ CREATE TABLE campaigns (
   currency text NOT NULL DEFAULT 'EUR',
   -- The case type started for each target, and the data every such case starts with.
   case_type text NOT NULL,
+  -- Pinned when the campaign starts: every target's case runs this version.
+  definition_version integer,
   case_data jsonb NOT NULL DEFAULT '{}',
-  segment_id text REFERENCES segments (id),
+  segment_id text REFERENCES segments (id) ON DELETE SET NULL,
   status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'running', 'paused', 'completed')),
   batch_size integer NOT NULL DEFAULT 100 CHECK (batch_size BETWEEN 1 AND 1000),
   rate_per_second numeric NOT NULL DEFAULT 50 CHECK (rate_per_second > 0),
@@ -125,7 +129,8 @@ CREATE TABLE campaign_targets (
   entity_id text NOT NULL REFERENCES entities (id),
   case_id text NOT NULL UNIQUE,
   source text NOT NULL,
-  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'started')),
+  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'started', 'failed')),
+  error text,
   added_at timestamptz NOT NULL DEFAULT now(),
   started_at timestamptz,
   PRIMARY KEY (campaign_id, entity_id)
@@ -138,6 +143,8 @@ CREATE TABLE imports (
   kind text NOT NULL DEFAULT 'cases',
   format text NOT NULL CHECK (format IN ('json', 'csv')),
   filename text,
+  case_type text NOT NULL,
+  definition_version integer NOT NULL,
   status text NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
   total integer NOT NULL,
   processed integer NOT NULL DEFAULT 0,
@@ -197,7 +204,7 @@ CREATE TABLE inbound_messages (
   from_address varchar(320) NOT NULL,
   subject text,
   entity_id text REFERENCES entities (id),
-  contact_id text REFERENCES contacts (id),
+  contact_id text REFERENCES contacts (id) ON DELETE SET NULL,
   case_id text NOT NULL,
   received_at timestamptz NOT NULL DEFAULT now()
 );

@@ -17,6 +17,7 @@ import { createActivities } from '../../activities';
 import { TemplateStore } from '../../activities/templates';
 import { createApp } from '../../api/app';
 import { issueToken } from '../../api/auth';
+import { answerClientErrors } from '../../api/request-guards';
 import { createDb, type Db } from '../../db';
 import { publishDefinition } from '../../db/definitions';
 import { migrate } from '../../db/migrate';
@@ -191,6 +192,7 @@ export async function startTestEnv(options: { worker?: boolean } = {}): Promise<
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    answerClientErrors(s);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -1,0 +1,62 @@
+import type { CaseState, TaskState } from '../engine/state';
+import { stateQuery } from '../workflows/messages';
+import type { ApiContext } from './context';
+import { TASK_COLUMNS, taskView, type TaskView } from './views';
+
+const QUERY_TIMEOUT_MS = 3000;
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** A task of a case's workflow state as the API shows it (same shape as `taskView`). */
+export function taskViewFromState(state: CaseState, t: TaskState, now = Date.now()): TaskView {
+  return {
+    id: t.id,
+    caseId: state.caseId,
+    step: t.step ?? null,
+    action: t.action,
+    title: t.title,
+    description: t.description ?? null,
+    status: t.status,
+    assignee: t.assignee,
+    candidateTeams: t.candidateTeams,
+    candidateRoles: t.candidateRoles,
+    priority: t.priority,
+    dueAt: iso(t.dueAt),
+    followUpAt: iso(t.followUpAt),
+    overdue: t.status === 'open' && t.dueAt !== null && t.dueAt < now,
+    createdAt: iso(t.createdAt) as string,
+    claimedAt: iso(t.claimedAt),
+    completedAt: iso(t.completedAt),
+    completedBy: t.completedBy,
+    outcome: t.outcome,
+    formData: t.formData,
+    notes: t.notes,
+    delegatedBy: t.delegatedBy,
+    escalationLevel: t.escalationLevel,
+    comments: t.comments,
+    case: { id: state.caseId, type: state.caseType, title: state.title, status: state.status },
+    entityName: state.entity?.name ?? null,
+    version: t.version,
+  };
+}
+
+/**
+ * The task as it is now. The workflow's state comes first: after a lost race the winner's change may be
+ * applied but not yet projected. Falls back to the read model when the case is no longer running.
+ */
+export async function currentTask(
+  ctx: ApiContext,
+  caseId: string,
+  taskId: string,
+): Promise<TaskView | undefined> {
+  try {
+    const state = await ctx.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      ctx.client.workflow.getHandle(caseId).query(stateQuery),
+    );
+    const task = state.tasks[taskId];
+    if (task) return taskViewFromState(state, task);
+  } catch {
+    // Not running (or not answering): the read model is the best we have.
+  }
+  const [row] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
+  return row ? taskView(row) : undefined;
+}

@@ -1,0 +1,243 @@
+/**
+ * SQL for the task inbox: one page of tasks and the badge counts. Shared by `routes/inbox.ts` and the
+ * benchmark (which times the same SQL without HTTP).
+ *
+ * Visibility is the rule of `access.ts` (visibleTaskSql), written as a disjunction of arms that each
+ * match one index (migration 010), so Postgres answers with a BitmapOr over small index ranges
+ * rather than a scan of the table. Keep the two in step.
+ */
+import type { Priority } from '../engine/types';
+import type { Caller } from './auth';
+
+export type InboxScope = 'inbox' | 'mine' | 'claimable' | 'all';
+export type InboxState = 'open' | 'closed' | 'any';
+export type SortField = 'due' | 'priority' | 'created';
+export type SortOrder = 'asc' | 'desc';
+
+export interface InboxFilters {
+  scope: InboxScope;
+  state: InboxState;
+  team?: string;
+  assignee?: string;
+  caseType?: string[];
+  status?: string[];
+  priority?: Priority[];
+  /** ISO instants. */
+  dueBefore?: string;
+  dueAfter?: string;
+  followUpBefore?: string;
+  overdue?: boolean;
+  q?: string;
+}
+
+export interface SortKey {
+  expr: string;
+  dir: 'ASC' | 'DESC';
+  cast: 'timestamptz' | 'int' | 'text';
+}
+
+/** Sort keys per sort and order; the task id is always last, so the order is total (keyset paging). */
+export const SORT_KEYS: Record<SortField, Record<SortOrder, SortKey[]>> = {
+  due: {
+    // Tasks without a due date come last in both directions.
+    asc: [
+      { expr: `COALESCE(t.due_at, 'infinity'::timestamptz)`, dir: 'ASC', cast: 'timestamptz' },
+      { expr: 't.id', dir: 'ASC', cast: 'text' },
+    ],
+    desc: [
+      { expr: `COALESCE(t.due_at, '-infinity'::timestamptz)`, dir: 'DESC', cast: 'timestamptz' },
+      { expr: 't.id', dir: 'DESC', cast: 'text' },
+    ],
+  },
+  priority: {
+    // Within a priority, the most urgent due date first.
+    desc: [
+      { expr: 't.priority_rank', dir: 'DESC', cast: 'int' },
+      { expr: `COALESCE(t.due_at, 'infinity'::timestamptz)`, dir: 'ASC', cast: 'timestamptz' },
+      { expr: 't.id', dir: 'ASC', cast: 'text' },
+    ],
+    asc: [
+      { expr: 't.priority_rank', dir: 'ASC', cast: 'int' },
+      { expr: `COALESCE(t.due_at, 'infinity'::timestamptz)`, dir: 'ASC', cast: 'timestamptz' },
+      { expr: 't.id', dir: 'ASC', cast: 'text' },
+    ],
+  },
+  created: {
+    desc: [
+      { expr: 't.created_at', dir: 'DESC', cast: 'timestamptz' },
+      { expr: 't.id', dir: 'DESC', cast: 'text' },
+    ],
+    asc: [
+      { expr: 't.created_at', dir: 'ASC', cast: 'timestamptz' },
+      { expr: 't.id', dir: 'ASC', cast: 'text' },
+    ],
+  },
+};
+
+/** Columns of an inbox row: no form data or comments, which the inbox does not show. */
+export const INBOX_COLUMNS = `t.id, t.case_id, t.step, t.action, t.title, t.status, t.assignee, t.candidate_teams,
+  t.candidate_roles, t.priority, t.due_at, t.follow_up_at, t.created_at, t.claimed_at, t.completed_at,
+  t.completed_by, t.outcome, t.delegated_by, t.escalation_level, t.case_type, t.case_title, t.case_status,
+  t.entity_name, t.version, jsonb_array_length(t.comments) AS comment_count`;
+
+/** Positional parameters for one statement. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** Escapes LIKE wildcards so `q` matches literally. */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The arms of "visible to the caller within this scope", each answerable from one index.
+ * Returns null when the scope has no restriction (an administrator's `all`).
+ */
+function scopeArms(caller: Caller, scope: InboxScope, state: InboxState, p: Params): string[] | null {
+  if (scope === 'all' && caller.role === 'admin') return null;
+  let me: string | undefined;
+  const meParam = (): string => (me ??= p.add(caller.userId));
+  const mine = (): string[] =>
+    state === 'open'
+      ? [`t.assignee = ${meParam()}`]
+      : [`t.assignee = ${meParam()}`, `t.completed_by = ${meParam()}`];
+  const claimable = (): string[] => [
+    ...(caller.teams.length > 0
+      ? [`(t.assignee IS NULL AND t.candidate_teams && ${p.add(caller.teams)}::text[])`]
+      : []),
+    `(t.assignee IS NULL AND t.candidate_roles @> ARRAY[${p.add(caller.role)}]::text[])`,
+  ];
+  switch (scope) {
+    case 'mine':
+      return mine();
+    case 'claimable':
+      return claimable();
+    case 'inbox':
+      return [...mine(), ...claimable()];
+    case 'all': {
+      const arms = [...mine(), ...claimable(), `t.delegated_by = ${meParam()}`];
+      if (state === 'open') arms.push(`t.completed_by = ${meParam()}`);
+      if (caller.supervisedTeams.length > 0)
+        arms.push(`t.candidate_teams && ${p.add(caller.supervisedTeams)}::text[]`);
+      if (caller.supervisedUsers.length > 0)
+        arms.push(`t.assignee = ANY(${p.add(caller.supervisedUsers)}::text[])`);
+      return arms;
+    }
+    default: {
+      const unknown: never = scope;
+      throw new Error(`Unknown scope ${String(unknown)}`);
+    }
+  }
+}
+
+function stateSql(state: InboxState): string | null {
+  if (state === 'open') return `t.status = 'open'`;
+  if (state === 'closed') return `t.status <> 'open'`;
+  return null;
+}
+
+function filterSql(f: InboxFilters, now: Date, p: Params): string[] {
+  const where: string[] = [];
+  if (f.team !== undefined) {
+    const team = p.add(f.team);
+    where.push(`(t.candidate_teams @> ARRAY[${team}]::text[]
+      OR t.assignee = ANY(ARRAY(SELECT tm.user_id FROM team_members tm WHERE tm.team_id = ${team})))`);
+  }
+  if (f.assignee !== undefined) where.push(`t.assignee = ${p.add(f.assignee)}`);
+  if (f.caseType) where.push(`t.case_type = ANY(${p.add(f.caseType)}::text[])`);
+  if (f.status) where.push(`t.case_status = ANY(${p.add(f.status)}::text[])`);
+  if (f.priority) where.push(`t.priority = ANY(${p.add(f.priority)}::text[])`);
+  if (f.dueBefore !== undefined) where.push(`t.due_at < ${p.add(f.dueBefore)}::timestamptz`);
+  if (f.dueAfter !== undefined) where.push(`t.due_at >= ${p.add(f.dueAfter)}::timestamptz`);
+  if (f.followUpBefore !== undefined) where.push(`t.follow_up_at < ${p.add(f.followUpBefore)}::timestamptz`);
+  if (f.overdue !== undefined) {
+    const at = p.add(now.toISOString());
+    where.push(
+      f.overdue
+        ? `(t.status = 'open' AND t.due_at < ${at}::timestamptz)`
+        : `(t.status <> 'open' OR t.due_at IS NULL OR t.due_at >= ${at}::timestamptz)`,
+    );
+  }
+  if (f.q !== undefined) {
+    const pattern = p.add(likePattern(f.q));
+    where.push(`(t.title ILIKE ${pattern} OR t.entity_name ILIKE ${pattern})`);
+  }
+  return where;
+}
+
+/** Rows strictly after `after` (the sort-key values of the last row seen, id last) in the sort order. */
+function keysetSql(keys: SortKey[], after: string[], p: Params): string {
+  const values = keys.map((k, i) => `${p.add(after[i])}::${k.cast}`);
+  const sameDir = keys.every((k) => k.dir === keys[0]?.dir);
+  if (sameDir) {
+    // A row comparison lets the ordered index start right after the cursor.
+    const op = keys[0]?.dir === 'ASC' ? '>' : '<';
+    return `(${keys.map((k) => k.expr).join(', ')}) ${op} (${values.join(', ')})`;
+  }
+  const arms = keys.map((k, i) => {
+    const equal = keys.slice(0, i).map((prev, j) => `${prev.expr} = ${values[j]}`);
+    return [...equal, `${k.expr} ${k.dir === 'ASC' ? '>' : '<'} ${values[i]}`].join(' AND ');
+  });
+  return `(${arms.map((a) => `(${a})`).join(' OR ')})`;
+}
+
+export interface InboxPageQuery {
+  caller: Caller;
+  filters: InboxFilters;
+  sort: SortField;
+  order: SortOrder;
+  /** Rows to return; the statement fetches one more to know whether a next page exists. */
+  limit: number;
+  after?: string[];
+  now: Date;
+}
+
+/** One page of the inbox. Each row also carries its sort-key values as text (`k0`, `k1`, ...) for the cursor. */
+export function inboxPageSql(q: InboxPageQuery): { sql: string; params: unknown[] } {
+  const p = new Params();
+  const keys = SORT_KEYS[q.sort][q.order];
+  const where: string[] = [];
+  const state = stateSql(q.filters.state);
+  if (state) where.push(state);
+  const arms = scopeArms(q.caller, q.filters.scope, q.filters.state, p);
+  if (arms) where.push(`(${arms.join('\n    OR ')})`);
+  where.push(...filterSql(q.filters, q.now, p));
+  if (q.after) where.push(keysetSql(keys, q.after, p));
+  const keyColumns = keys.map((k, i) => `(${k.expr})::text AS k${i}`).join(', ');
+  const sql = `SELECT ${INBOX_COLUMNS}, ${keyColumns}
+  FROM tasks t
+  WHERE ${where.length > 0 ? where.join('\n    AND ') : 'true'}
+  ORDER BY ${keys.map((k) => `${k.expr} ${k.dir}`).join(', ')}
+  LIMIT ${p.add(q.limit + 1)}`;
+  return { sql, params: p.values };
+}
+
+/**
+ * Badge counts over the caller's open inbox (mine and claimable), whatever the page's filters:
+ * assigned to me, claimable, overdue, due in [dayStart, dayEnd).
+ */
+export function inboxCountsSql(
+  caller: Caller,
+  now: Date,
+  dayStart: Date,
+  dayEnd: Date,
+): { sql: string; params: unknown[] } {
+  const p = new Params();
+  const arms = scopeArms(caller, 'inbox', 'open', p) as string[];
+  const me = p.add(caller.userId);
+  const at = p.add(now.toISOString());
+  const start = p.add(dayStart.toISOString());
+  const end = p.add(dayEnd.toISOString());
+  const sql = `SELECT count(*) FILTER (WHERE t.assignee = ${me}) AS mine,
+    count(*) FILTER (WHERE t.assignee IS NULL) AS claimable,
+    count(*) FILTER (WHERE t.due_at < ${at}::timestamptz) AS overdue,
+    count(*) FILTER (WHERE t.due_at >= ${start}::timestamptz AND t.due_at < ${end}::timestamptz) AS due_today
+  FROM tasks t
+  WHERE t.status = 'open' AND (${arms.join('\n    OR ')})`;
+  return { sql, params: p.values };
+}

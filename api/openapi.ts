@@ -1,0 +1,258 @@
+/**
+ * The OpenAPI 3.1 document, assembled from the operation descriptions each route module exports next to
+ * the ajv schemas its handlers validate with. Routes registered without a description still appear
+ * (marked `x-undocumented`), found by walking the Express router, so the document lists every route.
+ */
+import { PROBLEM_BASE } from './problem';
+import {
+  problemResponses,
+  problemSchema,
+  taskSchema,
+  type JsonSchema,
+  type OperationSpec,
+} from './operation';
+import { startSchema } from './routes/cases';
+import { calendarOperations } from './routes/calendar';
+import { eventOperations } from './routes/events';
+import { identityOperations } from './routes/identity';
+import { inboxOperations } from './routes/inbox';
+import { parameterOperations } from './routes/parameters';
+import { supervisorOperations } from './routes/supervisor';
+import { taskOperations } from './routes/tasks';
+
+/** Operations of the foundation's routes (cases, health, development mailbox). */
+const foundationOperations: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/api/cases',
+    operationId: 'startCase',
+    tag: 'Cases',
+    summary: 'Starts a case of a published case type; answers once its first tasks exist',
+    body: startSchema,
+    responses: {
+      '201': {
+        description: 'The case with its tasks',
+        schema: {
+          type: 'object',
+          properties: { id: { type: 'string' }, tasks: { type: 'array', items: taskSchema } },
+        },
+      },
+      ...problemResponses(400, 401, 403, 503),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/cases/:id',
+    operationId: 'getCase',
+    tag: 'Cases',
+    summary: 'A case with its tasks and timeline',
+    params: { id: 'Case id' },
+    responses: {
+      '200': { description: 'The case', schema: { type: 'object' } },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'get',
+    path: '/health',
+    operationId: 'getHealth',
+    tag: 'Operations',
+    auth: false,
+    summary: 'Health of Postgres, Temporal (and SMTP); 503 when a component is down',
+    responses: {
+      '200': { description: 'All up', schema: { type: 'object' } },
+      '503': { description: 'A component is down' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/dev/mail',
+    operationId: 'getDevMail',
+    tag: 'Operations',
+    auth: false,
+    summary: 'Development only: messages received by the built-in SMTP sink',
+    responses: { '200': { description: 'Messages', schema: { type: 'object' } } },
+  },
+];
+
+export const docOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApi',
+    tag: 'Operations',
+    auth: false,
+    summary: 'This document',
+    responses: { '200': { description: 'OpenAPI 3.1', schema: { type: 'object' } } },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'getDocs',
+    tag: 'Operations',
+    auth: false,
+    summary: 'Browsable documentation generated from this document',
+    responses: { '200': { description: 'HTML', contentType: 'text/html', schema: { type: 'string' } } },
+  },
+];
+
+/** Every described operation. */
+export const ALL_OPERATIONS: OperationSpec[] = [
+  ...foundationOperations,
+  ...identityOperations,
+  ...inboxOperations,
+  ...eventOperations,
+  ...taskOperations,
+  ...supervisorOperations,
+  ...parameterOperations,
+  ...calendarOperations,
+  ...docOperations,
+];
+
+/** Problem types every authenticated operation may answer, besides its own. */
+const GENERIC_PROBLEMS = [
+  'validation-error',
+  'unauthorized',
+  'forbidden',
+  'not-found',
+  'payload-too-large',
+  'internal-error',
+];
+
+export interface RouteRef {
+  method: string;
+  path: string;
+}
+
+interface Layer {
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  rawPath?: unknown;
+  handle?: { stack?: Layer[] };
+}
+
+/** Routes registered on an Express app, with the mount paths of nested routers. */
+export function listRoutes(app: object): RouteRef[] {
+  const routes: RouteRef[] = [];
+  const walk = (stack: Layer[], prefix: string): void => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+        for (const method of Object.keys(layer.route.methods)) {
+          if (method !== '_all') for (const p of paths) routes.push({ method, path: prefix + p });
+        }
+      } else if (layer.handle?.stack) {
+        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+        walk(layer.handle.stack, prefix + mount);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
+  return routes;
+}
+
+/** `/api/tasks/:id` -> `/api/tasks/{id}`. */
+export const openApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+function parameters(op: OperationSpec): JsonSchema[] {
+  const out: JsonSchema[] = [];
+  for (const name of [...op.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1] as string)) {
+    out.push({
+      name,
+      in: 'path',
+      required: true,
+      description: op.params?.[name] ?? '',
+      schema: { type: 'string' },
+    });
+  }
+  const query = op.query as { properties?: Record<string, JsonSchema>; required?: string[] } | undefined;
+  for (const [name, schema] of Object.entries(query?.properties ?? {})) {
+    const { description, ...rest } = schema;
+    out.push({
+      name,
+      in: 'query',
+      required: query?.required?.includes(name) ?? false,
+      ...(description ? { description } : {}),
+      schema: rest,
+    });
+  }
+  if (op.idempotent) {
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description:
+        'Retries with the same key (per user, 24 h) get the first answer; the action is applied once',
+      schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' },
+    });
+  }
+  return out;
+}
+
+function operation(op: OperationSpec): JsonSchema {
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, r] of Object.entries(op.responses)) {
+    const type = r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
+    responses[status] = {
+      description: r.description,
+      ...(r.schema ? { content: { [type]: { schema: r.schema } } } : {}),
+    };
+  }
+  const problems = [...(op.auth === false ? [] : GENERIC_PROBLEMS), ...(op.problems ?? [])];
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    tags: [op.tag],
+    parameters: parameters(op),
+    ...(op.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } }
+      : {}),
+    responses,
+    ...(op.auth === false ? { security: [] } : {}),
+    'x-problem-types': problems.map((slug) => PROBLEM_BASE + slug),
+  };
+}
+
+/** The OpenAPI 3.1 document for the described operations plus any undocumented registered route. */
+export function openApiDocument(
+  publicUrl: string,
+  specs: OperationSpec[],
+  routes: RouteRef[] = [],
+): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const op of specs) {
+    const path = openApiPath(op.path);
+    paths[path] = { ...paths[path], [op.method]: operation(op) };
+  }
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    if (paths[path]?.[route.method]) continue;
+    paths[path] = {
+      ...paths[path],
+      [route.method]: {
+        summary: 'Undocumented route',
+        tags: ['Other'],
+        'x-undocumented': true,
+        responses: { default: { description: 'See the route module' } },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'CRM process engine API',
+      version: '1',
+      description:
+        'Cases run as Temporal workflows; task actions are Temporal Updates. Every error is application/problem+json (RFC 9457) with a stable `type` URI, documented in docs/problems.md.',
+    },
+    servers: [{ url: publicUrl }],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token (POST /api/tokens)' },
+      },
+      schemas: { Problem: problemSchema, Task: taskSchema },
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Descriptions of HTTP operations, exported by each route module next to the ajv schemas its handlers
+ * validate with; `api/openapi.ts` assembles them into the OpenAPI document, so the two cannot drift.
+ */
+export type JsonSchema = Record<string, unknown>;
+
+export interface ResponseSpec {
+  description: string;
+  schema?: JsonSchema;
+  /** Defaults to application/json (application/problem+json for 4xx and 5xx). */
+  contentType?: string;
+}
+
+export interface OperationSpec {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express path (`/api/tasks/:id`); converted to `{id}` in the document. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** False for unauthenticated operations (health, calendar feed, documentation). */
+  auth?: boolean;
+  /** Schema of `req.query` (all values are strings): each property becomes a query parameter. */
+  query?: JsonSchema;
+  /** Descriptions of path parameters. */
+  params?: Record<string, string>;
+  body?: JsonSchema;
+  /** Accepts an Idempotency-Key header. */
+  idempotent?: boolean;
+  responses: Record<string, ResponseSpec>;
+  /** Problem type slugs the operation may answer with (besides the generic ones). */
+  problems?: string[];
+}
+
+export const idString = { type: 'string', minLength: 1, maxLength: 100 } as const;
+export const dateTime = { type: 'string', format: 'date-time' } as const;
+export const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+
+/** An RFC 9457 problem, as every error answers. */
+export const problemSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', format: 'uri', description: 'Stable URI; documented in docs/problems.md' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    code: { type: 'string', description: 'Engine rejection code, for rejected task actions' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          pointer: { type: 'string', description: 'JSON pointer: /body/..., /query/..., /headers/...' },
+          message: { type: 'string' },
+        },
+        required: ['pointer', 'message'],
+      },
+    },
+  },
+  required: ['type', 'title', 'status'],
+};
+
+const caseRef = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'string' },
+  },
+  required: ['id', 'type', 'title', 'status'],
+};
+
+const taskCommon = {
+  id: { type: 'string' },
+  caseId: { type: 'string' },
+  step: { type: ['string', 'null'], description: 'The definition step; null for ad-hoc tasks' },
+  action: { type: 'string', description: 'Action type: call, visit, email, ...' },
+  title: { type: 'string' },
+  status: { enum: ['open', 'completed', 'cancelled'] },
+  assignee: { type: ['string', 'null'] },
+  candidateTeams: { type: 'array', items: { type: 'string' } },
+  candidateRoles: { type: 'array', items: { type: 'string' } },
+  priority: { enum: ['low', 'normal', 'high', 'urgent'] },
+  dueAt: nullableDateTime,
+  followUpAt: nullableDateTime,
+  overdue: { type: 'boolean' },
+  createdAt: dateTime,
+  claimedAt: nullableDateTime,
+  completedAt: nullableDateTime,
+  completedBy: { type: ['string', 'null'] },
+  outcome: { type: ['string', 'null'] },
+  delegatedBy: { type: ['string', 'null'] },
+  escalationLevel: { type: 'integer' },
+  case: caseRef,
+  entityName: { type: ['string', 'null'] },
+  version: { type: 'integer' },
+};
+
+/** A task with everything (GET /api/tasks/:id and action answers). */
+export const taskSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    ...taskCommon,
+    description: { type: ['string', 'null'] },
+    formData: { type: ['object', 'null'] },
+    notes: { type: ['string', 'null'] },
+    comments: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { at: { type: 'number' }, by: { type: 'string' }, text: { type: 'string' } },
+      },
+    },
+  },
+  required: ['id', 'caseId', 'title', 'status', 'assignee', 'priority', 'case', 'version'],
+};
+
+/** A task as an inbox row: what an agent needs without more calls. */
+export const inboxItemSchema: JsonSchema = {
+  type: 'object',
+  properties: { ...taskCommon, commentCount: { type: 'integer' } },
+  required: ['id', 'caseId', 'title', 'status', 'assignee', 'priority', 'case', 'version'],
+};
+
+export const problemResponses = (...statuses: number[]): Record<string, ResponseSpec> =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      { description: PROBLEM_DESCRIPTIONS[s] ?? 'Problem', schema: problemSchema },
+    ]),
+  );
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (validation-error, with a JSON pointer per error)',
+  401: 'Missing, unknown or revoked token',
+  403: 'The caller may see the object but not do this',
+  404: 'Unknown, or not visible to the caller',
+  409: 'Conflict with the current state (body carries the current task for task actions)',
+  413: 'Body larger than the configured limit',
+  422: 'Idempotency-Key reused for a different request',
+  503: 'The case engine did not answer in time; retry with the same Idempotency-Key',
+};

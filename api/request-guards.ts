@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestHandler } from 'express';
+import { PROBLEM_BASE, ProblemError, type FieldError } from './problem';
+
+/** Deeper JSON is refused: serializers recurse, and a stack overflow must not become a 500. */
+export const MAX_JSON_DEPTH = 64;
+
+/** An unpaired UTF-16 surrogate: JSON.stringify keeps it as a \\ud800 escape, which jsonb refuses. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why Postgres could not store this text, or undefined. */
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(text)) return 'must not contain unpaired UTF-16 surrogates';
+  return undefined;
+}
+
+/**
+ * Finds the first place in a parsed JSON value with text Postgres cannot store (a NUL character or an
+ * unpaired surrogate: the workflow would accept it, then fail its projection forever and leave the case
+ * stuck) or nested deeper than MAX_JSON_DEPTH. Iterative, so no input can overflow the stack.
+ */
+export function findUnsafeJson(value: unknown, root: string): FieldError | undefined {
+  const stack: { value: unknown; pointer: string; depth: number }[] = [{ value, pointer: root, depth: 0 }];
+  while (stack.length > 0) {
+    const item = stack.pop() as (typeof stack)[number];
+    if (typeof item.value === 'string') {
+      const problem = textProblem(item.value);
+      if (problem) return { pointer: item.pointer, message: problem };
+      continue;
+    }
+    if (item.value === null || typeof item.value !== 'object') continue;
+    if (item.depth >= MAX_JSON_DEPTH)
+      return { pointer: item.pointer, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+    for (const [key, child] of Object.entries(item.value)) {
+      const escaped = key.replace(/~/g, '~0').replace(/\//g, '~1');
+      const problem = textProblem(key);
+      if (problem) return { pointer: `${item.pointer}/${escaped}`, message: `(property name) ${problem}` };
+      stack.push({ value: child, pointer: `${item.pointer}/${escaped}`, depth: item.depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/** Refuses text Postgres cannot store in the path, query and body, and over-deep bodies: 400 with a pointer. */
+export const requestGuards: RequestHandler = (req, _res, next) => {
+  const path = req.originalUrl.split('?')[0] ?? '';
+  if (/%00/i.test(path) || path.includes('\u0000')) {
+    return next(
+      ProblemError.badRequest('The path contains a NUL character', [
+        { pointer: '/path', message: 'must not contain NUL' },
+      ]),
+    );
+  }
+  const problem = findUnsafeJson({ ...req.query }, '/query') ?? findUnsafeJson(req.body, '/body');
+  if (problem) return next(ProblemError.badRequest('The request has an unsafe value', [problem]));
+  next();
+};
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/**
+ * Requests Node's HTTP parser refuses (headers over its limit, malformed request lines) never reach
+ * Express; answer them with problem+json too instead of Node's bare status line.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.destroyed || !socket.writable) return;
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const slug = status === 431 ? 'headers-too-large' : 'bad-request';
+    const body = JSON.stringify({
+      type: PROBLEM_BASE + slug,
+      title: STATUS_TEXT[status],
+      status,
+      detail:
+        status === 431
+          ? 'The request headers are larger than the server accepts'
+          : 'The HTTP request is malformed',
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}

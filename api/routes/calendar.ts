@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { Router } from 'express';
+import ical from 'ical-generator';
+import type { Queryable } from '../../db';
+import { definitionVersion } from '../../db/definitions';
+import { BUILTIN_ACTION_TYPES } from '../../engine/types';
+import { callerOf, hashToken } from '../auth';
+import type { ApiContext } from '../context';
+import { problemResponses, type OperationSpec } from '../operation';
+import { ProblemError } from '../problem';
+
+/** Length of each calendar event: tasks carry a due instant, not a duration. */
+const EVENT_MINUTES = 30;
+/** The feed covers this window around now, at most MAX_EVENTS events. */
+const PAST_DAYS = 30;
+const MAX_EVENTS = 1000;
+
+const calendarUrlSchema = {
+  type: 'object',
+  properties: {
+    url: {
+      type: 'string',
+      format: 'uri',
+      description: 'Secret feed URL, shown once; anyone holding it reads the agenda',
+    },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+};
+const calendarStatusSchema = {
+  type: 'object',
+  properties: {
+    enabled: { type: 'boolean' },
+    createdAt: { type: ['string', 'null'], format: 'date-time' },
+    lastUsedAt: { type: ['string', 'null'], format: 'date-time' },
+  },
+};
+
+export const calendarOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/users/me/calendar-url',
+    operationId: 'getCalendarFeedStatus',
+    tag: 'Calendar',
+    summary: 'Whether my calendar feed is enabled (the URL itself is only shown when created)',
+    responses: {
+      '200': { description: 'Feed status', schema: calendarStatusSchema },
+      ...problemResponses(401),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/users/me/calendar-url',
+    operationId: 'rotateCalendarFeed',
+    tag: 'Calendar',
+    summary: 'Creates my secret iCal feed URL, or replaces it (the old URL stops working)',
+    responses: {
+      '201': { description: 'The new URL, shown once', schema: calendarUrlSchema },
+      ...problemResponses(401),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/users/me/calendar-url',
+    operationId: 'disableCalendarFeed',
+    tag: 'Calendar',
+    summary: 'Disables my calendar feed',
+    responses: { '204': { description: 'Disabled' }, ...problemResponses(401) },
+  },
+  {
+    method: 'get',
+    path: '/calendar/:file',
+    operationId: 'getCalendarFeed',
+    tag: 'Calendar',
+    auth: false,
+    summary: "A user's open dated actions as iCalendar (RFC 5545); the secret in the path is the credential",
+    params: { file: '<secret>.ics' },
+    responses: {
+      '200': { description: 'The agenda', contentType: 'text/calendar', schema: { type: 'string' } },
+      ...problemResponses(404),
+    },
+  },
+];
+
+/** Codes of the action types that are dated, per (case type, definition version); definitions are immutable. */
+const datedCache = new Map<string, Set<string>>();
+
+async function datedActions(db: Queryable, caseType: string, version: number): Promise<Set<string>> {
+  const key = `${caseType}@${version}`;
+  let dated = datedCache.get(key);
+  if (!dated) {
+    const stored = await definitionVersion(db, caseType, version);
+    const types = [...BUILTIN_ACTION_TYPES, ...(stored?.definition.actionTypes ?? [])];
+    // A definition may redeclare a built-in type; its own declaration wins.
+    const byCode = new Map(types.map((t) => [t.code, t.dated === true]));
+    dated = new Set([...byCode].filter(([, isDated]) => isDated).map(([code]) => code));
+    if (datedCache.size < 10_000) datedCache.set(key, dated);
+  }
+  return dated;
+}
+
+type FeedTask = {
+  id: string;
+  title: string;
+  description: string | null;
+  action: string;
+  due_at: string;
+  created_at: string;
+  version: number;
+  case_id: string;
+  case_title: string;
+  case_type: string;
+  entity_name: string | null;
+  definition_version: number;
+  priority: string;
+};
+
+/** Routes under /api: the caller manages their own feed. */
+export function calendarRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/users/me/calendar-url', async (req, res) => {
+    const caller = callerOf(req);
+    const [row] = await ctx.db.query<{ created_at: string; last_used_at: string | null }>(
+      'SELECT created_at, last_used_at FROM calendar_feeds WHERE user_id = $1',
+      [caller.userId],
+    );
+    res.json({
+      enabled: row !== undefined,
+      createdAt: row?.created_at ?? null,
+      lastUsedAt: row?.last_used_at ?? null,
+    });
+  });
+
+  router.post('/users/me/calendar-url', async (req, res) => {
+    const caller = callerOf(req);
+    const secret = randomBytes(32).toString('base64url');
+    const [row] = await ctx.db.query<{ created_at: string }>(
+      `INSERT INTO calendar_feeds (user_id, secret_hash) VALUES ($1, $2)
+       ON CONFLICT (user_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, created_at = now(), last_used_at = NULL
+       RETURNING created_at`,
+      [caller.userId, hashToken(secret)],
+    );
+    res
+      .status(201)
+      .set('Cache-Control', 'no-store')
+      .json({
+        url: `${ctx.publicUrl.replace(/\/$/, '')}/calendar/${secret}.ics`,
+        createdAt: row?.created_at,
+      });
+  });
+
+  router.delete('/users/me/calendar-url', async (req, res) => {
+    const caller = callerOf(req);
+    await ctx.db.query('DELETE FROM calendar_feeds WHERE user_id = $1', [caller.userId]);
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+/** The unauthenticated feed: the secret in the URL is the credential. */
+export function calendarFeedRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/calendar/:file', async (req, res) => {
+    const match = /^([A-Za-z0-9_-]{20,100})\.ics$/.exec(req.params.file);
+    if (!match) throw ProblemError.notFound('Calendar');
+    const [user] = await ctx.db.query<{ id: string; name: string }>(
+      `UPDATE calendar_feeds f SET last_used_at = now() FROM users u
+       WHERE f.secret_hash = $1 AND u.id = f.user_id AND u.active RETURNING u.id, u.name`,
+      [hashToken(match[1] as string)],
+    );
+    if (!user) throw ProblemError.notFound('Calendar');
+    const tasks = await ctx.db.query<FeedTask>(
+      `SELECT t.id, t.title, t.description, t.action, t.due_at, t.created_at, t.version, t.case_id, t.case_title,
+         t.case_type, t.entity_name, t.priority, c.definition_version
+       FROM tasks t JOIN cases c ON c.id = t.case_id
+       WHERE t.assignee = $1 AND t.status = 'open' AND t.due_at >= now() - make_interval(days => $2)
+       ORDER BY t.due_at, t.id LIMIT $3`,
+      [user.id, PAST_DAYS, MAX_EVENTS],
+    );
+    const calendar = ical({
+      name: `CRM agenda: ${user.name}`,
+      prodId: { company: 'crm-process-engine', product: 'agenda', language: 'EN' },
+      ttl: 15 * 60,
+    });
+    const base = ctx.publicUrl.replace(/\/$/, '');
+    const host = new URL(base).host || 'crm-process-engine';
+    for (const task of tasks) {
+      if (!(await datedActions(ctx.db, task.case_type, task.definition_version)).has(task.action)) continue;
+      const start = new Date(task.due_at);
+      const lines = [task.case_title, task.entity_name, task.description, `Priority: ${task.priority}`];
+      calendar.createEvent({
+        id: `${task.id}@${host}`,
+        sequence: task.version,
+        start,
+        end: new Date(start.getTime() + EVENT_MINUTES * 60_000),
+        stamp: new Date(task.created_at),
+        summary: task.title,
+        description: lines.filter((l): l is string => Boolean(l)).join('\n'),
+        url: `${base}/api/tasks/${encodeURIComponent(task.id)}`,
+      });
+    }
+    res
+      .type('text/calendar; charset=utf-8')
+      .set('Cache-Control', 'private, max-age=300')
+      .set('Content-Disposition', 'inline; filename="agenda.ics"')
+      .send(calendar.toString());
+  });
+
+  return router;
+}

@@ -1,0 +1,372 @@
+import { randomUUID } from 'node:crypto';
+import express, { Router, type Request } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { campaignCaseData } from '../../activities/campaign';
+import { latestDefinition } from '../../db/definitions';
+import {
+  addTargetsFromRows,
+  addTargetsFromSegment,
+  CAMPAIGN_SELECT,
+  campaignProgress,
+  campaignResults,
+  campaignView,
+  type CampaignView,
+} from '../../crm/campaigns';
+import { findSegment, loadSegmentPredicate } from '../../crm/segment-store';
+import { readCsv, readXlsx } from '../../crm/spreadsheet';
+import {
+  CAMPAIGN_WORKFLOW_TYPE,
+  campaignWorkflowId,
+  pauseCampaignSignal,
+  resumeCampaignSignal,
+  type CampaignWorkflowInput,
+} from '../../workflows/campaign-messages';
+import { callerOf, requireRole } from '../auth';
+import type { ApiContext } from '../context';
+import { ProblemError } from '../problem';
+import { check } from '../validation';
+import { flag, pageLimit, textBody } from './crm-common';
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const DATE = { type: ['string', 'null'], format: 'date' };
+
+const fields = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  description: { type: ['string', 'null'], maxLength: 5000 },
+  startsOn: DATE,
+  endsOn: DATE,
+  goal: {
+    type: 'object',
+    properties: {
+      leads: { type: 'integer', minimum: 0 },
+      opportunities: { type: 'integer', minimum: 0 },
+      wonAmount: { type: 'number', minimum: 0 },
+      text: { type: 'string', maxLength: 2000 },
+    },
+    additionalProperties: false,
+  },
+  budget: { type: 'number', minimum: 0, maximum: 1e12 },
+  actualCost: { type: 'number', minimum: 0, maximum: 1e12 },
+  currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+  caseType: { type: 'string', minLength: 1, maxLength: 100 },
+  caseData: { type: 'object' },
+  segmentId: { type: ['string', 'null'], minLength: 1, maxLength: 100 },
+  batchSize: { type: 'integer', minimum: 1, maximum: 1000 },
+  ratePerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
+};
+const createSchema = { type: 'object', properties: fields, required: ['name'], additionalProperties: false };
+const patchSchema = { type: 'object', properties: fields, additionalProperties: false };
+
+interface CampaignBody {
+  name?: string;
+  description?: string | null;
+  startsOn?: string | null;
+  endsOn?: string | null;
+  goal?: Record<string, unknown>;
+  budget?: number;
+  actualCost?: number;
+  currency?: string;
+  caseType?: string;
+  caseData?: Record<string, unknown>;
+  segmentId?: string | null;
+  batchSize?: number;
+  ratePerSecond?: number;
+}
+
+const COLUMNS: Record<keyof CampaignBody, string> = {
+  name: 'name',
+  description: 'description',
+  startsOn: 'starts_on',
+  endsOn: 'ends_on',
+  goal: 'goal',
+  budget: 'budget',
+  actualCost: 'actual_cost',
+  currency: 'currency',
+  caseType: 'case_type',
+  caseData: 'case_data',
+  segmentId: 'segment_id',
+  batchSize: 'batch_size',
+  ratePerSecond: 'rate_per_second',
+};
+
+/** The case type of a campaign is the follow-up unless configured. */
+export const DEFAULT_CAMPAIGN_CASE_TYPE = 'campaign-follow-up';
+
+async function load(ctx: ApiContext, id: string): Promise<CampaignView> {
+  const rows = await ctx.db.query(`SELECT ${CAMPAIGN_SELECT} FROM campaigns WHERE id = $1`, [id]);
+  if (!rows[0]) throw ProblemError.notFound(`Campaign ${id}`);
+  return campaignView(rows[0]);
+}
+
+/** Checks that the case type is published and that the campaign's case data fits its fields. */
+async function checkCaseSetup(
+  ctx: ApiContext,
+  name: string,
+  caseType: string,
+  caseData: Record<string, unknown>,
+) {
+  const stored = await latestDefinition(ctx.db, caseType);
+  if (!stored)
+    throw ProblemError.badRequest(`Unknown case type "${caseType}"`, [
+      { pointer: '/body/caseType', message: 'is not a published case type' },
+    ]);
+  const fieldsSchema = stored.definition.fields;
+  if (fieldsSchema) {
+    const data = campaignCaseData({ id: 'campaign-id', name, case_data: caseData }, fieldsSchema as never);
+    check(fieldsSchema, data, '/body/caseData', `data of the "${caseType}" cases`);
+  }
+  return stored;
+}
+
+async function checkSegment(ctx: ApiContext, segmentId: string | null | undefined): Promise<void> {
+  if (segmentId && !(await findSegment(ctx.db, segmentId)))
+    throw ProblemError.badRequest('Unknown segment', [
+      { pointer: '/body/segmentId', message: 'is not a saved segment' },
+    ]);
+}
+
+function checkDates(body: CampaignBody, current?: CampaignView): void {
+  const startsOn = body.startsOn !== undefined ? body.startsOn : current?.startsOn;
+  const endsOn = body.endsOn !== undefined ? body.endsOn : current?.endsOn;
+  if (startsOn && endsOn && endsOn < startsOn)
+    throw ProblemError.badRequest('The campaign ends before it starts', [
+      { pointer: '/body/endsOn', message: 'is before startsOn' },
+    ]);
+}
+
+const param = (key: keyof CampaignBody, value: unknown) =>
+  key === 'goal' || key === 'caseData' ? JSON.stringify(value) : value;
+
+export function campaignRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.post('/campaigns', async (req, res) => {
+    const caller = requireRole(req, 'supervisor', 'admin');
+    const body = check<CampaignBody>(createSchema, req.body ?? {}, '/body');
+    checkDates(body);
+    const caseType = body.caseType ?? DEFAULT_CAMPAIGN_CASE_TYPE;
+    await checkCaseSetup(ctx, body.name as string, caseType, body.caseData ?? {});
+    await checkSegment(ctx, body.segmentId);
+    const values: CampaignBody = { ...body, caseType };
+    const keys = (Object.keys(values) as (keyof CampaignBody)[]).filter((k) => values[k] !== undefined);
+    const id = `cmp-${randomUUID()}`;
+    await ctx.db.query(
+      `INSERT INTO campaigns (id, created_by, ${keys.map((k) => COLUMNS[k]).join(', ')})
+       VALUES ($1, $2, ${keys.map((_, i) => `$${i + 3}`).join(', ')})`,
+      [id, caller.userId, ...keys.map((k) => param(k, values[k]))],
+    );
+    res
+      .status(201)
+      .location(`/api/campaigns/${id}`)
+      .json(await load(ctx, id));
+  });
+
+  router.get('/campaigns', async (req, res) => {
+    callerOf(req);
+    const rows = await ctx.db.query(
+      `SELECT ${CAMPAIGN_SELECT} FROM campaigns ORDER BY created_at DESC, id LIMIT $1`,
+      [pageLimit(req, 50, ctx.maxPageSize)],
+    );
+    res.json({ items: rows.map(campaignView) });
+  });
+
+  /** The campaign with its start progress and its results against the budget. */
+  router.get('/campaigns/:id', async (req, res) => {
+    callerOf(req);
+    const campaign = await load(ctx, req.params.id);
+    res.json({
+      ...campaign,
+      progress: await campaignProgress(ctx.db, campaign.id),
+      results: await campaignResults(ctx.db, campaign),
+    });
+  });
+
+  router.get('/campaigns/:id/results', async (req, res) => {
+    callerOf(req);
+    const campaign = await load(ctx, req.params.id);
+    res.json(await campaignResults(ctx.db, campaign));
+  });
+
+  router.patch('/campaigns/:id', async (req, res) => {
+    requireRole(req, 'supervisor', 'admin');
+    const body = check<CampaignBody>(patchSchema, req.body ?? {}, '/body');
+    const current = await load(ctx, req.params.id);
+    checkDates(body, current);
+    if ((body.caseType !== undefined || body.caseData !== undefined) && current.status !== 'draft')
+      throw new ProblemError(
+        409,
+        'campaign-started',
+        'The campaign has started',
+        'The case type and data are fixed once a campaign starts',
+      );
+    if (body.caseType !== undefined || body.caseData !== undefined || body.name !== undefined)
+      await checkCaseSetup(
+        ctx,
+        body.name ?? current.name,
+        body.caseType ?? current.caseType,
+        body.caseData ?? current.caseData,
+      );
+    await checkSegment(ctx, body.segmentId);
+    const keys = (Object.keys(body) as (keyof CampaignBody)[]).filter((k) => body[k] !== undefined);
+    if (keys.length > 0)
+      await ctx.db.query(
+        `UPDATE campaigns SET ${keys.map((k, i) => `${COLUMNS[k]} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1`,
+        [current.id, ...keys.map((k) => param(k, body[k]))],
+      );
+    res.json(await load(ctx, current.id));
+  });
+
+  /**
+   * Adds targets: an `.xlsx` or `.csv` file (columns type EN/CL/PR and code), or `{"segmentId"}` in JSON.
+   * Wrong rows are reported line by line and nothing is added, unless `?acceptValid=true`.
+   * Adding the same targets again adds nothing and says "unchanged".
+   */
+  router.post(
+    '/campaigns/:id/targets',
+    express.raw({ type: [XLSX_TYPE, 'application/octet-stream'], limit: '20mb' }),
+    express.text({ type: ['text/csv', 'application/csv'], limit: '20mb' }),
+    async (req: Request, res) => {
+      requireRole(req, 'supervisor', 'admin');
+      const acceptValid = flag(req, 'acceptValid');
+      const campaign = await load(ctx, req.params.id as string);
+      if (req.is('application/json')) {
+        const body = check<{ segmentId: string }>(
+          {
+            type: 'object',
+            properties: { segmentId: { type: 'string', minLength: 1 } },
+            required: ['segmentId'],
+            additionalProperties: false,
+          },
+          req.body ?? {},
+          '/body',
+        );
+        const params: unknown[] = [];
+        const predicate = await loadSegmentPredicate(ctx.db, body.segmentId, params, '/body/segmentId');
+        res.json(
+          await addTargetsFromSegment(ctx.db, campaign.id, predicate, params, `segment:${body.segmentId}`),
+        );
+        return;
+      }
+      let rows;
+      let source: string;
+      if (Buffer.isBuffer(req.body)) {
+        rows = await readXlsx(req.body);
+        source = 'xlsx';
+      } else if (typeof req.body === 'string') {
+        rows = readCsv(textBody(req, ['text/csv']));
+        source = 'csv';
+      } else {
+        throw new ProblemError(
+          415,
+          'unsupported-media-type',
+          'Unsupported media type',
+          `Send ${XLSX_TYPE}, text/csv or application/json`,
+        );
+      }
+      const name = req.get('x-filename');
+      const result = await addTargetsFromRows(
+        ctx.db,
+        campaign.id,
+        rows,
+        name ? `${source}:${name.slice(0, 200)}` : source,
+        acceptValid,
+      );
+      res.json(result);
+    },
+  );
+
+  router.get('/campaigns/:id/targets', async (req, res) => {
+    callerOf(req);
+    const campaign = await load(ctx, req.params.id);
+    const rows = await ctx.db.query(
+      `SELECT t.entity_id, e.kind, e.code, e.name, t.case_id, t.source, t.state, t.error, t.added_at, t.started_at,
+              c.status AS case_status, c.status_category
+       FROM campaign_targets t JOIN entities e ON e.id = t.entity_id LEFT JOIN cases c ON c.id = t.case_id
+       WHERE t.campaign_id = $1 ORDER BY t.entity_id LIMIT $2`,
+      [campaign.id, pageLimit(req, 100, ctx.maxPageSize)],
+    );
+    res.json({
+      items: rows.map((r) => ({
+        entity: { id: r.entity_id, kind: r.kind, code: r.code, name: r.name },
+        caseId: r.case_id,
+        source: r.source,
+        state: r.state,
+        error: r.error,
+        addedAt: r.added_at,
+        startedAt: r.started_at,
+        caseStatus: r.case_status ?? null,
+        caseStatusCategory: r.status_category ?? null,
+      })),
+    });
+  });
+
+  /**
+   * Starts (or resumes) the campaign: one case per target through Temporal, batched and rate-limited.
+   * Idempotent: a running start is joined, started targets are not started again. Progress: GET the campaign.
+   */
+  router.post('/campaigns/:id/start', async (req, res) => {
+    requireRole(req, 'supervisor', 'admin');
+    const campaign = await load(ctx, req.params.id);
+    if (campaign.definitionVersion === null) {
+      const stored = await checkCaseSetup(ctx, campaign.name, campaign.caseType, campaign.caseData);
+      await ctx.db.query(
+        'UPDATE campaigns SET definition_version = $2 WHERE id = $1 AND definition_version IS NULL',
+        [campaign.id, stored.version],
+      );
+    }
+    let progress = await campaignProgress(ctx.db, campaign.id);
+    if (progress.targets === 0 && campaign.segmentId) {
+      const params: unknown[] = [];
+      const predicate = await loadSegmentPredicate(ctx.db, campaign.segmentId, params, '/segmentId');
+      await addTargetsFromSegment(ctx.db, campaign.id, predicate, params, `segment:${campaign.segmentId}`);
+      progress = await campaignProgress(ctx.db, campaign.id);
+    }
+    if (progress.targets === 0)
+      throw new ProblemError(
+        409,
+        'no-targets',
+        'The campaign has no targets',
+        'Add targets from a spreadsheet or a segment first',
+      );
+    const input: CampaignWorkflowInput = { campaignId: campaign.id };
+    await ctx.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+      workflowId: campaignWorkflowId(campaign.id),
+      taskQueue: ctx.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    res
+      .status(202)
+      .location(`/api/campaigns/${campaign.id}`)
+      .json({ ...(await load(ctx, campaign.id)), progress });
+  });
+
+  for (const [action, signal, status] of [
+    ['pause', pauseCampaignSignal, 'paused'],
+    ['resume', resumeCampaignSignal, 'running'],
+  ] as const) {
+    router.post(`/campaigns/:id/${action}`, async (req, res) => {
+      requireRole(req, 'supervisor', 'admin');
+      const campaign = await load(ctx, req.params.id as string);
+      try {
+        await ctx.client.workflow.getHandle(campaignWorkflowId(campaign.id)).signal(signal);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError)
+          throw new ProblemError(
+            409,
+            'campaign-not-running',
+            'The campaign is not running',
+            `Campaign ${campaign.id} is ${campaign.status}`,
+          );
+        throw err;
+      }
+      await ctx.db.query('UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1', [
+        campaign.id,
+        status,
+      ]);
+      res.json(await load(ctx, campaign.id));
+    });
+  }
+
+  return router;
+}

@@ -1,0 +1,445 @@
+import path from 'node:path';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { messageIdDomainFor, messageIdFor, type EmailRequest } from '../../activities/email';
+import { TemplateError } from '../../activities/errors';
+import { TemplateStore } from '../../activities/templates';
+import type { Row } from '../../db';
+import { listLatestDefinitions } from '../../db/definitions';
+import { PreviewError, previewTemplate } from '../../designer/preview';
+import { loadConfig } from '../../lib/config';
+import { linkSecret, verifyUnsubscribeToken } from '../../lib/unsubscribe';
+import { visibleCaseSql } from '../access';
+import { authenticate, callerOf, requireRole, type Caller } from '../auth';
+import type { ApiContext } from '../context';
+import { idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
+import { ProblemError } from '../problem';
+import { check } from '../validation';
+
+/** The workflow that sends an explicit resend (`workflows/resend-email.ts`). */
+export const RESEND_WORKFLOW_TYPE = 'resendEmailWorkflow';
+
+const STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'];
+
+const listQuery = {
+  type: 'object',
+  properties: {
+    caseId: idString,
+    ruleId: idString,
+    state: { type: 'string', enum: STATES },
+    limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
+    cursor: { type: 'string', pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' },
+  },
+  additionalProperties: false,
+};
+
+const previewQuery = {
+  type: 'object',
+  properties: {
+    caseId: idString,
+    locale: { type: 'string', pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' },
+  },
+  additionalProperties: false,
+};
+
+const emptyBody = { type: 'object', additionalProperties: false, maxProperties: 0 };
+
+const recipientList = { type: 'array', items: { type: 'string' } };
+const emailSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    key: { type: 'string', description: 'Idempotency key: <case>/<rule>/<event>, or <key>/resend/<n>' },
+    kind: { type: 'string', enum: ['rule', 'digest', 'resend'] },
+    caseId: { type: ['string', 'null'] },
+    ruleId: { type: 'string' },
+    template: { type: 'string' },
+    state: { type: 'string', enum: STATES },
+    messageId: { type: 'string' },
+    subject: { type: ['string', 'null'] },
+    to: recipientList,
+    cc: recipientList,
+    bcc: { ...recipientList, description: 'Only shown to supervisors and administrators' },
+    skipped: {
+      ...recipientList,
+      description: 'References that resolved to nobody, invalid or opted-out addresses',
+    },
+    attempts: { type: 'integer' },
+    deliveries: { type: 'integer', description: 'Acceptances recorded' },
+    redelivered: {
+      type: 'boolean',
+      description: 'Sent again after an attempt whose outcome was unknown: the recipient may hold two copies',
+    },
+    smtpResponse: { type: ['string', 'null'] },
+    lastError: { type: ['string', 'null'] },
+    resendOf: { type: ['integer', 'null'] },
+    requestedBy: { type: ['string', 'null'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    sentAt: nullableDateTime,
+    events: { type: 'array', items: { type: 'object' }, description: 'Attempt log' },
+  },
+};
+
+/** The email routes, for the OpenAPI document. */
+export const emailOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/emails',
+    operationId: 'listEmails',
+    tag: 'Emails',
+    summary: 'The email outbox, newest first: every message with its delivery state and SMTP response',
+    description:
+      'Supervisors and administrators see every email; others see the emails of cases they may see and their own digests.',
+    query: listQuery,
+    responses: {
+      '200': {
+        description: 'A page of emails',
+        schema: {
+          type: 'object',
+          properties: {
+            items: { type: 'array', items: emailSchema },
+            nextCursor: { type: ['string', 'null'] },
+          },
+        },
+      },
+      ...problemResponses(400, 401),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/emails/:id',
+    operationId: 'getEmail',
+    tag: 'Emails',
+    summary: 'One email with its parts as sent',
+    responses: { '200': { description: 'The email', schema: emailSchema }, ...problemResponses(401, 404) },
+  },
+  {
+    method: 'post',
+    path: '/api/emails/:id/resend',
+    operationId: 'resendEmail',
+    tag: 'Emails',
+    summary: 'Sends an email again (supervisors and administrators): a new outbox row, audited',
+    body: emptyBody,
+    responses: {
+      '202': { description: 'The resend, queued', schema: emailSchema },
+      ...problemResponses(401, 403, 404, 409),
+    },
+    problems: ['email-in-progress', 'email-not-resendable'],
+  },
+  {
+    method: 'get',
+    path: '/api/templates/:name/preview',
+    operationId: 'previewTemplate',
+    tag: 'Emails',
+    summary: 'Renders an email template with a real case (caseId) or sample data',
+    query: previewQuery,
+    responses: {
+      '200': { description: 'Subject, text and HTML as a recipient would receive them' },
+      ...problemResponses(400, 401, 403, 404, 422),
+    },
+    problems: ['template-error'],
+  },
+  {
+    method: 'get',
+    path: '/unsubscribe/:token',
+    operationId: 'unsubscribe',
+    tag: 'Emails',
+    auth: false,
+    summary: 'Adds the address of a signed unsubscribe link to the opt-out list',
+    responses: {
+      '200': { description: 'Confirmation page', contentType: 'text/html' },
+      ...problemResponses(400),
+    },
+  },
+];
+
+type OutboxRow = Row & {
+  id: number;
+  idempotency_key: string;
+  case_id: string | null;
+  rule_id: string;
+  state: string;
+  request: EmailRequest | Record<string, never>;
+  resend_of: number | null;
+};
+
+const addresses = (list: unknown): string[] =>
+  Array.isArray(list)
+    ? list.map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address)))
+    : [];
+
+function emailView(r: Row, caller: Caller, withBodies = false): Record<string, unknown> {
+  const recipients = (r.recipients ?? {}) as Record<string, unknown>;
+  const privileged = caller.role === 'supervisor' || caller.role === 'admin';
+  return {
+    id: r.id,
+    key: r.idempotency_key,
+    kind: r.kind,
+    caseId: r.case_id,
+    ruleId: r.rule_id,
+    eventKey: r.event_key,
+    template: r.template,
+    state: r.state,
+    messageId: r.message_id,
+    subject: r.subject,
+    locale: r.locale,
+    to: addresses(recipients.to),
+    cc: addresses(recipients.cc),
+    bcc: privileged ? addresses(recipients.bcc) : [],
+    skipped: privileged ? (recipients.skipped ?? []) : [],
+    rejected: recipients.rejected ?? [],
+    attempts: r.attempts,
+    deliveries: r.deliveries,
+    redelivered: r.redelivered,
+    smtpResponse: r.smtp_response,
+    lastError: r.last_error,
+    resendOf: r.resend_of,
+    requestedBy: r.requested_by,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    sentAt: r.sent_at,
+    events: r.events,
+    ...(withBodies ? { text: r.body_text, html: r.body_html, headers: r.headers } : {}),
+  };
+}
+
+/**
+ * Which outbox rows (`o`, joined to `cases c`) the caller may see: everything for supervisors and
+ * administrators; otherwise the emails of visible cases, and scheduled emails addressed to the caller.
+ */
+function visibleEmailSql(caller: Caller, params: unknown[]): string {
+  if (caller.role === 'supervisor' || caller.role === 'admin') return 'true';
+  const cases = visibleCaseSql(caller, params, 'c');
+  params.push(JSON.stringify([{ address: caller.email }]));
+  return `((c.id IS NOT NULL AND ${cases}) OR (o.case_id IS NULL AND o.recipients->'to' @> $${params.length}::jsonb))`;
+}
+
+const LIST_COLUMNS = `o.id, o.idempotency_key, o.kind, o.case_id, o.rule_id, o.event_key, o.template, o.state, o.message_id,
+  o.subject, o.locale, o.recipients, o.attempts, o.deliveries, o.redelivered, o.smtp_response, o.last_error, o.resend_of,
+  o.requested_by, o.created_at, o.updated_at, o.sent_at, o.events`;
+
+async function loadVisible(
+  ctx: ApiContext,
+  caller: Caller,
+  id: string,
+  columns = LIST_COLUMNS,
+): Promise<Row> {
+  if (!/^[0-9]{1,18}$/.test(id)) throw ProblemError.notFound(`Email ${id}`);
+  const params: unknown[] = [id];
+  const [row] = await ctx.db.query(
+    `SELECT ${columns} FROM email_outbox o LEFT JOIN cases c ON c.id = o.case_id
+     WHERE o.id = $1 AND ${visibleEmailSql(caller, params)}`,
+    params,
+  );
+  if (!row) throw ProblemError.notFound(`Email ${id}`);
+  return row;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export interface EmailRouteOptions {
+  /** Folder of the email templates; default `<DEFINITIONS_DIR>/templates`. */
+  templatesDir?: string;
+}
+
+/**
+ * Email routes: the outbox (`/api/emails`), explicit resends, template previews and the unauthenticated
+ * unsubscribe link. Mounted on the app (not under the authenticated API router) because of the latter;
+ * the `/api` routes authenticate themselves.
+ */
+export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): Router {
+  const router = Router();
+  const auth = authenticate(ctx.db);
+  const templatesDir = options.templatesDir ?? path.join(loadConfig().definitionsDir, 'templates');
+  const store = new TemplateStore(templatesDir);
+
+  router.get('/api/emails', auth, async (req, res) => {
+    const caller = callerOf(req);
+    const query = check<{
+      caseId?: string;
+      ruleId?: string;
+      state?: string;
+      limit?: string;
+      cursor?: string;
+    }>(listQuery, { ...req.query }, '/query');
+    const limit = Math.min(Math.max(Number(query.limit ?? 50), 1), ctx.maxPageSize);
+    const params: unknown[] = [
+      query.caseId ?? null,
+      query.ruleId ?? null,
+      query.state ?? null,
+      query.cursor ?? null,
+    ];
+    const visible = visibleEmailSql(caller, params);
+    params.push(limit + 1);
+    const rows = await ctx.db.query(
+      `SELECT ${LIST_COLUMNS} FROM email_outbox o LEFT JOIN cases c ON c.id = o.case_id
+       WHERE ($1::text IS NULL OR o.case_id = $1) AND ($2::text IS NULL OR o.rule_id = $2)
+         AND ($3::text IS NULL OR o.state = $3) AND ($4::bigint IS NULL OR o.id < $4) AND ${visible}
+       ORDER BY o.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    res.json({
+      items: page.map((r) => emailView(r, caller)),
+      nextCursor: rows.length > limit ? String(page[page.length - 1]?.id) : null,
+    });
+  });
+
+  router.get('/api/emails/:id', auth, async (req, res) => {
+    const caller = callerOf(req);
+    const row = await loadVisible(
+      ctx,
+      caller,
+      req.params.id as string,
+      `${LIST_COLUMNS}, o.body_text, o.body_html, o.headers`,
+    );
+    res.json(emailView(row, caller, true));
+  });
+
+  router.post('/api/emails/:id/resend', auth, async (req, res) => {
+    const caller = requireRole(req, 'supervisor', 'admin');
+    check(emptyBody, req.body ?? {}, '/body');
+    await loadVisible(ctx, caller, req.params.id as string);
+    const created = await ctx.db.transaction(async (tx) => {
+      const [picked] = await tx.query<OutboxRow>('SELECT id, resend_of FROM email_outbox WHERE id = $1', [
+        req.params.id,
+      ]);
+      // A resend of a resend sends the original again: the key counts resends of the original.
+      const originalId = picked?.resend_of ?? picked?.id;
+      const [original] = await tx.query<OutboxRow>(
+        'SELECT id, idempotency_key, case_id, rule_id, event_key, template, state, request FROM email_outbox WHERE id = $1 FOR UPDATE',
+        [originalId],
+      );
+      if (!original) throw ProblemError.notFound(`Email ${req.params.id}`);
+      if (!('kind' in original.request)) {
+        throw new ProblemError(
+          409,
+          'email-not-resendable',
+          'This email cannot be resent',
+          'It predates stored requests',
+        );
+      }
+      const pending = await tx.query<{ id: number }>(
+        `SELECT id FROM email_outbox WHERE (id = $1 OR resend_of = $1) AND state IN ('queued', 'sending')`,
+        [original.id],
+      );
+      if (pending[0]) {
+        throw new ProblemError(
+          409,
+          'email-in-progress',
+          'The email is still being delivered',
+          `Email ${pending[0].id} is queued or sending; resend once it is sent or failed`,
+        );
+      }
+      const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM email_outbox WHERE resend_of = $1',
+        [original.id],
+      );
+      const key = `${original.idempotency_key}/resend/${n + 1}`;
+      const request: EmailRequest = { ...(original.request as EmailRequest), kind: 'resend' };
+      const [row] = await tx.query<{ id: number }>(
+        `INSERT INTO email_outbox (idempotency_key, case_id, rule_id, event_key, template, message_id, state, request,
+           kind, resend_of, requested_by, events)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 'resend', $8, $9,
+           jsonb_build_array(jsonb_build_object('at', now(), 'event', 'resend requested', 'attempt', 0, 'detail', $9::text)))
+         RETURNING id`,
+        [
+          key,
+          original.case_id,
+          original.rule_id,
+          original.event_key,
+          original.template,
+          messageIdFor(key, messageIdDomainFor(ctx.publicUrl)),
+          JSON.stringify(request),
+          original.id,
+          caller.userId,
+        ],
+      );
+      const id = (row as { id: number }).id;
+      await tx.query(
+        `INSERT INTO email_audit (outbox_id, action, actor, detail) VALUES ($1, 'resend', $2, $3)`,
+        [
+          original.id,
+          caller.userId,
+          JSON.stringify({ resendId: id, key, requestedFrom: Number(req.params.id) }),
+        ],
+      );
+      return id;
+    });
+    await ctx.client.workflow.start(RESEND_WORKFLOW_TYPE, {
+      workflowId: `email-resend-${created}`,
+      taskQueue: ctx.taskQueue,
+      args: [{ outboxId: created }],
+    });
+    const row = await loadVisible(ctx, caller, String(created));
+    res.status(202).location(`/api/emails/${created}`).json(emailView(row, caller));
+  });
+
+  router.get('/api/templates/:name/preview', auth, async (req, res) => {
+    const caller = callerOf(req);
+    const query = check<{ caseId?: string; locale?: string }>(previewQuery, { ...req.query }, '/query');
+    const name = req.params.name as string;
+    if (query.caseId !== undefined) {
+      const params: unknown[] = [query.caseId];
+      const [visible] = await ctx.db.query(
+        `SELECT c.id FROM cases c WHERE c.id = $1 AND ${visibleCaseSql(caller, params)}`,
+        params,
+      );
+      if (!visible) throw ProblemError.notFound(`Case ${query.caseId}`);
+    } else if (!['designer', 'supervisor', 'admin'].includes(caller.role)) {
+      throw ProblemError.forbidden(
+        'Sample previews are for designers, supervisors and administrators; pass caseId',
+      );
+    }
+    if (!store.has(name)) throw ProblemError.notFound(`Template ${name}`);
+    try {
+      const preview = await previewTemplate({
+        templatesDir,
+        store,
+        template: name,
+        definitions: (await listLatestDefinitions(ctx.db)).map((d) => d.definition),
+        db: ctx.db,
+        publicUrl: ctx.publicUrl,
+        ...(query.caseId !== undefined ? { caseId: query.caseId } : {}),
+        ...(query.locale !== undefined ? { locale: query.locale } : {}),
+      });
+      res.json(preview);
+    } catch (err) {
+      if (err instanceof TemplateError)
+        throw new ProblemError(422, 'template-error', 'The template is invalid', err.message);
+      if (err instanceof PreviewError && err.code === 'CASE_NOT_FOUND')
+        throw ProblemError.notFound(`Case ${query.caseId}`);
+      throw err;
+    }
+  });
+
+  // RFC 8058 one-click (POST) and the link itself (GET): both record the opt-out; no login needed.
+  const unsubscribe = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const address = verifyUnsubscribeToken(await linkSecret(ctx.db), String(req.params.token));
+      if (!address)
+        throw ProblemError.badRequest('This unsubscribe link is not valid', [
+          { pointer: '/params/token', message: 'is not a valid unsubscribe token' },
+        ]);
+      await ctx.db.query(
+        `INSERT INTO email_opt_outs (address, source) VALUES ($1, 'unsubscribe-link') ON CONFLICT (address) DO NOTHING`,
+        [address.toLowerCase()],
+      );
+      res
+        .status(200)
+        .type('text/html')
+        .send(
+          `<!doctype html><meta charset="utf-8"><title>Unsubscribed</title>` +
+            `<p>${escapeHtml(address)} will receive no more marketing emails from us.</p>`,
+        );
+    } catch (err) {
+      next(err);
+    }
+  };
+  router.get('/unsubscribe/:token', unsubscribe);
+  router.post('/unsubscribe/:token', unsubscribe);
+
+  return router;
+}

@@ -1,0 +1,256 @@
+import express, { Router } from 'express';
+import {
+  checkContactInput,
+  contactErrors,
+  contactView,
+  CONTACT_SELECT,
+  insertContact,
+} from '../../crm/contacts';
+import {
+  checkEntityInput,
+  ENTITY_SELECT,
+  entityView,
+  findEntity,
+  insertEntity,
+  updateEntity,
+  type EntityView,
+} from '../../crm/entities';
+import { loadSegmentPredicate } from '../../crm/segment-store';
+import { parseVcards } from '../../crm/vcard';
+import { visibleCaseSql } from '../access';
+import { callerOf, requireRole } from '../auth';
+import type { ApiContext } from '../context';
+import { ProblemError, type FieldError } from '../problem';
+import { caseView } from '../views';
+import { decodeCursor, encodeCursor, flag, pageLimit, queryString, textBody } from './crm-common';
+
+const VCARD_TYPES = ['text/vcard', 'text/x-vcard', 'text/directory'];
+
+/** Loads an entity or answers 404. */
+export async function entityOr404(ctx: ApiContext, id: string): Promise<EntityView> {
+  const entity = await findEntity(ctx.db, id);
+  if (!entity) throw ProblemError.notFound(`Entity ${id}`);
+  return entity;
+}
+
+export function entityRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.post('/entities', async (req, res) => {
+    const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    const input = checkEntityInput(req.body ?? {}, '/body', true);
+    const entity = await insertEntity(ctx.db, input, caller.userId);
+    res.status(201).location(`/api/entities/${entity.id}`).json(entity);
+  });
+
+  /** Entities by name, filtered by standard fields, a text query or a saved segment; keyset-paginated. */
+  router.get('/entities', async (req, res) => {
+    callerOf(req);
+    const limit = pageLimit(req, 50, ctx.maxPageSize);
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const q = queryString(req, 'q');
+    if (q) {
+      params.push(`%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`, q);
+      where.push(
+        `(e.name ILIKE $${params.length - 1} OR e.code = $${params.length} OR e.external_code = $${params.length})`,
+      );
+    }
+    for (const [name, column] of [
+      ['kind', 'kind'],
+      ['sector', 'sector'],
+      ['zone', 'zone'],
+      ['source', 'source'],
+      ['agentId', 'agent_id'],
+      ['externalCode', 'external_code'],
+      ['code', 'code'],
+    ] as const) {
+      const value = queryString(req, name);
+      if (value !== undefined) {
+        params.push(value);
+        where.push(`e.${column} = $${params.length}`);
+      }
+    }
+    const segmentId = queryString(req, 'segmentId');
+    if (segmentId) where.push(await loadSegmentPredicate(ctx.db, segmentId, params, '/query/segmentId'));
+    const cursor = decodeCursor(req, 2);
+    if (cursor) {
+      params.push(cursor[0], cursor[1]);
+      where.push(`(e.name, e.id) > ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(limit + 1);
+    const rows = await ctx.db.query(
+      `SELECT ${ENTITY_SELECT} FROM entities e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY e.name, e.id LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, limit).map(entityView);
+    const last = items[items.length - 1];
+    res.json({ items, nextCursor: rows.length > limit && last ? encodeCursor([last.name, last.id]) : null });
+  });
+
+  router.get('/entities/:id', async (req, res) => {
+    callerOf(req);
+    const entity = await entityOr404(ctx, req.params.id);
+    const contacts = await ctx.db.query(
+      `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 ORDER BY k.is_primary DESC, k.name, k.id LIMIT 200`,
+      [entity.id],
+    );
+    const [counts] = await ctx.db.query<{ open: number; total: number }>(
+      `SELECT count(*) FILTER (WHERE status_category = 'open') AS open, count(*) AS total FROM cases WHERE entity_id = $1`,
+      [entity.id],
+    );
+    res.json({ ...entity, contacts: contacts.map(contactView), cases: counts });
+  });
+
+  router.patch('/entities/:id', async (req, res) => {
+    requireRole(req, 'agent', 'supervisor', 'admin');
+    const patch = checkEntityInput(req.body ?? {}, '/body', false);
+    const result = await ctx.db.transaction(async (tx) => {
+      const rows = await tx.query(`SELECT ${ENTITY_SELECT} FROM entities e WHERE e.id = $1 FOR UPDATE`, [
+        req.params.id,
+      ]);
+      if (!rows[0]) throw ProblemError.notFound(`Entity ${req.params.id}`);
+      return updateEntity(tx, entityView(rows[0]), patch);
+    });
+    res.json({ ...result.entity, changed: result.changed });
+  });
+
+  /** The entity's cases the caller may see, newest first. */
+  router.get('/entities/:id/cases', async (req, res) => {
+    const caller = callerOf(req);
+    const entity = await entityOr404(ctx, req.params.id);
+    const limit = pageLimit(req, 50, ctx.maxPageSize);
+    const params: unknown[] = [entity.id];
+    const visible = visibleCaseSql(caller, params);
+    params.push(limit);
+    const rows = await ctx.db.query(
+      `SELECT c.* FROM cases c WHERE c.entity_id = $1 AND ${visible}
+       ORDER BY c.created_at DESC, c.id LIMIT $${params.length}`,
+      params,
+    );
+    res.json({ items: rows.map(caseView) });
+  });
+
+  /** The timeline of the entity: events of its cases the caller may see, newest first. */
+  router.get('/entities/:id/timeline', async (req, res) => {
+    const caller = callerOf(req);
+    const entity = await entityOr404(ctx, req.params.id);
+    const limit = pageLimit(req, 100, ctx.maxPageSize);
+    const params: unknown[] = [entity.id];
+    const visible = visibleCaseSql(caller, params);
+    params.push(limit);
+    const rows = await ctx.db.query(
+      `SELECT ev.case_id, c.case_type, c.title, ev.seq, ev.at, ev.kind, ev.actor, ev.task_id, ev.detail
+       FROM cases c JOIN case_events ev ON ev.case_id = c.id
+       WHERE c.entity_id = $1 AND ${visible}
+       ORDER BY ev.at DESC, ev.case_id, ev.seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    res.json({
+      items: rows.map((r) => ({
+        case: { id: r.case_id, type: r.case_type, title: r.title },
+        seq: r.seq,
+        at: r.at,
+        kind: r.kind,
+        actor: r.actor,
+        taskId: r.task_id,
+        detail: r.detail,
+      })),
+    });
+  });
+
+  router.get('/entities/:id/contacts', async (req, res) => {
+    callerOf(req);
+    const entity = await entityOr404(ctx, req.params.id);
+    const rows = await ctx.db.query(
+      `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 ORDER BY k.is_primary DESC, k.name, k.id LIMIT 1000`,
+      [entity.id],
+    );
+    res.json({ items: rows.map(contactView) });
+  });
+
+  router.post('/entities/:id/contacts', async (req, res) => {
+    requireRole(req, 'agent', 'supervisor', 'admin');
+    const entity = await entityOr404(ctx, req.params.id);
+    const input = checkContactInput(req.body ?? {}, '/body', true);
+    const contact = await ctx.db.transaction((tx) => insertContact(tx, entity.id, input));
+    res.status(201).location(`/api/contacts/${contact.id}`).json(contact);
+  });
+
+  /**
+   * Imports business cards (.vcf, one or more cards) as contacts of the entity. A card whose address is already
+   * a contact of the entity is left as it is ("unchanged"). With any invalid card nothing is written, unless
+   * `?acceptValid=true`.
+   */
+  router.post(
+    '/entities/:id/contacts/vcard',
+    express.text({ type: VCARD_TYPES, limit: '5mb' }),
+    async (req, res) => {
+      requireRole(req, 'agent', 'supervisor', 'admin');
+      const text = textBody(req, VCARD_TYPES);
+      const acceptValid = flag(req, 'acceptValid');
+      const entity = await entityOr404(ctx, req.params.id);
+      const cards = parseVcards(text);
+      if (cards.length === 0)
+        throw ProblemError.badRequest('The file holds no vCard', [
+          { pointer: '/body', message: 'no BEGIN:VCARD ... END:VCARD block' },
+        ]);
+      const errors: (FieldError & { card: number; line: number })[] = [];
+      const valid: { card: number; contact: NonNullable<(typeof cards)[number]['contact']> }[] = [];
+      const seen = new Set<string>();
+      for (const c of cards) {
+        const at = `/body/cards/${c.card}`;
+        if (c.error || !c.contact) {
+          errors.push({ pointer: at, message: c.error ?? 'unreadable', card: c.card, line: c.line });
+          continue;
+        }
+        const problems = contactErrors(c.contact, at, true);
+        const key = c.contact.email?.toLowerCase();
+        if (key && seen.has(key))
+          problems.push({
+            pointer: `${at}/email`,
+            message: `"${c.contact.email}" appears in an earlier card`,
+          });
+        if (key) seen.add(key);
+        if (problems.length > 0) errors.push(...problems.map((p) => ({ ...p, card: c.card, line: c.line })));
+        else valid.push({ card: c.card, contact: c.contact });
+      }
+      if (errors.length > 0 && !acceptValid) {
+        throw ProblemError.badRequest(
+          `${errors.length} error(s) in ${cards.length} card(s); nothing was imported. Fix them, or send ?acceptValid=true to import the ${valid.length} valid card(s).`,
+          errors,
+        );
+      }
+      const results = await ctx.db.transaction(async (tx) => {
+        const out: {
+          card: number;
+          result: 'created' | 'unchanged';
+          contact: ReturnType<typeof contactView>;
+        }[] = [];
+        for (const { card, contact } of valid) {
+          const existing = await tx.query(
+            contact.email
+              ? `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 AND lower(k.email) = lower($2)`
+              : `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 AND k.email IS NULL AND k.name = $2`,
+            [entity.id, contact.email ?? contact.name],
+          );
+          if (existing[0]) out.push({ card, result: 'unchanged', contact: contactView(existing[0]) });
+          else out.push({ card, result: 'created', contact: await insertContact(tx, entity.id, contact) });
+        }
+        return out;
+      });
+      const created = results.filter((r) => r.result === 'created').length;
+      res.status(created > 0 ? 201 : 200).json({
+        result: created > 0 ? 'imported' : 'unchanged',
+        created,
+        unchanged: results.length - created,
+        rejected: errors.length === 0 ? 0 : new Set(errors.map((e) => e.card)).size,
+        items: results,
+        errors,
+      });
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,606 @@
+import { randomBytes } from 'node:crypto';
+import { Router } from 'express';
+import type { Queryable } from '../../db';
+import { emailAddressProblem } from '../../lib/email-address';
+import { callerOf, issueToken, requireRole, type Caller } from '../auth';
+import type { ApiContext } from '../context';
+import { dateTime, idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
+import { ProblemError } from '../problem';
+import { check } from '../validation';
+
+const ROLES = ['agent', 'supervisor', 'designer', 'admin'] as const;
+const objectId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$' };
+const name = { type: 'string', minLength: 1, maxLength: 200 };
+const email = {
+  type: 'string',
+  minLength: 3,
+  maxLength: 320,
+  description: 'RFC 3696: at most 320 characters',
+};
+const locale = { type: 'string', pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35 };
+const limit = { type: 'string', pattern: '^[0-9]{1,9}$' };
+const cursor = { type: 'string', maxLength: 400, pattern: '^[A-Za-z0-9_-]+$' };
+
+export const createUserSchema = {
+  type: 'object',
+  properties: { id: objectId, name, email, role: { enum: ROLES }, locale },
+  required: ['name', 'email', 'role'],
+  additionalProperties: false,
+};
+export const updateUserSchema = {
+  type: 'object',
+  properties: { name, email, role: { enum: ROLES }, locale, active: { type: 'boolean' } },
+  minProperties: 1,
+  additionalProperties: false,
+};
+export const listUsersQuery = {
+  type: 'object',
+  properties: { role: { enum: ROLES }, team: idString, limit, cursor },
+  additionalProperties: false,
+};
+export const createTeamSchema = {
+  type: 'object',
+  properties: { id: objectId, name, supervisorId: { ...idString, type: ['string', 'null'] } },
+  required: ['name'],
+  additionalProperties: false,
+};
+export const supervisorSchema = {
+  type: 'object',
+  properties: { userId: { ...idString, type: ['string', 'null'] } },
+  required: ['userId'],
+  additionalProperties: false,
+};
+export const createTokenSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    userId: { ...idString, description: 'Administrators only: issue the token for this user' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+};
+export const listTokensQuery = {
+  type: 'object',
+  properties: { userId: idString },
+  additionalProperties: false,
+};
+
+const teamRef = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } };
+export const userSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    role: { enum: ROLES },
+    locale: { type: 'string' },
+    active: { type: 'boolean' },
+    teams: { type: 'array', items: teamRef },
+    supervisedTeams: { type: 'array', items: teamRef },
+    createdAt: dateTime,
+  },
+  required: ['id', 'name', 'email', 'role'],
+};
+export const teamSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    supervisor: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'string' }, name: { type: 'string' } },
+    },
+    members: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } },
+      },
+    },
+    createdAt: dateTime,
+  },
+  required: ['id', 'name'],
+};
+export const tokenSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    userId: { type: 'string' },
+    name: { type: 'string' },
+    createdAt: dateTime,
+    lastUsedAt: nullableDateTime,
+    revokedAt: nullableDateTime,
+    token: { type: 'string', description: 'Only in the answer to POST: the token in clear, shown once' },
+  },
+  required: ['id', 'userId', 'name', 'createdAt'],
+};
+
+const ok = (description: string, schema: Record<string, unknown>) => ({ '200': { description, schema } });
+const created = (description: string, schema: Record<string, unknown>) => ({
+  '201': { description, schema },
+});
+const noContent = { '204': { description: 'Done' } };
+
+export const identityOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/users/me',
+    operationId: 'getMe',
+    tag: 'Identity',
+    summary: 'The caller: role, teams and supervised teams',
+    responses: { ...ok('The caller', userSchema), ...problemResponses(401) },
+  },
+  {
+    method: 'get',
+    path: '/api/users',
+    operationId: 'listUsers',
+    tag: 'Identity',
+    summary: 'Users, by id (administrators)',
+    query: listUsersQuery,
+    responses: {
+      ...ok('A page of users', {
+        type: 'object',
+        properties: { items: { type: 'array', items: userSchema }, nextCursor: { type: ['string', 'null'] } },
+      }),
+      ...problemResponses(400, 401, 403),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/users',
+    operationId: 'createUser',
+    tag: 'Identity',
+    summary: 'Creates a user (administrators)',
+    body: createUserSchema,
+    responses: { ...created('The user', userSchema), ...problemResponses(400, 401, 403, 409) },
+    problems: ['already-exists'],
+  },
+  {
+    method: 'get',
+    path: '/api/users/:id',
+    operationId: 'getUser',
+    tag: 'Identity',
+    summary: 'A user (administrators, or the user)',
+    params: { id: 'User id' },
+    responses: { ...ok('The user', userSchema), ...problemResponses(401, 404) },
+  },
+  {
+    method: 'patch',
+    path: '/api/users/:id',
+    operationId: 'updateUser',
+    tag: 'Identity',
+    summary: 'Changes a user; active=false locks them out (administrators)',
+    params: { id: 'User id' },
+    body: updateUserSchema,
+    responses: { ...ok('The user', userSchema), ...problemResponses(400, 401, 403, 404) },
+  },
+  {
+    method: 'get',
+    path: '/api/teams',
+    operationId: 'listTeams',
+    tag: 'Identity',
+    summary: 'Teams: all for administrators, otherwise those the caller belongs to or supervises',
+    responses: {
+      ...ok('Teams', { type: 'object', properties: { items: { type: 'array', items: teamSchema } } }),
+      ...problemResponses(401),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/teams',
+    operationId: 'createTeam',
+    tag: 'Identity',
+    summary: 'Creates a team (administrators)',
+    body: createTeamSchema,
+    responses: { ...created('The team', teamSchema), ...problemResponses(400, 401, 403, 409) },
+    problems: ['already-exists'],
+  },
+  {
+    method: 'get',
+    path: '/api/teams/:id',
+    operationId: 'getTeam',
+    tag: 'Identity',
+    summary: 'A team with its members (administrators, its members and supervisor)',
+    params: { id: 'Team id' },
+    responses: { ...ok('The team', teamSchema), ...problemResponses(401, 404) },
+  },
+  {
+    method: 'put',
+    path: '/api/teams/:id/supervisor',
+    operationId: 'setTeamSupervisor',
+    tag: 'Identity',
+    summary: 'Sets (or clears, with null) the supervisor of a team (administrators)',
+    params: { id: 'Team id' },
+    body: supervisorSchema,
+    responses: { ...ok('The team', teamSchema), ...problemResponses(400, 401, 403, 404) },
+  },
+  {
+    method: 'put',
+    path: '/api/teams/:id/members/:userId',
+    operationId: 'addTeamMember',
+    tag: 'Identity',
+    summary: 'Adds a member to a team (administrators; idempotent)',
+    params: { id: 'Team id', userId: 'User id' },
+    responses: { ...noContent, ...problemResponses(401, 403, 404) },
+  },
+  {
+    method: 'delete',
+    path: '/api/teams/:id/members/:userId',
+    operationId: 'removeTeamMember',
+    tag: 'Identity',
+    summary: 'Removes a member from a team (administrators; idempotent)',
+    params: { id: 'Team id', userId: 'User id' },
+    responses: { ...noContent, ...problemResponses(401, 403, 404) },
+  },
+  {
+    method: 'post',
+    path: '/api/tokens',
+    operationId: 'createToken',
+    tag: 'Identity',
+    summary:
+      'Creates an API token for the caller (or, for administrators, for userId); returned once in clear',
+    body: createTokenSchema,
+    responses: {
+      ...created('The token, with `token` in clear', tokenSchema),
+      ...problemResponses(400, 401, 403),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/tokens',
+    operationId: 'listTokens',
+    tag: 'Identity',
+    summary: "The caller's tokens (administrators: anyone's with userId), without secrets",
+    query: listTokensQuery,
+    responses: {
+      ...ok('Tokens', { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } }),
+      ...problemResponses(400, 401, 403),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/tokens/:id',
+    operationId: 'revokeToken',
+    tag: 'Identity',
+    summary: 'Revokes a token (own, or any for administrators)',
+    params: { id: 'Token id' },
+    responses: { ...noContent, ...problemResponses(401, 404) },
+  },
+];
+
+type UserRow = {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  locale: string;
+  active: boolean;
+  created_at: string;
+};
+type TokenRow = {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+};
+
+const userView = (u: UserRow) => ({
+  id: u.id,
+  name: u.name,
+  email: u.email,
+  role: u.role,
+  locale: u.locale,
+  active: u.active,
+  createdAt: u.created_at,
+});
+
+const tokenView = (t: TokenRow) => ({
+  id: t.id,
+  userId: t.user_id,
+  name: t.name,
+  createdAt: t.created_at,
+  lastUsedAt: t.last_used_at,
+  revokedAt: t.revoked_at,
+});
+
+function checkEmail(value: string | undefined): void {
+  if (value === undefined) return;
+  const problem = emailAddressProblem(value);
+  if (problem)
+    throw ProblemError.badRequest('Invalid email address', [{ pointer: '/body/email', message: problem }]);
+}
+
+const alreadyExists = (what: string) =>
+  new ProblemError(409, 'already-exists', 'Already exists', `${what} already exists`);
+
+/** Whether a Postgres error is a unique violation (23505). */
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+async function teamsOf(db: Queryable, userId: string) {
+  const [row] = await db.query<{
+    teams: { id: string; name: string }[];
+    supervised: { id: string; name: string }[];
+  }>(
+    `SELECT COALESCE((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.id)
+              FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1), '[]') AS teams,
+            COALESCE((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.id)
+              FROM teams t WHERE t.supervisor_id = $1), '[]') AS supervised`,
+    [userId],
+  );
+  return { teams: row?.teams ?? [], supervisedTeams: row?.supervised ?? [] };
+}
+
+async function loadUser(db: Queryable, id: string): Promise<UserRow> {
+  const [user] = await db.query<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+  if (!user) throw ProblemError.notFound(`User ${id}`);
+  return user;
+}
+
+async function teamView(db: Queryable, id: string) {
+  const [team] = await db.query<{
+    id: string;
+    name: string;
+    created_at: string;
+    supervisor: { id: string; name: string } | null;
+    members: { id: string; name: string; role: string }[];
+  }>(
+    `SELECT t.id, t.name, t.created_at,
+       (SELECT json_build_object('id', s.id, 'name', s.name) FROM users s WHERE s.id = t.supervisor_id) AS supervisor,
+       COALESCE((SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'role', u.role) ORDER BY u.id)
+         FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = t.id), '[]') AS members
+     FROM teams t WHERE t.id = $1`,
+    [id],
+  );
+  if (!team) throw ProblemError.notFound(`Team ${id}`);
+  return {
+    id: team.id,
+    name: team.name,
+    supervisor: team.supervisor,
+    members: team.members,
+    createdAt: team.created_at,
+  };
+}
+
+/** Whether the caller may see a team: administrators, its members and its supervisor. */
+function seesTeam(caller: Caller, teamId: string): boolean {
+  return caller.role === 'admin' || caller.teams.includes(teamId) || caller.supervisedTeams.includes(teamId);
+}
+
+async function requireSupervisorUser(db: Queryable, userId: string, pointer: string): Promise<void> {
+  const [user] = await db.query<{ role: string }>('SELECT role FROM users WHERE id = $1 AND active', [
+    userId,
+  ]);
+  if (!user || (user.role !== 'supervisor' && user.role !== 'admin')) {
+    throw ProblemError.badRequest('A team supervisor must be an active supervisor or administrator', [
+      { pointer, message: 'is not an active supervisor or administrator' },
+    ]);
+  }
+}
+
+export function identityRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  const { db } = ctx;
+
+  router.get('/users/me', async (req, res) => {
+    const caller = callerOf(req);
+    const user = await loadUser(db, caller.userId);
+    res.json({ ...userView(user), ...(await teamsOf(db, caller.userId)) });
+  });
+
+  router.get('/users', async (req, res) => {
+    requireRole(req, 'admin');
+    const query = check<{ role?: string; team?: string; limit?: string; cursor?: string }>(
+      listUsersQuery,
+      { ...req.query },
+      '/query',
+    );
+    const size = Number(query.limit ?? 100);
+    if (size < 1 || size > ctx.maxPageSize) {
+      throw ProblemError.badRequest('Invalid limit', [
+        { pointer: '/query/limit', message: `must be between 1 and ${ctx.maxPageSize}` },
+      ]);
+    }
+    const after = query.cursor === undefined ? null : Buffer.from(query.cursor, 'base64url').toString('utf8');
+    const rows = await db.query<UserRow>(
+      `SELECT u.* FROM users u
+       WHERE ($1::text IS NULL OR u.role = $1) AND ($2::text IS NULL OR u.id > $2)
+         AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = u.id AND m.team_id = $3))
+       ORDER BY u.id LIMIT $4`,
+      [query.role ?? null, after, query.team ?? null, size + 1],
+    );
+    const items = rows.slice(0, size);
+    const last = items[items.length - 1];
+    res.json({
+      items: items.map(userView),
+      nextCursor: rows.length > size && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null,
+    });
+  });
+
+  router.post('/users', async (req, res) => {
+    requireRole(req, 'admin');
+    const body = check<{ id?: string; name: string; email: string; role: string; locale?: string }>(
+      createUserSchema,
+      req.body ?? {},
+      '/body',
+    );
+    checkEmail(body.email);
+    const id = body.id ?? `u-${randomBytes(6).toString('hex')}`;
+    try {
+      const [user] = await db.query<UserRow>(
+        'INSERT INTO users (id, name, email, role, locale) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+        [id, body.name, body.email, body.role, body.locale ?? 'en'],
+      );
+      res
+        .status(201)
+        .location(`/api/users/${id}`)
+        .json({ ...userView(user as UserRow), teams: [], supervisedTeams: [] });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw alreadyExists(`User ${id}`);
+      throw err;
+    }
+  });
+
+  router.get('/users/:id', async (req, res) => {
+    const caller = callerOf(req);
+    const id = req.params.id;
+    if (caller.role !== 'admin' && caller.userId !== id) throw ProblemError.notFound(`User ${id}`);
+    const user = await loadUser(db, id);
+    res.json({ ...userView(user), ...(await teamsOf(db, id)) });
+  });
+
+  router.patch('/users/:id', async (req, res) => {
+    requireRole(req, 'admin');
+    const body = check<{ name?: string; email?: string; role?: string; locale?: string; active?: boolean }>(
+      updateUserSchema,
+      req.body ?? {},
+      '/body',
+    );
+    checkEmail(body.email);
+    const [user] = await db.query<UserRow>(
+      `UPDATE users SET name = COALESCE($2, name), email = COALESCE($3, email), role = COALESCE($4, role),
+         locale = COALESCE($5, locale), active = COALESCE($6, active)
+       WHERE id = $1 RETURNING *`,
+      [
+        req.params.id,
+        body.name ?? null,
+        body.email ?? null,
+        body.role ?? null,
+        body.locale ?? null,
+        body.active ?? null,
+      ],
+    );
+    if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
+    res.json({ ...userView(user), ...(await teamsOf(db, user.id)) });
+  });
+
+  router.get('/teams', async (req, res) => {
+    const caller = callerOf(req);
+    const rows = await db.query<{ id: string }>(
+      `SELECT id FROM teams WHERE $1 OR id = ANY($2::text[]) OR supervisor_id = $3 ORDER BY id LIMIT 1000`,
+      [caller.role === 'admin', caller.teams, caller.userId],
+    );
+    const items = [];
+    for (const row of rows) items.push(await teamView(db, row.id));
+    res.json({ items });
+  });
+
+  router.post('/teams', async (req, res) => {
+    requireRole(req, 'admin');
+    const body = check<{ id?: string; name: string; supervisorId?: string | null }>(
+      createTeamSchema,
+      req.body ?? {},
+      '/body',
+    );
+    if (body.supervisorId) await requireSupervisorUser(db, body.supervisorId, '/body/supervisorId');
+    const id = body.id ?? `team-${randomBytes(6).toString('hex')}`;
+    try {
+      await db.query('INSERT INTO teams (id, name, supervisor_id) VALUES ($1, $2, $3)', [
+        id,
+        body.name,
+        body.supervisorId ?? null,
+      ]);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw alreadyExists(`Team ${id}`);
+      throw err;
+    }
+    res
+      .status(201)
+      .location(`/api/teams/${id}`)
+      .json(await teamView(db, id));
+  });
+
+  router.get('/teams/:id', async (req, res) => {
+    const caller = callerOf(req);
+    if (!seesTeam(caller, req.params.id)) throw ProblemError.notFound(`Team ${req.params.id}`);
+    res.json(await teamView(db, req.params.id));
+  });
+
+  router.put('/teams/:id/supervisor', async (req, res) => {
+    requireRole(req, 'admin');
+    const body = check<{ userId: string | null }>(supervisorSchema, req.body ?? {}, '/body');
+    if (body.userId !== null) await requireSupervisorUser(db, body.userId, '/body/userId');
+    const updated = await db.query('UPDATE teams SET supervisor_id = $2 WHERE id = $1 RETURNING id', [
+      req.params.id,
+      body.userId,
+    ]);
+    if (updated.length === 0) throw ProblemError.notFound(`Team ${req.params.id}`);
+    res.json(await teamView(db, req.params.id));
+  });
+
+  router.put('/teams/:id/members/:userId', async (req, res) => {
+    requireRole(req, 'admin');
+    const { id, userId } = req.params;
+    const rows = await db.query<{ team: string | null; usr: string | null }>(
+      `SELECT (SELECT id FROM teams WHERE id = $1) AS team, (SELECT id FROM users WHERE id = $2) AS usr`,
+      [id, userId],
+    );
+    if (!rows[0]?.team) throw ProblemError.notFound(`Team ${id}`);
+    if (!rows[0]?.usr) throw ProblemError.notFound(`User ${userId}`);
+    await db.query('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      id,
+      userId,
+    ]);
+    res.status(204).end();
+  });
+
+  router.delete('/teams/:id/members/:userId', async (req, res) => {
+    requireRole(req, 'admin');
+    const [team] = await db.query('SELECT id FROM teams WHERE id = $1', [req.params.id]);
+    if (!team) throw ProblemError.notFound(`Team ${req.params.id}`);
+    await db.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [
+      req.params.id,
+      req.params.userId,
+    ]);
+    res.status(204).end();
+  });
+
+  router.post('/tokens', async (req, res) => {
+    const caller = callerOf(req);
+    const body = check<{ name: string; userId?: string }>(createTokenSchema, req.body ?? {}, '/body');
+    const userId = body.userId ?? caller.userId;
+    if (userId !== caller.userId) {
+      if (caller.role !== 'admin')
+        throw ProblemError.forbidden('Only administrators issue tokens for other users');
+      const [user] = await db.query('SELECT id FROM users WHERE id = $1 AND active', [userId]);
+      if (!user)
+        throw ProblemError.badRequest('Unknown user', [
+          { pointer: '/body/userId', message: 'is not an active user' },
+        ]);
+    }
+    const { id, token } = await issueToken(db, userId, body.name);
+    const [row] = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id]);
+    res
+      .status(201)
+      .set('Cache-Control', 'no-store')
+      .json({ ...tokenView(row as TokenRow), token });
+  });
+
+  router.get('/tokens', async (req, res) => {
+    const caller = callerOf(req);
+    const query = check<{ userId?: string }>(listTokensQuery, { ...req.query }, '/query');
+    const userId = query.userId ?? caller.userId;
+    if (userId !== caller.userId && caller.role !== 'admin')
+      throw ProblemError.forbidden("Only administrators list other users' tokens");
+    const rows = await db.query<TokenRow>(
+      `SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens
+       WHERE user_id = $1 ORDER BY created_at, id LIMIT 1000`,
+      [userId],
+    );
+    res.json({ items: rows.map(tokenView) });
+  });
+
+  router.delete('/tokens/:id', async (req, res) => {
+    const caller = callerOf(req);
+    const revoked = await db.query(
+      `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now())
+       WHERE id = $1 AND ($2 OR user_id = $3) RETURNING id`,
+      [req.params.id, caller.role === 'admin', caller.userId],
+    );
+    if (revoked.length === 0) throw ProblemError.notFound(`Token ${req.params.id}`);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,376 @@
+import { Router } from 'express';
+import { definitionVersion } from '../../db/definitions';
+import type { ActorEvent } from '../../engine/state';
+import { BUILTIN_ACTION_TYPES, PRIORITIES, type Priority } from '../../engine/types';
+import { callerOf, type Caller } from '../auth';
+import type { ApiContext } from '../context';
+import { idempotent, type Outcome } from '../idempotency';
+import { INBOX_COLUMNS } from '../inbox-query';
+import { idString, inboxItemSchema, problemResponses, taskSchema, type OperationSpec } from '../operation';
+import { ProblemError } from '../problem';
+import { check } from '../validation';
+import { TASK_COLUMNS, taskView } from '../views';
+import { loadVisibleCase } from './cases';
+import { dayBounds, inboxItemView } from './inbox';
+import { actOnTask, loadVisibleTask, requireActiveUser } from './tasks';
+
+/** Bulk reassignments sent to workflows at once. */
+const REASSIGN_CONCURRENCY = 8;
+const MAX_BULK = 100;
+
+export const boardQuerySchema = {
+  type: 'object',
+  properties: {
+    tz: { type: 'string', maxLength: 64, description: 'IANA time zone for dueToday; default UTC' },
+    limit: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'Unassigned tasks listed (default 50)' },
+  },
+  additionalProperties: false,
+};
+
+export const reassignSchema = {
+  type: 'object',
+  properties: {
+    taskIds: { type: 'array', minItems: 1, maxItems: MAX_BULK, uniqueItems: true, items: idString },
+    assignee: idString,
+  },
+  required: ['taskIds', 'assignee'],
+  additionalProperties: false,
+};
+
+export const adHocTaskSchema = {
+  type: 'object',
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 300 },
+    action: {
+      ...idString,
+      description: 'An action type: call, visit, email, ... or one the case type defines',
+    },
+    description: { type: 'string', maxLength: 5000 },
+    assignee: { ...idString, description: 'A member of `team` (or of a team the caller supervises)' },
+    team: { ...idString, description: 'A team the caller supervises: its members become candidates' },
+    dueAt: { type: 'string', format: 'date-time' },
+    priority: { enum: PRIORITIES },
+  },
+  required: ['title', 'action'],
+  anyOf: [{ required: ['assignee'] }, { required: ['team'] }],
+  additionalProperties: false,
+};
+
+const countsOf = { type: 'integer' };
+export const boardSchema = {
+  type: 'object',
+  properties: {
+    team: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } },
+    asOf: { type: 'string', format: 'date-time' },
+    members: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          pending: countsOf,
+          overdue: countsOf,
+          dueToday: countsOf,
+          nextDueAt: { type: ['string', 'null'], format: 'date-time' },
+        },
+      },
+    },
+    unassigned: {
+      type: 'object',
+      properties: { count: countsOf, overdue: countsOf, items: { type: 'array', items: inboxItemSchema } },
+    },
+    totals: {
+      type: 'object',
+      properties: { pending: countsOf, overdue: countsOf, unassigned: countsOf },
+    },
+  },
+};
+
+const reassignResultSchema = {
+  type: 'object',
+  properties: {
+    succeeded: countsOf,
+    failed: countsOf,
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          taskId: { type: 'string' },
+          status: { type: 'integer', description: 'HTTP status this task alone would have answered' },
+          task: taskSchema,
+          problem: { type: 'object' },
+        },
+      },
+    },
+  },
+};
+
+export const supervisorOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/teams/:id/board',
+    operationId: 'getTeamBoard',
+    tag: 'Supervisor',
+    summary: "A team's day: pending and overdue work per member, unassigned work",
+    params: { id: 'Team id' },
+    query: boardQuerySchema,
+    responses: {
+      '200': { description: 'The board', schema: boardSchema },
+      ...problemResponses(400, 401, 403, 404),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/teams/:id/reassign',
+    operationId: 'reassignTasks',
+    tag: 'Supervisor',
+    summary: 'Reassigns up to 100 tasks of the team to one user, each through its case workflow',
+    params: { id: 'Team id' },
+    body: reassignSchema,
+    idempotent: true,
+    responses: {
+      '200': { description: 'One result per task', schema: reassignResultSchema },
+      ...problemResponses(400, 401, 403, 404, 422),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/cases/:id/tasks',
+    operationId: 'addAdHocTask',
+    tag: 'Supervisor',
+    summary: 'Adds an ad-hoc action to a case, for anyone on a team the caller supervises',
+    params: { id: 'Case id' },
+    body: adHocTaskSchema,
+    idempotent: true,
+    responses: {
+      '201': { description: 'The new task', schema: taskSchema },
+      ...problemResponses(400, 401, 403, 404, 409, 422, 503),
+    },
+    problems: ['case-ended'],
+  },
+];
+
+/** The caller must supervise the team (or be an administrator); others get 404 unless they are members. */
+async function requireSupervisedTeam(ctx: ApiContext, caller: Caller, teamId: string) {
+  const [team] = await ctx.db.query<{ id: string; name: string }>(
+    'SELECT id, name FROM teams WHERE id = $1',
+    [teamId],
+  );
+  const supervises = caller.role === 'admin' || caller.supervisedTeams.includes(teamId);
+  if (!team || (!supervises && !caller.teams.includes(teamId))) throw ProblemError.notFound(`Team ${teamId}`);
+  if (!supervises) throw ProblemError.forbidden(`Only the supervisor of team ${teamId} may do this`);
+  return team;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export function supervisorRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/teams/:id/board', async (req, res) => {
+    const caller = callerOf(req);
+    const query = check<{ tz?: string; limit?: string }>(boardQuerySchema, { ...req.query }, '/query');
+    const limit = Number(query.limit ?? 50);
+    if (limit > ctx.maxPageSize) {
+      throw ProblemError.badRequest('Invalid limit', [
+        { pointer: '/query/limit', message: `must be at most ${ctx.maxPageSize}` },
+      ]);
+    }
+    const team = await requireSupervisedTeam(ctx, caller, req.params.id);
+    const now = new Date();
+    const [start, end] = dayBounds(query.tz ?? 'UTC', now);
+    const times = [now.toISOString(), start.toISOString(), end.toISOString()];
+    const [members, unassigned, counts] = await Promise.all([
+      ctx.db.query<{
+        id: string;
+        name: string;
+        pending: number;
+        overdue: number;
+        due_today: number;
+        next_due: string | null;
+      }>(
+        `SELECT u.id, u.name, count(t.id)::int AS pending,
+           count(t.id) FILTER (WHERE t.due_at < $2)::int AS overdue,
+           count(t.id) FILTER (WHERE t.due_at >= $3 AND t.due_at < $4)::int AS due_today,
+           min(t.due_at) AS next_due
+         FROM team_members m JOIN users u ON u.id = m.user_id
+         LEFT JOIN tasks t ON t.assignee = m.user_id AND t.status = 'open'
+         WHERE m.team_id = $1 GROUP BY u.id, u.name ORDER BY u.name, u.id`,
+        [team.id, ...times],
+      ),
+      ctx.db.query(
+        `SELECT ${INBOX_COLUMNS} FROM tasks t
+         WHERE t.status = 'open' AND t.assignee IS NULL AND t.candidate_teams @> ARRAY[$1]::text[]
+         ORDER BY COALESCE(t.due_at, 'infinity'::timestamptz), t.id LIMIT $2`,
+        [team.id, limit],
+      ),
+      ctx.db.query<{ count: number; overdue: number }>(
+        `SELECT count(*)::int AS count, count(*) FILTER (WHERE t.due_at < $2)::int AS overdue FROM tasks t
+         WHERE t.status = 'open' AND t.assignee IS NULL AND t.candidate_teams @> ARRAY[$1]::text[]`,
+        [team.id, times[0]],
+      ),
+    ]);
+    const unassignedCount = counts[0] ?? { count: 0, overdue: 0 };
+    res.json({
+      team,
+      asOf: now.toISOString(),
+      members: members.map((m) => ({
+        id: m.id,
+        name: m.name,
+        pending: m.pending,
+        overdue: m.overdue,
+        dueToday: m.due_today,
+        nextDueAt: m.next_due,
+      })),
+      unassigned: {
+        count: unassignedCount.count,
+        overdue: unassignedCount.overdue,
+        items: unassigned.map((r) => inboxItemView(r, now.getTime())),
+      },
+      totals: {
+        pending: members.reduce((sum, m) => sum + m.pending, 0),
+        overdue: members.reduce((sum, m) => sum + m.overdue, 0) + unassignedCount.overdue,
+        unassigned: unassignedCount.count,
+      },
+    });
+  });
+
+  router.post('/teams/:id/reassign', async (req, res) => {
+    const caller = callerOf(req);
+    const body = check<{ taskIds: string[]; assignee: string }>(reassignSchema, req.body ?? {}, '/body');
+    const team = await requireSupervisedTeam(ctx, caller, req.params.id);
+    await requireActiveUser(ctx.db, body.assignee, '/body/assignee');
+    await idempotent(ctx.db, req, res, caller, async (key) => {
+      const results = await mapLimited(body.taskIds, REASSIGN_CONCURRENCY, async (taskId) => {
+        try {
+          const row = await loadVisibleTask(ctx, caller, taskId);
+          const [member] = await ctx.db.query(
+            `SELECT 1 FROM tasks t WHERE t.id = $1 AND (t.candidate_teams @> ARRAY[$2]::text[]
+               OR t.assignee IN (SELECT user_id FROM team_members WHERE team_id = $2))`,
+            [taskId, team.id],
+          );
+          if (!member) throw ProblemError.notFound(`Task ${taskId} in team ${team.id}`);
+          const event: ActorEvent = { type: 'assign', taskId, assignee: body.assignee, actor: caller };
+          const done = await actOnTask(
+            ctx,
+            row,
+            event,
+            key === undefined ? undefined : `${caller.userId}:${taskId}:reassign:${key}`,
+          );
+          return { taskId, status: done.status, task: done.body };
+        } catch (err) {
+          if (!(err instanceof ProblemError) || err.status >= 500) throw err;
+          return {
+            taskId,
+            status: err.status,
+            problem: { type: err.slug, title: err.title, detail: err.message, ...err.extensions },
+          };
+        }
+      });
+      const succeeded = results.filter((r) => r.status === 200).length;
+      return {
+        status: 200,
+        body: { succeeded, failed: results.length - succeeded, results },
+      } satisfies Outcome;
+    });
+  });
+
+  router.post('/cases/:id/tasks', async (req, res) => {
+    const caller = callerOf(req);
+    const body = check<{
+      title: string;
+      action: string;
+      description?: string;
+      assignee?: string;
+      team?: string;
+      dueAt?: string;
+      priority?: Priority;
+    }>(adHocTaskSchema, req.body ?? {}, '/body');
+    const row = await loadVisibleCase(ctx, caller, req.params.id);
+    if (caller.role !== 'admin' && caller.role !== 'supervisor')
+      throw ProblemError.forbidden('Only supervisors and administrators add actions to a case');
+    if (body.team !== undefined && caller.role !== 'admin' && !caller.supervisedTeams.includes(body.team))
+      throw ProblemError.forbidden(`You do not supervise team ${body.team}`);
+    if (body.assignee !== undefined) {
+      await requireActiveUser(ctx.db, body.assignee, '/body/assignee');
+      const teams = body.team !== undefined ? [body.team] : caller.supervisedTeams;
+      if (caller.role !== 'admin' || body.team !== undefined) {
+        const [member] = await ctx.db.query(
+          'SELECT 1 FROM team_members WHERE user_id = $1 AND team_id = ANY($2::text[])',
+          [body.assignee, teams],
+        );
+        if (!member)
+          throw ProblemError.badRequest('The assignee must be on the team', [
+            {
+              pointer: '/body/assignee',
+              message: `is not a member of ${body.team ?? 'a team you supervise'}`,
+            },
+          ]);
+      }
+    }
+    if (body.team !== undefined) {
+      const [team] = await ctx.db.query('SELECT 1 FROM teams WHERE id = $1', [body.team]);
+      if (!team)
+        throw ProblemError.badRequest('Unknown team', [{ pointer: '/body/team', message: 'is not a team' }]);
+    }
+    const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+    const actionTypes = [...BUILTIN_ACTION_TYPES, ...(stored?.definition.actionTypes ?? [])].map(
+      (a) => a.code,
+    );
+    if (!actionTypes.includes(body.action)) {
+      throw ProblemError.badRequest('Unknown action type', [
+        { pointer: '/body/action', message: `must be one of: ${actionTypes.join(', ')}` },
+      ]);
+    }
+    const event: ActorEvent = {
+      type: 'addTask',
+      title: body.title,
+      action: body.action,
+      actor: caller,
+      ...(body.assignee !== undefined ? { assignee: body.assignee } : {}),
+      ...(body.team !== undefined ? { team: body.team } : {}),
+      ...(body.description !== undefined ? { description: body.description } : {}),
+      ...(body.priority !== undefined ? { priority: body.priority } : {}),
+      ...(body.dueAt !== undefined ? { dueAt: Date.parse(body.dueAt) } : {}),
+    };
+    const caseId = row.id as string;
+    await idempotent(ctx.db, req, res, caller, async (key) => {
+      const before = await ctx.db.query<{ id: string }>(
+        'SELECT id FROM tasks WHERE case_id = $1 AND step IS NULL',
+        [caseId],
+      );
+      const known = new Set(before.map((t) => t.id));
+      await ctx.gateway.act(
+        caseId,
+        event,
+        key === undefined ? undefined : `${caller.userId}:${caseId}:add-task:${key}`,
+      );
+      // The update answers with the case only; the new task is the ad-hoc one this request's fields describe.
+      const after = await ctx.db.query(
+        `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.case_id = $1 AND t.step IS NULL AND t.title = $2
+           AND t.assignee IS NOT DISTINCT FROM $3 ORDER BY t.created_at DESC, t.id DESC`,
+        [caseId, body.title, body.assignee ?? null],
+      );
+      const created = after.find((t) => !known.has(t.id as string)) ?? after[0];
+      if (!created) throw new Error(`The ad-hoc task of case ${caseId} was not projected`);
+      res.location(`/api/tasks/${created.id as string}`);
+      return { status: 201, body: taskView(created) };
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,262 @@
+/**
+ * CRM reports and campaigns at scale: forecast and open-cases latency with 100,000 entities and 1,000,000
+ * cases (seeded with generate_series straight into the read model), then a 10,000-target campaign from
+ * POST /start until every target's case exists in the read model, with the CPU each process used.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { shippedDefinition, scoped, startTestEnv, type TestEnv, type TestUser } from '../test/support/env';
+import { TEST_ENV_KEY, type TestEnvHandles } from '../test/global-teardown';
+import type { Bench, BenchResult } from './run';
+import { ms, percentile } from './stats';
+
+const ENTITIES = 100_000;
+const CASES = 1_000_000;
+const AGENTS = 50;
+const TARGETS = Number(process.env.CRM_BENCH_TARGETS ?? 10_000);
+const RUNS = 25;
+const CAMPAIGN_TIMEOUT_MS = 20 * 60_000;
+
+const TICK = 100; // clock ticks per second on Linux
+
+/** CPU seconds (user + system) used so far by a process and, optionally, its children processes' current set. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended; its time is lost to this sample.
+    }
+  }
+  return ticks / TICK;
+}
+
+/** Pids of the Postgres server: the postmaster (parent of the checkpointer) and all its children. */
+async function postgresPids(env: TestEnv): Promise<number[]> {
+  const [row] = await env.db.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'`,
+  );
+  if (!row) return [];
+  const ppidOf = (pid: number) => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  };
+  const postmaster = ppidOf(row.pid);
+  const children = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return ppidOf(pid) === postmaster;
+      } catch {
+        return false;
+      }
+    });
+  return [postmaster, ...children];
+}
+
+async function seed(env: TestEnv, opportunity: string, followUp: string): Promise<string[]> {
+  const agents = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${i + 1}`);
+  await env.db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO users (id, name, email, role)
+       SELECT a, 'Agent ' || a, a || '@bench.example', 'agent' FROM unnest($1::text[]) a`,
+      [agents],
+    );
+    await tx.query(
+      `INSERT INTO teams (id, name, supervisor_id) VALUES ('bench-sales', 'bench sales', $1), ('bench-east', 'bench east', $1)`,
+      [env.users.sam.id],
+    );
+    await tx.query(
+      `INSERT INTO team_members (team_id, user_id)
+       SELECT CASE WHEN i <= 25 THEN 'bench-sales' ELSE 'bench-east' END, a FROM unnest($1::text[]) WITH ORDINALITY AS x(a, i)`,
+      [agents],
+    );
+  });
+  await env.db.query(
+    `INSERT INTO entities (id, kind, code, name, entity_type, email, agent_id, sector, zone, source, custom, created_at)
+     SELECT 'be-' || g, (ARRAY['EN','CL','PR'])[1 + g % 3], 'BE' || g, 'Bench entity ' || g,
+            CASE WHEN g % 2 = 0 THEN 'company' ELSE 'person' END, 'be' || g || '@bench.example',
+            ($1::text[])[1 + g % ${AGENTS}],
+            (ARRAY['retail','food','logistics','industry','health','energy','public','services'])[1 + g % 8],
+            (ARRAY['north','south','east','west','centre','islands'])[1 + (g / 7) % 6],
+            (ARRAY['web','fair','referral','email','erp'])[1 + (g / 3) % 5],
+            jsonb_build_object('employees', g % 1000, 'tier', (ARRAY['SMB','MID','ENT'])[1 + g % 3]),
+            now() - (g % 1000) * interval '1 day'
+     FROM generate_series(1, ${ENTITIES}) g`,
+    [agents],
+  );
+  // 60% opportunities (20% identifying, 15% presenting, 10% deciding, 5% postponed, 25% won, 25% lost) with
+  // amounts and close dates over three years, 1 in 7 with its own probability; 40% campaign follow-ups.
+  await env.db.query(
+    `INSERT INTO cases (id, case_type, definition_version, title, status, status_category, entity_id, entity_name,
+       owner_id, data, created_at, updated_at, ended_at, version)
+     SELECT 'bc-' || g, CASE WHEN x.opp THEN $2 ELSE $3 END, 1, 'Bench case ' || g, x.status,
+            CASE WHEN x.status IN ('WON','QUALIFIED') THEN 'won' WHEN x.status IN ('LOST','DISCARDED') THEN 'lost' ELSE 'open' END,
+            'be-' || (1 + g % ${ENTITIES}), 'Bench entity ' || (1 + g % ${ENTITIES}), ($1::text[])[1 + (g * 7) % ${AGENTS}],
+            CASE WHEN x.opp THEN
+              jsonb_build_object('subject', 'Bench', 'currency', 'EUR', 'amount', 1000 + (g * 37) % 99000,
+                'expectedCloseDate', to_char(date '2030-01-01' + (g * 13) % 1095, 'YYYY-MM-DD'))
+              || CASE WHEN g % 7 = 0 THEN jsonb_build_object('probability', (g % 10) * 10) ELSE '{}'::jsonb END
+            ELSE jsonb_build_object('subject', 'Bench follow-up', 'campaignId', 'bench-old') END,
+            now() - (g % 1000) * interval '1 hour', now(), NULL, 1
+     FROM generate_series(1, ${CASES}) g
+     CROSS JOIN LATERAL (SELECT g % 10 < 6 AS opp) o
+     CROSS JOIN LATERAL (SELECT CASE WHEN o.opp THEN
+         (ARRAY['IDENTIFYING','IDENTIFYING','IDENTIFYING','IDENTIFYING','PRESENTING','PRESENTING','PRESENTING',
+                'DECIDING','DECIDING','POSTPONED','WON','WON','WON','WON','WON','LOST','LOST','LOST','LOST','LOST'])[1 + (g / 10) % 20]
+       ELSE (ARRAY['TO_CONTACT','TO_CONTACT','TO_CONTACT','TO_CONTACT','TO_CONTACT','CALL_BACK','QUALIFIED','QUALIFIED',
+                   'DISCARDED','DISCARDED'])[1 + (g / 10) % 10] END AS status, o.opp) x`,
+    [agents, opportunity, followUp],
+  );
+  // Autovacuum would do this on its own; the index-only scans of the reports need the visibility map.
+  await env.db.query('VACUUM ANALYZE entities');
+  await env.db.query('VACUUM ANALYZE cases');
+  return agents;
+}
+
+async function latency(env: TestEnv, user: TestUser, url: string, headers: Record<string, string> = {}) {
+  const samples: number[] = [];
+  let last: unknown;
+  for (let i = 0; i < RUNS + 2; i++) {
+    const started = performance.now();
+    const res = await env.http(user, 'GET', url, undefined, headers);
+    const elapsed = performance.now() - started;
+    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    if (i >= 2) samples.push(elapsed);
+    last = res.body;
+  }
+  return {
+    p50: ms(percentile(samples, 50)),
+    p95: ms(percentile(samples, 95)),
+    p99: ms(percentile(samples, 99)),
+    last,
+  };
+}
+
+const crmBench: Bench = async (): Promise<BenchResult> => {
+  const figures: BenchResult['figures'] = {};
+  const notes: string[] = [];
+  const env = await startTestEnv();
+  try {
+    const opportunity = await env.publish(scoped(shippedDefinition('opportunity'), 'bench'));
+    const followUp = await env.publish(scoped(shippedDefinition('campaign-follow-up'), 'bench'));
+    let t = Date.now();
+    const agents = await seed(env, opportunity, followUp);
+    figures['seed: 100k entities + 1M cases (s)'] = Math.round((Date.now() - t) / 100) / 10;
+
+    const admin = env.users.admin;
+    const reports: [string, TestUser, string, Record<string, string>?][] = [
+      ['forecast, all 600k opportunities', admin, `/api/reports/forecast?caseType=${opportunity}`],
+      [
+        'forecast, one quarter',
+        admin,
+        `/api/reports/forecast?caseType=${opportunity}&from=2031-01&to=2031-03`,
+      ],
+      [
+        'forecast, supervisor, one team, one year',
+        env.users.sam,
+        `/api/reports/forecast?caseType=${opportunity}&team=bench-sales&from=2031-01&to=2031-12`,
+      ],
+      ['forecast, one agent', admin, `/api/reports/forecast?caseType=${opportunity}&agent=${agents[0]}`],
+      ['forecast, all types by default, CSV', admin, '/api/reports/forecast?format=csv'],
+      ['open cases, default open statuses, all types', admin, '/api/reports/open-cases'],
+      [
+        'open cases, chosen statuses',
+        admin,
+        `/api/reports/open-cases?statuses=${opportunity}:IDENTIFYING,${opportunity}:PRESENTING`,
+      ],
+      ['open cases, supervisor scope', env.users.sam, '/api/reports/open-cases'],
+    ];
+    for (const [name, user, url, headers] of reports) {
+      const r = await latency(env, user, url, headers);
+      figures[`${name}: p50 (ms)`] = r.p50;
+      figures[`${name}: p99 (ms)`] = r.p99;
+      const body = r.last as { totals?: { count: number }; total?: number };
+      if (body.totals) notes.push(`${name}: ${body.totals.count} cases aggregated`);
+      if (typeof body.total === 'number') notes.push(`${name}: ${body.total} cases counted`);
+    }
+
+    // Campaign: TARGETS entities from a CSV, started through the API, until every case is in the read model.
+    const created = await env.http(env.users.sam, 'POST', '/api/campaigns', {
+      name: 'Bench campaign',
+      caseType: followUp,
+      budget: 50000,
+      batchSize: 500,
+      ratePerSecond: 10000,
+    });
+    if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+    const campaignId = created.body.id as string;
+    const csv = [
+      'type,code',
+      ...Array.from({ length: TARGETS }, (_, i) => `${['EN', 'CL', 'PR'][(i + 1) % 3]},BE${i + 1}`),
+    ].join('\n');
+    t = Date.now();
+    const uploaded = await fetch(`${env.baseUrl}/api/campaigns/${campaignId}/targets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.users.sam.token}`, 'content-type': 'text/csv' },
+      body: csv,
+    });
+    const added = (await uploaded.json()) as { added: number };
+    figures[`campaign: upload ${TARGETS} targets as CSV (ms)`] = Date.now() - t;
+    if (added.added !== TARGETS) throw new Error(`added ${JSON.stringify(added)}`);
+
+    const handles = (globalThis as Record<string, unknown>)[TEST_ENV_KEY] as TestEnvHandles | undefined;
+    const temporalPid = handles?.temporal?.pid;
+    const pgPids = await postgresPids(env);
+    const cpu0 = {
+      node: process.cpuUsage(),
+      temporal: temporalPid ? cpuSeconds([temporalPid]) : NaN,
+      postgres: cpuSeconds(pgPids),
+    };
+    t = Date.now();
+    const started = await env.http(env.users.sam, 'POST', `/api/campaigns/${campaignId}/start`, {});
+    if (started.status !== 202) throw new Error(JSON.stringify(started.body));
+    const marks: Record<string, number> = {};
+    let allStartedAt: number | undefined;
+    let progress = { started: 0, casesCreated: 0 };
+    while (Date.now() - t < CAMPAIGN_TIMEOUT_MS) {
+      const res = await env.http(env.users.sam, 'GET', `/api/campaigns/${campaignId}`);
+      progress = res.body.progress;
+      for (const n of [1000, 2500, 5000, 7500, TARGETS])
+        if (progress.casesCreated >= n && marks[n] === undefined) marks[n] = Date.now() - t;
+      if (progress.started >= TARGETS && allStartedAt === undefined) allStartedAt = Date.now() - t;
+      if (progress.casesCreated >= TARGETS) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const wall = (Date.now() - t) / 1000;
+    const node = process.cpuUsage(cpu0.node);
+    const cpu = {
+      node: (node.user + node.system) / 1e6,
+      temporal: temporalPid ? cpuSeconds([temporalPid]) - cpu0.temporal : NaN,
+      postgres: cpuSeconds(pgPids) - cpu0.postgres,
+    };
+    figures[`campaign ${TARGETS}: cases created`] = progress.casesCreated;
+    figures[`campaign ${TARGETS}: start to all cases created (s)`] =
+      marks[TARGETS] !== undefined ? Math.round(marks[TARGETS] / 100) / 10 : `not reached in ${wall} s`;
+    figures[`campaign ${TARGETS}: start to all targets started by the campaign workflow (s)`] =
+      allStartedAt !== undefined ? Math.round(allStartedAt / 100) / 10 : 'not reached';
+    for (const n of [1000, 2500, 5000, 7500])
+      if (marks[n] !== undefined)
+        figures[`campaign: ${n} cases created after (s)`] = Math.round(marks[n] / 100) / 10;
+    figures['campaign: cases per second'] = Math.round((progress.casesCreated / wall) * 10) / 10;
+    figures['campaign: CPU s, API + worker (node)'] = Math.round(cpu.node * 10) / 10;
+    figures['campaign: CPU s, Temporal dev server'] = Math.round(cpu.temporal * 10) / 10;
+    figures['campaign: CPU s, Postgres'] = Math.round(cpu.postgres * 10) / 10;
+    figures['campaign: wall s x cores available'] = `${Math.round(wall * 10) / 10} x ${os.cpus().length}`;
+    const [timing] = await env.db.query<{ first: string; last: string }>(
+      `SELECT min(created_at) AS first, max(created_at) AS last FROM cases WHERE campaign_id = $1`,
+      [campaignId],
+    );
+    if (timing) notes.push(`campaign cases created_at span: ${timing.first} .. ${timing.last}`);
+    return { name: 'CRM reports at 1M cases and a 10,000-target campaign', figures, notes };
+  } finally {
+    await env.stop();
+  }
+};
+
+export default crmBench;

@@ -1,0 +1,241 @@
+/** Campaigns: their targets (from a spreadsheet or a segment), progress and results against the budget. */
+import type { Queryable, Row } from '../db';
+import { ProblemError, type FieldError } from '../api/problem';
+import { campaignCaseId } from '../workflows/campaign-messages';
+import { forecastCaseTypes } from './reports';
+import type { SheetRow } from './spreadsheet';
+
+/** A campaign row as the API shows it. */
+export function campaignView(r: Row) {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    description: (r.description as string | null) ?? null,
+    startsOn: (r.starts_on as string | null) ?? null,
+    endsOn: (r.ends_on as string | null) ?? null,
+    goal: r.goal as Record<string, unknown>,
+    budget: Number(r.budget),
+    actualCost: Number(r.actual_cost),
+    currency: r.currency as string,
+    caseType: r.case_type as string,
+    definitionVersion: (r.definition_version as number | null) ?? null,
+    caseData: r.case_data as Record<string, unknown>,
+    segmentId: (r.segment_id as string | null) ?? null,
+    status: r.status as string,
+    batchSize: r.batch_size as number,
+    ratePerSecond: Number(r.rate_per_second),
+    startedAt: (r.started_at as string | null) ?? null,
+    completedAt: (r.completed_at as string | null) ?? null,
+    createdBy: (r.created_by as string | null) ?? null,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+export type CampaignView = ReturnType<typeof campaignView>;
+
+/** Campaign rows select dates as plain YYYY-MM-DD text. */
+export const CAMPAIGN_SELECT = `id, name, description, to_char(starts_on, 'YYYY-MM-DD') AS starts_on,
+  to_char(ends_on, 'YYYY-MM-DD') AS ends_on, goal, budget, actual_cost, currency, case_type, definition_version,
+  case_data, segment_id, status, batch_size, rate_per_second, started_at, completed_at, created_by, created_at,
+  updated_at`;
+
+export interface TargetImport {
+  result: 'added' | 'unchanged';
+  added: number;
+  alreadyTargets: number;
+  rejected: number;
+  errors: (FieldError & { line: number })[];
+  duplicates: { line: number; sameAs: number }[];
+}
+
+/**
+ * Adds the rows of a target spreadsheet. Every row is checked first (type EN/CL/PR, an existing entity with that
+ * code); when any row is wrong nothing is added unless `acceptValid`, and the 400 lists every wrong line.
+ */
+export async function addTargetsFromRows(
+  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> } & Queryable,
+  campaignId: string,
+  rows: SheetRow[],
+  source: string,
+  acceptValid: boolean,
+): Promise<TargetImport> {
+  const errors: (FieldError & { line: number })[] = [];
+  const duplicates: { line: number; sameAs: number }[] = [];
+  const seen = new Map<string, number>();
+  const candidates: SheetRow[] = [];
+  for (const row of rows) {
+    const type = row.type.toUpperCase();
+    if (!['EN', 'CL', 'PR'].includes(type)) {
+      errors.push({
+        line: row.line,
+        pointer: `/body/rows/${row.line}/type`,
+        message: `line ${row.line}: entity type "${row.type}" is not EN, CL or PR`,
+      });
+      continue;
+    }
+    if (row.code === '') {
+      errors.push({
+        line: row.line,
+        pointer: `/body/rows/${row.line}/code`,
+        message: `line ${row.line}: the code is empty`,
+      });
+      continue;
+    }
+    const key = `${type}\u0000${row.code}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      duplicates.push({ line: row.line, sameAs: first });
+      continue;
+    }
+    seen.set(key, row.line);
+    candidates.push({ ...row, type });
+  }
+  const found = await db.query<{ id: string; kind: string; code: string }>(
+    `SELECT e.id, e.kind, e.code FROM entities e
+     JOIN unnest($1::text[], $2::text[]) AS k(kind, code) ON e.kind = k.kind AND e.code = k.code`,
+    [candidates.map((r) => r.type), candidates.map((r) => r.code)],
+  );
+  const byKey = new Map(found.map((e) => [`${e.kind}\u0000${e.code}`, e.id]));
+  const valid: string[] = [];
+  for (const row of candidates) {
+    const id = byKey.get(`${row.type}\u0000${row.code}`);
+    if (id) valid.push(id);
+    else
+      errors.push({
+        line: row.line,
+        pointer: `/body/rows/${row.line}/code`,
+        message: `line ${row.line}: no ${row.type} entity has the code "${row.code}"`,
+      });
+  }
+  errors.sort((a, b) => a.line - b.line);
+  if (errors.length > 0 && !acceptValid) {
+    throw ProblemError.badRequest(
+      `${errors.length} of ${rows.length} row(s) cannot be used; nothing was added. Fix them, or send ?acceptValid=true to add the ${valid.length} valid row(s).`,
+      errors,
+    );
+  }
+  const added = await insertTargets(db, campaignId, valid, source);
+  return {
+    result: added > 0 ? 'added' : 'unchanged',
+    added,
+    alreadyTargets: valid.length - added,
+    rejected: errors.length,
+    errors,
+    duplicates,
+  };
+}
+
+/** Inserts targets (ignoring those already there); returns how many were new. */
+async function insertTargets(
+  db: Queryable,
+  campaignId: string,
+  entityIds: string[],
+  source: string,
+): Promise<number> {
+  if (entityIds.length === 0) return 0;
+  const rows = await db.query(
+    `INSERT INTO campaign_targets (campaign_id, entity_id, case_id, source)
+     SELECT $1, id, $2 || id, $3 FROM unnest($4::text[]) AS id
+     ON CONFLICT (campaign_id, entity_id) DO NOTHING RETURNING entity_id`,
+    [campaignId, campaignCaseId(campaignId, ''), source, entityIds],
+  );
+  return rows.length;
+}
+
+/** Adds every entity matching a compiled segment predicate (its values already in `params`). */
+export async function addTargetsFromSegment(
+  db: Queryable,
+  campaignId: string,
+  predicate: string,
+  params: unknown[],
+  source: string,
+): Promise<{ result: 'added' | 'unchanged'; added: number; alreadyTargets: number }> {
+  const base = params.length;
+  const rows = await db.query<{ added: number; matched: number }>(
+    `WITH matched AS (SELECT e.id FROM entities e WHERE ${predicate}),
+          ins AS (
+            INSERT INTO campaign_targets (campaign_id, entity_id, case_id, source)
+            SELECT $${base + 1}, id, $${base + 2} || id, $${base + 3} FROM matched
+            ON CONFLICT (campaign_id, entity_id) DO NOTHING RETURNING 1)
+     SELECT (SELECT count(*) FROM ins) AS added, (SELECT count(*) FROM matched) AS matched`,
+    [...params, campaignId, campaignCaseId(campaignId, ''), source],
+  );
+  const { added, matched } = rows[0] ?? { added: 0, matched: 0 };
+  return { result: added > 0 ? 'added' : 'unchanged', added, alreadyTargets: matched - added };
+}
+
+export interface CampaignProgressView {
+  targets: number;
+  pending: number;
+  started: number;
+  failed: number;
+  casesCreated: number;
+}
+
+/** Where the start of a campaign is: targets by state, and how many of their cases exist in the read model. */
+export async function campaignProgress(db: Queryable, campaignId: string): Promise<CampaignProgressView> {
+  const [r] = await db.query<Record<string, number>>(
+    `SELECT count(*) AS targets,
+            count(*) FILTER (WHERE t.state = 'pending') AS pending,
+            count(*) FILTER (WHERE t.state = 'started') AS started,
+            count(*) FILTER (WHERE t.state = 'failed') AS failed,
+            count(c.id) AS cases_created
+     FROM campaign_targets t LEFT JOIN cases c ON c.id = t.case_id WHERE t.campaign_id = $1`,
+    [campaignId],
+  );
+  return {
+    targets: r?.targets ?? 0,
+    pending: r?.pending ?? 0,
+    started: r?.started ?? 0,
+    failed: r?.failed ?? 0,
+    casesCreated: r?.cases_created ?? 0,
+  };
+}
+
+export interface CampaignResults {
+  leads: number;
+  opportunitiesOpened: number;
+  opportunitiesWon: number;
+  wonAmount: number;
+  budget: number;
+  actualCost: number;
+  costPerLead: number | null;
+  /** (won amount - actual cost) / actual cost. */
+  roi: number | null;
+  /** Actual cost / budget. */
+  budgetUsed: number | null;
+}
+
+/**
+ * Results against the budget. Cases count for a campaign when their data carries its id (`campaignId`).
+ * Opportunities: such cases of a forecast type (a definition with an `amount` field). Leads: the campaign's
+ * target cases that reached a won-category status (a qualified follow-up), plus any other non-forecast case
+ * carrying the campaign id (an inbound-email lead, for instance).
+ */
+export async function campaignResults(db: Queryable, campaign: CampaignView): Promise<CampaignResults> {
+  const forecastTypes = await forecastCaseTypes(db);
+  const [r] = await db.query<Record<string, number>>(
+    `SELECT count(*) FILTER (WHERE NOT x.opp AND (t.case_id IS NULL OR c.status_category = 'won')) AS leads,
+            count(*) FILTER (WHERE x.opp) AS opportunities,
+            count(*) FILTER (WHERE x.opp AND c.status_category = 'won') AS won,
+            coalesce(sum(c.forecast_amount) FILTER (WHERE x.opp AND c.status_category = 'won'), 0) AS won_amount
+     FROM cases c LEFT JOIN campaign_targets t ON t.case_id = c.id AND t.campaign_id = $1
+     CROSS JOIN LATERAL (SELECT c.case_type = ANY($2::text[]) AS opp) x
+     WHERE c.campaign_id = $1`,
+    [campaign.id, forecastTypes],
+  );
+  const leads = r?.leads ?? 0;
+  const wonAmount = r?.won_amount ?? 0;
+  const round = (n: number) => Math.round(n * 10000) / 10000;
+  return {
+    leads,
+    opportunitiesOpened: r?.opportunities ?? 0,
+    opportunitiesWon: r?.won ?? 0,
+    wonAmount,
+    budget: campaign.budget,
+    actualCost: campaign.actualCost,
+    costPerLead: leads > 0 ? round(campaign.actualCost / leads) : null,
+    roi: campaign.actualCost > 0 ? round((wonAmount - campaign.actualCost) / campaign.actualCost) : null,
+    budgetUsed: campaign.budget > 0 ? round(campaign.actualCost / campaign.budget) : null,
+  };
+}

@@ -1,0 +1,493 @@
+/**
+ * Bulk import of case headers and lines (JSON or CSV), idempotent by external key per case type.
+ *
+ * A document is checked whole first (entities, owners, data and lines against the definition); with errors
+ * nothing is written unless the caller accepts the valid rows. The valid cases become an import job whose rows
+ * are stored, then started one by one through Temporal while the job row counts progress. An external key
+ * already imported with the same content is "unchanged"; with other content it is reported, not overwritten.
+ */
+import { createHash } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+import type { Db, Queryable } from '../db';
+import type { StoredDefinition } from '../db/definitions';
+import { ProblemError, type FieldError } from '../api/problem';
+import { fieldErrors, validatorFor } from '../api/validation';
+import type { StartInput } from '../engine/state';
+import type { CaseTypeDefinition } from '../engine/types';
+import { logger } from '../lib/logger';
+
+export interface ImportCase {
+  externalKey: string;
+  entityId?: string;
+  entityKind?: string;
+  entityCode?: string;
+  ownerId?: string;
+  title?: string;
+  data?: Record<string, unknown>;
+  lines?: Record<string, unknown>[];
+}
+
+/** A case of the document with where it came from (JSON index or CSV line). */
+export interface SourcedCase {
+  line: number;
+  pointer: string;
+  value: ImportCase;
+}
+
+export type ImportError = FieldError & { line: number; externalKey: string | null };
+
+export const MAX_IMPORT_CASES = 50_000;
+
+export const importCaseSchema = {
+  type: 'object',
+  properties: {
+    externalKey: { type: 'string', minLength: 1, maxLength: 200 },
+    entityId: { type: 'string', minLength: 1, maxLength: 100 },
+    entityKind: { enum: ['EN', 'CL', 'PR'] },
+    entityCode: { type: 'string', minLength: 1, maxLength: 50 },
+    ownerId: { type: 'string', minLength: 1, maxLength: 100 },
+    title: { type: 'string', minLength: 1, maxLength: 300 },
+    data: { type: 'object' },
+    lines: { type: 'array', maxItems: 1000, items: { type: 'object' } },
+  },
+  required: ['externalKey'],
+  additionalProperties: false,
+};
+
+/** Cases of a JSON document `{ "cases": [...] }`. */
+export function casesFromJson(body: { cases: ImportCase[] }): SourcedCase[] {
+  return body.cases.map((value, i) => ({ line: i + 1, pointer: `/body/cases/${i}`, value }));
+}
+
+type Scalar = 'string' | 'number' | 'integer' | 'boolean';
+
+function propertyTypes(schema: unknown): Record<string, Scalar> {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {};
+  const out: Record<string, Scalar> = {};
+  for (const [name, p] of Object.entries(props)) {
+    const t = Array.isArray(p.type) ? p.type.find((x) => x !== 'null') : p.type;
+    if (t === 'number' || t === 'integer' || t === 'boolean' || t === 'string') out[name] = t;
+  }
+  return out;
+}
+
+function typed(raw: string, type: Scalar | undefined): unknown {
+  if (type === 'number' || type === 'integer') {
+    const n = Number(raw.replace(',', '.'));
+    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+  }
+  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  return raw;
+}
+
+const HEADER_COLUMNS = ['externalKey', 'entityId', 'entityKind', 'entityCode', 'ownerId', 'title'] as const;
+
+/**
+ * Cases of a CSV document: one row per line of a case, header columns repeated on each row; `data.<field>` and
+ * `line.<field>` columns are typed by the definition's schemas. Rows with the same externalKey form one case.
+ */
+export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase[] {
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, relax_column_count: false, skip_empty_lines: true }) as string[][];
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    throw ProblemError.badRequest(`The CSV cannot be read: ${e.message}`, [
+      { pointer: `/body/rows/${e.lines ?? 1}`, message: e.message },
+    ]);
+  }
+  const header = (records[0] ?? []).map((h) => h.trim());
+  const unknown = header
+    .map((h, i) => ({ h, i }))
+    .filter(
+      ({ h }) => !(HEADER_COLUMNS as readonly string[]).includes(h) && !/^(data|line)\.[\w-]+$/.test(h),
+    );
+  if (!header.includes('externalKey') || unknown.length > 0) {
+    throw ProblemError.badRequest(
+      `The header row must have an externalKey column; other columns are ${HEADER_COLUMNS.join(', ')}, data.<field> or line.<field>`,
+      [
+        ...(header.includes('externalKey')
+          ? []
+          : [{ pointer: '/body/rows/1', message: 'has no externalKey column' }]),
+        ...unknown.map(({ h, i }) => ({
+          pointer: `/body/rows/1/${i + 1}`,
+          message: `unknown column "${h}"`,
+        })),
+      ],
+    );
+  }
+  if (records.length - 1 > MAX_IMPORT_CASES * 10)
+    throw new ProblemError(413, 'too-many-rows', 'Too many rows', 'Split the document into smaller files');
+  const dataTypes = propertyTypes(def.fields);
+  const lineTypes = propertyTypes(def.lines);
+  const byKey = new Map<string, SourcedCase>();
+  const out: SourcedCase[] = [];
+  records.slice(1).forEach((record, i) => {
+    const line = i + 2;
+    const get = (col: string) => {
+      const at = header.indexOf(col);
+      return at < 0 ? '' : (record[at] ?? '').trim();
+    };
+    const key = get('externalKey');
+    let sourced = byKey.get(key);
+    if (!sourced || key === '') {
+      const value: ImportCase = { externalKey: key };
+      for (const col of HEADER_COLUMNS.slice(1)) {
+        const v = get(col);
+        if (v !== '') (value as unknown as Record<string, string>)[col] = v;
+      }
+      const data: Record<string, unknown> = {};
+      header.forEach((h, at) => {
+        const v = (record[at] ?? '').trim();
+        if (h.startsWith('data.') && v !== '') data[h.slice(5)] = typed(v, dataTypes[h.slice(5)]);
+      });
+      if (Object.keys(data).length > 0) value.data = data;
+      sourced = { line, pointer: `/body/rows/${line}`, value };
+      if (key !== '') byKey.set(key, sourced);
+      out.push(sourced);
+    }
+    const item: Record<string, unknown> = {};
+    header.forEach((h, at) => {
+      const v = (record[at] ?? '').trim();
+      if (h.startsWith('line.') && v !== '') item[h.slice(5)] = typed(v, lineTypes[h.slice(5)]);
+    });
+    if (Object.keys(item).length > 0) (sourced.value.lines ??= []).push(item);
+  });
+  return out;
+}
+
+/** A checked case, ready to start. */
+export interface PreparedCase {
+  line: number;
+  externalKey: string;
+  entity: { id: string; name: string; agentId: string | null } | null;
+  ownerId: string | null;
+  title?: string;
+  data: Record<string, unknown>;
+  lines: Record<string, unknown>[];
+  hash: string;
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, canonical(v)]),
+    );
+  return value;
+}
+
+/** Checks every case of a document; returns the valid ones and a located error for each problem. */
+export async function prepareCases(
+  db: Queryable,
+  stored: StoredDefinition,
+  cases: SourcedCase[],
+  defaultOwner: string,
+): Promise<{ valid: PreparedCase[]; errors: ImportError[] }> {
+  const def = stored.definition;
+  const errors: ImportError[] = [];
+  const shape = validatorFor(importCaseSchema);
+  const fields = def.fields ? validatorFor(def.fields) : undefined;
+  const lines = def.lines ? validatorFor({ type: 'array', items: def.lines }) : undefined;
+  const err = (c: SourcedCase, pointer: string, message: string) =>
+    errors.push({ line: c.line, externalKey: c.value.externalKey || null, pointer, message });
+
+  const kinds = cases.map((c) => c.value.entityKind ?? '');
+  const codes = cases.map((c) => c.value.entityCode ?? '');
+  const ids = cases.map((c) => c.value.entityId ?? '');
+  const entities = await db.query<{
+    id: string;
+    kind: string;
+    code: string;
+    name: string;
+    agent_id: string | null;
+  }>(
+    `SELECT e.id, e.kind, e.code, e.name, e.agent_id FROM entities e
+     WHERE e.id = ANY($3::text[]) OR (e.kind, e.code) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [kinds, codes, ids],
+  );
+  const byId = new Map(entities.map((e) => [e.id, e]));
+  const byCode = new Map(entities.map((e) => [`${e.kind}\u0000${e.code}`, e]));
+  const owners = new Set(
+    (
+      await db.query<{ id: string }>('SELECT id FROM users WHERE id = ANY($1::text[])', [
+        cases.map((c) => c.value.ownerId ?? ''),
+      ])
+    ).map((u) => u.id),
+  );
+
+  const seen = new Map<string, number>();
+  const valid: PreparedCase[] = [];
+  for (const c of cases) {
+    const before = errors.length;
+    if (!shape(c.value)) {
+      for (const e of fieldErrors(shape.errors, c.pointer)) err(c, e.pointer, e.message);
+      continue;
+    }
+    const v = c.value;
+    const first = seen.get(v.externalKey);
+    if (first !== undefined)
+      err(c, `${c.pointer}/externalKey`, `"${v.externalKey}" is also at line ${first}`);
+    else seen.set(v.externalKey, c.line);
+    let entity: PreparedCase['entity'] = null;
+    if (v.entityId !== undefined || v.entityCode !== undefined) {
+      const row =
+        v.entityId !== undefined
+          ? byId.get(v.entityId)
+          : byCode.get(`${v.entityKind ?? 'EN'}\u0000${v.entityCode}`);
+      if (!row)
+        err(
+          c,
+          `${c.pointer}/${v.entityId !== undefined ? 'entityId' : 'entityCode'}`,
+          v.entityId !== undefined
+            ? `no entity ${v.entityId}`
+            : `no ${v.entityKind ?? 'EN'} entity has the code "${v.entityCode}"`,
+        );
+      else entity = { id: row.id, name: row.name, agentId: row.agent_id };
+    }
+    if (v.ownerId !== undefined && !owners.has(v.ownerId))
+      err(c, `${c.pointer}/ownerId`, `no user ${v.ownerId}`);
+    const data = v.data ?? {};
+    if (fields && !fields(data))
+      for (const e of fieldErrors(fields.errors, `${c.pointer}/data`)) err(c, e.pointer, e.message);
+    if (v.lines !== undefined && !lines) err(c, `${c.pointer}/lines`, `case type ${def.id} has no lines`);
+    else if (lines && v.lines && !lines(v.lines))
+      for (const e of fieldErrors(lines.errors, `${c.pointer}/lines`)) err(c, e.pointer, e.message);
+    if (errors.length > before) continue;
+    const ownerId = v.ownerId ?? entity?.agentId ?? defaultOwner;
+    const content = {
+      caseType: def.id,
+      entity: entity?.id ?? null,
+      ownerId,
+      title: v.title ?? null,
+      data,
+      lines: v.lines ?? [],
+    };
+    valid.push({
+      line: c.line,
+      externalKey: v.externalKey,
+      entity,
+      ownerId,
+      ...(v.title !== undefined ? { title: v.title } : {}),
+      data,
+      lines: v.lines ?? [],
+      hash: createHash('sha256')
+        .update(JSON.stringify(canonical(content)))
+        .digest('hex'),
+    });
+  }
+  return { valid, errors };
+}
+
+/** Case (and workflow) id of an imported case: derived from its key, so a retried start finds the same case. */
+export function importedCaseId(caseType: string, externalKey: string): string {
+  return `import-${createHash('sha256').update(`${caseType}\u0000${externalKey}`).digest('hex').slice(0, 32)}`;
+}
+
+export interface ImportJobView {
+  id: string;
+  kind: string;
+  format: string;
+  filename: string | null;
+  caseType: string;
+  status: string;
+  result: 'imported' | 'unchanged' | 'partial' | null;
+  total: number;
+  processed: number;
+  created: number;
+  unchanged: number;
+  failed: number;
+  percent: number;
+  errors: unknown[];
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+/** The job row as the API shows it. */
+export function importView(r: Record<string, unknown>): ImportJobView {
+  const total = r.total as number;
+  const processed = r.processed as number;
+  const done = r.status !== 'running';
+  const created = r.created as number;
+  const failed = r.failed as number;
+  return {
+    id: r.id as string,
+    kind: r.kind as string,
+    format: r.format as string,
+    filename: (r.filename as string | null) ?? null,
+    caseType: r.case_type as string,
+    status: r.status as string,
+    result: !done ? null : failed > 0 ? 'partial' : created > 0 ? 'imported' : 'unchanged',
+    total,
+    processed,
+    created,
+    unchanged: r.unchanged as number,
+    failed,
+    percent: total === 0 ? 100 : Math.floor((processed / total) * 100),
+    errors: r.errors as unknown[],
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    finishedAt: (r.finished_at as string | null) ?? null,
+  };
+}
+
+/** Stores the job and its rows (with the rejected ones as errors) in one transaction. */
+export async function createImportJob(
+  db: Db,
+  job: {
+    id: string;
+    format: 'json' | 'csv';
+    filename: string | null;
+    caseType: string;
+    definitionVersion: number;
+    createdBy: string;
+  },
+  valid: PreparedCase[],
+  rejected: ImportError[],
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO imports (id, kind, format, filename, status, total, errors, created_by, case_type, definition_version)
+       VALUES ($1, 'cases', $2, $3, 'running', $4, $5, $6, $7, $8)`,
+      [
+        job.id,
+        job.format,
+        job.filename,
+        valid.length,
+        JSON.stringify(rejected),
+        job.createdBy,
+        job.caseType,
+        job.definitionVersion,
+      ],
+    );
+    const chunk = 1000;
+    for (let i = 0; i < valid.length; i += chunk) {
+      const part = valid.slice(i, i + chunk);
+      await tx.query(
+        `INSERT INTO import_rows (import_id, line, external_key, payload)
+         SELECT $1, l, k, p FROM unnest($2::int[], $3::text[], $4::jsonb[]) AS r(l, k, p)`,
+        [job.id, part.map((c) => c.line), part.map((c) => c.externalKey), part.map((c) => JSON.stringify(c))],
+      );
+    }
+  });
+}
+
+const running = new Set<string>();
+
+/**
+ * Processes the pending rows of a job (in line order, a few at a time) and keeps the job row's counters current.
+ * Safe to call again after a crash: rows already done are skipped, and a case already started is found by id.
+ */
+export async function runImportJob(
+  db: Db,
+  jobId: string,
+  stored: StoredDefinition,
+  startCase: (def: CaseTypeDefinition, start: StartInput) => Promise<unknown>,
+  actor: string,
+  concurrency = 8,
+): Promise<void> {
+  if (running.has(jobId)) return;
+  running.add(jobId);
+  const def = stored.definition;
+  try {
+    const pending = await db.query<{ line: number; payload: PreparedCase }>(
+      `SELECT line, payload FROM import_rows WHERE import_id = $1 AND state = 'pending' ORDER BY line`,
+      [jobId],
+    );
+    const processOne = async (row: { line: number; payload: PreparedCase }): Promise<void> => {
+      const c = row.payload;
+      const [known] = await db.query<{ case_id: string; content_hash: string }>(
+        'SELECT case_id, content_hash FROM imported_cases WHERE case_type = $1 AND external_key = $2',
+        [def.id, c.externalKey],
+      );
+      let state: 'created' | 'unchanged' | 'failed';
+      let error: string | null = null;
+      let caseId: string;
+      if (known) {
+        caseId = known.case_id;
+        state = known.content_hash === c.hash ? 'unchanged' : 'failed';
+        if (state === 'failed')
+          error = `"${c.externalKey}" was already imported as case ${known.case_id} with other content; it was not changed`;
+      } else {
+        caseId = importedCaseId(def.id, c.externalKey);
+        const [projected] = await db.query('SELECT 1 FROM cases WHERE id = $1', [caseId]);
+        try {
+          if (!projected)
+            await startCase(def, {
+              caseId,
+              caseType: def.id,
+              definitionVersion: stored.version,
+              data: c.data,
+              lines: c.lines,
+              entity: c.entity,
+              ownerId: c.ownerId,
+              actor,
+              ...(c.title !== undefined ? { title: c.title } : {}),
+            });
+          await db.query(
+            `INSERT INTO imported_cases (case_type, external_key, case_id, content_hash, import_id)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+            [def.id, c.externalKey, caseId, c.hash, jobId],
+          );
+          state = 'created';
+        } catch (err) {
+          state = 'failed';
+          error = `the case did not start: ${(err as Error).message}`;
+        }
+      }
+      await db.transaction(async (tx) => {
+        await tx.query(
+          'UPDATE import_rows SET state = $3, case_id = $4, error = $5 WHERE import_id = $1 AND line = $2',
+          [jobId, row.line, state, caseId, error],
+        );
+        await tx.query(
+          `UPDATE imports SET processed = processed + 1, created = created + $2::int, unchanged = unchanged + $3::int,
+             failed = failed + $4::int, updated_at = now(),
+             errors = CASE WHEN $5::jsonb IS NULL THEN errors ELSE errors || $5::jsonb END
+           WHERE id = $1`,
+          [
+            jobId,
+            state === 'created' ? 1 : 0,
+            state === 'unchanged' ? 1 : 0,
+            state === 'failed' ? 1 : 0,
+            error
+              ? JSON.stringify([
+                  {
+                    line: row.line,
+                    externalKey: c.externalKey,
+                    pointer: `/rows/${row.line}`,
+                    message: error,
+                  },
+                ])
+              : null,
+          ],
+        );
+      });
+    };
+    let next = 0;
+    const workers = Array.from({ length: Math.min(concurrency, pending.length) }, async () => {
+      while (next < pending.length) {
+        const row = pending[next++] as (typeof pending)[number];
+        await processOne(row);
+      }
+    });
+    await Promise.all(workers);
+    await db.query(
+      `UPDATE imports SET status = 'completed', finished_at = now(), updated_at = now()
+       WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM import_rows WHERE import_id = $1 AND state = 'pending')`,
+      [jobId],
+    );
+  } catch (err) {
+    logger.error({ err, jobId }, 'import job stopped');
+    await db
+      .query(`UPDATE imports SET status = 'failed', updated_at = now(), finished_at = now() WHERE id = $1`, [
+        jobId,
+      ])
+      .catch(() => undefined);
+  } finally {
+    running.delete(jobId);
+  }
+}

@@ -1,0 +1,183 @@
+import { count, upload } from './support/crm';
+import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
+
+let env: TestEnv;
+let T: string;
+
+beforeAll(async () => {
+  env = await startTestEnv();
+  T = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+const key = (n: string | number) => `${env.prefix}-SO-${n}`;
+
+function document(filename: string) {
+  return {
+    caseType: T,
+    filename,
+    cases: [
+      {
+        externalKey: key(1),
+        entityKind: 'CL',
+        entityCode: `${env.prefix}-C1`,
+        ownerId: env.users.bob.id,
+        data: { subject: 'Racks', amount: 1200, currency: 'EUR', expectedCloseDate: '2031-06-30' },
+        lines: [
+          { product: 'RACK-A', quantity: 10, amount: 1000 },
+          { product: 'BOLT', quantity: 100, amount: 200 },
+        ],
+      },
+      { externalKey: key(2), entityId: `${env.prefix}-acme`, data: { subject: 'Forks', amount: 300 } },
+      { externalKey: key(3), title: 'Imported without entity', data: { subject: 'Service' } },
+    ],
+  };
+}
+
+describe('case import', () => {
+  it('imports headers and lines from JSON; the same document again changes nothing and says so', async () => {
+    const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', document('orders.json'));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      status: 'completed',
+      result: 'imported',
+      total: 3,
+      processed: 3,
+      created: 3,
+      unchanged: 0,
+      failed: 0,
+      percent: 100,
+    });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}/rows`);
+    const first = rows.body.items[0];
+    expect(first).toMatchObject({ line: 1, externalKey: key(1), state: 'created' });
+    const theCase = await env.http(env.users.admin, 'GET', `/api/cases/${first.caseId}`);
+    expect(theCase.body).toMatchObject({
+      caseType: T,
+      ownerId: env.users.bob.id,
+      entity: { id: `${env.prefix}-acme` },
+      data: { amount: 1200 },
+      lines: [
+        { product: 'RACK-A', quantity: 10, amount: 1000 },
+        { product: 'BOLT', quantity: 100, amount: 200 },
+      ],
+    });
+    // Without an owner in the row, the entity's agent owns the case.
+    const second = await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[1].caseId}`);
+    expect(second.body.ownerId).toBe(env.users.alice.id);
+
+    const casesBefore = await count(env, 'cases WHERE case_type = $1', [T]);
+    const again = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', document('orders.json'));
+    expect(again.body).toMatchObject({
+      status: 'completed',
+      result: 'unchanged',
+      created: 0,
+      unchanged: 3,
+      failed: 0,
+    });
+    expect(await count(env, 'cases WHERE case_type = $1', [T])).toBe(casesBefore);
+  });
+
+  it('reports each bad row with a pointer and imports nothing, unless the valid rows are accepted', async () => {
+    const doc = {
+      caseType: T,
+      filename: 'bad.json',
+      cases: [
+        { externalKey: key('B1'), data: { subject: 'Fine' } },
+        { externalKey: key('B2'), entityKind: 'CL', entityCode: 'NOPE', data: { subject: 'x' } },
+        { externalKey: key('B3'), data: { subject: 'x', amount: 'a lot' }, lines: [{ product: 'P' }] },
+        { externalKey: key('B1'), data: { subject: 'Duplicate' } },
+      ],
+    };
+    const res = await env.http(env.users.sam, 'POST', '/api/imports', doc);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        line: 2,
+        externalKey: key('B2'),
+        pointer: '/body/cases/1/entityCode',
+        message: 'no CL entity has the code "NOPE"',
+      }),
+      expect.objectContaining({ line: 3, pointer: '/body/cases/2/data/amount', message: 'must be number' }),
+      expect.objectContaining({ line: 3, pointer: '/body/cases/2/lines/0/quantity', message: 'is required' }),
+      expect.objectContaining({
+        line: 4,
+        pointer: '/body/cases/3/externalKey',
+        message: `"${key('B1')}" is also at line 1`,
+      }),
+    ]);
+    expect(await count(env, 'imports WHERE filename = $1', ['bad.json'])).toBe(0);
+    expect(await count(env, 'imported_cases WHERE external_key = $1', [key('B1')])).toBe(0);
+
+    const accepted = await env.http(env.users.sam, 'POST', '/api/imports?wait=true&acceptValid=true', doc);
+    expect(accepted.body).toMatchObject({ created: 1, total: 1 });
+    expect(accepted.body.errors).toHaveLength(4);
+  });
+
+  it('does not overwrite a case imported before with other content, and reports it', async () => {
+    const doc = document('changed.json');
+    doc.cases = [{ ...doc.cases[1], data: { subject: 'Forks', amount: 999 } } as (typeof doc.cases)[number]];
+    const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', doc);
+    expect(res.body).toMatchObject({ result: 'partial', failed: 1, created: 0 });
+    expect(res.body.errors[0].message).toMatch(/already imported as case .* with other content/);
+  });
+
+  it('imports CSV with one row per line, grouping rows by external key', async () => {
+    const csv = [
+      'externalKey,entityKind,entityCode,data.subject,data.amount,line.product,line.quantity,line.amount',
+      `${key('C1')},CL,${env.prefix}-C1,Shelving,1500,SHELF,3,1500`,
+      `${key('C2')},CL,${env.prefix}-C1,Ladders,400,LADDER,2,300`,
+      `${key('C2')},,,,,HOOK,10,100`,
+    ].join('\r\n');
+    const res = await upload(env, env.users.sam, `/api/imports?caseType=${T}&wait=true`, csv, 'text/csv');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ format: 'csv', created: 2 });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}/rows`);
+    const ladders = await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[1].caseId}`);
+    expect(ladders.body.lines).toEqual([
+      { product: 'LADDER', quantity: 2, amount: 300 },
+      { product: 'HOOK', quantity: 10, amount: 100 },
+    ]);
+
+    const badHeader = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}`,
+      'externalKey,colour\nx,red\n',
+      'text/csv',
+    );
+    expect(badHeader.status).toBe(400);
+    expect(badHeader.body.errors).toEqual([
+      { pointer: '/body/rows/1/2', message: 'unknown column "colour"' },
+    ]);
+  });
+
+  it('shows the progress of a large import as it runs', async () => {
+    const cases = Array.from({ length: 60 }, (_, i) => ({
+      externalKey: key(`L${i}`),
+      data: { subject: `Bulk ${i}`, amount: i },
+    }));
+    const res = await env.http(env.users.sam, 'POST', '/api/imports', {
+      caseType: T,
+      filename: 'large.json',
+      cases,
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'running', total: 60 });
+    const seen = new Set<number>();
+    const done = await eventually(
+      async () => {
+        const job = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}`);
+        seen.add(job.body.processed);
+        return job.body.status === 'completed' ? job.body : undefined;
+      },
+      60_000,
+      'the import to finish',
+    );
+    expect(done).toMatchObject({ processed: 60, created: 60, percent: 100 });
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
