@@ -9,12 +9,10 @@ import { freePort } from '../infra/ports';
 import { createDatabaseIfMissing, startEmbeddedPostgres, withDatabase } from '../infra/postgres';
 import { resolveTemporalCli, TemporalCliNotFoundError } from '../infra/temporal-cli';
 import { ensureSearchAttributes, startTemporalDevServer } from '../infra/temporal-server';
-import type { SearchAttributeKind } from '../infra/temporal-server';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import globalTeardown, { TEST_ENV_KEY } from './global-teardown';
 import type { TestEnvHandles } from './global-teardown';
 
-/** Search attributes the case workflows upsert; an unregistered one fails workflow tasks forever. */
-const SEARCH_ATTRIBUTES: Record<string, SearchAttributeKind> = { CaseType: 'Keyword', CaseStatus: 'Keyword' };
 const NAMESPACE = 'default';
 
 /**

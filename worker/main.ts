@@ -11,6 +11,9 @@ import { loadConfig, ConfigError } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { publishDefinitions } from '../lib/publish';
+import { ensureSearchAttributes } from '../infra/temporal-server';
+import { connectTemporal } from '../lib/temporal';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createWorker } from './index';
 
 async function main(): Promise<void> {
@@ -20,6 +23,10 @@ async function main(): Promise<void> {
       'npm run worker needs TEMPORAL_ADDRESS, DATABASE_URL and SMTP_URL (npm start runs everything locally)',
     );
   }
+  // An unregistered search attribute would fail every case's workflow task: register them first.
+  const temporal = await connectTemporal(config.temporalAddress, config.temporalNamespace);
+  await ensureSearchAttributes(temporal.connection, config.temporalNamespace, SEARCH_ATTRIBUTES);
+  await temporal.connection.close();
   const db = createDb(config.databaseUrl);
   await migrate(db);
   await publishDefinitions(db, config.definitionsDir);
