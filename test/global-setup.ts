@@ -3,6 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../worker';
+import { silentLogger } from './support/env';
 import { loadConfig } from '../lib/config';
 import { logger } from '../lib/logger';
 import { freePort } from '../infra/ports';
@@ -23,15 +26,30 @@ const NAMESPACE = 'default';
 export default async function globalSetup(): Promise<void> {
   const handles: TestEnvHandles = {};
   (globalThis as Record<string, unknown>)[TEST_ENV_KEY] = handles;
-  const [temporal, postgres] = await Promise.allSettled([setUpTemporal(handles), setUpPostgres(handles)]);
-  if (temporal.status === 'rejected' || postgres.status === 'rejected') {
+  const [temporal, postgres, bundle] = await Promise.allSettled([
+    setUpTemporal(handles),
+    setUpPostgres(handles),
+    bundleWorkflows(handles),
+  ]);
+  if (temporal.status === 'rejected' || postgres.status === 'rejected' || bundle.status === 'rejected') {
     // Jest skips the teardown when setup throws; do not leave servers behind.
     await globalTeardown();
-    throw temporal.status === 'rejected' ? temporal.reason : (postgres as PromiseRejectedResult).reason;
+    throw [temporal, postgres, bundle].find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      ?.reason;
   }
+  process.env.TEST_WORKFLOW_BUNDLE = bundle.value;
   process.env.TEST_TEMPORAL_ADDRESS = temporal.value;
   process.env.TEST_TEMPORAL_NAMESPACE = NAMESPACE;
   process.env.TEST_DATABASE_URL = postgres.value;
+}
+
+/** Bundles the workflow code once for every test file (each bundle takes seconds of webpack). */
+async function bundleWorkflows(handles: TestEnvHandles): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentLogger });
+  handles.bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-test-bundle-'));
+  const file = path.join(handles.bundleDir, 'workflows.js');
+  await fs.writeFile(file, code);
+  return file;
 }
 
 async function setUpTemporal(handles: TestEnvHandles): Promise<string> {

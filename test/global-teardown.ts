@@ -12,6 +12,8 @@ export interface TestEnvHandles {
   /** A database created on the server named by DATABASE_URL. */
   database?: { serverUrl: string; name: string };
   tmpDir?: string;
+  /** Where the shared workflow bundle was written. */
+  bundleDir?: string;
 }
 
 /** Stops what global setup started and removes its temp directory; safe to call twice. */
@@ -26,6 +28,7 @@ export default async function globalTeardown(): Promise<void> {
     handles.database ? dropDatabase(handles.database.serverUrl, handles.database.name) : undefined,
   ]);
   if (handles.tmpDir) await fs.rm(handles.tmpDir, { recursive: true, force: true });
+  if (handles.bundleDir) await fs.rm(handles.bundleDir, { recursive: true, force: true });
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
