@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { definitionVersion } from '../db/definitions';
 import { BUILTIN_ACTION_TYPES, type CaseTypeDefinition, type JsonSchema } from '../engine/types';
 
 /**
@@ -38,7 +39,18 @@ export function shapeOfSchema(schema: JsonSchema | undefined): Shape {
 
 const USER = values('id', 'name', 'email');
 const TASK = obj({
-  ...valueProps('id', 'title', 'description', 'action', 'actionName', 'dueAt', 'priority', 'status', 'outcome', 'url'),
+  ...valueProps(
+    'id',
+    'title',
+    'description',
+    'action',
+    'actionName',
+    'dueAt',
+    'priority',
+    'status',
+    'outcome',
+    'url',
+  ),
   assignee: USER,
 });
 const COMMON = {
@@ -77,7 +89,10 @@ const TRIGGER_KINDS = [
 ] as const;
 
 /** The rule an email comes from, for templates shared by several triggers (`rule.trigger`). */
-export function ruleInfo(def: CaseTypeDefinition | null | undefined, ruleId: string): { id: string; trigger: string } {
+export function ruleInfo(
+  def: CaseTypeDefinition | null | undefined,
+  ruleId: string,
+): { id: string; trigger: string } {
   const rule = def?.emailRules?.find((r) => r.id === ruleId);
   // Key order is not kept by jsonb, so pick the trigger kind by name (`beforeDue` comes with `step`).
   const trigger = rule
@@ -119,7 +134,11 @@ export function digestContextShape(kind: 'agent-digest' | 'pipeline-summary'): S
   }
   return obj({
     ...base,
-    pipeline: obj({ statuses: arr(PIPELINE_STATUS), total: values('count', 'amount'), won: values('count', 'amount') }),
+    pipeline: obj({
+      statuses: arr(PIPELINE_STATUS),
+      total: values('count', 'amount'),
+      won: values('count', 'amount'),
+    }),
   });
 }
 
@@ -163,8 +182,28 @@ type CaseRow = {
   owner_id: string | null;
   owner_name: string | null;
   owner_email: string | null;
-  content: CaseTypeDefinition | null;
+  definition_version: number;
 };
+
+/** Published versions never change, so each is read once per process (bounded). */
+const definitions = new Map<string, Promise<CaseTypeDefinition | null>>();
+const MAX_CACHED_DEFINITIONS = 500;
+
+function publishedDefinition(
+  db: Queryable,
+  caseType: string,
+  version: number,
+): Promise<CaseTypeDefinition | null> {
+  const key = `${caseType}@${version}`;
+  let found = definitions.get(key);
+  if (!found) {
+    if (definitions.size >= MAX_CACHED_DEFINITIONS) definitions.clear();
+    found = definitionVersion(db, caseType, version).then((d) => d?.definition ?? null);
+    definitions.set(key, found);
+    found.catch(() => definitions.delete(key));
+  }
+  return found;
+}
 
 type TaskRow = {
   id: string;
@@ -191,11 +230,10 @@ export async function loadCaseContext(
   const [row] = await db.query<CaseRow>(
     `SELECT c.id, c.case_type, c.title, c.status, c.data, c.lines, c.created_at, c.entity_id,
        e.code AS entity_code, COALESCE(e.name, c.entity_name) AS entity_name, e.kind AS entity_kind,
-       c.owner_id, o.name AS owner_name, o.email AS owner_email, v.content
+       c.owner_id, o.name AS owner_name, o.email AS owner_email, c.definition_version
      FROM cases c
      LEFT JOIN entities e ON e.id = c.entity_id
      LEFT JOIN users o ON o.id = c.owner_id
-     LEFT JOIN case_type_versions v ON v.case_type = c.case_type AND v.version = c.definition_version
      WHERE c.id = $1`,
     [caseId],
   );
@@ -209,7 +247,7 @@ export async function loadCaseContext(
            FROM tasks t LEFT JOIN users u ON u.id = t.assignee WHERE t.id = $1`,
           [taskId],
         );
-  const def = row.content;
+  const def = await publishedDefinition(db, row.case_type, row.definition_version);
   const status = def?.statuses.find((s) => s.code === row.status);
   const caseUrl = `${publicUrl}/api/cases/${encodeURIComponent(row.id)}`;
   const context: Record<string, unknown> = {
@@ -288,7 +326,10 @@ export function sampleOf(schema: JsonSchema | undefined, name = 'value'): unknow
 }
 
 /** Sample data for previewing a case email without a real case. */
-export function sampleCaseContext(def: CaseTypeDefinition | undefined, publicUrl: string): Record<string, unknown> {
+export function sampleCaseContext(
+  def: CaseTypeDefinition | undefined,
+  publicUrl: string,
+): Record<string, unknown> {
   const status = def?.statuses.find((s) => s.code === def.initialStatus) ?? def?.statuses[0];
   const firstHuman = Object.values(def?.steps ?? {}).find((s) => s.type === 'human');
   const action = firstHuman?.type === 'human' ? firstHuman.action : 'call';
@@ -302,7 +343,11 @@ export function sampleCaseContext(def: CaseTypeDefinition | undefined, publicUrl
     },
     data: def?.fields ? sampleOf(def.fields, 'data') : {},
     lines: def?.lines ? [sampleOf(def.lines, 'line')] : [],
-    status: { code: status?.code ?? 'OPEN', name: status?.name ?? 'Open', category: status?.category ?? 'open' },
+    status: {
+      code: status?.code ?? 'OPEN',
+      name: status?.name ?? 'Open',
+      category: status?.category ?? 'open',
+    },
     entity: { id: 'entity-sample', code: 'C0001', name: 'ACME Corp', kind: 'CL' },
     owner: { id: 'owner-sample', name: 'Olivia Owner', email: 'olivia@example.com' },
     task: {

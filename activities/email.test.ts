@@ -20,19 +20,25 @@ describe('SMTP failures', () => {
 
   it('are transient and not accepted for a 4xx reply or a failure to connect', () => {
     expect(classifySmtpError(smtp(451, 'DATA', 'EMESSAGE'))).toBe('not-accepted');
-    expect(classifySmtpError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET', syscall: 'connect' }))).toBe(
-      'not-accepted',
-    );
-    expect(classifySmtpError(Object.assign(new Error('Greeting never received'), { code: 'ETIMEDOUT' }))).toBe(
-      'not-accepted',
-    );
+    expect(
+      classifySmtpError(
+        Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET', syscall: 'connect' }),
+      ),
+    ).toBe('not-accepted');
+    expect(
+      classifySmtpError(Object.assign(new Error('Greeting never received'), { code: 'ETIMEDOUT' })),
+    ).toBe('not-accepted');
   });
 
   it('are uncertain when the connection dropped without a reply: the server may have the message', () => {
-    expect(classifySmtpError(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION', command: 'CONN' }))).toBe(
-      'uncertain',
-    );
-    expect(classifySmtpError(Object.assign(new Error('Timeout'), { code: 'ETIMEDOUT', command: 'CONN' }))).toBe('uncertain');
+    expect(
+      classifySmtpError(
+        Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION', command: 'CONN' }),
+      ),
+    ).toBe('uncertain');
+    expect(
+      classifySmtpError(Object.assign(new Error('Timeout'), { code: 'ETIMEDOUT', command: 'CONN' })),
+    ).toBe('uncertain');
   });
 });
 
@@ -47,14 +53,19 @@ describe('message identity', () => {
 
   it('reads the sender of MAIL_FROM', () => {
     expect(senderOf('CRM <crm@example.com>')).toEqual({ name: 'CRM', email: 'crm@example.com' });
-    expect(senderOf('"Sales, ACME" <sales@acme.test>')).toEqual({ name: 'Sales, ACME', email: 'sales@acme.test' });
+    expect(senderOf('"Sales, ACME" <sales@acme.test>')).toEqual({
+      name: 'Sales, ACME',
+      email: 'sales@acme.test',
+    });
     expect(senderOf('crm@example.com')).toEqual({ name: '', email: 'crm@example.com' });
   });
 });
 
 describe('SMTP_URL', () => {
   it('configures TLS, credentials, pooling and timeouts', () => {
-    expect(smtpOptionsFromUrl('smtps://us%40er:p%3Ass@mail.example.com?pool=true&maxConnections=3')).toMatchObject({
+    expect(
+      smtpOptionsFromUrl('smtps://us%40er:p%3Ass@mail.example.com?pool=true&maxConnections=3'),
+    ).toMatchObject({
       host: 'mail.example.com',
       port: 465,
       secure: true,
@@ -64,7 +75,9 @@ describe('SMTP_URL', () => {
       socketTimeout: 20_000,
     });
     expect(
-      smtpOptionsFromUrl('smtp://relay:2525?requireTLS=true&tls.rejectUnauthorized=false&tls.servername=mx&name=crm.local'),
+      smtpOptionsFromUrl(
+        'smtp://relay:2525?requireTLS=true&tls.rejectUnauthorized=false&tls.servername=mx&name=crm.local',
+      ),
     ).toMatchObject({
       port: 2525,
       secure: false,
@@ -109,8 +122,12 @@ describe('templates', () => {
   it('picks the most specific locale variant', () => {
     expect(localeCandidates('es-MX')).toEqual(['es-MX', 'es']);
     expect(localeCandidates(undefined)).toEqual([]);
-    expect(store.render('opportunity-update', context, 'es-MX').subject).toBe('Oportunidad Won: ACME: Forklifts');
-    expect(store.render('opportunity-update', context, 'fr').subject).toBe('Opportunity Won: ACME: Forklifts');
+    expect(store.render('opportunity-update', context, 'es-MX').subject).toBe(
+      'Oportunidad Won: ACME: Forklifts',
+    );
+    expect(store.render('opportunity-update', context, 'fr').subject).toBe(
+      'Opportunity Won: ACME: Forklifts',
+    );
   });
 
   it('formats money and dates in the recipient locale and wraps parts in the layout', () => {
@@ -129,7 +146,13 @@ describe('templates', () => {
 describe('calendar invitations', () => {
   it('are deterministic for a task, so a re-delivery carries the same invitation', () => {
     const input = {
-      task: { id: 'c1-T4', title: 'Visit ACME', description: null, dueAt: '2025-03-06T10:00:00Z', createdAt: '2025-03-01T09:00:00Z' },
+      task: {
+        id: 'c1-T4',
+        title: 'Visit ACME',
+        description: null,
+        dueAt: '2025-03-06T10:00:00Z',
+        createdAt: '2025-03-01T09:00:00Z',
+      },
       caseTitle: 'ACME: Forklifts',
       url: 'http://x/tasks/c1-T4',
       organizer: { name: 'CRM', email: 'crm@example.com' },

@@ -149,7 +149,13 @@ const EVENT = (event: string, detail: string, attempt = 'attempts') =>
  * timeout) the server may have accepted the data already, unless the failure happened while connecting.
  */
 export function classifySmtpError(err: unknown): 'permanent' | 'not-accepted' | 'uncertain' {
-  const e = err as { responseCode?: unknown; code?: unknown; command?: unknown; syscall?: unknown; message?: unknown };
+  const e = err as {
+    responseCode?: unknown;
+    code?: unknown;
+    command?: unknown;
+    syscall?: unknown;
+    message?: unknown;
+  };
   if (typeof e.responseCode === 'number') {
     const aboutMessage = e.command === 'MAIL FROM' || e.command === 'RCPT TO' || e.command === 'DATA';
     return e.responseCode >= 500 && e.responseCode < 600 && aboutMessage && e.code !== 'EAUTH'
@@ -163,11 +169,16 @@ export function classifySmtpError(err: unknown): 'permanent' | 'not-accepted' | 
   return 'uncertain';
 }
 
-async function claim(db: Queryable, key: string, request: EmailRequest, messageId: string): Promise<OutboxRow> {
+async function claim(
+  db: Queryable,
+  key: string,
+  request: EmailRequest,
+  messageId: string,
+): Promise<OutboxRow> {
   const [row] = await db.query<OutboxRow>(
     `INSERT INTO email_outbox (idempotency_key, case_id, rule_id, event_key, template, message_id, state, request, kind)
      VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8)
-     ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = now()
+     ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
      RETURNING id, state, message_id, subject, recipients, body_text, body_html, locale, headers, attachments, created_at`,
     [
       key,
@@ -207,7 +218,8 @@ async function markFinal(
 }
 
 function storedMessage(row: OutboxRow): PreparedMessage {
-  const list = (l: Recipient[] | undefined): Recipient[] => (l ?? []).map((r) => ({ ...r, locale: row.locale ?? 'en' }));
+  const list = (l: Recipient[] | undefined): Recipient[] =>
+    (l ?? []).map((r) => ({ ...r, locale: row.locale ?? 'en' }));
   return {
     to: list(row.recipients.to),
     cc: list(row.recipients.cc),
@@ -262,7 +274,11 @@ export async function deliver(
   const row = await claim(deps.db, key, request, messageIdFor(key, deps.messageIdDomain));
   const done = { messageId: row.message_id, outboxId: row.id };
   if (FINAL_STATES.includes(row.state))
-    return { ...done, state: row.state === 'sent' ? 'sent' : row.state === 'skipped' ? 'skipped' : 'failed', duplicate: true };
+    return {
+      ...done,
+      state: row.state === 'sent' ? 'sent' : row.state === 'skipped' ? 'skipped' : 'failed',
+      duplicate: true,
+    };
 
   const redelivery = row.state === 'sending';
   let message: PreparedMessage;
@@ -383,7 +399,8 @@ export async function prepareCaseMessage(
     ));
   const main = recipients.to[0] ?? recipients.cc[0] ?? recipients.bcc[0];
   if (!main) {
-    if (recipients.optedOut.length > 0) return { skip: 'every recipient opted out', skipped: recipients.skipped };
+    if (recipients.optedOut.length > 0)
+      return { skip: 'every recipient opted out', skipped: recipients.skipped };
     throw new NoRecipients(
       `Rule ${request.ruleId}: no valid recipient for case ${caseId} (${recipients.skipped.join('; ') || 'none configured'})`,
       recipients.skipped,
@@ -475,7 +492,9 @@ export async function sendEmail(deps: MailDeps, input: SendEmailInput): Promise<
   const key = emailKey(input);
   const request = ruleRequest(input);
   if (!request.marketing) {
-    const { outboxId: _id, ...result } = await deliver(deps, key, request, () => prepareCaseMessage(deps, request));
+    const { outboxId: _id, ...result } = await deliver(deps, key, request, () =>
+      prepareCaseMessage(deps, request),
+    );
     return result;
   }
   const resolved = await resolveRecipients(
@@ -495,10 +514,19 @@ export async function sendEmail(deps: MailDeps, input: SendEmailInput): Promise<
   const failures: string[] = [];
   for (const person of people) {
     const single: EmailRequest = { ...request, to: [person.address], cc: [], bcc: [] };
-    const only: ResolvedRecipients = { to: [person], cc: [], bcc: [], skipped: resolved.skipped, optedOut: [] };
+    const only: ResolvedRecipients = {
+      to: [person],
+      cc: [],
+      bcc: [],
+      skipped: resolved.skipped,
+      optedOut: [],
+    };
     try {
-      const { outboxId: _id, ...result } = await deliver(deps, `${key}/${person.address.toLowerCase()}`, single, () =>
-        prepareCaseMessage(deps, single, only),
+      const { outboxId: _id, ...result } = await deliver(
+        deps,
+        `${key}/${person.address.toLowerCase()}`,
+        single,
+        () => prepareCaseMessage(deps, single, only),
       );
       results.push(result);
     } catch (err) {
@@ -507,7 +535,8 @@ export async function sendEmail(deps: MailDeps, input: SendEmailInput): Promise<
       failures.push(err.message);
     }
   }
-  if (failures.length > 0) throw new PermanentEmailError(`${failures.length} of ${people.length} failed: ${failures[0]}`);
+  if (failures.length > 0)
+    throw new PermanentEmailError(`${failures.length} of ${people.length} failed: ${failures[0]}`);
   const first = results[0] as SendEmailResult;
   return { state: first.state, messageId: first.messageId, duplicate: results.every((r) => r.duplicate) };
 }

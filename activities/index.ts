@@ -22,9 +22,7 @@ export interface ActivityDeps {
 }
 
 /** Builds the case activities with their dependencies injected (the worker owns pool and transport). */
-export function createActivities(
-  deps: ActivityDeps,
-): CaseActivities & CampaignActivities & EmailActivities {
+export function createActivities(deps: ActivityDeps): CaseActivities & CampaignActivities & EmailActivities {
   const messageIdDomain = messageIdDomainFor(deps.publicUrl);
   const mail = {
     db: deps.db,

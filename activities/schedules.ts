@@ -1,7 +1,13 @@
 import type { Queryable } from '../db';
 import { latestDefinition } from '../db/definitions';
 import type { CaseTypeDefinition } from '../engine/types';
-import { deliver, type EmailRequest, type MailDeps, type PreparedMessage, type SkippedMessage } from './email';
+import {
+  deliver,
+  type EmailRequest,
+  type MailDeps,
+  type PreparedMessage,
+  type SkippedMessage,
+} from './email';
 import { NoRecipientsError } from './errors';
 import { resolveRecipients } from './recipients';
 import type { SendEmailResult } from './types';
@@ -99,7 +105,12 @@ async function agentDigest(db: Queryable, caseType: string, userId: string, publ
   return { tasks, counts, empty: rows.length === 0 };
 }
 
-async function pipelineSummary(db: Queryable, def: CaseTypeDefinition | undefined, caseType: string, userId: string) {
+async function pipelineSummary(
+  db: Queryable,
+  def: CaseTypeDefinition | undefined,
+  caseType: string,
+  userId: string,
+) {
   // The cases a supervisor oversees: owned by members of their teams, or holding tasks of their teams.
   const rows = await db.query<{ status: string; count: number; amount: number }>(
     `SELECT c.status, count(*)::int AS count,
@@ -116,22 +127,35 @@ async function pipelineSummary(db: Queryable, def: CaseTypeDefinition | undefine
   const known = def?.statuses ?? [];
   const statuses = [
     ...known.map((s) => ({ code: s.code, name: s.name, category: s.category })),
-    ...rows.filter((r) => !known.some((s) => s.code === r.status)).map((r) => ({ code: r.status, name: r.status, category: 'open' })),
-  ].map((s) => ({ ...s, count: byStatus.get(s.code)?.count ?? 0, amount: byStatus.get(s.code)?.amount ?? 0 }));
+    ...rows
+      .filter((r) => !known.some((s) => s.code === r.status))
+      .map((r) => ({ code: r.status, name: r.status, category: 'open' })),
+  ].map((s) => ({
+    ...s,
+    count: byStatus.get(s.code)?.count ?? 0,
+    amount: byStatus.get(s.code)?.amount ?? 0,
+  }));
   const sum = (category: string) =>
     statuses
       .filter((s) => s.category === category)
-      .reduce((acc, s) => ({ count: acc.count + s.count, amount: acc.amount + s.amount }), { count: 0, amount: 0 });
+      .reduce((acc, s) => ({ count: acc.count + s.count, amount: acc.amount + s.amount }), {
+        count: 0,
+        amount: 0,
+      });
   return { statuses, total: sum('open'), won: sum('won'), empty: rows.length === 0 };
 }
 
 function currencyOf(def: CaseTypeDefinition | undefined): string {
-  const currency = (def?.fields?.properties as Record<string, { default?: unknown }> | undefined)?.currency?.default;
+  const currency = (def?.fields?.properties as Record<string, { default?: unknown }> | undefined)?.currency
+    ?.default;
   return typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) ? currency : 'EUR';
 }
 
 /** Builds one person's digest; skipped when there is nothing to report. */
-export async function prepareDigestMessage(deps: MailDeps, request: EmailRequest): Promise<PreparedMessage | SkippedMessage> {
+export async function prepareDigestMessage(
+  deps: MailDeps,
+  request: EmailRequest,
+): Promise<PreparedMessage | SkippedMessage> {
   const digest = request.digest;
   if (!digest) throw new Error('prepareDigestMessage needs a digest request');
   const recipients = await resolveRecipients(
@@ -142,7 +166,8 @@ export async function prepareDigestMessage(deps: MailDeps, request: EmailRequest
   );
   const main = recipients.to[0];
   if (!main) {
-    if (recipients.optedOut.length > 0) return { skip: 'the recipient opted out', skipped: recipients.skipped };
+    if (recipients.optedOut.length > 0)
+      return { skip: 'the recipient opted out', skipped: recipients.skipped };
     throw new NoRecipientsError(`Digest ${request.ruleId}: user ${digest.userId} has no valid address`);
   }
   const def = (await latestDefinition(deps.db, digest.caseType))?.definition;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import type { CaseTypeDefinition } from '../engine/types';
+import type { Db } from '../db';
 import { toHtml, toMermaid } from './diagram';
 import { coverage, formatCoverage, formatSimulation, simulate } from './simulate';
 import {
@@ -20,6 +21,8 @@ const USAGE = `Usage: npm run definitions -- <command>
   coverage <file> --path a,b,c [--path ...] which steps and outcomes a set of paths covers
   diagram <file> [--html] [--out <file>]    the process as Mermaid text, or an HTML page with an SVG picture
           [--current <step,...>]            highlight where a case is now
+  preview <template> [--case <id>]          render an email template with sample data, or a real case
+          [--locale es] [--html]            (--case needs DATABASE_URL)
   publish                                   validate every definition and publish each changed one as a new
                                             version (needs DATABASE_URL); running cases keep their version`;
 
@@ -183,6 +186,41 @@ function diagramCommand(args: Args): number {
   return 0;
 }
 
+async function previewCommand(args: Args): Promise<number> {
+  const template = args.positional[1];
+  if (!template) throw new UserError(`preview needs a template name.\n\n${USAGE}`);
+  const { previewTemplate, PreviewError } = await import('./preview');
+  const { TemplateError } = await import('../activities/errors');
+  const config = loadConfig();
+  const caseId = args.options.get('case')?.[0];
+  const locale = args.options.get('locale')?.[0];
+  const { definitions } = loadDefinitions(definitionsDir());
+  let db: Db | undefined;
+  if (caseId !== undefined) {
+    if (!config.databaseUrl) throw new UserError('preview --case needs DATABASE_URL');
+    db = (await import('../db')).createDb(config.databaseUrl);
+  }
+  try {
+    const preview = await previewTemplate({
+      templatesDir: path.join(definitionsDir(), 'templates'),
+      template,
+      definitions: definitions.map((d) => d.definition),
+      publicUrl: config.publicUrl,
+      ...(caseId !== undefined ? { caseId } : {}),
+      ...(locale !== undefined ? { locale } : {}),
+      ...(db ? { db } : {}),
+    });
+    console.log(`Subject: ${preview.subject}\n(${preview.data} data, locale ${locale ?? 'en'})\n`);
+    console.log(args.options.has('html') ? preview.html : preview.text);
+    return 0;
+  } catch (e) {
+    if (e instanceof PreviewError || e instanceof TemplateError) throw new UserError(e.message, 1);
+    throw e;
+  } finally {
+    await db?.close();
+  }
+}
+
 async function publishCommand(): Promise<number> {
   const config = loadConfig();
   if (!config.databaseUrl)
@@ -222,6 +260,8 @@ function main(argv: string[]): number | Promise<number> {
       return diagramCommand(args);
     case 'publish':
       return publishCommand();
+    case 'preview':
+      return previewCommand(args);
     case undefined:
     case 'help':
       console.log(USAGE);

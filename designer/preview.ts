@@ -54,9 +54,13 @@ export function findTemplateUse(
   for (const definition of definitions) {
     const scheduled = (definition.scheduledEmails ?? []).find((s) => s.template === template);
     if (scheduled) return { definition, use: scheduled.kind };
-    if ((definition.emailRules ?? []).some((r) => r.template === template)) return { definition, use: 'case' };
+    if ((definition.emailRules ?? []).some((r) => r.template === template))
+      return { definition, use: 'case' };
     for (const step of Object.values(definition.steps ?? {})) {
-      if (step.type === 'automatic' && (step.do ?? []).some((a) => 'email' in a && a.email.template === template))
+      if (
+        step.type === 'automatic' &&
+        (step.do ?? []).some((a) => 'email' in a && a.email.template === template)
+      )
         return { definition, use: 'case' };
       if (step.type === 'human' && (step.escalations ?? []).some((e) => e.notify?.template === template))
         return { definition, use: 'case' };
@@ -100,7 +104,9 @@ export async function previewTemplate(opts: PreviewOptions): Promise<TemplatePre
     use = 'case';
   } else {
     context =
-      use === 'case' ? sampleCaseContext(definition, publicUrl) : sampleDigestContext(use, definition, publicUrl);
+      use === 'case'
+        ? sampleCaseContext(definition, publicUrl)
+        : sampleDigestContext(use, definition, publicUrl);
   }
   const store = opts.store ?? new TemplateStore(opts.templatesDir);
   const rendered = store.render(

@@ -54,7 +54,8 @@ describe('checkTemplates', () => {
   it('reports unknown variables with the template file, line and column, and a suggestion', () => {
     const dir = templatesWith({
       'won/subject.hbs': 'Won: {{case.titel}}',
-      'won/html.hbs': '<p>{{money data.amont data.currency}}</p>\n{{#each lines}}{{product}} {{qty}}{{/each}}',
+      'won/html.hbs':
+        '<p>{{money data.amont data.currency}}</p>\n{{#each lines}}{{product}} {{qty}}{{/each}}',
     });
     const issues = checkTemplates(withRule('won'), 'opportunity.json', dir);
     expect(issues.map((i) => [i.pointer, i.message, i.hint])).toEqual([
@@ -90,7 +91,9 @@ describe('checkTemplates', () => {
     });
     const issues = checkTemplates(withRule('ok'), 'o.json', dir);
     expect(issues.map((i) => i.message)).toEqual([
-      expect.stringMatching(/_partials\/row\.hbs \(partial of .*ok\/text\.hbs\):1:48: unknown variable "nope"$/),
+      expect.stringMatching(
+        /_partials\/row\.hbs \(partial of .*ok\/text\.hbs\):1:48: unknown variable "nope"$/,
+      ),
     ]);
   });
 
@@ -125,7 +128,23 @@ describe('checkTemplates', () => {
     const issues = checkTemplates(def, 'o.json', dir);
     expect(issues.map((i) => [i.pointer, i.severity, i.message])).toEqual([
       ['/emailRules/0/template', 'warning', 'marketing template "promo" has no unsubscribe link in its body'],
-      ['/scheduledEmails/0/template', 'error', expect.stringMatching(/digest\/subject\.hbs:1:34: unknown variable "case"/)],
+      [
+        '/scheduledEmails/0/template',
+        'error',
+        expect.stringMatching(/digest\/subject\.hbs:1:34: unknown variable "case"/),
+      ],
+    ]);
+  });
+
+  it('validates fixed recipient addresses per RFC 3696', () => {
+    const def = withRule('opportunity-won');
+    def.emailRules![0]!.cc = ['ok@example.com', `${'x'.repeat(65)}@example.com`, 'user:bob', 'a@b@c'];
+    expect(checkTemplates(def, 'o.json', TEMPLATES).map((i) => [i.pointer, i.message])).toEqual([
+      [
+        '/emailRules/0/cc/1',
+        expect.stringContaining('the local part (before "@") has at most 64 characters'),
+      ],
+      ['/emailRules/0/cc/3', expect.stringContaining('"a@b@c" is not a valid email address')],
     ]);
   });
 

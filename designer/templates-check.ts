@@ -3,7 +3,8 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { caseContextShape, digestContextShape, type Shape } from '../activities/email-context';
 import { BUILTIN_HELPERS, EMAIL_HELPERS, layoutDirective } from '../activities/templates';
-import type { CaseTypeDefinition } from '../engine/types';
+import type { CaseTypeDefinition, EmailAction } from '../engine/types';
+import { emailAddressProblem } from '../lib/email-address';
 import { closest, issue, suggest, type DefinitionIssue } from './issues';
 
 /**
@@ -65,10 +66,12 @@ function references(def: CaseTypeDefinition): Reference[] {
   const refs: Reference[] = [];
   const caseShape = caseContextShape(def);
   const add = (template: unknown, pointer: string, shape: Shape, shapeKey: string, marketing = false) => {
-    if (typeof template === 'string' && template !== '') refs.push({ template, pointer, shape, shapeKey, marketing });
+    if (typeof template === 'string' && template !== '')
+      refs.push({ template, pointer, shape, shapeKey, marketing });
   };
   (def.emailRules ?? []).forEach((rule, i) => {
-    if (isObj(rule)) add(rule.template, `/emailRules/${i}/template`, caseShape, 'case', rule.marketing === true);
+    if (isObj(rule))
+      add(rule.template, `/emailRules/${i}/template`, caseShape, 'case', rule.marketing === true);
   });
   for (const [id, step] of Object.entries(def.steps ?? {})) {
     if (!isObj(step)) continue;
@@ -87,8 +90,14 @@ function references(def: CaseTypeDefinition): Reference[] {
     }
   }
   (def.scheduledEmails ?? []).forEach((scheduled, i) => {
-    if (!isObj(scheduled) || (scheduled.kind !== 'agent-digest' && scheduled.kind !== 'pipeline-summary')) return;
-    add(scheduled.template, `/scheduledEmails/${i}/template`, digestContextShape(scheduled.kind), scheduled.kind);
+    if (!isObj(scheduled) || (scheduled.kind !== 'agent-digest' && scheduled.kind !== 'pipeline-summary'))
+      return;
+    add(
+      scheduled.template,
+      `/scheduledEmails/${i}/template`,
+      digestContextShape(scheduled.kind),
+      scheduled.kind,
+    );
   });
   return refs;
 }
@@ -99,7 +108,10 @@ function parse(source: string): { ast: AST } | { error: string; line?: number } 
   } catch (e) {
     const message = (e instanceof Error ? e.message : String(e)).split('\n');
     const line = /line (\d+)/.exec(message[0] ?? '')?.[1];
-    return { error: message.filter((l) => l.trim() !== '').join(' '), ...(line ? { line: Number(line) } : {}) };
+    return {
+      error: message.filter((l) => l.trim() !== '').join(' '),
+      ...(line ? { line: Number(line) } : {}),
+    };
   }
 }
 
@@ -120,7 +132,12 @@ class Walker {
   private report(node: Node | undefined, message: string, hint?: string, structural = false): void {
     const loc = node?.loc?.start;
     const where = loc ? `${this.location}:${loc.line}:${loc.column + 1}` : this.location;
-    this.found.push({ message: `${where}: ${message}`, severity: 'error', structural, ...(hint ? { hint } : {}) });
+    this.found.push({
+      message: `${where}: ${message}`,
+      severity: 'error',
+      structural,
+      ...(hint ? { hint } : {}),
+    });
   }
 
   /** Checks one file against the root shape. */
@@ -139,7 +156,9 @@ class Walker {
       return;
     }
     const shape: Shape =
-      root.type === 'object' && Object.keys(extra).length > 0 ? { ...root, props: { ...root.props, ...extra } } : root;
+      root.type === 'object' && Object.keys(extra).length > 0
+        ? { ...root, props: { ...root.props, ...extra } }
+        : root;
     this.program(parsed.ast, [{ shape, blockParams: new Map() }]);
     this.location = previous;
   }
@@ -216,7 +235,10 @@ class Walker {
     const blockParams = node.program?.blockParams ?? [];
     const within = (shape: Shape, paramShapes: Shape[]): Scope[] => [
       ...scopes,
-      { shape, blockParams: new Map(blockParams.map((p: string, i: number) => [p, paramShapes[i] ?? VALUE])) },
+      {
+        shape,
+        blockParams: new Map(blockParams.map((p: string, i: number) => [p, paramShapes[i] ?? VALUE])),
+      },
     ];
     switch (name) {
       case 'if':
@@ -230,7 +252,10 @@ class Walker {
         let item: Shape = ANY;
         if (list.type === 'array') item = list.items;
         else if (list.type === 'value' && params[0]) {
-          this.report(params[0], `"${(params[0] as hbs.AST.PathExpression).original}" is a value, not a list`);
+          this.report(
+            params[0],
+            `"${(params[0] as hbs.AST.PathExpression).original}" is a value, not a list`,
+          );
         }
         this.program(node.program, within(item, [item, VALUE]));
         this.program(node.inverse, scopes);
@@ -267,7 +292,8 @@ class Walker {
           : undefined;
     if (name === undefined || name === '@partial-block') return;
     let context = scopes;
-    if (node.params[0]) context = [...scopes, { shape: this.expr(node.params[0], scopes), blockParams: new Map() }];
+    if (node.params[0])
+      context = [...scopes, { shape: this.expr(node.params[0], scopes), blockParams: new Map() }];
     if (node.hash && node.hash.pairs.length > 0) {
       const props: Record<string, Shape> = {};
       for (const pair of node.hash.pairs) props[pair.key] = this.expr(pair.value, scopes);
@@ -286,7 +312,12 @@ class Walker {
     try {
       source = fs.readFileSync(file, 'utf8');
     } catch {
-      this.report(node, `uses the partial "${name}", which does not exist`, `create ${this.relative(file)}`, true);
+      this.report(
+        node,
+        `uses the partial "${name}", which does not exist`,
+        `create ${this.relative(file)}`,
+        true,
+      );
       return;
     }
     if (this.partialStack.includes(name)) return;
@@ -326,7 +357,9 @@ class Walker {
       }
       const first = parts[0];
       const owner =
-        node.depth === 0 && first !== undefined ? [...scopes].reverse().find((s) => s.blockParams.has(first)) : undefined;
+        node.depth === 0 && first !== undefined
+          ? [...scopes].reverse().find((s) => s.blockParams.has(first))
+          : undefined;
       if (owner && first !== undefined) {
         shape = owner.blockParams.get(first) as Shape;
         walked = [first];
@@ -420,8 +453,8 @@ function checkTemplate(templatesDir: string, ref: Reference): { found: Found[]; 
     const layout = layoutDirective(source) ?? 'default';
     if (layout === 'none') continue;
     const layoutFolder = path.join(templatesDir, '_layouts', layout);
-    const layoutFiles = (describeParts(path.join(templatesDir, '_layouts'), layout)?.files ?? []).filter((f) =>
-      f.startsWith(`${part}.`),
+    const layoutFiles = (describeParts(path.join(templatesDir, '_layouts'), layout)?.files ?? []).filter(
+      (f) => f.startsWith(`${part}.`),
     );
     if (layoutFiles.length === 0) {
       if (layout !== 'default') {
@@ -445,8 +478,32 @@ function checkTemplate(templatesDir: string, ref: Reference): { found: Found[]; 
   return { found: walker.found, roots: walker.roots };
 }
 
+/** Fixed addresses among the recipients of every email the definition sends, validated per RFC 3696. */
+function addressIssues(def: CaseTypeDefinition, file: string): DefinitionIssue[] {
+  const out: DefinitionIssue[] = [];
+  const check = (action: Partial<EmailAction> | undefined, base: string) => {
+    for (const field of ['to', 'cc', 'bcc'] as const) {
+      (action?.[field] ?? []).forEach((ref, i) => {
+        if (typeof ref !== 'string' || !ref.includes('@') || /^(user|contact):/.test(ref)) return;
+        const problem = emailAddressProblem(ref);
+        if (problem !== null)
+          out.push(issue(file, `${base}/${field}/${i}`, `"${ref}" is not a valid email address: ${problem}`));
+      });
+    }
+  };
+  (def.emailRules ?? []).forEach((rule, i) => check(rule, `/emailRules/${i}`));
+  for (const [id, step] of Object.entries(def.steps ?? {})) {
+    const base = `/steps/${escapePointer(id)}`;
+    if (step.type === 'automatic')
+      (step.do ?? []).forEach((a, i) => 'email' in a && check(a.email, `${base}/do/${i}/email`));
+    if (step.type === 'human')
+      (step.escalations ?? []).forEach((e, i) => check(e.notify, `${base}/escalations/${i}/notify`));
+  }
+  return out;
+}
+
 /**
- * Checks every template `def` references against `templatesDir`. Issues carry the definition `file`, the
+ * Checks every template `def` references against `templatesDir`, and the fixed recipient addresses. Issues carry the definition `file`, the
  * pointer of the reference, and in the message the template file with line and column.
  */
 export function checkTemplates(
@@ -459,6 +516,7 @@ export function checkTemplates(
   const out: DefinitionIssue[] = [];
   const checked = new Map<string, ReturnType<typeof checkTemplate>>();
   const reported = new Set<string>();
+  out.push(...addressIssues(def, file));
   for (const ref of references(def)) {
     const key = `${ref.template}|${ref.shapeKey}`;
     const first = !checked.has(key);
@@ -486,4 +544,3 @@ export function checkTemplates(
   }
   return out;
 }
-

@@ -67,7 +67,12 @@ export async function syncSchedules(
   for (const options of wanted.values()) {
     const handle = client.schedule.getHandle(options.scheduleId);
     try {
-      await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+      await handle.update((previous) => ({
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: options.policies,
+      }));
       result.updated.push(options.scheduleId);
       continue;
     } catch (err) {

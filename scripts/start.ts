@@ -22,6 +22,8 @@ import { loadConfig } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { publishDefinitions } from '../lib/publish';
+import { syncSchedules } from '../lib/schedules';
+import { listLatestDefinitions } from '../db/definitions';
 import { connectTemporal } from '../lib/temporal';
 import { createWorker } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -106,6 +108,16 @@ async function main(): Promise<void> {
   for (const p of published) {
     log(
       `${p.created ? 'published' : 'unchanged'} ${p.stored.caseType} v${p.stored.version} (${p.stored.label})`,
+    );
+  }
+  const schedules = await syncSchedules(
+    client,
+    (await listLatestDefinitions(db)).map((d) => d.definition),
+    config.taskQueue,
+  );
+  if (schedules.created.length + schedules.updated.length + schedules.deleted.length > 0) {
+    log(
+      `email schedules: created ${schedules.created.length}, updated ${schedules.updated.length}, deleted ${schedules.deleted.length}`,
     );
   }
   const users = config.seedDemo ? await seedDemo(db, config.dataDir) : [];

@@ -107,11 +107,17 @@ async function sendEmailOutcome(caseId: string) {
     async () => {
       const history = await env.client.workflow.getHandle(caseId).fetchHistory();
       const events = history.events ?? [];
-      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendEmail');
+      const scheduled = events.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendEmail',
+      );
       if (!scheduled) return undefined;
       const id = Number(scheduled.eventId);
-      const started = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === id);
-      const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === id);
+      const started = events.find(
+        (e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === id,
+      );
+      const completed = events.find(
+        (e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === id,
+      );
       const failed = events.find((e) => Number(e.activityTaskFailedEventAttributes?.scheduledEventId) === id);
       if (!completed && !failed) return undefined;
       return {
@@ -150,10 +156,21 @@ it('(b) killed between SMTP acceptance and recording: re-delivered with the same
   expect(second.html).toBe(first.html);
   expect(second.raw.match(/^Date: .*$/m)?.[0]).toBe(first.raw.match(/^Date: .*$/m)?.[0]);
   const [row] = await outbox(started.id);
-  expect(row).toMatchObject({ state: 'sent', attempts: 2, deliveries: 1, redelivered: true, message_id: first.messageId });
+  expect(row).toMatchObject({
+    state: 'sent',
+    attempts: 2,
+    deliveries: 1,
+    redelivered: true,
+    message_id: first.messageId,
+  });
   expect(row?.events.map((e) => e.event)).toEqual(['sending', 'redelivering', 'redelivered']);
   const listed = await env.http(env.users.sam, 'GET', `/api/emails?caseId=${started.id}`);
-  expect(listed.body.items[0]).toMatchObject({ state: 'sent', redelivered: true, deliveries: 1, attempts: 2 });
+  expect(listed.body.items[0]).toMatchObject({
+    state: 'sent',
+    redelivered: true,
+    deliveries: 1,
+    attempts: 2,
+  });
 });
 
 it('(c) SMTP fails transiently twice, then recovers: one message, after backoff', async () => {
@@ -165,7 +182,14 @@ it('(c) SMTP fails transiently twice, then recovers: one message, after backoff'
   const [row] = await outbox(started.id);
   expect(row).toMatchObject({ state: 'sent', attempts: 3, deliveries: 1, redelivered: false });
   expect(row?.smtp_response).toMatch(/^250/);
-  expect(row?.events.map((e) => e.event)).toEqual(['sending', 'transient', 'sending', 'transient', 'sending', 'sent']);
+  expect(row?.events.map((e) => e.event)).toEqual([
+    'sending',
+    'transient',
+    'sending',
+    'transient',
+    'sending',
+    'sent',
+  ]);
 });
 
 it('(d) SMTP fails permanently: marked failed with the response, visible through the API, never resent', async () => {
@@ -179,7 +203,12 @@ it('(d) SMTP fails permanently: marked failed with the response, visible through
   const res = await env.http(env.users.sam, 'GET', `/api/emails?caseId=${started.id}&state=failed`);
   expect(res.status).toBe(200);
   expect(res.body.items).toHaveLength(1);
-  expect(res.body.items[0]).toMatchObject({ state: 'failed', attempts: 1, deliveries: 0, ruleId: 'entered-en' });
+  expect(res.body.items[0]).toMatchObject({
+    state: 'failed',
+    attempts: 1,
+    deliveries: 0,
+    ruleId: 'entered-en',
+  });
   expect(res.body.items[0].smtpResponse).toMatch(/550.*Mailbox unavailable/);
   expect(mailOf(started.id)).toHaveLength(0);
   // The case went on: its workflow is running and no other attempt was made or is pending.
@@ -202,9 +231,10 @@ it('a second activity execution for the same key (a replayed command) sends noth
     mailFrom: 'CRM <crm@example.com>',
     publicUrl: 'http://localhost:3000',
   });
-  const [event] = await env.db.query<{ event_key: string }>('SELECT event_key FROM email_outbox WHERE case_id = $1', [
-    started.id,
-  ]);
+  const [event] = await env.db.query<{ event_key: string }>(
+    'SELECT event_key FROM email_outbox WHERE case_id = $1',
+    [started.id],
+  );
   const again = await activities.sendEmail({
     caseId: started.id,
     kind: 'email',
@@ -224,6 +254,10 @@ it('a second activity execution for the same key (a replayed command) sends noth
 async function startCaseWith(point: keyof MailHooks, subject: string) {
   faults[point] = 1;
   const started = await startCase(subject);
-  await eventually(async () => fired.some((f) => f.startsWith(`${point} ${started.id}/`)), WAIT, `${point} fault`);
+  await eventually(
+    async () => fired.some((f) => f.startsWith(`${point} ${started.id}/`)),
+    WAIT,
+    `${point} fault`,
+  );
   return started;
 }

@@ -15,7 +15,14 @@ beforeAll(async () => {
   await env.db.query(`UPDATE users SET locale = 'es' WHERE id = $1`, [env.users.bob.id]);
   caseType = await env.publish(mailDefinition(env));
   const entity = `${env.prefix}-acme`;
-  const contact = (id: string, name: string, email: string, roles: string[], primary: boolean, locale: string) =>
+  const contact = (
+    id: string,
+    name: string,
+    email: string,
+    roles: string[],
+    primary: boolean,
+    locale: string,
+  ) =>
     env.db.query(
       `INSERT INTO contacts (id, entity_id, name, email, roles, is_primary, locale) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [`${env.prefix}-${id}`, entity, name, email, roles, primary, locale],
@@ -54,10 +61,16 @@ async function startCase(subject: string): Promise<StartedCase> {
 }
 
 async function openTask(caseId: string, step: string): Promise<{ id: string; dueAt: string | null }> {
-  return eventually(async () => {
-    const view = await env.http(env.users.sam, 'GET', `/api/cases/${caseId}`);
-    return view.body.tasks.find((t: { step: string; status: string }) => t.step === step && t.status === 'open');
-  }, WAIT, `open task ${step}`);
+  return eventually(
+    async () => {
+      const view = await env.http(env.users.sam, 'GET', `/api/cases/${caseId}`);
+      return view.body.tasks.find(
+        (t: { step: string; status: string }) => t.step === step && t.status === 'open',
+      );
+    },
+    WAIT,
+    `open task ${step}`,
+  );
 }
 
 async function complete(caseId: string, step: string, outcome: string, user = env.users.alice) {
@@ -180,7 +193,9 @@ describe('task triggers', () => {
     expect(overdue.cc).toEqual([addr('sam')]);
     expect(overdue.subject).toBe(`Overdue: Phone call: Chase ACME ${env.prefix}`);
     expect(overdue.html).toContain('This task is <strong>overdue</strong>');
-    expect(new Date(overdue.receivedAt).getTime()).toBeGreaterThanOrEqual(new Date(chase.dueAt as string).getTime());
+    expect(new Date(overdue.receivedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(chase.dueAt as string).getTime(),
+    );
   });
 
   it('before due: the assignee, ahead of the due date', async () => {
@@ -240,14 +255,18 @@ describe('contacts, marketing and opt-outs', () => {
     await mail(byRule(again.id, 'won-news', addr('bill')));
     // The service email that may bypass opt-outs still reaches Pat; the one that may not is skipped.
     expect((await mail(byRule(again.id, 'won-service'))).to).toEqual([addr('pat')]);
-    const plain = await eventually(async () => (await outboxRows(again.id, 'won-plain')).find((r) => r.state !== 'queued'));
+    const plain = await eventually(async () =>
+      (await outboxRows(again.id, 'won-plain')).find((r) => r.state !== 'queued'),
+    );
     expect(plain.state).toBe('skipped');
     expect(plain.recipients.skipped).toEqual([`${addr('pat')}: opted out`]);
     const newsRows = await eventually(async () => {
       const rows = await outboxRows(again.id, 'won-news');
       return rows.length > 0 && rows.every((r) => r.state === 'sent') ? rows : undefined;
     });
-    expect(newsRows.map((r) => r.idempotency_key)).toEqual([expect.stringMatching(new RegExp(`${addr('bill')}$`))]);
+    expect(newsRows.map((r) => r.idempotency_key)).toEqual([
+      expect.stringMatching(new RegExp(`${addr('bill')}$`)),
+    ]);
     expect(env.sink.messages().filter(byRule(again.id, 'won-news', addr('pat')))).toEqual([]);
   });
 });
@@ -263,7 +282,9 @@ describe('calendar rules as Temporal Schedules', () => {
 
     const def = mailDefinition(env);
     const synced = await syncSchedules(env.client, [def], env.taskQueue);
-    expect(synced.created.sort()).toEqual([scheduleIdFor(caseType, 'digest'), scheduleIdFor(caseType, 'pipeline')].sort());
+    expect(synced.created.sort()).toEqual(
+      [scheduleIdFor(caseType, 'digest'), scheduleIdFor(caseType, 'pipeline')].sort(),
+    );
     const digest = env.client.schedule.getHandle(scheduleIdFor(caseType, 'digest'));
     const described = await digest.describe();
     expect(described.spec.timezone).toBe('Europe/Madrid');
@@ -271,7 +292,9 @@ describe('calendar rules as Temporal Schedules', () => {
     const since = Date.now();
     await digest.trigger();
     const isDigest = (to: string) => (m: ReceivedMail) =>
-      header(m, 'X-CRM-Rule') === 'digest' && m.envelopeTo.includes(to) && new Date(m.receivedAt).getTime() >= since;
+      header(m, 'X-CRM-Rule') === 'digest' &&
+      m.envelopeTo.includes(to) &&
+      new Date(m.receivedAt).getTime() >= since;
     const alice = await mail(isDigest(addr('alice')));
     expect(alice.subject).toMatch(/^Your Mail rules tasks: [1-9]\d* overdue, \d+ pending$/);
     expect(alice.text).toContain(`- Chase ACME ${env.prefix}: ACME ${env.prefix}: Digest chase, due `);
@@ -279,13 +302,17 @@ describe('calendar rules as Temporal Schedules', () => {
     const bob = await mail(isDigest(addr('bob')));
     expect(bob.subject).toMatch(/^Tus tareas de Mail rules: \d+ vencidas, [1-9]\d* pendientes$/);
     expect(bob.text).toMatch(
-      new RegExp(`- Visit ACME ${env.prefix}: ACME ${env.prefix}: Digest visit, vence el \\d{1,2} de [a-z]+ de \\d{4}`),
+      new RegExp(
+        `- Visit ACME ${env.prefix}: ACME ${env.prefix}: Digest visit, vence el \\d{1,2} de [a-z]+ de \\d{4}`,
+      ),
     );
     expect(env.sink.messages().filter(isDigest(addr('carol')))).toEqual([]);
 
     const pipeline = env.client.schedule.getHandle(scheduleIdFor(caseType, 'pipeline'));
     await pipeline.trigger();
-    const summary = await mail((m) => header(m, 'X-CRM-Rule') === 'pipeline' && m.envelopeTo.includes(addr('sam')));
+    const summary = await mail(
+      (m) => header(m, 'X-CRM-Rule') === 'pipeline' && m.envelopeTo.includes(addr('sam')),
+    );
     expect(summary.subject).toMatch(/^Mail rules pipeline: \d+ open, €[\d,]+\.00$/);
     expect(summary.text).toMatch(/- New: \d+ \(€[\d,]+\.00\)/);
 
@@ -294,17 +321,27 @@ describe('calendar rules as Temporal Schedules', () => {
       `SELECT idempotency_key, state FROM email_outbox WHERE rule_id = 'digest' AND idempotency_key LIKE $1`,
       [`${scheduleIdFor(caseType, 'digest')}-%`],
     );
-    expect(rows.filter((r) => r.state === 'sent').map((r) => r.idempotency_key.split('/').pop()).sort()).toEqual(
-      expect.arrayContaining([env.users.alice.id, env.users.bob.id]),
-    );
+    expect(
+      rows
+        .filter((r) => r.state === 'sent')
+        .map((r) => r.idempotency_key.split('/').pop())
+        .sort(),
+    ).toEqual(expect.arrayContaining([env.users.alice.id, env.users.bob.id]));
 
     // A definition without the pipeline rule removes its schedule and updates the other.
     const changed = { ...def, scheduledEmails: [{ ...def.scheduledEmails![0]!, cron: '30 7 * * 1-5' }] };
     const resynced = await syncSchedules(env.client, [changed], env.taskQueue);
-    expect(resynced).toEqual({ created: [], updated: [scheduleIdFor(caseType, 'digest')], deleted: [scheduleIdFor(caseType, 'pipeline')] });
+    expect(resynced).toEqual({
+      created: [],
+      updated: [scheduleIdFor(caseType, 'digest')],
+      deleted: [scheduleIdFor(caseType, 'pipeline')],
+    });
     await expect(pipeline.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     const updated = await digest.describe();
-    expect(updated.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 7, end: 7, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] });
+    expect(updated.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 7, end: 7, step: 1 }],
+      minute: [{ start: 30, end: 30, step: 1 }],
+    });
   });
 });
 
@@ -314,12 +351,19 @@ describe('the email API', () => {
     await mail(byRule(started.id, 'entered-es'));
     await mail(byRule(started.id, 'created'));
     await eventually(async () => {
-      const rows = await env.db.query<{ state: string }>('SELECT state FROM email_outbox WHERE case_id = $1', [started.id]);
+      const rows = await env.db.query<{ state: string }>(
+        'SELECT state FROM email_outbox WHERE case_id = $1',
+        [started.id],
+      );
       return rows.length === 3 && rows.every((r) => r.state === 'sent');
     });
     const all = await env.http(env.users.alice, 'GET', `/api/emails?caseId=${started.id}`);
     expect(all.status).toBe(200);
-    expect(all.body.items.map((e: { ruleId: string }) => e.ruleId).sort()).toEqual(['created', 'entered-en', 'entered-es']);
+    expect(all.body.items.map((e: { ruleId: string }) => e.ruleId).sort()).toEqual([
+      'created',
+      'entered-en',
+      'entered-es',
+    ]);
     const entered = all.body.items.find((e: { ruleId: string }) => e.ruleId === 'entered-en');
     expect(entered).toMatchObject({
       caseId: started.id,
@@ -342,10 +386,16 @@ describe('the email API', () => {
     );
     expect(page2.body.items).toHaveLength(1);
     expect(page2.body.nextCursor).toBeNull();
-    const byRuleAndState = await env.http(env.users.sam, 'GET', `/api/emails?ruleId=created&state=sent&caseId=${started.id}`);
+    const byRuleAndState = await env.http(
+      env.users.sam,
+      'GET',
+      `/api/emails?ruleId=created&state=sent&caseId=${started.id}`,
+    );
     expect(byRuleAndState.body.items.map((e: { ruleId: string }) => e.ruleId)).toEqual(['created']);
     // Carol (another team) sees nothing of the case.
-    expect((await env.http(env.users.carol, 'GET', `/api/emails?caseId=${started.id}`)).body.items).toEqual([]);
+    expect((await env.http(env.users.carol, 'GET', `/api/emails?caseId=${started.id}`)).body.items).toEqual(
+      [],
+    );
     const bad = await env.http(env.users.alice, 'GET', '/api/emails?state=lost');
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].pointer).toBe('/query/state');
@@ -365,10 +415,13 @@ describe('the email API', () => {
     expect(forbidden.status).toBe(403);
     const resent = await env.http(env.users.sam, 'POST', `/api/emails/${row!.id}/resend`, {});
     expect(resent.status).toBe(202);
-    expect(resent.body).toMatchObject({ kind: 'resend', key: `${row!.idempotency_key}/resend/1`, resendOf: row!.id, requestedBy: env.users.sam.id });
-    const copy = await mail(
-      (m) => byRule(started.id, 'entered-en')(m) && m.messageId !== original.messageId,
-    );
+    expect(resent.body).toMatchObject({
+      kind: 'resend',
+      key: `${row!.idempotency_key}/resend/1`,
+      resendOf: row!.id,
+      requestedBy: env.users.sam.id,
+    });
+    const copy = await mail((m) => byRule(started.id, 'entered-en')(m) && m.messageId !== original.messageId);
     expect(copy.subject).toBe(original.subject);
     expect(copy.to).toEqual([addr('alice')]);
     const done = await eventually(async () => {
@@ -386,9 +439,18 @@ describe('the email API', () => {
 
   it('previews a template with a real case or sample data', async () => {
     const started = await startCase('Preview');
-    const real = await env.http(env.users.alice, 'GET', `/api/templates/opportunity-update/preview?caseId=${started.id}&locale=es`);
+    const real = await env.http(
+      env.users.alice,
+      'GET',
+      `/api/templates/opportunity-update/preview?caseId=${started.id}&locale=es`,
+    );
     expect(real.status).toBe(200);
-    expect(real.body).toMatchObject({ data: 'case', caseId: started.id, locale: 'es', subject: `Oportunidad New: ${started.title}` });
+    expect(real.body).toMatchObject({
+      data: 'case',
+      caseId: started.id,
+      locale: 'es',
+      subject: `Oportunidad New: ${started.title}`,
+    });
     expect(real.body.text).toMatch(/12\.500,00\s€/);
     const sample = await env.http(env.users.dana, 'GET', '/api/templates/agent-digest/preview');
     expect(sample.status).toBe(200);
@@ -397,7 +459,10 @@ describe('the email API', () => {
     expect(sample.body.subject).toMatch(/^Your .+ tasks: 1 overdue, 1 pending$/);
     expect((await env.http(env.users.alice, 'GET', '/api/templates/agent-digest/preview')).status).toBe(403);
     expect((await env.http(env.users.dana, 'GET', '/api/templates/no-such/preview')).status).toBe(404);
-    expect((await env.http(env.users.carol, 'GET', `/api/templates/case-status/preview?caseId=${started.id}`)).status).toBe(404);
+    expect(
+      (await env.http(env.users.carol, 'GET', `/api/templates/case-status/preview?caseId=${started.id}`))
+        .status,
+    ).toBe(404);
   });
 });
 

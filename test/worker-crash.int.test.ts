@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { ROOT, scoped, shippedDefinition, startTestEnv, workflowBundle, type TestEnv } from './support/env';
 
 let env: TestEnv;
@@ -10,7 +9,8 @@ async function spawnWorker(): Promise<ChildProcess> {
   const bundle = await workflowBundle();
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'test/support/worker-process.ts'],
+    // tsx as a loader in this very process: SIGKILL must hit the worker itself, not a wrapper around it.
+    ['--import', 'tsx', 'test/support/worker-process.ts'],
     {
       cwd: ROOT,
       env: {

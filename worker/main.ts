@@ -11,6 +11,8 @@ import { loadConfig, ConfigError } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { publishDefinitions } from '../lib/publish';
+import { syncSchedules } from '../lib/schedules';
+import { listLatestDefinitions } from '../db/definitions';
 import { ensureSearchAttributes } from '../infra/temporal-server';
 import { connectTemporal } from '../lib/temporal';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -26,10 +28,16 @@ async function main(): Promise<void> {
   // An unregistered search attribute would fail every case's workflow task: register them first.
   const temporal = await connectTemporal(config.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(temporal.connection, config.temporalNamespace, SEARCH_ATTRIBUTES);
-  await temporal.connection.close();
   const db = createDb(config.databaseUrl);
   await migrate(db);
   await publishDefinitions(db, config.definitionsDir);
+  // Calendar email rules become Temporal Schedules, created, updated and removed with the definitions.
+  await syncSchedules(
+    temporal.client,
+    (await listLatestDefinitions(db)).map((d) => d.definition),
+    config.taskQueue,
+  );
+  await temporal.connection.close();
   const mailer = createMailer(config.smtpUrl);
   const activities = createActivities({
     db,

@@ -321,8 +321,10 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
           'It predates stored requests',
         );
       }
+      // A message still being delivered would race its resend; one stuck for long (its activity gave up) would not.
       const pending = await tx.query<{ id: number }>(
-        `SELECT id FROM email_outbox WHERE (id = $1 OR resend_of = $1) AND state IN ('queued', 'sending')`,
+        `SELECT id FROM email_outbox WHERE (id = $1 OR resend_of = $1) AND state IN ('queued', 'sending')
+           AND updated_at > now() - interval '15 minutes'`,
         [original.id],
       );
       if (pending[0]) {
@@ -368,11 +370,20 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
       );
       return id;
     });
-    await ctx.client.workflow.start(RESEND_WORKFLOW_TYPE, {
-      workflowId: `email-resend-${created}`,
-      taskQueue: ctx.taskQueue,
-      args: [{ outboxId: created }],
-    });
+    try {
+      await ctx.client.workflow.start(RESEND_WORKFLOW_TYPE, {
+        workflowId: `email-resend-${created}`,
+        taskQueue: ctx.taskQueue,
+        args: [{ outboxId: created }],
+      });
+    } catch (err) {
+      // Never leave a queued resend that nothing will send: it would block the next resend.
+      await ctx.db.query(
+        `UPDATE email_outbox SET state = 'failed', last_error = $2, updated_at = now() WHERE id = $1`,
+        [created, `could not start its delivery: ${(err as Error).message}`],
+      );
+      throw err;
+    }
     const row = await loadVisible(ctx, caller, String(created));
     res.status(202).location(`/api/emails/${created}`).json(emailView(row, caller));
   });

@@ -79,9 +79,25 @@ export function mailDefinition(env: Pick<TestEnv, 'prefix'>): CaseTypeDefinition
       },
     },
     emailRules: [
-      { id: 'entered-en', on: { statusEntered: 'NEW' }, template: 'opportunity-update', to: ['owner'], cc: ['supervisor'] },
-      { id: 'entered-es', on: { statusEntered: 'NEW' }, template: 'opportunity-update', to: [`user:${user('bob')}`] },
-      { id: 'left-new', on: { statusLeft: 'NEW' }, template: 'case-status', to: ['owner', 'deals@example.com'] },
+      {
+        id: 'entered-en',
+        on: { statusEntered: 'NEW' },
+        template: 'opportunity-update',
+        to: ['owner'],
+        cc: ['supervisor'],
+      },
+      {
+        id: 'entered-es',
+        on: { statusEntered: 'NEW' },
+        template: 'opportunity-update',
+        to: [`user:${user('bob')}`],
+      },
+      {
+        id: 'left-new',
+        on: { statusLeft: 'NEW' },
+        template: 'case-status',
+        to: ['owner', 'deals@example.com'],
+      },
       { id: 'created', on: { taskCreated: 'qualify' }, template: 'task-notice', to: ['candidates'] },
       {
         id: 'assigned-invite',
@@ -98,8 +114,19 @@ export function mailDefinition(env: Pick<TestEnv, 'prefix'>): CaseTypeDefinition
         cc: ['owner'],
         bcc: ['supervisor'],
       },
-      { id: 'overdue', on: { taskOverdue: 'chase' }, template: 'task-notice', to: ['assignee'], cc: ['supervisor'] },
-      { id: 'due-soon', on: { beforeDue: 'PT2S', step: 'prepare' }, template: 'task-notice', to: ['assignee'] },
+      {
+        id: 'overdue',
+        on: { taskOverdue: 'chase' },
+        template: 'task-notice',
+        to: ['assignee'],
+        cc: ['supervisor'],
+      },
+      {
+        id: 'due-soon',
+        on: { beforeDue: 'PT2S', step: 'prepare' },
+        template: 'task-notice',
+        to: ['assignee'],
+      },
       {
         id: 'still-working',
         on: { statusEntered: 'WORKING' },
@@ -123,7 +150,13 @@ export function mailDefinition(env: Pick<TestEnv, 'prefix'>): CaseTypeDefinition
         template: 'case-status',
         to: ['owner'],
       },
-      { id: 'won-news', on: { statusEntered: 'WON' }, template: 'newsletter', to: ['contact:all'], marketing: true },
+      {
+        id: 'won-news',
+        on: { statusEntered: 'WON' },
+        template: 'newsletter',
+        to: ['contact:all'],
+        marketing: true,
+      },
       {
         id: 'won-service',
         on: { statusEntered: 'WON' },
@@ -132,10 +165,21 @@ export function mailDefinition(env: Pick<TestEnv, 'prefix'>): CaseTypeDefinition
         bypassOptOut: true,
       },
       { id: 'won-plain', on: { statusEntered: 'WON' }, template: 'case-status', to: ['contact:primary'] },
-      { id: 'won-billing', on: { statusEntered: 'WON' }, template: 'case-status', to: ['contact:role:billing'] },
+      {
+        id: 'won-billing',
+        on: { statusEntered: 'WON' },
+        template: 'case-status',
+        to: ['contact:role:billing'],
+      },
     ],
     scheduledEmails: [
-      { id: 'digest', cron: '0 8 * * 1-5', timezone: 'Europe/Madrid', kind: 'agent-digest', template: 'agent-digest' },
+      {
+        id: 'digest',
+        cron: '0 8 * * 1-5',
+        timezone: 'Europe/Madrid',
+        kind: 'agent-digest',
+        template: 'agent-digest',
+      },
       { id: 'pipeline', cron: '0 8 * * 1', kind: 'pipeline-summary', template: 'pipeline-summary' },
     ],
   };

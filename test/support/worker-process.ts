@@ -28,6 +28,11 @@ async function main(): Promise<void> {
     workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
   });
   const running = worker.run();
+  // Never outlive the test that started us (it may die without killing us).
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  }, 500).unref();
   process.stdout.write('ready\n');
   await running;
 }
