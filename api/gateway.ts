@@ -3,6 +3,7 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -48,7 +49,11 @@ export class CaseGateway {
       return await this.client.withDeadline(Date.now() + this.timeoutMs, fn);
     } catch (err) {
       const code = (err as { code?: number }).code;
-      if (code === 4 /* DEADLINE_EXCEEDED */ || /deadline/i.test(String((err as Error).message))) {
+      const timedOut =
+        err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+        code === 4 /* DEADLINE_EXCEEDED */ ||
+        /deadline/i.test(String((err as Error).message));
+      if (timedOut) {
         throw new ProblemError(
           503,
           'engine-unavailable',
@@ -81,30 +86,56 @@ export class CaseGateway {
    */
   async act(caseId: string, event: ActorEvent, requestId?: string): Promise<ActionResult> {
     const handle = this.client.workflow.getHandle(caseId);
-    try {
-      return await this.bounded(() =>
-        handle.executeUpdate(actUpdate, { args: [event], updateId: requestId ?? randomUUID() }),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        throw new ProblemError(
-          409,
-          'case-ended',
-          'The case has ended',
-          `Case ${caseId} is no longer running`,
-        );
+    const updateId = requestId ?? randomUUID();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.bounded(() => handle.executeUpdate(actUpdate, { args: [event], updateId }));
+      } catch (err) {
+        // Under a burst of updates to one case the server may hand an update back unprocessed (not applied):
+        // send it again, with the same id so it still applies at most once.
+        if (isUnprocessed(err) && attempt < UNPROCESSED_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+          continue;
+        }
+        throw this.problem(caseId, err);
       }
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-        const code = err.cause.type ?? 'INVALID_ACTION';
-        throw new ProblemError(
-          STATUS_FOR[code] ?? 409,
-          slug(code),
-          code.replace(/_/g, ' ').toLowerCase(),
-          err.cause.message,
-          { code },
-        );
-      }
-      throw err;
     }
   }
+
+  /** The problem a failed update answers with (or the error itself when it is not a known one). */
+  private problem(caseId: string, err: unknown): unknown {
+    if (err instanceof WorkflowNotFoundError) {
+      return new ProblemError(409, 'case-ended', 'The case has ended', `Case ${caseId} is no longer running`);
+    }
+    if (isUnprocessed(err)) {
+      return new ProblemError(
+        503,
+        'engine-busy',
+        'The case is busy',
+        'The case received too many actions at once; retry with the same Idempotency-Key.',
+      );
+    }
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      const code = err.cause.type ?? 'INVALID_ACTION';
+      return new ProblemError(
+        STATUS_FOR[code] ?? 409,
+        slug(code),
+        code.replace(/_/g, ' ').toLowerCase(),
+        err.cause.message,
+        { code },
+      );
+    }
+    return err;
+  }
+}
+
+/** Attempts for an update the server handed back unprocessed. */
+const UNPROCESSED_ATTEMPTS = 5;
+
+function isUnprocessed(err: unknown): boolean {
+  return (
+    err instanceof WorkflowUpdateFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    err.cause.type === 'UnprocessedUpdate'
+  );
 }
