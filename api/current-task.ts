@@ -6,11 +6,35 @@ import { TASK_COLUMNS, taskView, type TaskView } from './views';
 const QUERY_TIMEOUT_MS = 3000;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** What a task view shows of its case. */
+export interface CaseInfo {
+  caseId: string;
+  caseType: string;
+  title: string;
+  status: string;
+  entityName: string | null;
+}
+
 /** A task of a case's workflow state as the API shows it (same shape as `taskView`). */
 export function taskViewFromState(state: CaseState, t: TaskState, now = Date.now()): TaskView {
+  return taskViewOf(
+    {
+      caseId: state.caseId,
+      caseType: state.caseType,
+      title: state.title,
+      status: state.status,
+      entityName: state.entity?.name ?? null,
+    },
+    t,
+    now,
+  );
+}
+
+/** A workflow task with its case's fields, as the API shows it. */
+export function taskViewOf(c: CaseInfo, t: TaskState, now = Date.now()): TaskView {
   return {
     id: t.id,
-    caseId: state.caseId,
+    caseId: c.caseId,
     step: t.step ?? null,
     action: t.action,
     title: t.title,
@@ -33,8 +57,8 @@ export function taskViewFromState(state: CaseState, t: TaskState, now = Date.now
     delegatedBy: t.delegatedBy,
     escalationLevel: t.escalationLevel,
     comments: t.comments,
-    case: { id: state.caseId, type: state.caseType, title: state.title, status: state.status },
-    entityName: state.entity?.name ?? null,
+    case: { id: c.caseId, type: c.caseType, title: c.title, status: c.status },
+    entityName: c.entityName,
     version: t.version,
   };
 }

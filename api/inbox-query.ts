@@ -89,9 +89,13 @@ class Params {
   }
 }
 
-/** Escapes LIKE wildcards so `q` matches literally. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * `q` as a tsquery: every word (letters and digits) must start a word of the title or entity name.
+ * Only word characters reach to_tsquery, so no input can inject tsquery syntax. Null when `q` has no word.
+ */
+export function prefixTsQuery(text: string): string | null {
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 10);
+  return words.length === 0 ? null : words.map((w) => `${w}:*`).join(' & ');
 }
 
 /**
@@ -106,12 +110,17 @@ function scopeArms(caller: Caller, scope: InboxScope, state: InboxState, p: Para
     state === 'open'
       ? [`t.assignee = ${meParam()}`]
       : [`t.assignee = ${meParam()}`, `t.completed_by = ${meParam()}`];
-  const claimable = (): string[] => [
-    ...(caller.teams.length > 0
-      ? [`(t.assignee IS NULL AND t.candidate_teams && ${p.add(caller.teams)}::text[])`]
-      : []),
-    `(t.assignee IS NULL AND t.candidate_roles @> ARRAY[${p.add(caller.role)}]::text[])`,
-  ];
+  // Claimable means open and unassigned; the team and role arms of visibility (scope all) hold for any state.
+  const candidateArms = (openOnly: boolean): string[] => {
+    const open = openOnly && state !== 'open' ? `t.status = 'open' AND ` : '';
+    return [
+      ...(caller.teams.length > 0
+        ? [`(${open}t.assignee IS NULL AND t.candidate_teams && ${p.add(caller.teams)}::text[])`]
+        : []),
+      `(${open}t.assignee IS NULL AND t.candidate_roles <> '{}' AND t.candidate_roles @> ARRAY[${p.add(caller.role)}]::text[])`,
+    ];
+  };
+  const claimable = (): string[] => (state === 'closed' ? [] : candidateArms(true));
   switch (scope) {
     case 'mine':
       return mine();
@@ -120,8 +129,7 @@ function scopeArms(caller: Caller, scope: InboxScope, state: InboxState, p: Para
     case 'inbox':
       return [...mine(), ...claimable()];
     case 'all': {
-      const arms = [...mine(), ...claimable(), `t.delegated_by = ${meParam()}`];
-      if (state === 'open') arms.push(`t.completed_by = ${meParam()}`);
+      const arms = [...mine(), ...candidateArms(false), `t.delegated_by = ${meParam()}`];
       if (caller.supervisedTeams.length > 0)
         arms.push(`t.candidate_teams && ${p.add(caller.supervisedTeams)}::text[]`);
       if (caller.supervisedUsers.length > 0)
@@ -163,11 +171,16 @@ function filterSql(f: InboxFilters, now: Date, p: Params): string[] {
         : `(t.status <> 'open' OR t.due_at IS NULL OR t.due_at >= ${at}::timestamptz)`,
     );
   }
-  if (f.q !== undefined) {
-    const pattern = p.add(likePattern(f.q));
-    where.push(`(t.title ILIKE ${pattern} OR t.entity_name ILIKE ${pattern})`);
-  }
   return where;
+}
+
+/** The text condition of `q`, or null without `q`. */
+function textSql(q: string | undefined, p: Params): string | null {
+  if (q === undefined) return null;
+  const query = prefixTsQuery(q);
+  return query === null
+    ? 'false'
+    : `to_tsvector('simple', t.title || ' ' || COALESCE(t.entity_name, '')) @@ to_tsquery('simple', ${p.add(query)})`;
 }
 
 /** Rows strictly after `after` (the sort-key values of the last row seen, id last) in the sort order. */
@@ -205,15 +218,36 @@ export function inboxPageSql(q: InboxPageQuery): { sql: string; params: unknown[
   const state = stateSql(q.filters.state);
   if (state) where.push(state);
   const arms = scopeArms(q.caller, q.filters.scope, q.filters.state, p);
-  if (arms) where.push(`(${arms.join('\n    OR ')})`);
+  if (arms) where.push(arms.length > 0 ? `(${arms.join('\n    OR ')})` : 'false');
   where.push(...filterSql(q.filters, q.now, p));
   if (q.after) where.push(keysetSql(keys, q.after, p));
   const keyColumns = keys.map((k, i) => `(${k.expr})::text AS k${i}`).join(', ');
-  const sql = `SELECT ${INBOX_COLUMNS}, ${keyColumns}
+  const text = textSql(q.filters.q, p);
+  const orderBy = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
+  const limit = p.add(q.limit + 1);
+  // A caller's visible set is small, but with ORDER BY ... LIMIT the planner may walk an ordered index of
+  // all open tasks and filter row by row. The OFFSET 0 fence makes it fetch the visible rows through their
+  // indexes (BitmapOr) and sort only those; the text condition then filters that small set. Without a
+  // visibility restriction (administrators), text search always goes through the text index: its cost
+  // follows the number of matches, where the planner's estimates for prefix queries are unreliable.
+  let sql: string;
+  if (arms !== null || text !== null) {
+    const inner = arms !== null ? where : [...where, text as string];
+    const outer = arms !== null && text !== null ? `\n  WHERE ${text}` : '';
+    sql = `SELECT * FROM (
+    SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
+    FROM tasks t
+    WHERE ${inner.length > 0 ? inner.join('\n      AND ') : 'true'}
+    OFFSET 0) t${outer}
+  ORDER BY ${orderBy}
+  LIMIT ${limit}`;
+  } else {
+    sql = `SELECT ${INBOX_COLUMNS}, ${keyColumns}
   FROM tasks t
   WHERE ${where.length > 0 ? where.join('\n    AND ') : 'true'}
-  ORDER BY ${keys.map((k) => `${k.expr} ${k.dir}`).join(', ')}
-  LIMIT ${p.add(q.limit + 1)}`;
+  ORDER BY ${orderBy}
+  LIMIT ${limit}`;
+  }
   return { sql, params: p.values };
 }
 

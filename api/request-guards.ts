@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { PROBLEM_BASE, ProblemError, type FieldError } from './problem';
+import { check } from './validation';
 
 /** Deeper JSON is refused: serializers recurse, and a stack overflow must not become a 500. */
 export const MAX_JSON_DEPTH = 64;
@@ -88,4 +89,12 @@ export function answerClientErrors(server: Server): void {
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
+}
+
+/** Schema of an operation that takes no query parameters. */
+export const noQuerySchema = { type: 'object', additionalProperties: false } as const;
+
+/** Answers 400 with a pointer `/query/<name>` for every query parameter of an operation that takes none. */
+export function noQuery(req: Request): void {
+  check(noQuerySchema, { ...req.query }, '/query');
 }

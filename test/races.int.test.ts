@@ -91,6 +91,30 @@ describe('races', () => {
       expect(next).toHaveLength(1);
     }
   });
+  it('applies a burst of 40 concurrent actions on one case exactly once each, retries included', async () => {
+    const { taskId } = await startWork(env, caseType, 'burst');
+    const comment = (i: number) =>
+      env.http(
+        env.users.alice,
+        'POST',
+        `/api/tasks/${taskId}/comment`,
+        { text: `c${i}` },
+        { 'idempotency-key': `burst-${i}` },
+      );
+    const results = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        // A loaded engine may answer 503; a client retries with the same key, and the action still applies once.
+        let res = await comment(i);
+        for (let attempt = 0; res.status === 503 && attempt < 5; attempt++) res = await comment(i);
+        return res;
+      }),
+    );
+    expect(results.filter((r) => r.status !== 200).map((r) => r.body)).toEqual([]);
+    const task = await env.http(env.users.alice, 'GET', `/api/tasks/${taskId}`);
+    expect(task.body.comments.map((c: { text: string }) => c.text).sort()).toEqual(
+      Array.from({ length: 40 }, (_, i) => `c${i}`).sort(),
+    );
+  });
 });
 
 describe('idempotent retries', () => {

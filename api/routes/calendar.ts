@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import ical from 'ical-generator';
 import type { Queryable } from '../../db';
-import { definitionVersion } from '../../db/definitions';
 import { BUILTIN_ACTION_TYPES } from '../../engine/types';
 import { callerOf, hashToken } from '../auth';
 import type { ApiContext } from '../context';
+import { cachedDefinition } from '../definition-cache';
 import { problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { noQuery } from '../request-guards';
 
 /** Length of each calendar event: tasks carry a due instant, not a duration. */
 const EVENT_MINUTES = 30;
@@ -88,7 +89,7 @@ async function datedActions(db: Queryable, caseType: string, version: number): P
   const key = `${caseType}@${version}`;
   let dated = datedCache.get(key);
   if (!dated) {
-    const stored = await definitionVersion(db, caseType, version);
+    const stored = await cachedDefinition(db, caseType, version);
     const types = [...BUILTIN_ACTION_TYPES, ...(stored?.definition.actionTypes ?? [])];
     // A definition may redeclare a built-in type; its own declaration wins.
     const byCode = new Map(types.map((t) => [t.code, t.dated === true]));
@@ -119,6 +120,7 @@ export function calendarRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/users/me/calendar-url', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
     const [row] = await ctx.db.query<{ created_at: string; last_used_at: string | null }>(
       'SELECT created_at, last_used_at FROM calendar_feeds WHERE user_id = $1',

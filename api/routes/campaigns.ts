@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { campaignCaseData } from '../../activities/campaign';
 import { latestDefinition } from '../../db/definitions';
 import {
   addTargetsFromRows,
+  campaignCaseData,
   addTargetsFromSegment,
   CAMPAIGN_SELECT,
   campaignProgress,

@@ -6,6 +6,7 @@ import { callerOf, issueToken, requireRole, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { noQuery } from '../request-guards';
 import { check } from '../validation';
 
 const ROLES = ['agent', 'supervisor', 'designer', 'admin'] as const;
@@ -384,6 +385,7 @@ export function identityRoutes(ctx: ApiContext): Router {
   const { db } = ctx;
 
   router.get('/users/me', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
     const user = await loadUser(db, caller.userId);
     res.json({ ...userView(user), ...(await teamsOf(db, caller.userId)) });
@@ -443,6 +445,7 @@ export function identityRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/users/:id', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
     const id = req.params.id;
     if (caller.role !== 'admin' && caller.userId !== id) throw ProblemError.notFound(`User ${id}`);
@@ -476,13 +479,16 @@ export function identityRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/teams', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
-    const rows = await db.query<{ id: string }>(
-      `SELECT id FROM teams WHERE $1 OR id = ANY($2::text[]) OR supervisor_id = $3 ORDER BY id LIMIT 1000`,
+    const items = await db.query(
+      `SELECT t.id, t.name, t.created_at AS "createdAt",
+         (SELECT json_build_object('id', s.id, 'name', s.name) FROM users s WHERE s.id = t.supervisor_id) AS supervisor,
+         COALESCE((SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'role', u.role) ORDER BY u.id)
+           FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = t.id), '[]') AS members
+       FROM teams t WHERE $1 OR t.id = ANY($2::text[]) OR t.supervisor_id = $3 ORDER BY t.id LIMIT 1000`,
       [caller.role === 'admin', caller.teams, caller.userId],
     );
-    const items = [];
-    for (const row of rows) items.push(await teamView(db, row.id));
     res.json({ items });
   });
 
@@ -512,6 +518,7 @@ export function identityRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/teams/:id', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
     if (!seesTeam(caller, req.params.id)) throw ProblemError.notFound(`Team ${req.params.id}`);
     res.json(await teamView(db, req.params.id));

@@ -4,6 +4,7 @@ import { requireRole } from '../auth';
 import type { ApiContext } from '../context';
 import { problemResponses, type JsonSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { noQuery } from '../request-guards';
 import { check } from '../validation';
 
 /**
@@ -111,6 +112,7 @@ export function parameterRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/parameters', async (req, res) => {
+    noQuery(req);
     requireRole(req, 'admin');
     const rows = await ctx.db.query<ParamRow>('SELECT * FROM parameters ORDER BY key');
     const byKey = new Map(rows.map((r) => [r.key, r]));
@@ -119,6 +121,7 @@ export function parameterRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/parameters/:key', async (req, res) => {
+    noQuery(req);
     requireRole(req, 'admin');
     const key = req.params.key;
     const rows = await ctx.db.query<ParamRow>('SELECT * FROM parameters WHERE key = $1', [key]);

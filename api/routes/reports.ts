@@ -4,9 +4,12 @@ import {
   forecast,
   emptyForecast,
   forecastCaseTypes,
+  totalsCanAnswer,
   openCases,
+  openCasesPage,
   toCsv,
   type ReportScope,
+  type ReportSource,
   type StatusSelector,
 } from '../../crm/reports';
 import { loadSegmentPredicate } from '../../crm/segment-store';
@@ -75,6 +78,16 @@ async function scopeFor(
   return scope;
 }
 
+/** `?source=cases` forces the aggregation of the cases (to compare with the totals); default: the fastest. */
+function sourceParam(req: Request): ReportSource | undefined {
+  const raw = queryString(req, 'source', 10);
+  if (raw === undefined) return undefined;
+  if (raw === 'cases' || raw === 'totals') return raw;
+  throw ProblemError.badRequest('source is totals or cases', [
+    { pointer: '/query/source', message: 'must be totals or cases' },
+  ]);
+}
+
 function wantsCsv(req: Request): boolean {
   const format = queryString(req, 'format', 10);
   if (format !== undefined && format !== 'csv' && format !== 'json')
@@ -120,18 +133,29 @@ export function reportRoutes(ctx: ApiContext): Router {
       throw ProblemError.badRequest('groupBy is status, agent or month', [
         { pointer: '/query/groupBy', message: 'must be status, agent or month' },
       ]);
-    const report = scope.caseTypes.length === 0 ? emptyForecast() : await forecast(ctx.db, scope, params);
+    const source = sourceParam(req);
+    if (source === 'totals' && !totalsCanAnswer(scope))
+      throw ProblemError.badRequest(
+        'The totals cannot answer a segment or a period not made of whole months',
+        [{ pointer: '/query/source', message: 'use cases, or whole months' }],
+      );
+    const report =
+      scope.caseTypes.length === 0
+        ? { ...emptyForecast(), source: 'totals' as const }
+        : await forecast(ctx.db, scope, params, source);
     const filters = {
       caseTypes: scope.caseTypes,
       agent: scope.agentId ?? null,
       team: scope.teamId ?? null,
       from,
       to,
+      source: report.source,
     };
     if (!wantsCsv(req)) {
       const sections = { status: 'byStatus', agent: 'byAgent', month: 'byMonth' } as const;
       const only = groupBy ? sections[groupBy as keyof typeof sections] : undefined;
-      res.json(only ? { filters, totals: report.totals, [only]: report[only] } : { filters, ...report });
+      const { source: _source, ...figures } = report;
+      res.json(only ? { filters, totals: report.totals, [only]: report[only] } : { filters, ...figures });
       return;
     }
     const rows: unknown[][] = [];
@@ -169,30 +193,25 @@ export function reportRoutes(ctx: ApiContext): Router {
       throw ProblemError.badRequest('statuses lists at least one status', [
         { pointer: '/query/statuses', message: 'is empty' },
       ]);
-    const report = await openCases(ctx.db, scope, statuses, params);
-    const { predicate, ...figures } = report;
-    const limit = req.query.limit === '0' ? 0 : pageLimit(req, 50, ctx.maxPageSize);
-    const cursor = decodeCursor(req, 2);
+    const scopeParams = [...params];
+    const source = sourceParam(req);
+    if (source === 'totals' && !totalsCanAnswer(scope))
+      throw ProblemError.badRequest('The totals cannot answer a segment filter', [
+        { pointer: '/query/source', message: 'use cases' },
+      ]);
+    const figures = await openCases(ctx.db, scope, statuses, params, source);
+    const csv = wantsCsv(req);
+    const limit = csv ? 100_000 : req.query.limit === '0' ? 0 : pageLimit(req, 50, ctx.maxPageSize);
+    const cursor = decodeCursor(req, 2) as [string, string] | undefined;
     let items: ReturnType<typeof caseView>[] = [];
     let nextCursor: string | null = null;
-    if (limit > 0 || wantsCsv(req)) {
-      const pageParams = [...params];
-      let after = '';
-      if (cursor) {
-        pageParams.push(cursor[0], cursor[1]);
-        after = ` AND (c.created_at, c.id) < ($${pageParams.length - 1}::timestamptz, $${pageParams.length})`;
-      }
-      const csvLimit = 100_000;
-      pageParams.push(wantsCsv(req) ? csvLimit : limit + 1);
-      const rows = await ctx.db.query(
-        `SELECT c.* FROM cases c WHERE ${predicate}${after} ORDER BY c.created_at DESC, c.id DESC LIMIT $${pageParams.length}`,
-        pageParams,
-      );
-      items = rows.slice(0, wantsCsv(req) ? csvLimit : limit).map(caseView);
+    if (limit > 0) {
+      const rows = await openCasesPage(ctx.db, scope, statuses, csv ? limit : limit + 1, cursor, scopeParams);
+      items = rows.slice(0, limit).map(caseView);
       const last = items[items.length - 1];
-      if (!wantsCsv(req) && rows.length > limit && last) nextCursor = encodeCursor([last.createdAt, last.id]);
+      if (!csv && rows.length > limit && last) nextCursor = encodeCursor([last.createdAt, last.id]);
     }
-    if (wantsCsv(req)) {
+    if (csv) {
       sendCsv(
         res,
         'open-cases.csv',

@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import { definitionVersion } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
 import { BUILTIN_ACTION_TYPES, PRIORITIES, type Priority } from '../../engine/types';
 import { callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
+import { cachedDefinition } from '../definition-cache';
 import { idempotent, type Outcome } from '../idempotency';
 import { INBOX_COLUMNS } from '../inbox-query';
 import { idString, inboxItemSchema, problemResponses, taskSchema, type OperationSpec } from '../operation';
@@ -327,7 +327,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
       if (!team)
         throw ProblemError.badRequest('Unknown team', [{ pointer: '/body/team', message: 'is not a team' }]);
     }
-    const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+    const stored = await cachedDefinition(ctx.db, row.case_type as string, row.definition_version as number);
     const actionTypes = [...BUILTIN_ACTION_TYPES, ...(stored?.definition.actionTypes ?? [])].map(
       (a) => a.code,
     );

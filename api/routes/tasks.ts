@@ -1,14 +1,16 @@
 import { Router, type Request } from 'express';
 import type { Queryable } from '../../db';
-import { definitionVersion } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
+import type { ActionResult } from '../../workflows/messages';
 import { callerOf, type Caller } from '../auth';
 import { visibleTaskSql } from '../access';
 import type { ApiContext } from '../context';
-import { currentTask } from '../current-task';
+import { cachedDefinition } from '../definition-cache';
+import { currentTask, taskViewOf } from '../current-task';
 import { idempotencyHeader, idempotent, type Outcome } from '../idempotency';
 import { idString, problemResponses, taskSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { noQuery } from '../request-guards';
 import { taskHistory } from '../task-history';
 import { check } from '../validation';
 import { TASK_COLUMNS, taskView } from '../views';
@@ -207,7 +209,7 @@ async function checkForm(
   pointer: string,
 ): Promise<void> {
   if (!row.step) return;
-  const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+  const stored = await cachedDefinition(ctx.db, row.case_type as string, row.definition_version as number);
   const step = stored?.definition.steps[row.step as string];
   if (step?.type === 'human' && step.form) check(step.form, data ?? {}, pointer, 'form data');
 }
@@ -224,14 +226,26 @@ export async function actOnTask(
 ): Promise<Outcome> {
   const caseId = row.case_id as string;
   const taskId = row.id as string;
+  let result: ActionResult;
   try {
-    await ctx.gateway.act(caseId, event, updateId);
+    result = await ctx.gateway.act(caseId, event, updateId);
   } catch (err) {
     if (err instanceof ProblemError && err.status === 409) {
       const current = await currentTask(ctx, caseId, taskId);
       if (current) err.extensions.task = current;
     }
     throw err;
+  }
+  // The update answers with the task as this action left it: no need to read it back.
+  if (result.task) {
+    const info = {
+      caseId,
+      caseType: row.case_type as string,
+      title: row.case_title as string,
+      status: result.case.status,
+      entityName: (row.entity_name as string | null) ?? null,
+    };
+    return { status: 200, body: taskViewOf(info, result.task) };
   }
   const [updated] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
   return { status: 200, body: taskView(updated ?? row) };
@@ -284,6 +298,7 @@ export function taskRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/tasks/:id', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
     const row = await loadVisibleTask(ctx, caller, req.params.id);
     const history = await ctx.db.query(
@@ -294,6 +309,7 @@ export function taskRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/tasks/:id/history', async (req, res) => {
+    noQuery(req);
     const caller = callerOf(req);
     const row = await loadVisibleTask(ctx, caller, req.params.id);
     res.json({ taskId: row.id, entries: await taskHistory(ctx.db, row.case_id as string, row.id as string) });

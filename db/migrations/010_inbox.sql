@@ -1,5 +1,4 @@
 -- Task inbox, identity and live updates (issue 4).
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- Each user's secret calendar feed; only the SHA-256 of the secret is stored.
 CREATE TABLE calendar_feeds (
@@ -29,8 +28,10 @@ CREATE INDEX teams_supervisor ON teams (supervisor_id) WHERE supervisor_id IS NO
 CREATE INDEX tasks_assignee_closed ON tasks (assignee, completed_at) WHERE status <> 'open';
 CREATE INDEX tasks_completed_by ON tasks (completed_by) WHERE completed_by IS NOT NULL;
 CREATE INDEX tasks_delegated_by ON tasks (delegated_by) WHERE delegated_by IS NOT NULL;
-CREATE INDEX tasks_roles_open ON tasks USING gin (candidate_roles) WHERE status = 'open' AND assignee IS NULL;
+-- Role candidates are rare: indexing only non-empty arrays keeps the planner's estimate right.
+CREATE INDEX tasks_roles ON tasks USING gin (candidate_roles) WHERE candidate_roles <> '{}';
 CREATE INDEX tasks_teams ON tasks USING gin (candidate_teams);
+CREATE INDEX tasks_teams_open ON tasks USING gin (candidate_teams) WHERE status = 'open';
 -- Administrators list all open tasks: one ordered index per sort, so a page reads only its rows.
 CREATE INDEX tasks_open_due ON tasks ((COALESCE(due_at, 'infinity'::timestamptz)), id) WHERE status = 'open';
 CREATE INDEX tasks_open_due_desc ON tasks ((COALESCE(due_at, '-infinity'::timestamptz)) DESC, id DESC)
@@ -38,9 +39,9 @@ CREATE INDEX tasks_open_due_desc ON tasks ((COALESCE(due_at, '-infinity'::timest
 CREATE INDEX tasks_open_priority ON tasks (priority_rank DESC, (COALESCE(due_at, 'infinity'::timestamptz)), id)
   WHERE status = 'open';
 CREATE INDEX tasks_open_created ON tasks (created_at DESC, id DESC) WHERE status = 'open';
--- Text search (q) over title and entity name.
-CREATE INDEX tasks_title_trgm ON tasks USING gin (title gin_trgm_ops);
-CREATE INDEX tasks_entity_name_trgm ON tasks USING gin (entity_name gin_trgm_ops);
+CREATE INDEX tasks_closed_created ON tasks (created_at DESC, id DESC) WHERE status <> 'open';
+-- Text search (q): word prefixes in the title and entity name. Language-neutral ('simple'), no stemming.
+CREATE INDEX tasks_text ON tasks USING gin (to_tsvector('simple', title || ' ' || COALESCE(entity_name, '')));
 
 -- Live inbox updates: every task change is announced on channel task_changed with who it concerns.
 -- The API's listener (api/task-events.ts) forwards it to the open streams of the users who can see it.
