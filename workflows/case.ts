@@ -176,8 +176,11 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   setHandler(
     actUpdate,
     async (event): Promise<ActionResult> => {
-      await apply(event);
-      const task = 'taskId' in event ? (state.tasks[event.taskId] ?? null) : null;
+      const result = await apply(event);
+      // The task acted on, or for an ad-hoc action the task it created.
+      const taskId =
+        'taskId' in event ? event.taskId : event.type === 'addTask' ? result.changedTasks[0] : undefined;
+      const task = taskId === undefined ? null : (state.tasks[taskId] ?? null);
       return { case: summary(state), task };
     },
     {

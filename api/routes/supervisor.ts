@@ -349,23 +349,15 @@ export function supervisorRoutes(ctx: ApiContext): Router {
     };
     const caseId = row.id as string;
     await idempotent(ctx.db, req, res, caller, async (key) => {
-      const before = await ctx.db.query<{ id: string }>(
-        'SELECT id FROM tasks WHERE case_id = $1 AND step IS NULL',
-        [caseId],
-      );
-      const known = new Set(before.map((t) => t.id));
-      await ctx.gateway.act(
+      const result = await ctx.gateway.act(
         caseId,
         event,
         key === undefined ? undefined : `${caller.userId}:${caseId}:add-task:${key}`,
       );
-      // The update answers with the case only; the new task is the ad-hoc one this request's fields describe.
-      const after = await ctx.db.query(
-        `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.case_id = $1 AND t.step IS NULL AND t.title = $2
-           AND t.assignee IS NOT DISTINCT FROM $3 ORDER BY t.created_at DESC, t.id DESC`,
-        [caseId, body.title, body.assignee ?? null],
-      );
-      const created = after.find((t) => !known.has(t.id as string)) ?? after[0];
+      const createdId = result.task?.id;
+      const [created] = createdId
+        ? await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [createdId])
+        : [];
       if (!created) throw new Error(`The ad-hoc task of case ${caseId} was not projected`);
       res.location(`/api/tasks/${created.id as string}`);
       return { status: 201, body: taskView(created) };
