@@ -1,36 +1,29 @@
-import type { CaseTypeDefinition } from '../engine/types';
-
-/** What a campaign's start needs, loaded once and pinned for the whole campaign. */
+/** What a campaign's start reads once and pins: the case type version every target's case runs. */
 export interface CampaignPlan {
   campaignId: string;
   caseType: string;
-  definition: CaseTypeDefinition;
   definitionVersion: number;
-  /** Data of every case the campaign starts (includes `campaignId`). */
-  caseData: Record<string, unknown>;
-  /** Owner of a target's case when its entity has no assigned agent. */
-  fallbackOwner: string | null;
   batchSize: number;
   ratePerSecond: number;
 }
 
-export interface CampaignTarget {
-  entityId: string;
-  entityName: string;
-  agentId: string | null;
-  caseId: string;
+/** What one batch did. `fetched` 0 means no target is left pending. */
+export interface CampaignBatchResult {
+  fetched: number;
+  started: number;
+  /** Targets whose case already existed (a resumed or repeated start). */
+  existing: number;
+  failed: number;
 }
 
 /** The activities of the campaign workflow. Implemented by `createCampaignActivities`. */
 export interface CampaignActivities {
   campaignPlan(campaignId: string): Promise<CampaignPlan>;
-  /** The next targets not yet started, in entity id order. */
-  campaignBatch(input: { campaignId: string; limit: number }): Promise<CampaignTarget[]>;
-  /** Marks targets as started (their case workflow exists). */
-  campaignTargetsStarted(input: {
-    campaignId: string;
-    entityIds: string[];
-    failed: { entityId: string; error: string }[];
-  }): Promise<void>;
+  /**
+   * Starts the cases of the next `limit` pending targets (entity id order), each as its own workflow
+   * `campaign-<campaign>-<entity>`, and marks the targets. Safe to retry: a case that exists is counted, not
+   * started again.
+   */
+  campaignStartBatch(input: { plan: CampaignPlan; limit: number }): Promise<CampaignBatchResult>;
   campaignFinished(campaignId: string): Promise<void>;
 }

@@ -5,6 +5,18 @@ import { campaignCaseId } from '../workflows/campaign-messages';
 import { forecastCaseTypes } from './reports';
 import type { SheetRow } from './spreadsheet';
 
+/** The data a campaign's cases start with: the campaign's own case data, its name as subject, its id. */
+export function campaignCaseData(
+  campaign: { id: string; name: string; case_data: Record<string, unknown> },
+  fields: { properties?: Record<string, unknown> } | undefined,
+): Record<string, unknown> {
+  const data: Record<string, unknown> = { ...campaign.case_data };
+  if (fields?.properties && 'subject' in fields.properties && data.subject === undefined)
+    data.subject = campaign.name;
+  data.campaignId = campaign.id;
+  return data;
+}
+
 /** A campaign row as the API shows it. */
 export function campaignView(r: Row) {
   return {

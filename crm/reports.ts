@@ -1,11 +1,14 @@
 /**
- * Pipeline reports over the case read model: the forecast (by status, agent and expected-close month) and the
- * open-cases report. Both aggregate in one SQL statement with GROUPING SETS over the narrow forecast columns
- * of `cases` (migration 030), so the database returns a handful of rows whatever the number of cases.
+ * Pipeline reports: the forecast (by status, agent and expected-close month) and the open-cases report.
+ *
+ * Both read `case_pipeline_totals` (migration 030): exact totals per case type, definition version, status, owner
+ * and close month, kept by triggers on `cases`, so a report aggregates a few thousand rows whatever the number
+ * of cases. A filter the totals cannot answer (a saved segment, a period that does not start and end on month
+ * boundaries) aggregates the cases themselves, over the covering `cases_forecast` index.
  */
 import type { Queryable } from '../db';
 
-/** Which cases a report covers. Every list is ANDed; an empty or undefined filter does not restrict. */
+/** Which cases a report covers. Every filter is ANDed; an empty or undefined filter does not restrict. */
 export interface ReportScope {
   caseTypes?: string[];
   /** Owners the caller may report on; undefined means everyone (administrators). */
@@ -19,22 +22,46 @@ export interface ReportScope {
   segmentPredicate?: string;
 }
 
-function scopeSql(scope: ReportScope, params: unknown[]): string[] {
+/** Where a report's figures come from: the maintained totals, or an aggregation of the cases. */
+export type ReportSource = 'totals' | 'cases';
+
+function lastDayOfMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return `${month}-${String(new Date(Date.UTC(y, m, 0)).getUTCDate()).padStart(2, '0')}`;
+}
+
+/** The totals answer a scope without a segment whose period starts and ends on month boundaries. */
+export function totalsCanAnswer(scope: ReportScope): boolean {
+  if (scope.segmentPredicate) return false;
+  if (scope.from && !scope.from.endsWith('-01')) return false;
+  if (scope.to && scope.to !== lastDayOfMonth(scope.to.slice(0, 7)) && !scope.to.endsWith('-31'))
+    return false;
+  return true;
+}
+
+/** Predicates over `c`, the totals or the cases; the column names are the same except the close date. */
+function scopeSql(scope: ReportScope, params: unknown[], source: ReportSource): string[] {
   const where: string[] = [];
   const p = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
   };
+  if (source === 'totals') where.push('c.cases <> 0');
   if (scope.caseTypes && scope.caseTypes.length > 0)
     where.push(`c.case_type = ANY(${p(scope.caseTypes)}::text[])`);
   if (scope.visibleOwners) where.push(`c.owner_id = ANY(${p(scope.visibleOwners)}::text[])`);
   if (scope.agentId) where.push(`c.owner_id = ${p(scope.agentId)}`);
   if (scope.teamId)
     where.push(`c.owner_id IN (SELECT user_id FROM team_members WHERE team_id = ${p(scope.teamId)})`);
-  if (scope.from) where.push(`c.expected_close >= ${p(scope.from)}`);
-  if (scope.to) where.push(`c.expected_close <= ${p(scope.to)}`);
-  if (scope.segmentPredicate)
-    where.push(`c.entity_id IN (SELECT e.id FROM entities e WHERE ${scope.segmentPredicate})`);
+  if (source === 'totals') {
+    if (scope.from) where.push(`c.close_month >= ${p(scope.from.slice(0, 7))}`);
+    if (scope.to) where.push(`c.close_month <> '' AND c.close_month <= ${p(scope.to.slice(0, 7))}`);
+  } else {
+    if (scope.from) where.push(`c.expected_close >= ${p(scope.from)}`);
+    if (scope.to) where.push(`c.expected_close <= ${p(scope.to)}`);
+    if (scope.segmentPredicate)
+      where.push(`c.entity_id IN (SELECT e.id FROM entities e WHERE ${scope.segmentPredicate})`);
+  }
   return where;
 }
 
@@ -92,17 +119,24 @@ export async function forecast(
   db: Queryable,
   scope: ReportScope,
   params: unknown[],
-): Promise<ForecastReport> {
-  const where = scopeSql(scope, params);
+  source: ReportSource = totalsCanAnswer(scope) ? 'totals' : 'cases',
+): Promise<ForecastReport & { source: ReportSource }> {
+  const where = scopeSql(scope, params, source);
+  const base =
+    source === 'totals'
+      ? `SELECT c.case_type, c.definition_version, c.status, c.status_category AS category,
+                nullif(c.owner_id, '') AS owner_id, nullif(c.close_month, '') AS month, c.cases AS n, c.amount,
+                c.weighted_override, c.amount_default
+         FROM case_pipeline_totals c WHERE ${where.join(' AND ')}`
+      : `SELECT c.case_type, c.definition_version, c.status, c.status_category AS category, c.owner_id,
+                left(c.expected_close, 7) AS month, count(*) AS n,
+                coalesce(sum(c.forecast_amount), 0) AS amount,
+                coalesce(sum(c.forecast_amount * c.forecast_probability), 0) AS weighted_override,
+                coalesce(sum(c.forecast_amount) FILTER (WHERE c.forecast_probability IS NULL), 0) AS amount_default
+         FROM cases c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         GROUP BY 1, 2, 3, 4, 5, 6`;
   const rows = await db.query(
-    `WITH base AS (
-       SELECT c.case_type, c.definition_version, c.status, c.status_category AS category, c.owner_id,
-              left(c.expected_close, 7) AS month, count(*) AS n,
-              coalesce(sum(c.forecast_amount), 0) AS amount,
-              coalesce(sum(c.forecast_amount * c.forecast_probability), 0) AS weighted_override,
-              coalesce(sum(c.forecast_amount) FILTER (WHERE c.forecast_probability IS NULL), 0) AS amount_default
-       FROM cases c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       GROUP BY 1, 2, 3, 4, 5, 6
+    `WITH base AS (${base}
      ), statuses AS (
        SELECT v.case_type, v.version, s ->> 'code' AS status, s ->> 'name' AS name,
               coalesce((s ->> 'probability')::numeric, 0) AS probability
@@ -142,7 +176,7 @@ export async function forecast(
     lostCount: Number(r.lost_count ?? 0),
     lostAmount: Number(r.lost_amount ?? 0),
   });
-  const report = emptyForecast();
+  const report: ForecastReport & { source: ReportSource } = { ...emptyForecast(), source };
   const agents = new Set<string>();
   for (const r of rows) {
     if (r.g_status === 0)
@@ -215,34 +249,74 @@ export async function openCases(
   scope: Omit<ReportScope, 'from' | 'to'>,
   statuses: StatusSelector[] | undefined,
   params: unknown[],
-): Promise<OpenCasesReport & { predicate: string }> {
-  const where = [...scopeSql(scope, params), statusSetSql(statuses, params)];
-  const predicate = where.join(' AND ');
+  source: ReportSource = totalsCanAnswer(scope) ? 'totals' : 'cases',
+): Promise<OpenCasesReport & { source: ReportSource }> {
+  const where = [...scopeSql(scope, params, source), statusSetSql(statuses, params)];
+  const n = source === 'totals' ? 'sum(c.cases)' : 'count(*)';
   const rows = await db.query(
     `SELECT GROUPING(case_type) AS g_type, GROUPING(status) AS g_status, GROUPING(owner_id) AS g_agent,
-            case_type, status, owner_id, count(*) AS count
-     FROM cases c WHERE ${predicate}
+            case_type, status, ${source === 'totals' ? "nullif(owner_id, '')" : 'owner_id'} AS owner, ${n} AS count
+     FROM ${source === 'totals' ? 'case_pipeline_totals' : 'cases'} c WHERE ${where.join(' AND ')}
      GROUP BY GROUPING SETS ((case_type), (case_type, status), (owner_id), ())
      ORDER BY case_type, status, owner_id`,
     params,
   );
-  const report: OpenCasesReport & { predicate: string } = {
+  const report: OpenCasesReport & { source: ReportSource } = {
     total: 0,
     openStatuses: statuses ?? 'category:open',
     byType: [],
     byStatus: [],
     byAgent: [],
-    predicate,
+    source,
   };
   for (const r of rows) {
     const count = Number(r.count);
     if (r.g_type === 0 && r.g_status === 0)
       report.byStatus.push({ caseType: r.case_type as string, status: r.status as string, count });
     else if (r.g_type === 0) report.byType.push({ caseType: r.case_type as string, count });
-    else if (r.g_agent === 0) report.byAgent.push({ agentId: (r.owner_id as string | null) ?? null, count });
+    else if (r.g_agent === 0) report.byAgent.push({ agentId: (r.owner as string | null) ?? null, count });
     else report.total = count;
   }
   return report;
+}
+
+/**
+ * A page of the cases in the chosen statuses, newest first (`before`: the created_at and id of the last case of
+ * the previous page). One index range per status, merged: no scan of every open case. `params` holds the
+ * values of the scope's segment predicate, if any.
+ */
+export async function openCasesPage(
+  db: Queryable,
+  scope: Omit<ReportScope, 'from' | 'to'>,
+  statuses: StatusSelector[] | undefined,
+  limit: number,
+  before: [string, string] | undefined,
+  params: unknown[],
+): Promise<Record<string, unknown>[]> {
+  const common = scopeSql(scope, params, 'cases');
+  if (before) {
+    params.push(before[0], before[1]);
+    common.push(`(c.created_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+  }
+  params.push(limit);
+  const lim = `$${params.length}`;
+  const branch = (cond: string) =>
+    `(SELECT c.* FROM cases c WHERE ${[cond, ...common].join(' AND ')} ORDER BY c.created_at DESC, c.id DESC LIMIT ${lim})`;
+  const branches = statuses
+    ? statuses.map((s) => {
+        params.push(s.status);
+        let cond = `c.status = $${params.length}`;
+        if (s.caseType) {
+          params.push(s.caseType);
+          cond += ` AND c.case_type = $${params.length}`;
+        }
+        return branch(cond);
+      })
+    : [branch(`c.status_category = 'open'`)];
+  return db.query(
+    `SELECT * FROM (${branches.join(' UNION ALL ')}) u ORDER BY created_at DESC, id DESC LIMIT ${lim}`,
+    params,
+  );
 }
 
 /** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; formula-looking text is defused. */

@@ -222,7 +222,12 @@ describe('starting a campaign', () => {
     expect(owners[`campaign-${campaign.id}-${id('k1')}`]).toBe(env.users.bob.id);
     expect(owners[`campaign-${campaign.id}-${id('k2')}`]).toBe(env.users.sam.id);
 
-    // Starting again (a resumed or repeated start) creates nothing new.
+    // Starting again (a resumed or repeated start) creates nothing new, even for a target whose case was started
+    // but not marked (a worker that died between the two).
+    await env.db.query(
+      `UPDATE campaign_targets SET state = 'pending' WHERE campaign_id = $1 AND entity_id = $2`,
+      [campaign.id, id('k3')],
+    );
     const again = await env.http(env.users.sam, 'POST', `/api/campaigns/${campaign.id}/start`, {});
     expect(again.status).toBe(202);
     await eventually(async () => {
@@ -230,6 +235,8 @@ describe('starting a campaign', () => {
       return res.body.status === 'completed';
     });
     expect(await count(env, 'cases WHERE campaign_id = $1', [campaign.id])).toBe(4);
+    const rerun = await env.client.workflow.getHandle(campaignWorkflowId(campaign.id)).result();
+    expect(rerun).toMatchObject({ started: 0, existing: 1, failed: 0 });
 
     // Results against the budget: one qualified lead, one opportunity won for 4,000.
     await completeTask(env.users.alice, `campaign-${campaign.id}-${id('k1')}`, 'interested');
@@ -286,7 +293,7 @@ describe('starting a campaign', () => {
     const handle = await env.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
       workflowId: campaignWorkflowId(campaign.id),
       taskQueue: env.taskQueue,
-      args: [{ campaignId: campaign.id, childrenPerRun: 2 }],
+      args: [{ campaignId: campaign.id, batchesPerRun: 1 }],
     });
     const progress = (await handle.result()) as { started: number; batches: number };
     expect(progress).toMatchObject({ started: 4, batches: 2 });

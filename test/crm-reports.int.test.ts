@@ -253,3 +253,59 @@ describe('open-cases report', () => {
     expect(lines).toHaveLength(6);
   });
 });
+
+describe('pipeline totals', () => {
+  const strip = ({ filters: _filters, ...rest }: Record<string, unknown>) => rest;
+
+  async function expectTotalsEqualCases(): Promise<Record<string, unknown>> {
+    const url = `/api/reports/forecast?caseType=${T}`;
+    const totals = await env.http(env.users.admin, 'GET', `${url}&source=totals`);
+    const cases = await env.http(env.users.admin, 'GET', `${url}&source=cases`);
+    expect([totals.body.filters.source, cases.body.filters.source]).toEqual(['totals', 'cases']);
+    expect(strip(totals.body)).toEqual(strip(cases.body));
+    const open = await env.http(
+      env.users.admin,
+      'GET',
+      `/api/reports/open-cases?caseType=${T}&limit=0&source=totals`,
+    );
+    const openCases = await env.http(
+      env.users.admin,
+      'GET',
+      `/api/reports/open-cases?caseType=${T}&limit=0&source=cases`,
+    );
+    expect({ ...open.body, source: null }).toEqual({ ...openCases.body, source: null });
+    return totals.body.totals;
+  }
+
+  it('stay equal to an aggregation of the cases through projection upserts, updates and deletes', async () => {
+    await expectTotalsEqualCases();
+    // The projection's own statement: INSERT ... ON CONFLICT DO UPDATE.
+    await env.db.query(
+      `INSERT INTO cases (id, case_type, definition_version, title, status, status_category, owner_id, data, created_at, updated_at, version)
+       VALUES ($1, $2, 1, 'Deal f1', 'WON', 'won', $3, '{"subject": "f1", "amount": 2500, "expectedCloseDate": "2031-01-15"}', now(), now(), 2)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_category = EXCLUDED.status_category,
+         data = EXCLUDED.data, version = EXCLUDED.version WHERE cases.version < EXCLUDED.version`,
+      [`${env.prefix}-f1`, T, env.users.alice.id],
+    );
+    expect(await expectTotalsEqualCases()).toMatchObject({ wonCount: 2, wonAmount: 7500 });
+    await env.db.query(`UPDATE cases SET owner_id = $2 WHERE id = $1`, [
+      `${env.prefix}-f3`,
+      env.users.alice.id,
+    ]);
+    await env.db.query(`UPDATE cases SET title = 'only the title' WHERE id = $1`, [`${env.prefix}-f4`]);
+    await env.db.query('DELETE FROM cases WHERE id = $1', [`${env.prefix}-f9`]);
+    expect(await expectTotalsEqualCases()).toMatchObject({ count: 8 });
+    const periods = await env.http(
+      env.users.admin,
+      'GET',
+      `/api/reports/forecast?caseType=${T}&from=2031-01-16&to=2031-02-28`,
+    );
+    expect(periods.body.filters.source).toBe('cases');
+    const months = await env.http(
+      env.users.admin,
+      'GET',
+      `/api/reports/forecast?caseType=${T}&from=2031-01&to=2031-02-28`,
+    );
+    expect(months.body.filters.source).toBe('totals');
+  });
+});

@@ -16,8 +16,8 @@ export interface CampaignWorkflowInput {
   /** Carried over by continue-as-new: the plan loaded by the first run, and the counters so far. */
   plan?: CampaignPlan;
   progress?: CampaignProgress;
-  /** Continue-as-new before a run starts more children than this (bounds history and pending children). */
-  childrenPerRun?: number;
+  /** Continue-as-new after this many batches in one run (bounds history). */
+  batchesPerRun?: number;
 }
 
 export interface CampaignProgress {

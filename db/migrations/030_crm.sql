@@ -74,13 +74,107 @@ ALTER TABLE cases
   ) STORED,
   ADD COLUMN campaign_id text GENERATED ALWAYS AS (data ->> 'campaignId') STORED;
 
--- Forecast: by type and close date, covering everything the aggregation reads (index-only scans).
+-- Day-precise forecast periods and segment filters scan cases: by type and close date, covering what the
+-- aggregation reads (index-only scans).
 CREATE INDEX cases_forecast ON cases (case_type, expected_close)
   INCLUDE (definition_version, status, status_category, owner_id, forecast_amount, forecast_probability);
--- Open-cases report: the default "open" set is the status category.
-CREATE INDEX cases_open_report ON cases (status_category, case_type, status) INCLUDE (owner_id);
--- The open-cases report lists its cases newest first.
+-- The open-cases report lists its cases newest first, by category (default) or by chosen status.
 CREATE INDEX cases_category_created ON cases (status_category, created_at DESC, id DESC);
+CREATE INDEX cases_status_created ON cases (status, created_at DESC, id DESC);
+
+-- Pipeline totals: the forecast and open-cases counts read these few thousand rows instead of aggregating a
+-- million cases per request. Kept exact by statement-level triggers on `cases` (below), in the same transaction
+-- as the change. '' stands for "no owner" and "no expected close date" (key columns cannot be NULL).
+-- Weighted amount = (weighted_override + amount_default x status default probability) / 100, the default
+-- probability being read from the case's definition version at query time.
+CREATE TABLE case_pipeline_totals (
+  case_type text NOT NULL,
+  definition_version integer NOT NULL,
+  status text NOT NULL,
+  status_category text NOT NULL,
+  owner_id text NOT NULL,
+  close_month text NOT NULL,
+  cases bigint NOT NULL,
+  amount numeric NOT NULL,
+  -- sum(amount x probability) of the cases that carry their own probability
+  weighted_override numeric NOT NULL,
+  -- sum(amount) of the cases that use their status's default probability
+  amount_default numeric NOT NULL,
+  PRIMARY KEY (case_type, definition_version, status, status_category, owner_id, close_month)
+);
+CREATE INDEX case_pipeline_totals_owner ON case_pipeline_totals (owner_id);
+
+-- Adds the rows of the `plus` transition table and subtracts those of `minus`, grouped by key, skipping keys
+-- whose delta is zero (a projection that changed only tasks touches no total), in key order so concurrent
+-- transactions lock total rows in the same order.
+CREATE FUNCTION case_pipeline_totals_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO case_pipeline_totals AS t
+    SELECT case_type, definition_version, status, status_category, coalesce(owner_id, ''),
+           coalesce(left(expected_close, 7), ''), count(*), coalesce(sum(forecast_amount), 0),
+           coalesce(sum(forecast_amount * forecast_probability), 0),
+           coalesce(sum(forecast_amount) FILTER (WHERE forecast_probability IS NULL), 0)
+    FROM plus GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (case_type, definition_version, status, status_category, owner_id, close_month) DO UPDATE SET
+      cases = t.cases + EXCLUDED.cases, amount = t.amount + EXCLUDED.amount,
+      weighted_override = t.weighted_override + EXCLUDED.weighted_override,
+      amount_default = t.amount_default + EXCLUDED.amount_default;
+  ELSIF TG_OP = 'DELETE' THEN
+    UPDATE case_pipeline_totals t SET cases = t.cases - d.n, amount = t.amount - d.amount,
+      weighted_override = t.weighted_override - d.weighted_override, amount_default = t.amount_default - d.amount_default
+    FROM (SELECT case_type, definition_version, status, status_category, coalesce(owner_id, '') AS owner_id,
+                 coalesce(left(expected_close, 7), '') AS close_month, count(*) AS n,
+                 coalesce(sum(forecast_amount), 0) AS amount,
+                 coalesce(sum(forecast_amount * forecast_probability), 0) AS weighted_override,
+                 coalesce(sum(forecast_amount) FILTER (WHERE forecast_probability IS NULL), 0) AS amount_default
+          FROM minus GROUP BY 1, 2, 3, 4, 5, 6) d
+    WHERE (t.case_type, t.definition_version, t.status, t.status_category, t.owner_id, t.close_month)
+        = (d.case_type, d.definition_version, d.status, d.status_category, d.owner_id, d.close_month);
+  ELSE
+    INSERT INTO case_pipeline_totals AS t
+    SELECT case_type, definition_version, status, status_category, owner_id, close_month,
+           sum(sign), sum(sign * amount), sum(sign * weighted_override), sum(sign * amount_default)
+    FROM (
+      SELECT 1 AS sign, case_type, definition_version, status, status_category, coalesce(owner_id, '') AS owner_id,
+             coalesce(left(expected_close, 7), '') AS close_month, coalesce(forecast_amount, 0) AS amount,
+             coalesce(forecast_amount * forecast_probability, 0) AS weighted_override,
+             CASE WHEN forecast_probability IS NULL THEN coalesce(forecast_amount, 0) ELSE 0 END AS amount_default
+      FROM plus
+      UNION ALL
+      SELECT -1, case_type, definition_version, status, status_category, coalesce(owner_id, ''),
+             coalesce(left(expected_close, 7), ''), coalesce(forecast_amount, 0),
+             coalesce(forecast_amount * forecast_probability, 0),
+             CASE WHEN forecast_probability IS NULL THEN coalesce(forecast_amount, 0) ELSE 0 END
+      FROM minus
+    ) d
+    GROUP BY 1, 2, 3, 4, 5, 6
+    HAVING sum(sign) <> 0 OR sum(sign * amount) <> 0 OR sum(sign * weighted_override) <> 0
+        OR sum(sign * amount_default) <> 0
+    ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (case_type, definition_version, status, status_category, owner_id, close_month) DO UPDATE SET
+      cases = t.cases + EXCLUDED.cases, amount = t.amount + EXCLUDED.amount,
+      weighted_override = t.weighted_override + EXCLUDED.weighted_override,
+      amount_default = t.amount_default + EXCLUDED.amount_default;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER cases_pipeline_insert AFTER INSERT ON cases REFERENCING NEW TABLE AS plus
+  FOR EACH STATEMENT EXECUTE FUNCTION case_pipeline_totals_apply();
+CREATE TRIGGER cases_pipeline_update AFTER UPDATE ON cases REFERENCING OLD TABLE AS minus NEW TABLE AS plus
+  FOR EACH STATEMENT EXECUTE FUNCTION case_pipeline_totals_apply();
+CREATE TRIGGER cases_pipeline_delete AFTER DELETE ON cases REFERENCING OLD TABLE AS minus
+  FOR EACH STATEMENT EXECUTE FUNCTION case_pipeline_totals_apply();
+
+-- Cases projected before this migration.
+INSERT INTO case_pipeline_totals
+SELECT case_type, definition_version, status, status_category, coalesce(owner_id, ''),
+       coalesce(left(expected_close, 7), ''), count(*), coalesce(sum(forecast_amount), 0),
+       coalesce(sum(forecast_amount * forecast_probability), 0),
+       coalesce(sum(forecast_amount) FILTER (WHERE forecast_probability IS NULL), 0)
+FROM cases GROUP BY 1, 2, 3, 4, 5, 6;
 CREATE INDEX cases_campaign ON cases (campaign_id) WHERE campaign_id IS NOT NULL;
 CREATE INDEX cases_entity_category ON cases (entity_id, status_category) INCLUDE (case_type, forecast_amount);
 
