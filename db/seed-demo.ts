@@ -77,6 +77,11 @@ export async function seedDemo(db: Db, dataDir: string): Promise<DemoUser[]> {
       `INSERT INTO entities (id, kind, code, name, agent_id) VALUES ('ent-acme', 'CL', 'C0001', 'ACME Industries', 'alice'),
        ('ent-globex', 'CL', 'C0002', 'Globex', 'bob') ON CONFLICT (id) DO NOTHING`,
     );
+    // Email-to-case: mail sent to this address opens an opportunity owned by Sam.
+    await tx.query(
+      `INSERT INTO inbound_mailboxes (address, case_type, entity_kind, owner_id) VALUES ('sales@crm.localhost', 'opportunity', 'EN', 'sam')
+       ON CONFLICT (address) DO NOTHING`,
+    );
     for (const u of USERS) {
       const { token } = await issueToken(tx, u.id, 'demo');
       users.push({ id: u.id, name: u.name, role: u.role, token });

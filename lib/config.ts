@@ -16,6 +16,8 @@ export interface Config {
   taskQueue: string;
   smtpUrl: string | undefined;
   smtpSinkPort: number;
+  /** Port of the inbound SMTP listener (email-to-case); undefined = off. */
+  inboundSmtpPort: number | undefined;
   mailFrom: string;
   definitionsDir: string;
   logLevel: string;
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: env.TASK_QUEUE || 'crm-cases',
     smtpUrl: env.SMTP_URL || undefined,
     smtpSinkPort: int(env, 'SMTP_SINK_PORT', 2525),
+    inboundSmtpPort: env.INBOUND_SMTP_PORT ? int(env, 'INBOUND_SMTP_PORT', 0) : undefined,
     mailFrom: env.MAIL_FROM || 'CRM <crm@localhost>',
     definitionsDir: path.resolve(env.DEFINITIONS_DIR || path.join(root, 'definitions')),
     logLevel: env.LOG_LEVEL || 'info',

@@ -9,6 +9,8 @@ import type { Server } from 'node:http';
 import { createActivities } from '../activities';
 import { TemplateStore } from '../activities/templates';
 import { createApp } from '../api/app';
+import { CaseGateway } from '../api/gateway';
+import { startInboundSmtp } from '../infra/inbound-smtp';
 import { answerClientErrors } from '../api/request-guards';
 import { createDb, type Db } from '../db';
 import { migrate } from '../db/migrate';
@@ -165,6 +167,16 @@ async function main(): Promise<void> {
     ...(sink ? { mailbox: sink } : {}),
     probes: { smtp: () => mailer.verify() },
   });
+  const inbound =
+    config.inboundSmtpPort === undefined
+      ? undefined
+      : await startInboundSmtp({
+          port: config.inboundSmtpPort,
+          db,
+          startCase: (definition, start) =>
+            new CaseGateway(client, config.taskQueue, config.updateTimeoutMs).start(definition, start),
+        });
+  if (inbound) stops.push({ name: 'inbound SMTP', stop: () => inbound.stop() });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     answerClientErrors(s);
@@ -179,6 +191,9 @@ async function main(): Promise<void> {
     `  Health        ${config.publicUrl}/health`,
     ...(sink ? [`  Dev mailbox   ${config.publicUrl}/dev/mail   (SMTP sink on port ${sink.port})`] : []),
     ...(temporalUi ? [`  Temporal UI   ${temporalUi}`] : []),
+    ...(inbound
+      ? [`  Inbound SMTP  port ${inbound.port} (email-to-case for the addresses in inbound_mailboxes)`]
+      : []),
     `  Temporal      ${temporalAddress}   task queue ${config.taskQueue}`,
     `  Data          ${config.dataDir}`,
     '',
