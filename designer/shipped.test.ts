@@ -124,3 +124,27 @@ describe('coverage of the shipped definitions by their main paths', () => {
     expect(report.paths.every((p) => p.ended)).toBe(true);
   });
 });
+
+describe('campaign follow-up', () => {
+  it('is a sequence: call, then email, then visit, and the target counts as a lead once interested', () => {
+    const r = simulate(load('campaign-follow-up'), ['interested', 'sent', 'visited'], {
+      startData: { subject: 'Spring offer', campaignId: 'c1' },
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.tasks.map((t) => `${t.action}:${t.step}:${t.outcome}`)).toEqual([
+      'call:contact:interested',
+      'email:send-information:sent',
+      'visit:visit:visited',
+    ]);
+    expect(r.statusChanges.map((c) => c.to)).toEqual(['QUALIFIED']);
+    expect(r).toMatchObject({ finalStatus: 'QUALIFIED', finalCategory: 'won', ended: true });
+  });
+
+  it('waits three days and calls again when asked to call back', () => {
+    const r = simulate(load('campaign-follow-up'), ['call-back', 'wait', 'not-interested'], {
+      startData: { subject: 'Spring offer', campaignId: 'c1' },
+    });
+    expect(r.tasks.map((t) => t.outcome)).toEqual(['call-back', 'not-interested']);
+    expect(r).toMatchObject({ finalStatus: 'DISCARDED', ended: true });
+  });
+});
