@@ -2,6 +2,7 @@
  * CRM entities (people or companies): validation of standard and company-defined fields, creation,
  * update, and the idempotent upsert the ERP hook uses. SQL through the db module only.
  */
+import { canonicalJson } from '../lib/canonical-json';
 import { randomUUID } from 'node:crypto';
 import type { Queryable, Row } from '../db';
 import { ProblemError, type FieldError } from '../api/problem';
@@ -187,20 +188,8 @@ export function changedFields(current: EntityView, patch: EntityInput): EntityFi
   return FIELDS.filter((f) => {
     const next = patch[f];
     if (next === undefined) return false;
-    return JSON.stringify(canonical(next)) !== JSON.stringify(canonical(current[f] ?? null));
+    return canonicalJson(next) !== canonicalJson(current[f] ?? null);
   });
-}
-
-/** Sorted keys, so equal objects compare equal whatever their key order. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, canonical(v)]),
-    );
-  return value;
 }
 
 /** Applies the changed fields of a validated patch; returns the entity and what changed. */

@@ -6,6 +6,7 @@
  * are stored, then started one by one through Temporal while the job row counts progress. An external key
  * already imported with the same content is "unchanged"; with other content it is reported, not overwritten.
  */
+import { canonicalJson } from '../lib/canonical-json';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import type { Db, Queryable } from '../db';
@@ -168,17 +169,6 @@ export interface PreparedCase {
   hash: string;
 }
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, canonical(v)]),
-    );
-  return value;
-}
-
 /** Checks every case of a document; returns the valid ones and a located error for each problem. */
 export async function prepareCases(
   db: Queryable,
@@ -273,9 +263,7 @@ export async function prepareCases(
       ...(v.title !== undefined ? { title: v.title } : {}),
       data,
       lines: v.lines ?? [],
-      hash: createHash('sha256')
-        .update(JSON.stringify(canonical(content)))
-        .digest('hex'),
+      hash: createHash('sha256').update(canonicalJson(content)).digest('hex'),
     });
   }
   return { valid, errors };

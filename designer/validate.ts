@@ -1,3 +1,4 @@
+import { canonicalJson } from '../lib/canonical-json';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -124,19 +125,7 @@ export function validateSource(
   return { value: parsed.value, issues: [...duplicates, ...validateDefinition(parsed.value, file, opts)] };
 }
 
-/** JSON with object keys sorted at every level and no whitespace: the basis of a content hash. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value))
-    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  if (isObject(value)) {
-    const entries = Object.keys(value)
-      .sort()
-      .filter((k) => value[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
+export { canonicalJson };
 
 /** sha256 (hex) of a definition's canonical JSON. */
 export function definitionHash(definition: unknown): string {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
+import { taskView } from '../views';
 import type { Row } from '../../db';
 import type { Priority } from '../../engine/types';
 import { callerOf, type Caller } from '../auth';
@@ -240,40 +241,16 @@ export function dayBounds(tz: string, now: Date): [Date, Date] {
   return [localMidnight(d), localMidnight(d + 1)];
 }
 
-/** An inbox row (INBOX_COLUMNS) as the API shows it. */
+/** An inbox row (INBOX_COLUMNS) as the API shows it: a task without its long parts, plus a comment count. */
 export function inboxItemView(r: Row, now: number) {
-  const dueAt = (r.due_at as string | null) ?? null;
-  return {
-    id: r.id as string,
-    caseId: r.case_id as string,
-    step: (r.step as string | null) ?? null,
-    action: r.action as string,
-    title: r.title as string,
-    status: r.status as string,
-    assignee: (r.assignee as string | null) ?? null,
-    candidateTeams: r.candidate_teams as string[],
-    candidateRoles: r.candidate_roles as string[],
-    priority: r.priority as Priority,
-    dueAt,
-    followUpAt: (r.follow_up_at as string | null) ?? null,
-    overdue: r.status === 'open' && dueAt !== null && Date.parse(dueAt) < now,
-    createdAt: r.created_at as string,
-    claimedAt: (r.claimed_at as string | null) ?? null,
-    completedAt: (r.completed_at as string | null) ?? null,
-    completedBy: (r.completed_by as string | null) ?? null,
-    outcome: (r.outcome as string | null) ?? null,
-    delegatedBy: (r.delegated_by as string | null) ?? null,
-    escalationLevel: r.escalation_level as number,
-    case: {
-      id: r.case_id as string,
-      type: r.case_type as string,
-      title: r.case_title as string,
-      status: r.case_status as string,
-    },
-    entityName: (r.entity_name as string | null) ?? null,
-    commentCount: r.comment_count as number,
-    version: r.version as number,
-  };
+  const {
+    description: _description,
+    formData: _formData,
+    notes: _notes,
+    comments: _comments,
+    ...item
+  } = taskView(r, now);
+  return { ...item, commentCount: r.comment_count as number };
 }
 
 export interface InboxPlan {
