@@ -1,3 +1,4 @@
+import { withHeartbeat } from './heartbeat';
 import { deliver, prepareCaseMessage, sendEmail, type EmailRequest, type MailDeps } from './email';
 import {
   planDigest,
@@ -38,9 +39,9 @@ async function resendEmail(deps: MailDeps, outboxId: number): Promise<SendEmailR
 /** Builds the email activities over injected dependencies (pool, transport, templates, hooks). */
 export function createEmailActivities(deps: MailDeps): EmailActivities {
   return {
-    sendEmail: (input) => sendEmail(deps, input),
+    sendEmail: (input) => withHeartbeat(() => sendEmail(deps, input)),
     planDigest: (rule) => planDigest(deps.db, rule),
-    sendDigest: (input) => sendDigest(deps, input),
-    resendEmail: ({ outboxId }) => resendEmail(deps, outboxId),
+    sendDigest: (input) => withHeartbeat(() => sendDigest(deps, input)),
+    resendEmail: ({ outboxId }) => withHeartbeat(() => resendEmail(deps, outboxId)),
   };
 }

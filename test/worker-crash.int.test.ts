@@ -1,52 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  ROOT,
-  scoped,
-  shippedDefinition,
-  startTestEnv,
-  workflowBundle,
-  type HttpResult,
-  type TestEnv,
-} from './support/env';
+import { scoped, shippedDefinition, startTestEnv, type HttpResult, type TestEnv } from './support/env';
+import { kill, killAllWorkers, spawnWorker } from './support/workers';
 
 let env: TestEnv;
 let caseType: string;
-const children: ChildProcess[] = [];
-
-async function spawnWorker(): Promise<ChildProcess> {
-  const bundle = await workflowBundle();
-  const child = spawn(
-    process.execPath,
-    // tsx as a loader in this very process: SIGKILL must hit the worker itself, not a wrapper around it.
-    ['--import', 'tsx', 'test/support/worker-process.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TASK_QUEUE: env.taskQueue,
-        SMTP_PORT: String(env.sink.port),
-        WORKFLOW_BUNDLE: bundle.codePath,
-        LOG_LEVEL: 'error',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-  return child;
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 /**
  * Completes a task as a client should: on 503 (the case's worker is gone and Temporal has not yet
@@ -71,12 +27,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await killAllWorkers();
   await env?.stop();
 });
 
 it('continues a case after the worker is killed mid-action, with no task lost or duplicated', async () => {
-  let worker = await spawnWorker();
+  let worker = await spawnWorker(env);
   const started = await env.http(env.users.alice, 'POST', '/api/cases', {
     caseType,
     entityId: `${env.prefix}-acme`,
@@ -90,7 +46,7 @@ it('continues a case after the worker is killed mid-action, with no task lost or
   // Send the completion and kill the worker while it may be processing it.
   const inFlight = complete(first, 'interested', 'complete-first-task');
   await kill(worker);
-  worker = await spawnWorker();
+  worker = await spawnWorker(env);
   // A client retries a 503 with the same Idempotency-Key until the engine answers: one completion.
   expect(await inFlight).toMatchObject({ status: 200, body: { status: 'completed', outcome: 'interested' } });
   const again = await complete(first, 'interested', 'complete-first-task');
@@ -103,7 +59,7 @@ it('continues a case after the worker is killed mid-action, with no task lost or
 
   // Kill again between actions, then finish the case on a fresh worker.
   await kill(worker);
-  worker = await spawnWorker();
+  worker = await spawnWorker(env);
   for (const [step, outcome] of [
     ['present', 'presented'],
     ['decide', 'won'],

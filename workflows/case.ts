@@ -35,6 +35,8 @@ const { projectCase } = proxyLocalActivities<activityTypes.CaseActivities>({
 
 const { sendEmail } = proxyActivities<activityTypes.CaseActivities>({
   startToCloseTimeout: '1 minute',
+  // The activity heartbeats while it sends: a dead worker's attempt is retried within seconds.
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -9,6 +9,8 @@ const { planDigest } = proxyActivities<EmailActivities>({
 
 const { sendDigest } = proxyActivities<EmailActivities>({
   startToCloseTimeout: '1 minute',
+  // The activity heartbeats while it sends: a dead worker's attempt is retried within seconds.
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -4,6 +4,8 @@ import type { SendEmailResult } from '../activities/types';
 
 const { resendEmail } = proxyActivities<EmailActivities>({
   startToCloseTimeout: '1 minute',
+  // The activity heartbeats while it sends: a dead worker's attempt is retried within seconds.
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -19,6 +19,10 @@ async function main(): Promise<void> {
     templates: new TemplateStore(path.resolve(__dirname, '../../definitions/templates')),
     mailFrom: 'CRM <crm@example.com>',
     publicUrl: 'http://localhost:3000',
+    // CRASH_AT=afterAccepted|afterRecorded: die (SIGKILL, no clean-up) at that point of the first send.
+    ...(process.env.CRASH_AT
+      ? { mailHooks: { [process.env.CRASH_AT]: () => void process.kill(process.pid, 'SIGKILL') } }
+      : {}),
   });
   const { worker } = await createWorker({
     address: env('TEST_TEMPORAL_ADDRESS'),
