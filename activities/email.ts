@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { Db, Queryable } from '../db';
+import type { EmailCommand } from '../engine/state';
 import { unsubscribeToken, linkSecret } from '../lib/unsubscribe';
 import { isDatedAction, loadCaseContext, ruleInfo } from './email-context';
 import { NoRecipientsError, PermanentEmailError, TemplateError } from './errors';
@@ -49,19 +50,9 @@ export class CaseNotProjectedError extends Error {
 }
 
 /** What a message was asked for. Stored on its outbox row, so an explicit resend can rebuild it. */
-export interface EmailRequest {
+export interface EmailRequest extends Omit<EmailCommand, 'kind'> {
   kind: 'rule' | 'digest' | 'resend';
   caseId: string | null;
-  ruleId: string;
-  eventKey: string;
-  template: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
-  taskId?: string;
-  marketing?: boolean;
-  bypassOptOut?: boolean;
-  attachInvite?: boolean;
   /** Scheduled emails: whom the digest is for and what it summarizes. */
   digest?: {
     caseType: string;

@@ -1,12 +1,14 @@
+import path from 'node:path';
 import type { Transporter } from 'nodemailer';
 import type { Db } from '../db';
+import type { Config } from '../lib/config';
 import { latestDefinition } from '../db/definitions';
 import { pickAssignee } from './assignment';
 import { messageIdDomainFor, type MailHooks } from './email';
 import { createEmailActivities, type EmailActivities } from './email-activities';
 import { UnknownCaseTypeError } from './errors';
 import { projectCase } from './projection';
-import type { TemplateStore } from './templates';
+import { TemplateStore } from './templates';
 import type { CaseActivities } from './types';
 import { createCampaignActivities } from './campaign';
 import type { CampaignActivities } from './campaign-types';
@@ -19,6 +21,17 @@ export interface ActivityDeps {
   publicUrl: string;
   /** Test seams around SMTP acceptance (fault tests only). */
   mailHooks?: MailHooks;
+}
+
+/** The activity dependencies a worker process builds from the configuration. */
+export function activityDeps(config: Config, db: Db, mailer: Transporter): ActivityDeps {
+  return {
+    db,
+    mailer,
+    templates: new TemplateStore(path.join(config.definitionsDir, 'templates')),
+    mailFrom: config.mailFrom,
+    publicUrl: config.publicUrl,
+  };
 }
 
 /** Builds the case activities with their dependencies injected (the worker owns pool and transport). */

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
+import type { Config } from '../lib/config';
 import { authenticate } from './auth';
 import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
@@ -39,6 +40,14 @@ export interface AppDeps {
   mailbox?: { messages(): MailboxMessage[] };
   /** Extra health probes (e.g. SMTP); Postgres and Temporal are always probed. */
   probes?: Record<string, () => Promise<unknown>>;
+}
+
+/** The settings of the API that come straight from the configuration. */
+export function appSettings(
+  config: Config,
+): Pick<AppDeps, 'taskQueue' | 'publicUrl' | 'maxPageSize' | 'bodyLimit' | 'updateTimeoutMs'> {
+  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs } = config;
+  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs };
 }
 
 /** Builds the HTTP API. Listening is the caller's job. */

@@ -4,7 +4,7 @@ import { loadConfig, ConfigError } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { connectTemporal } from '../lib/temporal';
-import { createApp } from './app';
+import { appSettings, createApp } from './app';
 import { answerClientErrors } from './request-guards';
 
 async function main(): Promise<void> {
@@ -20,11 +20,7 @@ async function main(): Promise<void> {
   const app = createApp({
     db,
     client,
-    taskQueue: config.taskQueue,
-    publicUrl: config.publicUrl,
-    maxPageSize: config.maxPageSize,
-    bodyLimit: config.bodyLimit,
-    updateTimeoutMs: config.updateTimeoutMs,
+    ...appSettings(config),
     ...(mailer ? { probes: { smtp: () => mailer.verify() } } : {}),
   });
   const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import { createActivities } from '../activities';
-import { TemplateStore } from '../activities/templates';
-import { createApp } from '../api/app';
+import { activityDeps, createActivities } from '../activities';
+import { appSettings, createApp } from '../api/app';
 import { CaseGateway } from '../api/gateway';
 import { startInboundSmtp } from '../infra/inbound-smtp';
 import { answerClientErrors } from '../api/request-guards';
@@ -132,13 +131,7 @@ async function main(): Promise<void> {
   const mailer = createMailer(config.smtpUrl ?? `smtp://127.0.0.1:${sink?.port}`);
   stops.push({ name: 'SMTP transport', stop: async () => mailer.close() });
 
-  const activities = createActivities({
-    db,
-    mailer,
-    templates: new TemplateStore(path.join(config.definitionsDir, 'templates')),
-    mailFrom: config.mailFrom,
-    publicUrl: config.publicUrl,
-  });
+  const activities = createActivities(activityDeps(config, db, mailer));
   const { worker, connection } = await createWorker({
     address: temporalAddress,
     namespace: config.temporalNamespace,
@@ -159,11 +152,7 @@ async function main(): Promise<void> {
   const app = createApp({
     db,
     client,
-    taskQueue: config.taskQueue,
-    publicUrl: config.publicUrl,
-    maxPageSize: config.maxPageSize,
-    bodyLimit: config.bodyLimit,
-    updateTimeoutMs: config.updateTimeoutMs,
+    ...appSettings(config),
     ...(sink ? { mailbox: sink } : {}),
     probes: { smtp: () => mailer.verify() },
   });

@@ -2,9 +2,7 @@
  * Production worker process: needs TEMPORAL_ADDRESS, DATABASE_URL and SMTP_URL. Scale out by running more.
  * Migrates the schema and publishes the definitions (both idempotent and safe to run concurrently).
  */
-import path from 'node:path';
-import { createActivities } from '../activities';
-import { TemplateStore } from '../activities/templates';
+import { activityDeps, createActivities } from '../activities';
 import { createDb } from '../db';
 import { migrate } from '../db/migrate';
 import { loadConfig, ConfigError } from '../lib/config';
@@ -39,13 +37,7 @@ async function main(): Promise<void> {
   );
   await temporal.connection.close();
   const mailer = createMailer(config.smtpUrl);
-  const activities = createActivities({
-    db,
-    mailer,
-    templates: new TemplateStore(path.join(config.definitionsDir, 'templates')),
-    mailFrom: config.mailFrom,
-    publicUrl: config.publicUrl,
-  });
+  const activities = createActivities(activityDeps(config, db, mailer));
   const { worker, connection } = await createWorker({
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
