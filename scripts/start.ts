@@ -198,8 +198,19 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-process.once('SIGINT', () => void shutdown(0));
-process.once('SIGTERM', () => void shutdown(0));
+// First Ctrl-C: stop everything in order. A second one: exit now; the 'exit' handlers of the Temporal
+// and PostgreSQL launchers still stop those servers (the default signal action would orphan them).
+let signals = 0;
+function onSignal(): void {
+  signals += 1;
+  if (signals === 1) void shutdown(0);
+  else {
+    console.error('Forced exit: stopping the servers without waiting.');
+    process.exit(130);
+  }
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 main().catch((err: unknown) => {
   console.error(`Start-up failed: ${(err as Error).message}`);
   void shutdown(1);
