@@ -12,6 +12,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { emailActivityOptions } from './email-options';
 import type * as activityTypes from '../activities/types';
 import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpreter';
 import { casePlan, migrateState } from '../engine/migration';
@@ -33,18 +34,7 @@ const { projectCase } = proxyLocalActivities<activityTypes.CaseActivities>({
   retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
 });
 
-const { sendEmail } = proxyActivities<activityTypes.CaseActivities>({
-  startToCloseTimeout: '1 minute',
-  // The activity heartbeats while it sends: a dead worker's attempt is retried within seconds.
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: ['PermanentEmailError', 'TemplateError', 'NoRecipientsError'],
-  },
-});
+const { sendEmail } = proxyActivities<activityTypes.CaseActivities>(emailActivityOptions());
 
 const { resolveAssignee, latestDefinition } = proxyActivities<activityTypes.CaseActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,4 +1,5 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { emailActivityOptions } from './email-options';
 import type { EmailActivities } from '../activities/email-activities';
 import type { DigestRule } from '../activities/schedules';
 
@@ -7,18 +8,7 @@ const { planDigest } = proxyActivities<EmailActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-const { sendDigest } = proxyActivities<EmailActivities>({
-  startToCloseTimeout: '1 minute',
-  // The activity heartbeats while it sends: a dead worker's attempt is retried within seconds.
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: ['PermanentEmailError', 'TemplateError', 'NoRecipientsError'],
-  },
-});
+const { sendDigest } = proxyActivities<EmailActivities>(emailActivityOptions());
 
 /** Digests sent at once; the rest wait their turn, so a large team does not flood the SMTP relay. */
 const PARALLEL_SENDS = 10;
