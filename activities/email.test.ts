@@ -106,6 +106,15 @@ describe('unsubscribe tokens', () => {
     expect(verifyUnsubscribeToken('secret', forged)).toBeUndefined();
     expect(verifyUnsubscribeToken('secret', 'garbage')).toBeUndefined();
   });
+
+  it('refuse every other spelling of the MAC, including ones that decode to the same bytes', () => {
+    const token = unsubscribeToken('secret', 'pat@example.com');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const accepted = [...alphabet]
+      .map((c) => token.slice(0, -1) + c)
+      .filter((t) => verifyUnsubscribeToken('secret', t) !== undefined);
+    expect(accepted).toEqual([token]);
+  });
 });
 
 describe('templates', () => {

@@ -49,8 +49,11 @@ export function verifyUnsubscribeToken(secret: string, token: string): string | 
   const [version, a, m, ...rest] = token.split('.');
   if (version !== VERSION || !a || !m || rest.length > 0 || token.length > 700) return undefined;
   const address = Buffer.from(a, 'base64url').toString('utf8');
-  const given = Buffer.from(m, 'base64url');
-  const expected = mac(secret, address);
+  // Compare the canonical text, not decoded bytes: base64url's last character carries unused bits, so
+  // several spellings decode to the same MAC and a tampered link could otherwise still verify.
+  const given = Buffer.from(m, 'utf8');
+  const expected = Buffer.from(mac(secret, address).toString('base64url'), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  if (Buffer.from(address, 'utf8').toString('base64url') !== a) return undefined;
   return address;
 }
