@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import type { Config } from '../lib/config';
 import { authenticate } from './auth';
+import { CallerCache } from './caller-cache';
 import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
@@ -54,6 +55,7 @@ export function appSettings(
 export function createApp(deps: AppDeps): Express {
   const ctx: ApiContext = {
     db: deps.db,
+    callers: new CallerCache(deps.db),
     client: deps.client,
     gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs),
     taskQueue: deps.taskQueue,
@@ -78,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   // Email outbox, resends, template previews (authenticated) and unsubscribe links (not): issue 5.
   app.use(emailRoutes(ctx));
   const api = express.Router();
-  api.use(authenticate(deps.db));
+  api.use(authenticate(ctx.callers));
   api.use(caseRoutes(ctx));
   api.use(caseTypeRoutes(ctx));
   api.use(taskRoutes(ctx));

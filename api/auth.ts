@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Db, Queryable } from '../db';
+import type { Queryable } from '../db';
+import type { CallerCache } from './caller-cache';
 import type { Actor, Role } from '../engine/state';
 import { ProblemError } from './problem';
 
@@ -61,7 +62,12 @@ type CallerRow = {
 };
 
 /** Resolves a bearer token to its user, teams and supervised teams, in one query. */
-export async function callerForToken(db: Queryable, token: string): Promise<Caller | undefined> {
+export function callerForToken(db: Queryable, token: string): Promise<Caller | undefined> {
+  return callerForTokenHash(db, hashToken(token));
+}
+
+/** `callerForToken` for a token already hashed. */
+export async function callerForTokenHash(db: Queryable, tokenHash: string): Promise<Caller | undefined> {
   const rows = await db.query<CallerRow>(
     `SELECT k.id AS token_id, u.id, u.name, u.email, u.role,
        COALESCE((SELECT array_agg(team_id ORDER BY team_id) FROM team_members WHERE user_id = u.id), '{}') AS teams,
@@ -70,7 +76,7 @@ export async function callerForToken(db: Queryable, token: string): Promise<Call
                  WHERE t.supervisor_id = u.id), '{}') AS supervised_users
      FROM api_tokens k JOIN users u ON u.id = k.user_id
      WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.active`,
-    [hashToken(token)],
+    [tokenHash],
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -87,13 +93,14 @@ export async function callerForToken(db: Queryable, token: string): Promise<Call
 }
 
 /** Requires `Authorization: Bearer <token>`; sets `req.caller`. */
-export function authenticate(db: Db): RequestHandler {
+export function authenticate(callers: CallerCache): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
     if (!match)
       return next(ProblemError.unauthorized('Send an API token as "Authorization: Bearer <token>"'));
-    callerForToken(db, match[1] as string)
+    callers
+      .resolve(match[1] as string)
       .then((caller) => {
         if (!caller) return next(ProblemError.unauthorized('The API token is unknown or revoked'));
         req.caller = caller;

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
+import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
 
 /** A received message as the development mailbox shows it. */
@@ -17,6 +18,8 @@ export interface MailboxMessage {
 /** What route modules need; built once by `createApp`. */
 export interface ApiContext {
   db: Db;
+  /** Who bearer tokens belong to; identity routes invalidate it after their own changes. */
+  callers: CallerCache;
   client: Client;
   gateway: CaseGateway;
   /** Task queue of the workers, for workflows the API starts directly (campaigns). */

@@ -1,5 +1,5 @@
-import type { PoolClient } from 'pg';
 import type { Db } from '../db';
+import { PgListener } from '../db/listener';
 import { logger } from '../lib/logger';
 import type { Caller } from './auth';
 
@@ -20,7 +20,6 @@ export interface TaskChange {
 export type HubMessage = { kind: 'change'; change: TaskChange } | { kind: 'reset' };
 
 const CHANNEL = 'task_changed';
-const RECONNECT_MS = 1000;
 
 /** Whether a change may alter what the caller's inbox shows (the visibility rule of access.ts). */
 export function concerns(caller: Caller, c: TaskChange): boolean {
@@ -42,21 +41,29 @@ export function concerns(caller: Caller, c: TaskChange): boolean {
  * (and its shutdown) holds no extra connection.
  */
 export class TaskEventHub {
-  private client: PoolClient | undefined;
-  private starting: Promise<void> | undefined;
+  private readonly listener: PgListener;
   private readonly subscribers = new Set<(message: HubMessage) => void>();
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.listener = new PgListener(db, CHANNEL, {
+      notify: (payload) => void this.dispatch(payload),
+      lost: (err) => {
+        logger.warn({ err }, 'task change listener lost its connection; reconnecting');
+        this.broadcast({ kind: 'reset' });
+      },
+      restored: () => this.broadcast({ kind: 'reset' }),
+    });
+  }
 
   /** Registers a listener; resolves once notifications flow. Returns the unsubscribe function. */
   async subscribe(listener: (message: HubMessage) => void): Promise<() => void> {
     this.subscribers.add(listener);
     const unsubscribe = () => {
       this.subscribers.delete(listener);
-      void this.stopIfIdle();
+      if (this.subscribers.size === 0) void this.listener.stop();
     };
     try {
-      await this.listen();
+      await this.listener.start();
     } catch (err) {
       unsubscribe();
       throw err;
@@ -68,57 +75,8 @@ export class TaskEventHub {
     return this.subscribers.size;
   }
 
-  private listen(): Promise<void> {
-    if (this.client) return Promise.resolve();
-    this.starting ??= (async () => {
-      const client = await this.db.pool.connect();
-      client.on('notification', (msg) => {
-        if (msg.channel === CHANNEL && msg.payload) void this.dispatch(msg.payload);
-      });
-      client.on('error', (err) => this.lost(client, err));
-      try {
-        await client.query(`LISTEN ${CHANNEL}`);
-      } catch (err) {
-        client.release(err as Error);
-        throw err;
-      }
-      this.client = client;
-    })().finally(() => {
-      this.starting = undefined;
-      void this.stopIfIdle();
-    });
-    return this.starting;
-  }
-
-  private lost(client: PoolClient, err: Error): void {
-    if (this.client !== client) return;
-    logger.warn({ err }, 'task change listener lost its connection; reconnecting');
-    this.client = undefined;
-    client.release(err);
-    this.broadcast({ kind: 'reset' });
-    const retry = (): void => {
-      if (this.subscribers.size === 0) return;
-      this.listen().then(
-        () => this.broadcast({ kind: 'reset' }),
-        () => setTimeout(retry, RECONNECT_MS).unref(),
-      );
-    };
-    setTimeout(retry, RECONNECT_MS).unref();
-  }
-
-  private async stopIfIdle(): Promise<void> {
-    if (this.subscribers.size > 0 || this.starting || !this.client) return;
-    const client = this.client;
-    this.client = undefined;
-    try {
-      await client.query(`UNLISTEN ${CHANNEL}`);
-      client.release();
-    } catch (err) {
-      client.release(err as Error);
-    }
-  }
-
   private async dispatch(payload: string): Promise<void> {
+    if (!payload) return;
     let change: TaskChange;
     try {
       change = JSON.parse(payload) as TaskChange;

@@ -11,6 +11,8 @@ export interface Db extends Queryable {
   pool: pg.Pool;
   /** Runs `fn` in a transaction on one client; commits, or rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Registers work to finish before the pool ends, such as giving back a LISTEN connection. */
+  beforeClose(fn: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export function createDb(connectionString: string, options: { max?: number } = {
     // An idle client lost its connection; the pool replaces it. Queries report their own errors.
   });
   const base = runner(pool);
+  const closers: (() => Promise<void>)[] = [];
   return {
     pool,
     query: base.query,
@@ -52,6 +55,10 @@ export function createDb(connectionString: string, options: { max?: number } = {
         client.release();
       }
     },
-    close: () => pool.end(),
+    beforeClose: (fn) => void closers.push(fn),
+    async close() {
+      await Promise.allSettled(closers.splice(0).map((fn) => fn()));
+      await pool.end();
+    },
   };
 }

@@ -251,7 +251,7 @@ export interface EmailRouteOptions {
  */
 export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): Router {
   const router = Router();
-  const auth = authenticate(ctx.db);
+  const auth = authenticate(ctx.callers);
   const templatesDir = options.templatesDir ?? path.join(loadConfig().definitionsDir, 'templates');
   const store = new TemplateStore(templatesDir);
 

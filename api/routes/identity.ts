@@ -475,6 +475,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       ],
     );
     if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
+    ctx.callers.invalidate();
     res.json({ ...userView(user), ...(await teamsOf(db, user.id)) });
   });
 
@@ -511,6 +512,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       if (isUniqueViolation(err)) throw alreadyExists(`Team ${id}`);
       throw err;
     }
+    ctx.callers.invalidate();
     res
       .status(201)
       .location(`/api/teams/${id}`)
@@ -533,6 +535,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       body.userId,
     ]);
     if (updated.length === 0) throw ProblemError.notFound(`Team ${req.params.id}`);
+    ctx.callers.invalidate();
     res.json(await teamView(db, req.params.id));
   });
 
@@ -549,6 +552,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       id,
       userId,
     ]);
+    ctx.callers.invalidate();
     res.status(204).end();
   });
 
@@ -560,6 +564,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       req.params.id,
       req.params.userId,
     ]);
+    ctx.callers.invalidate();
     res.status(204).end();
   });
 
@@ -606,6 +611,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       [req.params.id, caller.role === 'admin', caller.userId],
     );
     if (revoked.length === 0) throw ProblemError.notFound(`Token ${req.params.id}`);
+    ctx.callers.invalidate();
     res.status(204).end();
   });
 

@@ -1,0 +1,149 @@
+/**
+ * The API caches who a token belongs to. These tests check that the cache never outlives a change:
+ * revocations and team changes through the API take effect on the next request, changes made straight in
+ * Postgres (another API process, an administrator's SQL) within moments, and a lost notification
+ * connection turns caching off until it is back.
+ */
+import { issueToken } from '../api/auth';
+import { CallerCache } from '../api/caller-cache';
+import { startTestEnv, type TestEnv, type TestUser } from './support/env';
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await startTestEnv({ worker: false });
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** Polls until `check` holds, for at most `ms`. */
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const me = (user: TestUser) => env.http(user, 'GET', '/api/users/me');
+
+/** Runs SQL without firing triggers, so no notification tells the cache (what a broken setup would do). */
+async function silently(sql: string, params: unknown[]): Promise<void> {
+  await env.db.transaction(async (tx) => {
+    await tx.query('SET LOCAL session_replication_role = replica');
+    await tx.query(sql, params);
+  });
+}
+
+describe('the caller cache behind bearer tokens', () => {
+  it('refuses a revoked token on the very next request', async () => {
+    const user = { id: env.users.carol.id, token: (await issueToken(env.db, env.users.carol.id, 'x')).token };
+    expect((await me(user)).status).toBe(200);
+    const [{ id }] = (await env.db.query<{ id: string }>(
+      `SELECT id FROM api_tokens WHERE user_id = $1 AND name = 'x'`,
+      [user.id],
+    )) as [{ id: string }];
+    expect((await env.http(env.users.admin, 'DELETE', `/api/tokens/${id}`)).status).toBe(204);
+    expect((await me(user)).status).toBe(401);
+  });
+
+  it('shows a team joined through the API on the next request', async () => {
+    expect((await me(env.users.carol)).body.teams.map((t: { id: string }) => t.id)).toEqual([
+      `${env.prefix}-support`,
+    ]);
+    const joined = await env.http(
+      env.users.admin,
+      'PUT',
+      `/api/teams/${env.prefix}-sales/members/${env.users.carol.id}`,
+    );
+    expect(joined.status).toBe(204);
+    expect((await me(env.users.carol)).body.teams.map((t: { id: string }) => t.id)).toEqual([
+      `${env.prefix}-sales`,
+      `${env.prefix}-support`,
+    ]);
+    await env.http(env.users.admin, 'DELETE', `/api/teams/${env.prefix}-sales/members/${env.users.carol.id}`);
+  });
+
+  it('sees changes made straight in Postgres within moments (the triggers notify every API process)', async () => {
+    const user = { id: env.users.dana.id, token: (await issueToken(env.db, env.users.dana.id, 'sql')).token };
+    expect((await me(user)).status).toBe(200);
+    await env.db.query('UPDATE users SET active = false WHERE id = $1', [user.id]);
+    expect(await eventually(async () => (await me(user)).status === 401)).toBe(true);
+    await env.db.query('UPDATE users SET active = true WHERE id = $1', [user.id]);
+    expect(await eventually(async () => (await me(user)).status === 200)).toBe(true);
+    await env.db.query(`UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND name = 'sql'`, [
+      user.id,
+    ]);
+    expect(await eventually(async () => (await me(user)).status === 401)).toBe(true);
+  });
+
+  it('records when a token was last used', async () => {
+    const { token } = await issueToken(env.db, env.users.bob.id, 'used');
+    const listed = async () =>
+      (
+        (await env.http(env.users.bob, 'GET', '/api/tokens')).body.items as {
+          name: string;
+          lastUsedAt: string | null;
+        }[]
+      ).find((t) => t.name === 'used');
+    expect((await listed())?.lastUsedAt).toBeNull();
+    const before = Date.now();
+    expect((await me({ id: env.users.bob.id, token })).status).toBe(200);
+    expect(
+      await eventually(async () => {
+        const at = (await listed())?.lastUsedAt;
+        return typeof at === 'string' && Date.parse(at) >= before - 1000;
+      }),
+    ).toBe(true);
+  });
+});
+
+describe('CallerCache', () => {
+  let cache: CallerCache;
+  let token: string;
+  const name = async () => (await cache.resolve(token))?.name;
+
+  beforeAll(async () => {
+    token = (await issueToken(env.db, env.users.alice.id, 'cache')).token;
+  });
+
+  afterEach(async () => {
+    await env.db.query('UPDATE users SET name = $2 WHERE id = $1', [
+      env.users.alice.id,
+      `Alice ${env.prefix}`,
+    ]);
+  });
+
+  it('answers from memory while nothing changed, and forgets on invalidation and after its time to live', async () => {
+    cache = new CallerCache(env.db, { ttlMs: 400 });
+    await name();
+    expect(await eventually(async () => (await name(), cache.size === 1))).toBe(true);
+    await silently('UPDATE users SET name = $2 WHERE id = $1', [env.users.alice.id, 'Renamed silently']);
+    expect(await name()).toBe(`Alice ${env.prefix}`); // from the cache: no notification was sent
+    cache.invalidate();
+    expect(await name()).toBe('Renamed silently');
+    await silently('UPDATE users SET name = $2 WHERE id = $1', [env.users.alice.id, 'Renamed again']);
+    expect(await name()).toBe('Renamed silently');
+    await new Promise((r) => setTimeout(r, 450));
+    expect(await name()).toBe('Renamed again');
+  });
+
+  it('stops caching while its notification connection is down, and starts again once it is back', async () => {
+    cache = new CallerCache(env.db);
+    expect(await eventually(async () => (await name(), cache.size === 1))).toBe(true);
+    const killed = await env.db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND query = 'LISTEN auth_changed'`,
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    expect(await eventually(async () => cache.size === 0)).toBe(true);
+    // While disconnected, a silent change shows at once: nothing is served from memory.
+    await silently('UPDATE users SET name = $2 WHERE id = $1', [env.users.alice.id, 'While down']);
+    expect(await name()).toBe('While down');
+    // Reconnected (retries every second): cached again.
+    expect(await eventually(async () => (await name(), cache.size === 1), 5000)).toBe(true);
+  });
+});
