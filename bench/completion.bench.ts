@@ -6,13 +6,13 @@
  *  - latency at half of that throughput, with requests arriving at a fixed rate.
  * The case worker and the baseline worker each run in their own process, as in a deployment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { ROOT, startTestEnv, workflowBundle, type TestEnv } from '../test/support/env';
+import { startTestEnv, workflowBundle, type TestEnv } from '../test/support/env';
 import { inBatches, startWork, workDefinition } from '../test/support/matrix';
 import { BASELINE_WORKFLOW_TYPE, finishUpdate } from './baseline/messages';
+import { spawnProcess, stopProcess } from './processes';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 
@@ -21,26 +21,8 @@ const THROUGHPUT_OPS = 250;
 const CONCURRENCY = [8, 32, 16];
 const STEADY_SECONDS = 12;
 
-function spawnWorker(script: string, extraEnv: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), script], {
-    cwd: ROOT,
-    env: { ...process.env, ...extraEnv, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited early with ${code}`)));
-  });
-}
-
-const stop = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+const spawnWorker = (script: string, extraEnv: Record<string, string>) =>
+  spawnProcess(script, extraEnv, { stdout: 'ready' });
 
 interface Subject {
   name: string;
@@ -218,7 +200,7 @@ export default async function completionBench(): Promise<BenchResult> {
     );
     return { name: 'task completion', figures, notes };
   } finally {
-    for (const child of children) await stop(child);
+    for (const child of children) await stopProcess(child);
     await connection.close();
     await env.stop();
   }
