@@ -10,7 +10,7 @@ export interface CallerCacheOptions {
   maxEntries: number;
 }
 
-const DEFAULTS: CallerCacheOptions = { ttlMs: 60_000, maxEntries: 10_000 };
+const DEFAULTS: CallerCacheOptions = { ttlMs: 300_000, maxEntries: 10_000 };
 
 /** last_used_at is written at most this often per token. */
 const TOUCH_EVERY = '1 minute';
