@@ -196,6 +196,23 @@ describe('inbox filters', () => {
     expect(body.nextCursor).toBeNull();
   });
 
+  it('shows each task as the task page does, without its long parts, with a comment count', async () => {
+    const { body } = await inbox(env.users.alice, 'state=any&scope=mine');
+    expect(body.items.length).toBeGreaterThan(2);
+    for (const item of body.items) {
+      const task = await env.http(env.users.alice, 'GET', `/api/tasks/${item.id}`);
+      const {
+        description: _d,
+        formData: _f,
+        notes: _n,
+        comments,
+        history: _h,
+        ...summary
+      } = task.body as Record<string, unknown>;
+      expect(item).toEqual({ ...summary, commentCount: (comments as unknown[]).length });
+    }
+  });
+
   it.each([
     ['scope=mine', ['overdue', 'today', 'later']],
     ['scope=claimable', ['visit', 'offer']],
