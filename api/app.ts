@@ -1,7 +1,9 @@
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
+import { resumeStaleImports } from '../crm/imports';
 import type { Config } from '../lib/config';
+import { logger } from '../lib/logger';
 import { authenticate } from './auth';
 import { CallerCache } from './caller-cache';
 import type { ApiContext, MailboxMessage } from './context';
@@ -41,6 +43,26 @@ export interface AppDeps {
   mailbox?: { messages(): MailboxMessage[] };
   /** Extra health probes (e.g. SMTP); Postgres and Temporal are always probed. */
   probes?: Record<string, () => Promise<unknown>>;
+  /**
+   * Take over import jobs that a stopped API process left running (checked at start and every minute).
+   * On in `npm start` and `npm run api`; tests call `resumeStaleImports` themselves.
+   */
+  recoverImports?: boolean;
+}
+
+const IMPORT_RECOVERY_EVERY_MS = 60_000;
+
+/** Runs `resumeStaleImports` now and every minute until the pool closes. */
+function recoverImports(ctx: ApiContext): void {
+  const startCase = ctx.gateway.start.bind(ctx.gateway);
+  const sweep = () => {
+    resumeStaleImports(ctx.db, startCase).catch((err: unknown) =>
+      logger.warn({ err }, 'could not look for import jobs to resume'),
+    );
+  };
+  sweep();
+  const timer = setInterval(sweep, IMPORT_RECOVERY_EVERY_MS).unref();
+  ctx.db.beforeClose(async () => clearInterval(timer));
 }
 
 /** The settings of the API that come straight from the configuration. */
@@ -102,5 +124,6 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', api);
   app.use(notFoundHandler);
   app.use(problemHandler);
+  if (deps.recoverImports) recoverImports(ctx);
   return app;
 }

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     db,
     client,
     ...appSettings(config),
+    recoverImports: true,
     ...(mailer ? { probes: { smtp: () => mailer.verify() } } : {}),
   });
   const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));

@@ -10,7 +10,7 @@ import { canonicalJson } from '../lib/canonical-json';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import type { Db, Queryable } from '../db';
-import type { StoredDefinition } from '../db/definitions';
+import { definitionVersion, type StoredDefinition } from '../db/definitions';
 import { ProblemError, type FieldError } from '../api/problem';
 import { fieldErrors, validatorFor } from '../api/validation';
 import type { StartInput } from '../engine/state';
@@ -478,4 +478,60 @@ export async function runImportJob(
   } finally {
     running.delete(jobId);
   }
+}
+
+/** A running job whose progress has not moved for this long has lost the process that ran it. */
+export const STALE_IMPORT_MS = 2 * 60_000;
+
+/**
+ * Takes over the import jobs that a stopped API process left running (a restart, a crash): each stale job
+ * is claimed by bumping its `updated_at` in the same statement (SKIP LOCKED, so two API processes never
+ * take the same job) and its pending rows are processed as `POST /api/imports/:id/resume` would. A job
+ * whose case-type version is gone is marked failed. Returns the ids of the jobs taken over; their rows
+ * are processed in the background.
+ */
+export async function resumeStaleImports(
+  db: Db,
+  startCase: (def: CaseTypeDefinition, start: StartInput) => Promise<unknown>,
+  staleMs = STALE_IMPORT_MS,
+): Promise<string[]> {
+  const jobs = await db.query<{
+    id: string;
+    case_type: string;
+    definition_version: number;
+    created_by: string;
+  }>(
+    `UPDATE imports SET updated_at = now()
+     WHERE id IN (SELECT id FROM imports
+                  WHERE kind = 'cases' AND status = 'running' AND updated_at < now() - make_interval(secs => $1)
+                  FOR UPDATE SKIP LOCKED)
+     RETURNING id, case_type, definition_version, created_by`,
+    [staleMs / 1000],
+  );
+  for (const job of jobs) {
+    const stored = await definitionVersion(db, job.case_type, job.definition_version);
+    if (!stored) {
+      await db.query(
+        `UPDATE imports SET status = 'failed', finished_at = now(), updated_at = now(),
+           errors = errors || $2::jsonb WHERE id = $1`,
+        [
+          job.id,
+          JSON.stringify([
+            {
+              line: 0,
+              externalKey: null,
+              pointer: '',
+              message: `case type ${job.case_type} version ${job.definition_version} is no longer published`,
+            },
+          ]),
+        ],
+      );
+      continue;
+    }
+    logger.info({ jobId: job.id }, 'resuming an import job left running by a stopped process');
+    runImportJob(db, job.id, stored, startCase, job.created_by).catch((err: unknown) =>
+      logger.error({ err, jobId: job.id }, 'import job failed'),
+    );
+  }
+  return jobs.map((j) => j.id);
 }

@@ -153,6 +153,7 @@ async function main(): Promise<void> {
     db,
     client,
     ...appSettings(config),
+    recoverImports: true,
     ...(sink ? { mailbox: sink } : {}),
     probes: { smtp: () => mailer.verify() },
   });

@@ -6,7 +6,7 @@
  */
 import { issueToken } from '../api/auth';
 import { CallerCache } from '../api/caller-cache';
-import { startTestEnv, type TestEnv, type TestUser } from './support/env';
+import { eventually, startTestEnv, type TestEnv, type TestUser } from './support/env';
 
 let env: TestEnv;
 
@@ -17,16 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.stop();
 });
-
-/** Polls until `check` holds, for at most `ms`. */
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const me = (user: TestUser) => env.http(user, 'GET', '/api/users/me');
 
@@ -71,13 +61,13 @@ describe('the caller cache behind bearer tokens', () => {
     const user = { id: env.users.dana.id, token: (await issueToken(env.db, env.users.dana.id, 'sql')).token };
     expect((await me(user)).status).toBe(200);
     await env.db.query('UPDATE users SET active = false WHERE id = $1', [user.id]);
-    expect(await eventually(async () => (await me(user)).status === 401)).toBe(true);
+    await eventually(async () => (await me(user)).status === 401, 3000, 'the change to refuse the token');
     await env.db.query('UPDATE users SET active = true WHERE id = $1', [user.id]);
-    expect(await eventually(async () => (await me(user)).status === 200)).toBe(true);
+    await eventually(async () => (await me(user)).status === 200, 3000, 'the change to accept the token');
     await env.db.query(`UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND name = 'sql'`, [
       user.id,
     ]);
-    expect(await eventually(async () => (await me(user)).status === 401)).toBe(true);
+    await eventually(async () => (await me(user)).status === 401, 3000, 'the change to refuse the token');
   });
 
   it('records when a token was last used', async () => {
@@ -92,12 +82,14 @@ describe('the caller cache behind bearer tokens', () => {
     expect((await listed())?.lastUsedAt).toBeNull();
     const before = Date.now();
     expect((await me({ id: env.users.bob.id, token })).status).toBe(200);
-    expect(
-      await eventually(async () => {
+    await eventually(
+      async () => {
         const at = (await listed())?.lastUsedAt;
         return typeof at === 'string' && Date.parse(at) >= before - 1000;
-      }),
-    ).toBe(true);
+      },
+      3000,
+      'lastUsedAt to be set',
+    );
   });
 });
 
@@ -120,7 +112,7 @@ describe('CallerCache', () => {
   it('answers from memory while nothing changed, and forgets on invalidation and after its time to live', async () => {
     cache = new CallerCache(env.db, { ttlMs: 400 });
     await name();
-    expect(await eventually(async () => (await name(), cache.size === 1))).toBe(true);
+    await eventually(async () => (await name(), cache.size === 1), 3000, 'a cached caller');
     await silently('UPDATE users SET name = $2 WHERE id = $1', [env.users.alice.id, 'Renamed silently']);
     expect(await name()).toBe(`Alice ${env.prefix}`); // from the cache: no notification was sent
     cache.invalidate();
@@ -133,17 +125,17 @@ describe('CallerCache', () => {
 
   it('stops caching while its notification connection is down, and starts again once it is back', async () => {
     cache = new CallerCache(env.db);
-    expect(await eventually(async () => (await name(), cache.size === 1))).toBe(true);
+    await eventually(async () => (await name(), cache.size === 1), 3000, 'a cached caller');
     const killed = await env.db.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
        WHERE datname = current_database() AND query = 'LISTEN auth_changed'`,
     );
     expect(killed.length).toBeGreaterThan(0);
-    expect(await eventually(async () => cache.size === 0)).toBe(true);
+    await eventually(async () => cache.size === 0, 3000, 'the cache to empty');
     // While disconnected, a silent change shows at once: nothing is served from memory.
     await silently('UPDATE users SET name = $2 WHERE id = $1', [env.users.alice.id, 'While down']);
     expect(await name()).toBe('While down');
     // Reconnected (retries every second): cached again.
-    expect(await eventually(async () => (await name(), cache.size === 1), 5000)).toBe(true);
+    await eventually(async () => (await name(), cache.size === 1), 5000, 'caching to resume');
   });
 });

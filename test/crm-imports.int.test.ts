@@ -1,3 +1,6 @@
+import { CaseGateway } from '../api/gateway';
+import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
+import { latestDefinition } from '../db/definitions';
 import { count, upload } from './support/crm';
 import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
 
@@ -179,5 +182,44 @@ describe('case import', () => {
     );
     expect(done).toMatchObject({ processed: 60, created: 60, percent: 100 });
     expect(seen.size).toBeGreaterThan(1);
+  });
+
+  it('takes over a job that a stopped API process left running, once', async () => {
+    const stored = await latestDefinition(env.db, T);
+    if (!stored) throw new Error('no definition');
+    const cases = [1, 2, 3].map((i) => ({ externalKey: key(`R${i}`), data: { subject: `Resumed ${i}` } }));
+    const { valid, errors } = await prepareCases(env.db, stored, casesFromJson({ cases }), env.users.sam.id);
+    expect(errors).toEqual([]);
+    // As a process that stopped after storing the job: running, nothing processed, silent for 10 minutes.
+    const id = `imp-${env.prefix}-stale`;
+    const job = { format: 'json', filename: 'stale.json', caseType: T, createdBy: env.users.sam.id } as const;
+    await createImportJob(env.db, { ...job, id, definitionVersion: stored.version }, valid, []);
+    await createImportJob(env.db, { ...job, id: `${id}-live`, definitionVersion: stored.version }, [], []);
+    await env.db.query(`UPDATE imports SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [id]);
+
+    const gateway = new CaseGateway(env.client, env.taskQueue, 15_000);
+    const startCase = gateway.start.bind(gateway);
+    const [taken, again] = await Promise.all([
+      resumeStaleImports(env.db, startCase, 5 * 60_000),
+      resumeStaleImports(env.db, startCase, 5 * 60_000),
+    ]);
+    expect([...taken, ...again].filter((j) => j.startsWith(id))).toEqual([id]);
+
+    const done = await eventually(
+      async () => {
+        const res = await env.http(env.users.sam, 'GET', `/api/imports/${id}`);
+        return res.body.status === 'completed' ? res.body : undefined;
+      },
+      30_000,
+      'the resumed import to finish',
+    );
+    expect(done).toMatchObject({ processed: 3, created: 3, failed: 0 });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${id}/rows`);
+    for (const row of rows.body.items) {
+      expect((await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).status).toBe(200);
+    }
+    expect(await resumeStaleImports(env.db, startCase, 5 * 60_000)).not.toContain(id);
+    const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
+    expect(live.body.status).toBe('running');
   });
 });
