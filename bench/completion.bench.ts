@@ -12,7 +12,7 @@ import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/clie
 import { startTestEnv, workflowBundle, type TestEnv } from '../test/support/env';
 import { inBatches, startWork, workDefinition } from '../test/support/matrix';
 import { BASELINE_WORKFLOW_TYPE, finishUpdate } from './baseline/messages';
-import { spawnProcess, stopProcess } from './processes';
+import { spawnProcess, stopProcess } from '../test/support/processes';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 

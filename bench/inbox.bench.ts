@@ -11,7 +11,7 @@ import { planInbox } from '../api/routes/inbox';
 import type { Db } from '../db';
 import { startTestEnv } from '../test/support/env';
 import { freePort } from '../infra/ports';
-import { spawnProcess, stopProcess } from './processes';
+import { spawnProcess, stopProcess } from '../test/support/processes';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 

@@ -1,6 +1,9 @@
 /** Case workers in child processes, for tests that kill them (SIGKILL: no clean-up, like a crash). */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { ROOT, workflowBundle, type TestEnv } from './env';
+import type { ChildProcess } from 'node:child_process';
+import { workflowBundle, type TestEnv } from './env';
+import { exited, spawnProcess, stopProcess } from './processes';
+
+export { exited };
 
 const children: ChildProcess[] = [];
 
@@ -10,47 +13,21 @@ export async function spawnWorker(
   extraEnv: Record<string, string> = {},
 ): Promise<ChildProcess> {
   const bundle = await workflowBundle();
-  const child = spawn(
-    process.execPath,
-    // tsx as a loader in this very process: SIGKILL must hit the worker itself, not a wrapper around it.
-    ['--import', 'tsx', 'test/support/worker-process.ts'],
+  return spawnProcess(
+    'test/support/worker-process.ts',
     {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TASK_QUEUE: env.taskQueue,
-        SMTP_PORT: String(env.sink.port),
-        WORKFLOW_BUNDLE: bundle.codePath,
-        LOG_LEVEL: 'error',
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      TASK_QUEUE: env.taskQueue,
+      SMTP_PORT: String(env.sink.port),
+      WORKFLOW_BUNDLE: bundle.codePath,
+      ...extraEnv,
     },
+    { stdout: 'ready' },
+    (child) => children.push(child),
   );
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-  return child;
 }
 
-/** Resolves when the process has exited (killing it first unless it is already gone). */
-export function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-/** Resolves when the process exits on its own. */
-export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
+/** Kills a worker (SIGKILL) and resolves when it has exited. */
+export const kill = (child: ChildProcess): Promise<void> => stopProcess(child, 'SIGKILL');
 
 /** Kills every worker a test file started; call in afterAll. */
 export async function killAllWorkers(): Promise<void> {
