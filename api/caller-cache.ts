@@ -20,7 +20,8 @@ const TOUCH_EVERY = '1 minute';
  * teams) otherwise costs a round trip on every request. Correctness rests on Postgres: triggers
  * (migration 040) notify `auth_changed` whenever a token is revoked or a user, team or membership
  * changes, and every process drops its whole cache. Entries are kept only while that notification
- * channel is live; when it drops, the cache empties and every request asks Postgres until it is back.
+ * channel is live (it is opened with the cache); when it drops, the cache empties and every request asks
+ * Postgres until it is back.
  * A lookup that raced a change is not cached (generation check). Unknown tokens are never cached.
  */
 export class CallerCache {
@@ -48,11 +49,12 @@ export class CallerCache {
       restored: () => this.invalidate(),
     });
     db.beforeClose(() => this.close());
+    // Changes made before notifications flowed were not seen: lookups already under way must not be cached.
+    this.track(this.listener.start().then(() => this.invalidate()));
   }
 
   /** The caller a token belongs to, or undefined when it is unknown, revoked or its user inactive. */
   async resolve(token: string): Promise<Caller | undefined> {
-    if (!this.listener.live && !this.closed) this.startListening();
     const key = hashToken(token);
     const hit = this.entries.get(key);
     if (hit && hit.expires > Date.now() && this.listener.live) return hit.caller;
@@ -85,11 +87,6 @@ export class CallerCache {
 
   get size(): number {
     return this.entries.size;
-  }
-
-  private startListening(): void {
-    // Changes made before notifications flowed were not seen: lookups already under way must not be cached.
-    this.track(this.listener.start().then(() => this.invalidate()));
   }
 
   private track(work: Promise<unknown>): void {

@@ -11,9 +11,9 @@ export interface ListenerHandlers {
 }
 
 /**
- * A LISTEN on one channel over a connection taken from the pool. It reconnects by itself after a loss
- * until `stop`, and tells its owner both about the loss and the recovery, since notifications sent in
- * between are gone.
+ * A LISTEN on one channel over a connection taken from the pool. After a failed start or a loss it
+ * retries every `retryMs` until `stop`, and tells its owner about a loss and about each recovery, since
+ * notifications sent in between are gone.
  */
 export class PgListener {
   private client: PoolClient | undefined;
@@ -34,13 +34,18 @@ export class PgListener {
     return this.client !== undefined;
   }
 
-  /** Starts listening; resolves once notifications flow. */
+  /** Starts listening; resolves once notifications flow. If that fails, it keeps trying until `stop`. */
   start(): Promise<void> {
     this.stopped = false;
     if (this.client) return Promise.resolve();
-    this.starting ??= this.connect().finally(() => {
-      this.starting = undefined;
-    });
+    this.starting ??= this.connect()
+      .catch((err: unknown) => {
+        this.retry();
+        throw err;
+      })
+      .finally(() => {
+        this.starting = undefined;
+      });
     return this.starting;
   }
 
@@ -83,7 +88,7 @@ export class PgListener {
       if (this.stopped || this.client) return;
       this.start().then(
         () => this.handlers.restored?.(),
-        () => this.retry(),
+        () => undefined, // start() has scheduled the next attempt
       );
     }, this.retryMs).unref();
   }
