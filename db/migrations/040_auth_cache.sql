@@ -10,22 +10,14 @@ END
 $$;
 
 CREATE TRIGGER api_tokens_auth_changed
-  AFTER UPDATE OF revoked_at, user_id, token_hash OR DELETE ON api_tokens
+  AFTER UPDATE OF revoked_at, user_id, token_hash OR DELETE OR TRUNCATE ON api_tokens
   FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
 CREATE TRIGGER users_auth_changed
-  AFTER UPDATE OF id, name, email, role, active OR DELETE ON users
+  AFTER UPDATE OF id, name, email, role, active OR DELETE OR TRUNCATE ON users
   FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
 CREATE TRIGGER teams_auth_changed
-  AFTER INSERT OR UPDATE OF id, supervisor_id OR DELETE ON teams
+  AFTER INSERT OR UPDATE OF id, supervisor_id OR DELETE OR TRUNCATE ON teams
   FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
 CREATE TRIGGER team_members_auth_changed
-  AFTER INSERT OR UPDATE OR DELETE ON team_members
-  FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
-CREATE TRIGGER api_tokens_auth_truncated AFTER TRUNCATE ON api_tokens
-  FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
-CREATE TRIGGER users_auth_truncated AFTER TRUNCATE ON users
-  FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
-CREATE TRIGGER teams_auth_truncated AFTER TRUNCATE ON teams
-  FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
-CREATE TRIGGER team_members_auth_truncated AFTER TRUNCATE ON team_members
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON team_members
   FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
