@@ -30,6 +30,8 @@ export class CallerCache {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly options: CallerCacheOptions;
   private generation = 0;
+  /** Notifications flow, and nothing looked up before they did is kept. */
+  private listening = false;
   private closed = false;
 
   constructor(
@@ -40,24 +42,24 @@ export class CallerCache {
     this.listener = new PgListener(db, 'auth_changed', {
       notify: () => this.invalidate(),
       lost: (err) => {
+        this.listening = false;
         logger.warn(
           { err },
           'auth change listener lost its connection; caching callers stops until it is back',
         );
         this.invalidate();
       },
-      restored: () => this.invalidate(),
+      restored: () => this.listenedFromNow(),
     });
     db.beforeClose(() => this.close());
-    // Changes made before notifications flowed were not seen: lookups already under way must not be cached.
-    this.track(this.listener.start().then(() => this.invalidate()));
+    this.track(this.listener.start().then(() => this.listenedFromNow()));
   }
 
   /** The caller a token belongs to, or undefined when it is unknown, revoked or its user inactive. */
   async resolve(token: string): Promise<Caller | undefined> {
     const key = hashToken(token);
     const hit = this.entries.get(key);
-    if (hit && hit.expires > Date.now() && this.listener.live) return hit.caller;
+    if (hit && hit.expires > Date.now() && this.listening) return hit.caller;
     const generation = this.generation;
     const caller = await callerForTokenHash(this.db, key);
     if (!caller) return undefined;
@@ -68,7 +70,7 @@ export class CallerCache {
         [caller.tokenId],
       ),
     );
-    if (this.listener.live && generation === this.generation) {
+    if (this.listening && generation === this.generation) {
       this.entries.delete(key);
       this.entries.set(key, { caller, expires: Date.now() + this.options.ttlMs });
       if (this.entries.size > this.options.maxEntries) {
@@ -85,6 +87,13 @@ export class CallerCache {
     this.entries.clear();
   }
 
+  /** Changes made before notifications flowed were not seen: lookups already under way must not be cached. */
+  private listenedFromNow(): void {
+    if (this.closed) return;
+    this.invalidate();
+    this.listening = true;
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -99,6 +108,7 @@ export class CallerCache {
 
   private async close(): Promise<void> {
     this.closed = true;
+    this.listening = false;
     this.invalidate();
     await Promise.all(this.pending);
     await this.listener.stop();
