@@ -13,6 +13,7 @@ import {
 } from './operation';
 import { startSchema } from './routes/cases';
 import { calendarOperations } from './routes/calendar';
+import { emailOperations } from './routes/emails';
 import { eventOperations } from './routes/events';
 import { identityOperations } from './routes/identity';
 import { inboxOperations } from './routes/inbox';
@@ -106,6 +107,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...supervisorOperations,
   ...parameterOperations,
   ...calendarOperations,
+  ...emailOperations,
   ...docOperations,
 ];
 

@@ -42,8 +42,3 @@ export function addDuration(epochMs: number, duration: string): number {
   const ms = ((d.weeks * 7 + d.days) * 86_400 + d.hours * 3600 + d.minutes * 60 + d.seconds) * 1000 * d.sign;
   return date.getTime() + ms;
 }
-
-/** Whether a string is a valid ISO 8601 duration. */
-export function isDuration(text: string): boolean {
-  return parseDuration(text) !== undefined;
-}

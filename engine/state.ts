@@ -15,8 +15,6 @@ export interface Actor {
   supervisedUsers?: string[];
 }
 
-export const SYSTEM_ACTOR: Actor = { userId: 'system', role: 'system', teams: [] };
-
 export type TaskStatus = 'open' | 'completed' | 'cancelled';
 
 export interface Comment {

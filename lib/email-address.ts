@@ -30,7 +30,3 @@ export function emailAddressProblem(address: string): string | null {
     return 'the top-level domain cannot be all-numeric';
   return null;
 }
-
-export function isValidEmailAddress(address: string): boolean {
-  return emailAddressProblem(address) === null;
-}

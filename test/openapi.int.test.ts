@@ -63,6 +63,8 @@ describe('OpenAPI', () => {
     expect(params.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(
       Object.keys(inboxQuerySchema.properties),
     );
+    expect(doc.paths['/api/emails']?.get?.operationId).toBe('listEmails');
+    expect(doc.paths['/api/emails']?.get?.['x-undocumented']).toBeUndefined();
   });
 
   it('holds only valid JSON Schemas (2020-12) and a problem type list per operation', () => {

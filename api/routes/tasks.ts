@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Queryable } from '../../db';
 import type { ActorEvent } from '../../engine/state';
 import type { ActionResult } from '../../workflows/messages';
@@ -187,12 +187,6 @@ export async function loadVisibleTask(ctx: ApiContext, caller: Caller, taskId: s
   );
   if (!rows[0]) throw ProblemError.notFound(`Task ${taskId}`);
   return rows[0];
-}
-
-/** The Idempotency-Key header as a Temporal update id, scoped to the caller so two users' keys never collide. */
-export function idempotencyKey(req: Request, caller: Caller, scope: string): string | undefined {
-  const key = idempotencyHeader(req);
-  return key === undefined ? undefined : `${caller.userId}:${scope}:${key}`;
 }
 
 /** Checks that a user exists and is active; a 400 pointing at `pointer` otherwise. */
