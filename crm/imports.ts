@@ -12,6 +12,7 @@ import { parse } from 'csv-parse/sync';
 import type { Db, Queryable } from '../db';
 import { definitionVersion, type StoredDefinition } from '../db/definitions';
 import { ProblemError, type FieldError } from '../api/problem';
+import { caseContentProperties } from '../api/routes/cases';
 import { fieldErrors, validatorFor } from '../api/validation';
 import type { StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
@@ -43,13 +44,9 @@ export const importCaseSchema = {
   type: 'object',
   properties: {
     externalKey: { type: 'string', minLength: 1, maxLength: 200 },
-    entityId: { type: 'string', minLength: 1, maxLength: 100 },
     entityKind: { enum: ['EN', 'CL', 'PR'] },
     entityCode: { type: 'string', minLength: 1, maxLength: 50 },
-    ownerId: { type: 'string', minLength: 1, maxLength: 100 },
-    title: { type: 'string', minLength: 1, maxLength: 300 },
-    data: { type: 'object' },
-    lines: { type: 'array', maxItems: 1000, items: { type: 'object' } },
+    ...caseContentProperties,
   },
   required: ['externalKey'],
   additionalProperties: false,

@@ -8,15 +8,20 @@ import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, caseView, taskView } from '../views';
 
+/** What a new case may carry, whether started through the API or imported. */
+export const caseContentProperties = {
+  title: { type: 'string', minLength: 1, maxLength: 300 },
+  entityId: { type: 'string', minLength: 1, maxLength: 100 },
+  ownerId: { type: 'string', minLength: 1, maxLength: 100 },
+  data: { type: 'object' },
+  lines: { type: 'array', maxItems: 1000, items: { type: 'object' } },
+} as const;
+
 export const startSchema = {
   type: 'object',
   properties: {
     caseType: { type: 'string', minLength: 1, maxLength: 100 },
-    title: { type: 'string', minLength: 1, maxLength: 300 },
-    entityId: { type: 'string', minLength: 1, maxLength: 100 },
-    ownerId: { type: 'string', minLength: 1, maxLength: 100 },
-    data: { type: 'object' },
-    lines: { type: 'array', maxItems: 1000, items: { type: 'object' } },
+    ...caseContentProperties,
   },
   required: ['caseType'],
   additionalProperties: false,
