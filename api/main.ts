@@ -5,7 +5,7 @@ import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { connectTemporal } from '../lib/temporal';
 import { appSettings, createApp } from './app';
-import { answerClientErrors } from './request-guards';
+import { listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,8 +24,8 @@ async function main(): Promise<void> {
     recoverImports: true,
     ...(mailer ? { probes: { smtp: () => mailer.verify() } } : {}),
   });
-  const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));
-  answerClientErrors(server);
+  const server = await listen(app, config.port);
+  logger.info({ port: config.port }, 'API listening');
   const stop = () => {
     server.close(() => {
       void client.connection

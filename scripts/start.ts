@@ -5,12 +5,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Server } from 'node:http';
 import { activityDeps, createActivities } from '../activities';
 import { appSettings, createApp } from '../api/app';
 import { CaseGateway } from '../api/gateway';
 import { startInboundSmtp } from '../infra/inbound-smtp';
-import { answerClientErrors } from '../api/request-guards';
+import { listen } from '../api/server';
 import { createDb, type Db } from '../db';
 import { migrate } from '../db/migrate';
 import { seedDemo } from '../db/seed-demo';
@@ -167,11 +166,7 @@ async function main(): Promise<void> {
             new CaseGateway(client, config.taskQueue, config.updateTimeoutMs).start(definition, start),
         });
   if (inbound) stops.push({ name: 'inbound SMTP', stop: () => inbound.stop() });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, () => resolve(s));
-    answerClientErrors(s);
-    s.once('error', reject);
-  });
+  const server = await listen(app, config.port);
   stops.push({ name: 'API', stop: () => new Promise((resolve) => server.close(() => resolve(undefined))) });
 
   const lines = [

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Client, Connection } from '@temporalio/client';
@@ -17,7 +16,7 @@ import { createActivities } from '../../activities';
 import { TemplateStore } from '../../activities/templates';
 import { createApp } from '../../api/app';
 import { issueToken } from '../../api/auth';
-import { answerClientErrors } from '../../api/request-guards';
+import { listen } from '../../api/server';
 import { createDb, type Db } from '../../db';
 import { publishDefinition } from '../../db/definitions';
 import { migrate } from '../../db/migrate';
@@ -190,10 +189,7 @@ export async function startTestEnv(options: { worker?: boolean } = {}): Promise<
     mailbox: sink,
     probes: { smtp: () => mailer.verify() },
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    answerClientErrors(s);
-  });
+  const server = await listen(app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   let worker: { worker: Worker; connection: NativeConnection; running: Promise<void> } | undefined;
