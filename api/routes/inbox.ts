@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import { taskView } from '../views';
-import type { Row } from '../../db';
+import { inboxItemView } from '../views';
 import type { Priority } from '../../engine/types';
 import { callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
@@ -226,8 +225,19 @@ function wallClock(format: Intl.DateTimeFormat, at: number): number[] {
   return [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
 }
 
+/** The day last computed per time zone: every inbox's first page asks, and Intl formatting is not cheap. */
+const days = new Map<string, readonly [Date, Date]>();
+
 /** Start and end of the calendar day containing `now` in time zone `tz` (DST-aware). */
-export function dayBounds(tz: string, now: Date): [Date, Date] {
+export function dayBounds(tz: string, now: Date): readonly [Date, Date] {
+  const known = days.get(tz);
+  if (known && known[0] <= now && now < known[1]) return known;
+  const bounds = computeDayBounds(tz, now);
+  if (days.size < 1000 || days.has(tz)) days.set(tz, bounds);
+  return bounds;
+}
+
+function computeDayBounds(tz: string, now: Date): readonly [Date, Date] {
   const format = zoneFormat(tz);
   const offsetAt = (at: number): number => {
     const [y, mo, d, h, mi, s] = wallClock(format, at) as [number, number, number, number, number, number];
@@ -239,18 +249,6 @@ export function dayBounds(tz: string, now: Date): [Date, Date] {
     return new Date(guess - offsetAt(guess - offsetAt(guess)));
   };
   return [localMidnight(d), localMidnight(d + 1)];
-}
-
-/** An inbox row (INBOX_COLUMNS) as the API shows it: a task without its long parts, plus a comment count. */
-export function inboxItemView(r: Row, now: number) {
-  const {
-    description: _description,
-    formData: _formData,
-    notes: _notes,
-    comments: _comments,
-    ...item
-  } = taskView(r, now);
-  return { ...item, commentCount: r.comment_count as number };
 }
 
 export interface InboxPlan {

@@ -9,9 +9,9 @@ import { INBOX_COLUMNS } from '../inbox-query';
 import { idString, inboxItemSchema, problemResponses, taskSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
-import { TASK_COLUMNS, taskView } from '../views';
+import { TASK_COLUMNS, inboxItemView, taskView } from '../views';
 import { loadVisibleCase } from './cases';
-import { dayBounds, inboxItemView } from './inbox';
+import { dayBounds } from './inbox';
 import { actOnTask, loadVisibleTask, requireActiveUser } from './tasks';
 
 /** Bulk reassignments sent to workflows at once. */
