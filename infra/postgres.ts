@@ -17,6 +17,8 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   /** Turn off fsync and friends: much faster, but an OS crash can lose or corrupt data. For tests only. */
   unsafeFast?: boolean;
+  /** More server settings (`name=value`, as `postgres -c` takes them), e.g. `shared_buffers=1GB`. */
+  settings?: string[];
 }
 
 export interface EmbeddedPostgres {
@@ -99,6 +101,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   args.push('-c', 'unix_socket_directories=');
   if (opts.unsafeFast)
     args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  for (const setting of opts.settings ?? []) args.push('-c', setting);
   // Own process group: a Ctrl-C in the terminal reaches the app, which stops Postgres after draining.
   const child = spawn(bin.postgres, args, {
     ...runAs,

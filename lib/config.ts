@@ -8,6 +8,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
+  /** Server settings of the embedded PostgreSQL (`name=value`), e.g. `shared_buffers=1GB`. */
+  embeddedPostgresSettings: string[];
   temporalAddress: string | undefined;
   temporalNamespace: string;
   temporalPort: number;
@@ -49,6 +51,18 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+const SETTING = /^[a-z][a-z0-9_.]*=[^\s=]+$/i;
+
+/** Space-separated `name=value` PostgreSQL settings, as `postgres -c` takes them. */
+function pgSettings(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') return [];
+  const settings = raw.split(/\s+/);
+  const bad = settings.find((s) => !SETTING.test(s));
+  if (bad) throw new ConfigError(`${name} must be space-separated name=value settings, got "${bad}"`);
+  return settings;
+}
+
 /** The user's cache directory for downloaded or built tools (the Temporal CLI). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -65,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR || path.join(root, '.data')),
     databaseUrl: env.DATABASE_URL || undefined,
     embeddedPostgresPort: int(env, 'EMBEDDED_POSTGRES_PORT', 5433),
+    embeddedPostgresSettings: pgSettings(env, 'EMBEDDED_POSTGRES_SETTINGS'),
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
     temporalPort: int(env, 'TEMPORAL_PORT', 7233),

@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     const pg = await startEmbeddedPostgres({
       dataDir: path.join(config.dataDir, 'postgres'),
       port: config.embeddedPostgresPort,
+      settings: config.embeddedPostgresSettings,
       log,
     });
     stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });

@@ -105,6 +105,7 @@ async function setUpPostgres(handles: TestEnvHandles): Promise<string> {
     port: await freePort(),
     log: (msg) => logger.debug(`[test env] ${msg}`),
     unsafeFast: true,
+    settings: config.embeddedPostgresSettings,
   });
   return handles.postgres.url;
 }

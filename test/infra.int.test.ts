@@ -209,13 +209,30 @@ describe('startEmbeddedPostgres', () => {
     expect(await isPortFree(port)).toBe(true);
 
     const logs: string[] = [];
-    const second = await startEmbeddedPostgres({ dataDir, port, log: (m) => logs.push(m) });
+    const second = await startEmbeddedPostgres({
+      dataDir,
+      port,
+      log: (m) => logs.push(m),
+      settings: loadConfig({ EMBEDDED_POSTGRES_SETTINGS: 'shared_buffers=64MB  work_mem=8MB' })
+        .embeddedPostgresSettings,
+    });
     try {
       expect(await query(second.url, 'SELECT name FROM kept')).toEqual([{ name: 'Zoë' }]);
       expect(logs).toEqual([]); // no initdb, no CREATE DATABASE the second time
+      expect(await query(second.url, "SELECT current_setting('shared_buffers') AS sb")).toEqual([
+        { sb: '64MB' },
+      ]);
+      expect(await query(second.url, "SELECT current_setting('work_mem') AS wm")).toEqual([{ wm: '8MB' }]);
     } finally {
       await second.stop();
     }
+  });
+
+  it('refuses settings that are not name=value pairs, naming the variable', () => {
+    expect(() => loadConfig({ EMBEDDED_POSTGRES_SETTINGS: 'shared_buffers=1GB -c fsync=off' })).toThrow(
+      'EMBEDDED_POSTGRES_SETTINGS must be space-separated name=value settings, got "-c"',
+    );
+    expect(loadConfig({}).embeddedPostgresSettings).toEqual([]);
   });
 
   it('refuses a non-empty directory that holds no cluster, and leaves it alone', async () => {
