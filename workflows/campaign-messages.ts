@@ -29,6 +29,11 @@ export interface CampaignProgress {
   paused: boolean;
 }
 
+/**
+ * A start was asked for (POST .../start, by signal-with-start): the running start looks for pending
+ * targets again before it finishes, so a request that arrives while it is finishing is not lost.
+ */
+export const startCampaignSignal = defineSignal('startCampaign');
 export const pauseCampaignSignal = defineSignal('pauseCampaign');
 export const resumeCampaignSignal = defineSignal('resumeCampaign');
 export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');

@@ -11,6 +11,7 @@ import {
   campaignProgressQuery,
   pauseCampaignSignal,
   resumeCampaignSignal,
+  startCampaignSignal,
   type CampaignProgress,
   type CampaignWorkflowInput,
 } from './campaign-messages';
@@ -42,7 +43,7 @@ const DEFAULT_BATCHES_PER_RUN = 500;
  * starts the targets' case workflows (ids `campaign-<campaign>-<entity>`, never reused) with the worker's
  * client and marks the targets in Postgres, so a retried, resumed or repeated start never creates a second
  * case. The cases are independent workflows, not children: their starts do not queue on this workflow's
- * history, and they outlive it. Pause and resume by signal.
+ * history, and they outlive it. Pause and resume by signal; a repeated start signals the running one.
  */
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
   const progress: CampaignProgress = input.progress ?? {
@@ -59,6 +60,11 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     progress.paused = false;
   });
   setHandler(campaignProgressQuery, () => progress);
+  /** A start request came in since the targets were last looked at. */
+  let startRequested = false;
+  setHandler(startCampaignSignal, () => {
+    startRequested = true;
+  });
 
   const plan = input.plan ?? (await campaignPlan(input.campaignId));
   const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
@@ -69,8 +75,17 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     await condition(() => !progress.paused);
     const began = Date.now();
+    startRequested = false;
     const batch = await campaignStartBatch({ plan, limit: plan.batchSize });
-    if (batch.fetched === 0) break;
+    if (batch.fetched === 0) {
+      // A start asked for while this batch looked, or while the campaign was being marked finished, may
+      // have made targets pending again (a repeated start): look once more.
+      if (startRequested) continue;
+      await campaignFinished(plan.campaignId);
+      if (!startRequested) break;
+      await campaignPlan(plan.campaignId); // running again
+      continue;
+    }
     progress.started += batch.started;
     progress.existing += batch.existing;
     progress.failed += batch.failed;
@@ -80,7 +95,5 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     const elapsed = Date.now() - began;
     if (elapsed < minimumMs) await sleep(minimumMs - elapsed);
   }
-
-  await campaignFinished(plan.campaignId);
   return progress;
 }

@@ -19,6 +19,7 @@ import {
   campaignWorkflowId,
   pauseCampaignSignal,
   resumeCampaignSignal,
+  startCampaignSignal,
   type CampaignWorkflowInput,
 } from '../../workflows/campaign-messages';
 import { callerOf, requireRole } from '../auth';
@@ -329,11 +330,12 @@ export function campaignRoutes(ctx: ApiContext): Router {
         'Add targets from a spreadsheet or a segment first',
       );
     const input: CampaignWorkflowInput = { campaignId: campaign.id };
-    await ctx.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+    // Joins a running start (which then looks for pending targets again before it finishes), or starts one.
+    await ctx.client.workflow.signalWithStart(CAMPAIGN_WORKFLOW_TYPE, {
       workflowId: campaignWorkflowId(campaign.id),
       taskQueue: ctx.taskQueue,
       args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      signal: startCampaignSignal,
     });
     res
       .status(202)
