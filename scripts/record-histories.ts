@@ -10,7 +10,9 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import globalSetup from '../test/global-setup';
 import globalTeardown from '../test/global-teardown';
+import { upload, seedEntity } from '../test/support/crm';
 import { ROOT, scoped, shippedDefinition, startTestEnv, type TestEnv } from '../test/support/env';
+import { campaignWorkflowId } from '../workflows/campaign-messages';
 
 const OUT = path.join(ROOT, 'test/fixtures/histories');
 
@@ -47,6 +49,35 @@ async function run(env: TestEnv, caseType: string, name: string, steps: [string,
   console.log(`recorded ${name} (${history.events?.length ?? 0} events)`);
 }
 
+/** A campaign over three targets in batches of two, started through the API. */
+async function recordCampaign(env: TestEnv, name: string): Promise<void> {
+  const caseType = await env.publish(scoped(shippedDefinition('campaign-follow-up'), env.prefix));
+  for (const n of [1, 2, 3]) {
+    await seedEntity(env, {
+      id: `${env.prefix}-r${n}`,
+      kind: 'CL',
+      code: `${env.prefix}-R${n}`,
+      name: `R${n}`,
+    });
+  }
+  const created = await env.http(env.users.sam, 'POST', '/api/campaigns', {
+    name: `Recorded ${env.prefix}`,
+    caseType,
+    batchSize: 2,
+    ratePerSecond: 100,
+  });
+  const id = created.body.id as string;
+  const csv = `type,code\n${[1, 2, 3].map((n) => `CL,${env.prefix}-R${n}`).join('\n')}\n`;
+  await upload(env, env.users.sam, `/api/campaigns/${id}/targets`, csv, 'text/csv');
+  const started = await env.http(env.users.sam, 'POST', `/api/campaigns/${id}/start`, {});
+  if (started.status !== 202) throw new Error(`${name}: start answered ${started.status}`);
+  const handle = env.client.workflow.getHandle(campaignWorkflowId(id));
+  await handle.result();
+  const history = await handle.fetchHistory();
+  fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+  console.log(`recorded ${name} (${history.events?.length ?? 0} events)`);
+}
+
 async function main(): Promise<void> {
   await globalSetup();
   const env = await startTestEnv();
@@ -69,6 +100,7 @@ async function main(): Promise<void> {
       ['unclaim', {}],
       ['complete', { outcome: 'lost' }],
     ]);
+    await recordCampaign(env, 'campaign-three-targets');
   } finally {
     await env.stop();
     await globalTeardown();
