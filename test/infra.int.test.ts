@@ -199,7 +199,7 @@ describe('startTemporalDevServer', () => {
 });
 
 describe('startEmbeddedPostgres', () => {
-  it('keeps data across a stop and a restart of the same cluster', async () => {
+  it('keeps data across a stop and a restart of the same cluster, with the settings given at start', async () => {
     const dataDir = path.join(tmp, 'pg');
     const port = await freePort();
     const first = await startEmbeddedPostgres({ dataDir, port, log: quiet, unsafeFast: true });
