@@ -44,7 +44,12 @@ async function run(env: TestEnv, caseType: string, name: string, steps: [string,
     .getHandle(caseId)
     .result()
     .catch(() => undefined);
-  const history = await env.client.workflow.getHandle(caseId).fetchHistory();
+  await save(env, caseId, name);
+}
+
+/** Writes the history of a closed workflow as `<name>.json`. */
+async function save(env: TestEnv, workflowId: string, name: string): Promise<void> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
   console.log(`recorded ${name} (${history.events?.length ?? 0} events)`);
 }
@@ -71,11 +76,8 @@ async function recordCampaign(env: TestEnv, name: string): Promise<void> {
   await upload(env, env.users.sam, `/api/campaigns/${id}/targets`, csv, 'text/csv');
   const started = await env.http(env.users.sam, 'POST', `/api/campaigns/${id}/start`, {});
   if (started.status !== 202) throw new Error(`${name}: start answered ${started.status}`);
-  const handle = env.client.workflow.getHandle(campaignWorkflowId(id));
-  await handle.result();
-  const history = await handle.fetchHistory();
-  fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
-  console.log(`recorded ${name} (${history.events?.length ?? 0} events)`);
+  await env.client.workflow.getHandle(campaignWorkflowId(id)).result();
+  await save(env, campaignWorkflowId(id), name);
 }
 
 async function main(): Promise<void> {
