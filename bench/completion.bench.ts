@@ -209,7 +209,7 @@ export default async function completionBench(): Promise<BenchResult> {
     }
     notes.push(
       'HTTP completion = POST /api/tasks/:id/complete: token lookup, task and form lookup, Temporal update ' +
-        '(interpreter + projection local activity in one Postgres transaction), JSON of the task the update returns.',
+        '(interpreter + projection local activity: one Postgres statement), JSON of the task the update returns.',
       'Bare Temporal = executeUpdate on a started workflow whose handler runs one no-op local activity.',
       `The bench process hosts the load generator, the Temporal client and the API; the case worker and the ` +
         `baseline worker run in their own processes; Temporal dev server and Postgres share the machine.`,
