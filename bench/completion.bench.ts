@@ -2,7 +2,7 @@
  * Task completion through HTTP next to a bare Temporal baseline doing the same Temporal work (a started
  * workflow, one update running one local activity, completion), in one run:
  *  - latency: 100 sequential completions (and 100 whole runs: start a case, then complete its task);
- *  - throughput: as many concurrent completions as the machine sustains (500 per measurement, 6-10 s);
+ *  - throughput: as many concurrent completions as the machine sustains (500 per measurement, 4-10 s);
  *  - latency at half of that throughput, with requests arriving at a fixed rate, twice, next to the bare
  *    baseline at the same rate.
  * Every measured phase starts SETTLE_MS after its (untimed) preparation: the baseline's preparation only
@@ -192,7 +192,6 @@ export default async function completionBench(): Promise<BenchResult> {
     figures['max completions/s: HTTP / bare Temporal'] = `${ms(httpMax)} / ${ms(bareMax)}`;
     figures['HTTP throughput / bare Temporal throughput'] = ms(httpMax / bareMax);
 
-    // Half of the maximum HTTP throughput, arriving at a fixed rate.
     // Half of the maximum HTTP throughput, arriving at a fixed rate: twice, each next to the bare baseline
     // at the same rate, so a noisy moment of the machine shows in both.
     const rate = Math.max(1, httpMax / 2);
