@@ -7,9 +7,9 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * The projection as one statement: the case row, changed tasks, the case status on the case's other open
  * tasks and new timeline entries, written by data-modifying CTEs. One statement is one round trip and is
  * atomic by itself, and the pipeline-totals rows its trigger updates (migration 030) stay locked only
- * until that statement commits. When they stayed locked through five more round trips of a transaction,
- * projections of cases sharing a total (one case type, status and owner) queued behind each other: at 30
- * completions a second the slowest waited 100-150 ms.
+ * until that statement commits. When they stayed locked through four more round trips of a transaction
+ * (tasks, open tasks' case status, timeline, COMMIT), projections of cases sharing a total (one case type,
+ * status and owner) queued behind each other: at 30 completions a second the slowest waited 100-150 ms.
  */
 const PROJECTION_SQL = `
 WITH case_row AS (
