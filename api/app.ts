@@ -31,6 +31,7 @@ import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { reportRoutes } from './routes/reports';
 import { segmentRoutes } from './routes/segments';
+import { TextStats } from './text-stats';
 
 export interface AppDeps {
   db: Db;
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
   const ctx: ApiContext = {
     db: deps.db,
     callers: new CallerCache(deps.db),
+    textStats: new TextStats(deps.db),
     client: deps.client,
     gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs),
     taskQueue: deps.taskQueue,

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
+import type { TextStats } from './text-stats';
 
 /** A received message as the development mailbox shows it. */
 export interface MailboxMessage {
@@ -20,6 +21,8 @@ export interface ApiContext {
   db: Db;
   /** Who bearer tokens belong to; identity routes invalidate it after their own changes. */
   callers: CallerCache;
+  /** Word frequencies among open tasks, for administrators' text search. */
+  textStats: TextStats;
   client: Client;
   gateway: CaseGateway;
   /** Task queue of the workers, for workflows the API starts directly (campaigns). */

@@ -8,6 +8,7 @@
  */
 import type { Priority } from '../engine/types';
 import type { Caller } from './auth';
+import type { TextFrequency } from './text-stats';
 
 export type InboxScope = 'inbox' | 'mine' | 'claimable' | 'all';
 export type InboxState = 'open' | 'closed' | 'any';
@@ -94,8 +95,54 @@ class Params {
  * Only word characters reach to_tsquery, so no input can inject tsquery syntax. Null when `q` has no word.
  */
 export function prefixTsQuery(text: string): string | null {
-  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 10);
+  const words = queryWords(text);
   return words.length === 0 ? null : words.map((w) => `${w}:*`).join(' & ');
+}
+
+/** The words of `q` that the text search matches (letters and digits, lower case, at most 10). */
+function queryWords(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 10);
+}
+
+/** The indexed text of a task (migrations 010 and 041). */
+const TEXT_VECTOR = `to_tsvector('simple', t.title || ' ' || COALESCE(t.entity_name, ''))`;
+
+/**
+ * Share of open tasks above which an administrator's text search walks the open tasks in the page's order
+ * and keeps the matches (about limit / share rows read) instead of fetching every match through the text
+ * index and sorting them (share x 250,000 rows at a million tasks). Near this share both take ~10 ms.
+ */
+const WALK_ABOVE = 0.02;
+
+/**
+ * How to find an administrator's open-task text matches, from the words' frequencies:
+ * - `walk` for one word that surely starts words of more than WALK_ABOVE of the open tasks, when no other
+ *   filter is set. Only for one word: two common words may never meet, and the walk would read every open
+ *   task to find that out.
+ * - `drive` for several words: look up the rarest in the text index and check the others on those rows.
+ *   A prefix common to nearly every task ("company" in "Company 4242") would otherwise make the index
+ *   visit every open task.
+ * - undefined: the plain text-index lookup (frequencies unknown, closed tasks, one word that is not common).
+ */
+function adminTextPlan(
+  filters: InboxFilters,
+  frequency: TextFrequency | undefined,
+): { walk: true } | { drive: string } | undefined {
+  const { q, state } = filters;
+  if (q === undefined || frequency === undefined || state !== 'open') return undefined;
+  const words = queryWords(q);
+  let rarest: { word: string; atLeast: number; estimate: number } | undefined;
+  for (const word of words) {
+    const share = frequency(word);
+    if (share === undefined) return undefined;
+    if (!rarest || share.estimate < rarest.estimate) rarest = { word, ...share };
+  }
+  if (!rarest) return undefined;
+  if (words.length > 1) return { drive: `${rarest.word}:*` };
+  // Walking is for the open tasks as a whole: another filter (a team, a case type) can leave few rows to
+  // walk past, which only its own index finds quickly.
+  const onlyText = Object.keys(filters).every((k) => k === 'scope' || k === 'state' || k === 'q');
+  return rarest.atLeast >= WALK_ABOVE && onlyText ? { walk: true } : undefined;
 }
 
 /**
@@ -178,9 +225,7 @@ function filterSql(f: InboxFilters, now: Date, p: Params): string[] {
 function textSql(q: string | undefined, p: Params): string | null {
   if (q === undefined) return null;
   const query = prefixTsQuery(q);
-  return query === null
-    ? 'false'
-    : `to_tsvector('simple', t.title || ' ' || COALESCE(t.entity_name, '')) @@ to_tsquery('simple', ${p.add(query)})`;
+  return query === null ? 'false' : `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(query)})`;
 }
 
 /** Rows strictly after `after` (the sort-key values of the last row seen, id last) in the sort order. */
@@ -208,6 +253,8 @@ export interface InboxPageQuery {
   limit: number;
   after?: string[];
   now: Date;
+  /** Word frequencies among open tasks (TextStats), for administrators' text search. */
+  textFrequency?: TextFrequency;
 }
 
 /** One page of the inbox. Each row also carries its sort-key values as text (`k0`, `k1`, ...) for the cursor. */
@@ -222,18 +269,38 @@ export function inboxPageSql(q: InboxPageQuery): { sql: string; params: unknown[
   where.push(...filterSql(q.filters, q.now, p));
   if (q.after) where.push(keysetSql(keys, q.after, p));
   const keyColumns = keys.map((k, i) => `(${k.expr})::text AS k${i}`).join(', ');
-  const text = textSql(q.filters.q, p);
   const orderBy = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
   const limit = p.add(q.limit + 1);
+  const plain = (conditions: string[]): string => `SELECT ${INBOX_COLUMNS}, ${keyColumns}
+  FROM tasks t
+  WHERE ${conditions.length > 0 ? conditions.join('\n    AND ') : 'true'}
+  ORDER BY ${orderBy}
+  LIMIT ${limit}`;
+  const adminText = arms === null ? adminTextPlan(q.filters, q.textFrequency) : undefined;
+  if (adminText && 'walk' in adminText) {
+    // ts_match_vq is @@ as a function call, which no index answers: the planner walks the ordered index of
+    // open tasks and keeps the matches until the page is full.
+    const query = p.add(prefixTsQuery(q.filters.q as string));
+    return {
+      sql: plain([...where, `ts_match_vq(${TEXT_VECTOR}, to_tsquery('simple', ${query}))`]),
+      params: p.values,
+    };
+  }
+  const text = textSql(q.filters.q, p);
   // A caller's visible set is small, but with ORDER BY ... LIMIT the planner may walk an ordered index of
   // all open tasks and filter row by row. The OFFSET 0 fence makes it fetch the visible rows through their
   // indexes (BitmapOr) and sort only those; the text condition then filters that small set. Without a
-  // visibility restriction (administrators), text search always goes through the text index: its cost
-  // follows the number of matches, where the planner's estimates for prefix queries are unreliable.
+  // visibility restriction (administrators), text search goes through the text index (for the rarest word
+  // only, when its frequency is known: adminTextPlan), since the planner's estimates for prefix queries
+  // are unreliable.
   let sql: string;
   if (arms !== null || text !== null) {
-    const inner = arms !== null ? where : [...where, text as string];
-    const outer = arms !== null && text !== null ? `\n  WHERE ${text}` : '';
+    let inner = arms !== null ? where : [...where, text as string];
+    let outer = arms !== null && text !== null ? `\n  WHERE ${text}` : '';
+    if (adminText) {
+      inner = [...where, `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(adminText.drive)})`];
+      outer = `\n  WHERE ${text}`;
+    }
     sql = `SELECT * FROM (
     SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
     FROM tasks t
@@ -242,11 +309,7 @@ export function inboxPageSql(q: InboxPageQuery): { sql: string; params: unknown[
   ORDER BY ${orderBy}
   LIMIT ${limit}`;
   } else {
-    sql = `SELECT ${INBOX_COLUMNS}, ${keyColumns}
-  FROM tasks t
-  WHERE ${where.length > 0 ? where.join('\n    AND ') : 'true'}
-  ORDER BY ${orderBy}
-  LIMIT ${limit}`;
+    sql = plain(where);
   }
   return { sql, params: p.values };
 }

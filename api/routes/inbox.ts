@@ -18,6 +18,7 @@ import {
 import { idString, inboxItemSchema, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
+import type { TextFrequency } from '../text-stats';
 
 const list = (item: string) => ({
   type: 'string',
@@ -271,6 +272,7 @@ export function planInbox(
   rawQuery: Record<string, unknown>,
   maxPageSize: number,
   now: Date,
+  textFrequency?: TextFrequency,
 ): InboxPlan {
   const query = check<InboxQuery>(inboxQuerySchema, rawQuery, '/query');
   const limit = query.limit === undefined ? Math.min(50, maxPageSize) : Number(query.limit);
@@ -311,7 +313,16 @@ export function planInbox(
   const wantCounts = query.counts === undefined ? after === undefined : query.counts === 'true';
   const bounds = wantCounts ? dayBounds(query.tz ?? 'UTC', now) : undefined;
   return {
-    page: inboxPageSql({ caller, filters, sort, order, limit, now, ...(after ? { after } : {}) }),
+    page: inboxPageSql({
+      caller,
+      filters,
+      sort,
+      order,
+      limit,
+      now,
+      ...(after ? { after } : {}),
+      ...(textFrequency ? { textFrequency } : {}),
+    }),
     ...(bounds ? { counts: inboxCountsSql(caller, now, bounds[0], bounds[1]) } : {}),
     limit,
     keyCount: keys.length,
@@ -324,7 +335,13 @@ export function inboxRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/inbox', async (req, res) => {
-    const plan = planInbox(callerOf(req), { ...req.query }, ctx.maxPageSize, new Date());
+    const plan = planInbox(
+      callerOf(req),
+      { ...req.query },
+      ctx.maxPageSize,
+      new Date(),
+      ctx.textStats.frequency,
+    );
     const [rows, counts] = await Promise.all([
       ctx.db.query(plan.page.sql, plan.page.params),
       plan.counts ? ctx.db.query(plan.counts.sql, plan.counts.params) : Promise.resolve([]),
