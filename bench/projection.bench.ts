@@ -8,6 +8,7 @@ import { projectCase } from '../activities/projection';
 import type { ProjectionInput } from '../activities/types';
 import { startTestEnv } from '../test/support/env';
 import { inBatches } from '../test/support/matrix';
+import { caseProjection, projectedTask } from '../test/support/projection';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 
@@ -17,53 +18,27 @@ const CONCURRENCY = [4, 16];
 export default async function projectionBench(): Promise<BenchResult> {
   const env = await startTestEnv({ worker: false });
   const at = Date.now();
+  const caseType = `${env.prefix}-projection-bench`;
   const projection = (caseId: string, version: number): ProjectionInput => {
     const done = version > 1;
-    return {
-      state: {
-        caseId,
-        caseType: `${env.prefix}-projection-bench`,
-        definitionVersion: 1,
-        title: caseId,
-        status: done ? 'DONE' : 'OPEN',
-        statusCategory: done ? 'won' : 'open',
-        entityId: null,
-        entityName: 'Acme',
-        ownerId: env.users.alice.id,
-        parentCaseId: null,
-        data: { amount: 1000 },
-        lines: [],
-        currentSteps: done ? [] : ['work'],
-        createdAt: at,
-        updatedAt: at + version,
-        endedAt: done ? at + version : null,
-        version,
-      },
+    return caseProjection(env, {
+      caseId,
+      caseType,
+      version,
+      status: done ? 'DONE' : 'OPEN',
+      at,
       tasks: [
-        {
-          id: `${caseId}-work`,
-          step: 'work',
-          action: 'call',
-          title: `Work on ${caseId}`,
+        projectedTask(env, `${caseId}-work`, at, {
           status: done ? 'completed' : 'open',
           assignee: env.users.alice.id,
-          candidateTeams: [`${env.prefix}-sales`],
-          candidateRoles: [],
           priority: 'normal',
-          dueAt: at + 86_400_000,
-          followUpAt: null,
-          createdAt: at,
           claimedAt: at,
           completedAt: done ? at + version : null,
           completedBy: done ? env.users.alice.id : null,
           outcome: done ? 'close' : null,
           formData: done ? { note: 'done' } : null,
-          notes: null,
-          delegatedBy: null,
-          comments: [],
-          escalationLevel: 0,
           version,
-        },
+        }),
       ],
       timeline: [
         {
@@ -74,7 +49,7 @@ export default async function projectionBench(): Promise<BenchResult> {
           detail: {},
         },
       ],
-    };
+    });
   };
   const figures: Record<string, number | string> = {};
   try {

@@ -8,6 +8,7 @@ import type { ProjectionInput } from '../activities/types';
 import type { TaskState } from '../engine/state';
 import { startTestEnv, type TestEnv } from './support/env';
 import { inBatches } from './support/matrix';
+import { caseProjection, projectedTask } from './support/projection';
 
 let env: TestEnv;
 
@@ -21,66 +22,17 @@ afterAll(async () => {
 
 const T0 = Date.parse('2031-03-01T09:00:00Z');
 
-function task(id: string, overrides: Partial<TaskState> = {}): TaskState {
-  return {
-    id,
-    step: 'call',
-    action: 'call',
-    title: `Call ${id}`,
-    status: 'open',
-    assignee: null,
-    candidateTeams: [`${env.prefix}-sales`],
-    candidateRoles: [],
-    priority: 'high',
-    dueAt: T0 + 86_400_000,
-    followUpAt: null,
-    createdAt: T0,
-    claimedAt: null,
-    completedAt: null,
-    completedBy: null,
-    outcome: null,
-    formData: null,
-    notes: null,
-    delegatedBy: null,
-    comments: [],
-    escalationLevel: 0,
-    version: 1,
-    ...overrides,
-  };
-}
+const task = (id: string, overrides: Partial<TaskState> = {}): TaskState =>
+  projectedTask(env, id, T0, overrides);
 
-function projection(
+const projection = (
   caseId: string,
   version: number,
   status: string,
   tasks: TaskState[],
   timeline: ProjectionInput['timeline'] = [],
   caseType = `${env.prefix}-projected`,
-): ProjectionInput {
-  return {
-    state: {
-      caseId,
-      caseType,
-      definitionVersion: 1,
-      title: `Case ${caseId}`,
-      status,
-      statusCategory: status === 'DONE' ? 'won' : 'open',
-      entityId: null,
-      entityName: 'Acme',
-      ownerId: env.users.alice.id,
-      parentCaseId: null,
-      data: { amount: 1000 },
-      lines: [],
-      currentSteps: ['call'],
-      createdAt: T0,
-      updatedAt: T0 + version,
-      endedAt: status === 'DONE' ? T0 + version : null,
-      version,
-    },
-    tasks,
-    timeline,
-  };
-}
+): ProjectionInput => caseProjection(env, { caseId, caseType, version, status, at: T0, tasks, timeline });
 
 const taskRow = async (id: string) =>
   (
