@@ -295,12 +295,14 @@ export function inboxPageSql(q: InboxPageQuery): { sql: string; params: unknown[
   // are unreliable.
   let sql: string;
   if (arms !== null || text !== null) {
-    let inner = arms !== null ? where : [...where, text as string];
-    let outer = arms !== null && text !== null ? `\n  WHERE ${text}` : '';
-    if (adminText) {
-      inner = [...where, `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(adminText.drive)})`];
-      outer = `\n  WHERE ${text}`;
-    }
+    // Inside the fence: the visible set, or every text match, or the matches of the rarest word. Outside:
+    // the text condition whenever the fence does not hold it whole.
+    const inner = adminText
+      ? [...where, `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(adminText.drive)})`]
+      : arms !== null
+        ? where
+        : [...where, text as string];
+    const outer = text !== null && (arms !== null || adminText) ? `\n  WHERE ${text}` : '';
     sql = `SELECT * FROM (
     SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
     FROM tasks t
