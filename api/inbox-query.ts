@@ -109,40 +109,64 @@ const TEXT_VECTOR = `to_tsvector('simple', t.title || ' ' || COALESCE(t.entity_n
 
 /**
  * Share of open tasks above which an administrator's text search walks the open tasks in the page's order
- * and keeps the matches (about limit / share rows read) instead of fetching every match through the text
- * index and sorting them (share x 250,000 rows at a million tasks). Near this share both take ~10 ms.
+ * and keeps the matches (about limit / share rows read, each checked at ~7 us) instead of fetching every
+ * match through the text index and sorting them (share x 250,000 rows at a million tasks, ~1 us each).
+ * Measured there: a prefix in 2.2 % of open tasks, index 5-7 ms and walk 19-25 ms; a word in 12.5 %, index
+ * 90-100 ms and walk 3-6 ms.
  */
-const WALK_ABOVE = 0.02;
+const WALK_ABOVE = 0.04;
+
+/**
+ * Words in at least this share of open tasks are not looked up in the text index when rarer words are:
+ * a prefix common to nearly every task ("company" in "Company 4242") would make the index visit every open
+ * task, while checking it on the rarer words' rows costs little.
+ */
+const INDEX_BELOW = 0.2;
 
 /**
  * How to find an administrator's open-task text matches, from the words' frequencies:
- * - `walk` for one word that surely starts words of more than WALK_ABOVE of the open tasks, when no other
- *   filter is set. Only for one word: two common words may never meet, and the walk would read every open
- *   task to find that out.
- * - `drive` for several words: look up the rarest in the text index and check the others on those rows.
- *   A prefix common to nearly every task ("company" in "Company 4242") would otherwise make the index
- *   visit every open task.
- * - undefined: the plain text-index lookup (frequencies unknown, closed tasks, one word that is not common).
+ * - `index`: the tsquery looked up in the text index (the words under INDEX_BELOW, or else the rarest);
+ *   `partial` when it leaves words out, which are then checked on its rows.
+ * - `walk`: walk the open tasks in page order, checking the whole query on each, when no other filter is
+ *   set (another filter, such as a team or a case type, can leave few rows to walk past, which only its own
+ *   index finds quickly):
+ *   - `sure` for one word whose commonest matching lexeme alone passes WALK_ABOVE: the walk fills the page
+ *     after about limit / share rows;
+ *   - `likely` for several words whose shares multiplied, as if independent, pass WALK_ABOVE. Words may
+ *     never meet ("hooli acme"), so this walk stops after a bounded number of rows, and the index finds the
+ *     page if the walk did not fill it.
+ * Undefined for the plain text-index lookup (frequencies unknown, closed tasks).
  */
 function adminTextPlan(
   filters: InboxFilters,
   frequency: TextFrequency | undefined,
-): { walk: true } | { drive: string } | undefined {
+): { index: string; partial: boolean; walk?: 'sure' | 'likely' } | undefined {
   const { q, state } = filters;
   if (q === undefined || frequency === undefined || state !== 'open') return undefined;
-  const words = queryWords(q);
-  let rarest: { word: string; atLeast: number; estimate: number } | undefined;
-  for (const word of words) {
+  const words: { word: string; atLeast: number; estimate: number }[] = [];
+  for (const word of queryWords(q)) {
     const share = frequency(word);
     if (share === undefined) return undefined;
-    if (!rarest || share.estimate < rarest.estimate) rarest = { word, ...share };
+    words.push({ word, ...share });
   }
-  if (!rarest) return undefined;
-  if (words.length > 1) return { drive: `${rarest.word}:*` };
-  // Walking is for the open tasks as a whole: another filter (a team, a case type) can leave few rows to
-  // walk past, which only its own index finds quickly.
+  if (words.length === 0) return undefined;
+  const rarest = words.reduce((a, b) => (b.estimate < a.estimate ? b : a));
+  const uncommon = words.filter((w) => w.estimate < INDEX_BELOW);
+  const indexed = uncommon.length > 0 ? uncommon : [rarest];
   const onlyText = Object.keys(filters).every((k) => k === 'scope' || k === 'state' || k === 'q');
-  return rarest.atLeast >= WALK_ABOVE && onlyText ? { walk: true } : undefined;
+  const likely = words.reduce((product, w) => product * w.estimate, 1);
+  const walk = !onlyText
+    ? undefined
+    : words.length === 1 && rarest.atLeast >= WALK_ABOVE
+      ? 'sure'
+      : words.length > 1 && likely >= WALK_ABOVE
+        ? 'likely'
+        : undefined;
+  return {
+    index: indexed.map((w) => `${w.word}:*`).join(' & '),
+    partial: indexed.length < words.length,
+    ...(walk ? { walk } : {}),
+  };
 }
 
 /**
@@ -221,11 +245,16 @@ function filterSql(f: InboxFilters, now: Date, p: Params): string[] {
   return where;
 }
 
-/** The text condition of `q`, or null without `q`. */
-function textSql(q: string | undefined, p: Params): string | null {
+/**
+ * The text condition of `q` (null without `q`), and the same test as a function call, which no index
+ * answers (`ts_match_vq` is what `@@` calls).
+ */
+function textSql(q: string | undefined, p: Params): { sql: string; unindexed: string } | null {
   if (q === undefined) return null;
   const query = prefixTsQuery(q);
-  return query === null ? 'false' : `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(query)})`;
+  if (query === null) return { sql: 'false', unindexed: 'false' };
+  const tsquery = `to_tsquery('simple', ${p.add(query)})`;
+  return { sql: `${TEXT_VECTOR} @@ ${tsquery}`, unindexed: `ts_match_vq(${TEXT_VECTOR}, ${tsquery})` };
 }
 
 /** Rows strictly after `after` (the sort-key values of the last row seen, id last) in the sort order. */
@@ -276,44 +305,89 @@ export function inboxPageSql(q: InboxPageQuery): { sql: string; params: unknown[
   WHERE ${conditions.length > 0 ? conditions.join('\n    AND ') : 'true'}
   ORDER BY ${orderBy}
   LIMIT ${limit}`;
-  const adminText = arms === null ? adminTextPlan(q.filters, q.textFrequency) : undefined;
-  if (adminText && 'walk' in adminText) {
-    // ts_match_vq is @@ as a function call, which no index answers: the planner walks the ordered index of
-    // open tasks and keeps the matches until the page is full.
-    const query = p.add(prefixTsQuery(q.filters.q as string));
+  const text = textSql(q.filters.q, p);
+  if (arms === null && text === null) return { sql: plain(where), params: p.values };
+  if (arms !== null) {
+    // A caller's visible set is small, but with ORDER BY ... LIMIT the planner may walk an ordered index of
+    // all open tasks and filter row by row. The OFFSET 0 fence makes it fetch the visible rows through their
+    // indexes (BitmapOr) and sort only those; the text condition then filters that small set.
     return {
-      sql: plain([...where, `ts_match_vq(${TEXT_VECTOR}, to_tsquery('simple', ${query}))`]),
+      sql: `SELECT * FROM (
+    SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
+    FROM tasks t
+    WHERE ${where.join('\n      AND ')}
+    OFFSET 0) t${text !== null ? `\n  WHERE ${text.sql}` : ''}
+  ORDER BY ${orderBy}
+  LIMIT ${limit}`,
       params: p.values,
     };
   }
-  const text = textSql(q.filters.q, p);
-  // A caller's visible set is small, but with ORDER BY ... LIMIT the planner may walk an ordered index of
-  // all open tasks and filter row by row. The OFFSET 0 fence makes it fetch the visible rows through their
-  // indexes (BitmapOr) and sort only those; the text condition then filters that small set. Without a
-  // visibility restriction (administrators), text search goes through the text index (for the rarest word
-  // only, when its frequency is known: adminTextPlan), since the planner's estimates for prefix queries
-  // are unreliable.
-  let sql: string;
-  if (arms !== null || text !== null) {
-    // Inside the fence: the visible set, or every text match, or the matches of the rarest word. Outside:
-    // the text condition whenever the fence does not hold it whole.
-    const inner = adminText
-      ? [...where, `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(adminText.drive)})`]
-      : arms !== null
-        ? where
-        : [...where, text as string];
-    const outer = text !== null && (arms !== null || adminText) ? `\n  WHERE ${text}` : '';
-    sql = `SELECT * FROM (
-    SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
+  const page = { where, text: text as NonNullable<typeof text>, keys, limit, orderBy, keyColumns, plain };
+  return { sql: adminTextSql(q, page, p), params: p.values };
+}
+
+/**
+ * An administrator's text search over all tasks (no visibility restriction). The planner's estimates for
+ * prefix queries are unreliable, so the statement fixes the plan (adminTextPlan): the text index behind an
+ * OFFSET 0 fence, or a walk in page order (bounded, with the index behind it, unless the walk surely fills
+ * the page). Through the index, only the page's ids are sorted out of the matches, and the page's columns
+ * are read for those ids alone.
+ */
+function adminTextSql(
+  q: InboxPageQuery,
+  /** The page's conditions, text condition, sort keys, LIMIT parameter, ORDER BY, key columns. */
+  page: {
+    where: string[];
+    text: { sql: string; unindexed: string };
+    keys: SortKey[];
+    limit: string;
+    orderBy: string;
+    keyColumns: string;
+    /** The page straight from the ordered index of these conditions. */
+    plain: (conditions: string[]) => string;
+  },
+  p: Params,
+): string {
+  const { where, keys, limit, orderBy, keyColumns } = page;
+  const text = page.text.sql;
+  const plan = adminTextPlan(q.filters, q.textFrequency);
+  const sortColumns = keys.map((k, i) => `${k.expr} AS s${i}`).join(', ');
+  const sortedBy = keys.map((k, i) => `t.s${i} ${k.dir}`).join(', ');
+  const rows = (ids: string, only: string) => `SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
     FROM tasks t
-    WHERE ${inner.length > 0 ? inner.join('\n      AND ') : 'true'}
-    OFFSET 0) t${outer}
-  ORDER BY ${orderBy}
-  LIMIT ${limit}`;
-  } else {
-    sql = plain(where);
-  }
-  return { sql, params: p.values };
+    WHERE t.id IN (${ids})${only}`;
+  // Inside the fence: the matches of the indexed words. Outside: the whole query, when the fence does not
+  // hold it whole.
+  const indexed = plan?.partial ? `${TEXT_VECTOR} @@ to_tsquery('simple', ${p.add(plan.index)})` : text;
+  const byIndex = `SELECT t.id FROM (
+      SELECT t.id, t.title, t.entity_name, ${sortColumns}
+      FROM tasks t
+      WHERE ${[...where, indexed].join('\n        AND ')}
+      OFFSET 0) t${plan?.partial ? `\n    WHERE ${text}` : ''}
+    ORDER BY ${sortedBy}
+    LIMIT ${limit}`;
+  if (!plan?.walk) return `${rows(byIndex, '')}\n  ORDER BY ${orderBy}`;
+  // With the text condition as a function call, the planner walks the ordered index of open tasks and
+  // keeps the matches until the page is full.
+  if (plan.walk === 'sure') return page.plain([...where, page.text.unindexed]);
+  // The walk reads at most twice the rows a page needs at the WALK_ABOVE share. The text condition sits
+  // outside the walk's LIMIT, so no index can answer it: the planner walks the ordered index of open tasks.
+  const bound = p.add(Math.ceil((2 * (q.limit + 1)) / WALK_ABOVE));
+  return `WITH walked AS MATERIALIZED (
+    SELECT t.id FROM (
+      SELECT t.id, t.title, t.entity_name, ${sortColumns}
+      FROM tasks t
+      WHERE ${where.join('\n        AND ')}
+      ORDER BY ${orderBy}
+      LIMIT ${bound}) t
+    WHERE ${text}
+    ORDER BY ${sortedBy}
+    LIMIT ${limit})
+  SELECT * FROM (
+    ${rows('SELECT id FROM walked', `\n      AND (SELECT count(*) FROM walked) = ${limit}`)}
+    UNION ALL
+    ${rows(byIndex, `\n      AND (SELECT count(*) FROM walked) < ${limit}`)}) t
+  ORDER BY ${orderBy}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * An administrator's text search over all open tasks picks how to find the matches from the words'
- * frequencies (api/text-stats.ts, api/inbox-query.ts): through the text index, through the index for its
- * rarest word only, or by walking the open tasks in page order. Whichever it picks, the pages are the same.
+ * frequencies (api/text-stats.ts, api/inbox-query.ts): through the text index for every word, or for its
+ * uncommon words only, or by walking the open tasks in page order first (for a bounded number of rows).
+ * Whichever it picks, the pages are the same.
  */
 import { callerForToken, type Caller } from '../api/auth';
 import { planInbox } from '../api/routes/inbox';
@@ -13,7 +14,8 @@ let admin: Caller;
 let common: string;
 let rare: string;
 
-const DAY = 86_400_000;
+/** Due dates of the tasks here, before any other test's: a walk in due order meets them first. */
+const BASE_DUE = '2001-01-01T00:00:00Z';
 
 beforeAll(async () => {
   env = await startTestEnv({ worker: false });
@@ -36,7 +38,7 @@ beforeAll(async () => {
             (ARRAY['low', 'normal', 'high', 'urgent'])[1 + i % 4], $4::timestamptz + (i % 37) * interval '1 hour',
             now(), $1 || '-type', 'Case ' || i, 'OPEN', 'Acme ' || $1, 1
      FROM generate_series(1, 360) i`,
-    [env.prefix, common, rare, new Date(Date.now() + DAY).toISOString()],
+    [env.prefix, common, rare, BASE_DUE],
   );
 });
 
@@ -48,7 +50,32 @@ afterAll(async () => {
 async function page(query: Record<string, string>, frequency?: TextFrequency) {
   const plan = planInbox(admin, { scope: 'all', limit: '40', ...query }, 200, new Date(), frequency);
   const rows = await env.db.query(plan.page.sql, plan.page.params);
-  return { sql: plan.page.sql, ids: rows.slice(0, plan.limit).map((r) => r.id as string) };
+  return {
+    sql: plan.page.sql,
+    params: plan.page.params,
+    ids: rows.slice(0, plan.limit).map((r) => r.id as string),
+  };
+}
+
+/**
+ * Whether a walk's page was completed by its fallback (EXPLAIN ANALYZE: the branch under the one-time filter
+ * "the walk found less than a page" ran).
+ */
+async function fellBack(query: Record<string, string>, frequency: TextFrequency): Promise<boolean> {
+  const plan = planInbox(admin, { scope: 'all', ...query }, 200, new Date(), frequency);
+  const [row] = await env.db.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${plan.page.sql}`, plan.page.params);
+  type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
+  const ran: boolean[] = [];
+  const visit = (node: PlanNode): void => {
+    if (String(node['One-Time Filter'] ?? '').includes(' < ')) {
+      const branch = node.Plans?.find((child) => child['Parent Relationship'] === 'Outer');
+      ran.push(((branch?.['Actual Loops'] as number | undefined) ?? 0) > 0);
+    }
+    for (const child of node.Plans ?? []) visit(child);
+  };
+  visit((row?.['QUERY PLAN'] as { Plan: PlanNode }[])[0]?.Plan ?? {});
+  expect(ran).toHaveLength(1);
+  return ran[0] as boolean;
 }
 
 const indexOnly: TextFrequency | undefined = undefined;
@@ -72,19 +99,34 @@ describe("an administrator's text search", () => {
     }
   });
 
-  it('walks the open tasks for a common word and looks up the rarest word otherwise', async () => {
+  it('walks the open tasks when the matches are likely common, and uses the index otherwise', async () => {
+    // One common word: the walk surely fills the page.
     expect((await page({ q: common }, everyWordCommon)).sql).toContain('ts_match_vq');
+    // Two common words are likely to meet often: walk a bounded number of rows, then use the index.
+    expect((await page({ q: `${common} acme` }, everyWordCommon)).sql).toContain('walked');
     const driven = await page({ q: `${common} ${rare}` }, rareWordRare);
-    expect(driven.sql).not.toContain('ts_match_vq');
+    expect(driven.sql).not.toContain('walked');
+    // The index is asked for the rare word only; the common one is checked on its rows.
+    expect(driven.params).toContain(`${rare}:*`);
     // Due i % 37 hours after the first: task 300 first, then 200, then 100.
     expect(driven.ids).toEqual([`${env.prefix}-t300`, `${env.prefix}-t200`, `${env.prefix}-t100`]);
-    // Two common words may never meet: no walk, which would read every open task to find that out.
-    expect((await page({ q: `${common} acme` }, everyWordCommon)).sql).not.toContain('ts_match_vq');
     // Another filter has its own index to start from: no walk over all open tasks.
     const typed = await page({ q: common, caseType: `${env.prefix}-type` }, everyWordCommon);
-    expect(typed.sql).not.toContain('ts_match_vq');
+    expect(typed.sql).not.toContain('walked');
     // Closed tasks are not what the statistics describe: the plain lookup answers.
-    expect((await page({ q: common, state: 'closed' }, everyWordCommon)).sql).not.toContain('ts_match_vq');
+    expect((await page({ q: common, state: 'closed' }, everyWordCommon)).sql).not.toContain('walked');
+  });
+
+  it('stops a walk that does not fill the page and finds the page through the index', async () => {
+    // A page of 2 walks at most 150 rows (twice the rows 3 matches take at a 4 % share). The common word
+    // and the entity's name fill it from the first rows (the tasks here are due before any other test's);
+    // the rare word is in 3 of these 300 tasks, and the third of them comes after the 150th.
+    const query = (q: string) => ({ q, limit: '2' });
+    expect(await fellBack(query(`${common} acme`), everyWordCommon)).toBe(false);
+    expect(await fellBack(query(`${common} ${rare}`), everyWordCommon)).toBe(true);
+    const expected = await page(query(`${common} ${rare}`), indexOnly);
+    expect(expected.ids).toEqual([`${env.prefix}-t300`, `${env.prefix}-t200`]);
+    expect((await page(query(`${common} ${rare}`), everyWordCommon)).ids).toEqual(expected.ids);
   });
 
   it("reads the words' frequencies from Postgres's statistics of open tasks", async () => {
