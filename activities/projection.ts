@@ -4,7 +4,7 @@ import type { ProjectionInput } from './types';
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /**
- * The projection as one statement: the case row, changed tasks, the case status on the case's other open
+ * The projection as one statement: the case row, changed tasks, the case's status and title on its other
  * tasks and new timeline entries, written by data-modifying CTEs. One statement is one round trip and is
  * atomic by itself, and the pipeline-totals rows its trigger updates (migration 030) stay locked only
  * until that statement commits. When they stayed locked through four more round trips of a transaction
@@ -44,12 +44,13 @@ WITH case_row AS (
     comments = EXCLUDED.comments, case_status = EXCLUDED.case_status, case_title = EXCLUDED.case_title,
     version = EXCLUDED.version
   WHERE tasks.version < EXCLUDED.version
-), other_open_tasks AS (
-  -- Open tasks show the case's current status in the inbox without a join. The tasks written above carry
-  -- it already (one statement must not change a row twice), and an older projection arriving late changes
-  -- nothing.
-  UPDATE tasks SET case_status = $5
-  WHERE case_id = $1 AND status = 'open' AND case_status <> $5 AND id <> ALL ($19::text[])
+), other_tasks AS (
+  -- Every task of the case, open or closed, shows the case's current status and title in the inbox without
+  -- a join (a closed task of a case won since shows WON, and the status filter finds it). The tasks written
+  -- above carry them already (one statement must not change a row twice), and an older projection
+  -- arriving late changes nothing.
+  UPDATE tasks SET case_status = $5, case_title = $4
+  WHERE case_id = $1 AND (case_status <> $5 OR case_title <> $4) AND id <> ALL ($19::text[])
     AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.id = $1 AND cases.version > $17)
 ), timeline AS (
   INSERT INTO case_events (case_id, seq, at, kind, actor, task_id, detail)

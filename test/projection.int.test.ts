@@ -32,7 +32,18 @@ const projection = (
   tasks: TaskState[],
   timeline: ProjectionInput['timeline'] = [],
   caseType = `${env.prefix}-projected`,
-): ProjectionInput => caseProjection(env, { caseId, caseType, version, status, at: T0, tasks, timeline });
+  title?: string,
+): ProjectionInput =>
+  caseProjection(env, {
+    caseId,
+    caseType,
+    version,
+    status,
+    at: T0,
+    tasks,
+    timeline,
+    ...(title ? { title } : {}),
+  });
 
 const taskRow = async (id: string) =>
   (
@@ -138,6 +149,29 @@ describe('the case projection', () => {
       caseId,
     ]);
     expect(events[0]?.n).toBe(1);
+  });
+
+  it("shows the case's current status and title on every task of the case, open or closed", async () => {
+    const caseId = `${env.prefix}-p3`;
+    const v1 = projection(caseId, 1, 'OPEN', [
+      task(`${caseId}-a`),
+      task(`${caseId}-b`, { status: 'completed', outcome: 'done', completedBy: env.users.bob.id }),
+    ]);
+    const v2 = projection(caseId, 2, 'DONE', [], [], undefined, `Renamed ${caseId}`);
+    await projectCase(env.db, v1);
+    await projectCase(env.db, v2);
+    await projectCase(env.db, v1);
+    for (const [id, status] of [
+      [`${caseId}-a`, 'open'],
+      [`${caseId}-b`, 'completed'],
+    ]) {
+      expect(await taskRow(id as string)).toMatchObject({
+        status,
+        case_status: 'DONE',
+        case_title: `Renamed ${caseId}`,
+        version: 1,
+      });
+    }
   });
 
   it('keeps the pipeline totals exact while many cases sharing one total change at once', async () => {

@@ -53,6 +53,8 @@ export function caseProjection(
     at: number;
     tasks: TaskState[];
     timeline?: ProjectionInput['timeline'];
+    /** Default: `Case <caseId>`. */
+    title?: string;
   },
 ): ProjectionInput {
   const done = c.status === 'DONE';
@@ -61,7 +63,7 @@ export function caseProjection(
       caseId: c.caseId,
       caseType: c.caseType,
       definitionVersion: 1,
-      title: `Case ${c.caseId}`,
+      title: c.title ?? `Case ${c.caseId}`,
       status: c.status,
       statusCategory: done ? 'won' : 'open',
       entityId: null,
