@@ -7,15 +7,17 @@
  *    baseline at the same rate.
  * Every measured phase starts SETTLE_MS after its (untimed) preparation: the baseline's preparation only
  * records workflow starts, and their first workflow tasks would otherwise still run during the timing.
- * The case worker and the baseline worker each run in their own process, as in a deployment.
+ * The API, the case worker and the baseline worker each run in their own process, as in a deployment; this
+ * process is the load generator and the baseline's Temporal client.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { startTestEnv, workflowBundle, type TestEnv } from '../test/support/env';
-import { inBatches, startWork, workDefinition } from '../test/support/matrix';
+import { inBatches, workDefinition } from '../test/support/matrix';
 import { BASELINE_WORKFLOW_TYPE, finishUpdate } from './baseline/messages';
 import { spawnProcess, stopProcess } from '../test/support/processes';
+import { spawnApi } from './api-process';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 
@@ -62,9 +64,24 @@ async function openLoop(ops: (() => Promise<void>)[], rate: number): Promise<num
   return samples;
 }
 
-function httpSubject(env: TestEnv, caseType: string): Subject {
+/** The API's answer (status, JSON body) to one request made with `token`. */
+async function call(apiUrl: string, token: string, method: string, path: string, body: unknown) {
+  const res = await fetch(apiUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+function httpSubject(env: TestEnv, apiUrl: string, caseType: string): Subject {
+  const start = async (n: string) => {
+    const res = await call(apiUrl, env.users.admin.token, 'POST', '/api/cases', { caseType, data: { n } });
+    if (res.status !== 201) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
+    return (res.body.tasks as { id: string }[])[0]?.id as string;
+  };
   const complete = async (taskId: string) => {
-    const res = await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/complete`, {
+    const res = await call(apiUrl, env.users.alice.token, 'POST', `/api/tasks/${taskId}/complete`, {
       outcome: 'close',
     });
     if (res.status !== 200) throw new Error(`complete: ${res.status} ${JSON.stringify(res.body)}`);
@@ -72,16 +89,11 @@ function httpSubject(env: TestEnv, caseType: string): Subject {
   return {
     name: 'HTTP',
     async prepare(i) {
-      const { taskId } = await startWork(env, caseType, `bench-${i}`);
+      const taskId = await start(`bench-${i}`);
       return () => complete(taskId);
     },
     async run(i) {
-      const res = await env.http(env.users.alice, 'POST', '/api/cases', {
-        caseType,
-        data: { n: `run-${i}` },
-      });
-      if (res.status !== 201) throw new Error(`start: ${res.status}`);
-      await complete(res.body.tasks[0].id);
+      await complete(await start(`run-${i}`));
     },
   };
 }
@@ -136,8 +148,10 @@ export default async function completionBench(): Promise<BenchResult> {
       }),
     );
     children.push(await spawnWorker('bench/baseline/worker.ts', { TASK_QUEUE: baselineQueue }));
+    const api = await spawnApi(env);
+    children.push(api.child);
     const caseType = await env.publish(workDefinition(env.prefix, 'sales'));
-    const subjects = [httpSubject(env, caseType), baselineSubject(client, baselineQueue)];
+    const subjects = [httpSubject(env, api.url, caseType), baselineSubject(client, baselineQueue)];
     const figures: Record<string, number | string> = {};
     const notes: string[] = [];
 
@@ -210,8 +224,9 @@ export default async function completionBench(): Promise<BenchResult> {
       'HTTP completion = POST /api/tasks/:id/complete: token lookup, task and form lookup, Temporal update ' +
         '(interpreter + projection local activity: one Postgres statement), JSON of the task the update returns.',
       'Bare Temporal = executeUpdate on a started workflow whose handler runs one no-op local activity.',
-      `The bench process hosts the load generator, the Temporal client and the API; the case worker and the ` +
-        `baseline worker run in their own processes; Temporal dev server and Postgres share the machine.`,
+      `The API (api/main.ts), the case worker and the baseline worker run in their own processes; the bench ` +
+        `process is the load generator (fetch) and the baseline's Temporal client; the Temporal dev server and ` +
+        `Postgres share the machine.`,
     );
     return { name: 'task completion', figures, notes };
   } finally {

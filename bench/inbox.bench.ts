@@ -11,8 +11,8 @@ import { planInbox } from '../api/routes/inbox';
 import { TextStats } from '../api/text-stats';
 import type { Db } from '../db';
 import { startTestEnv } from '../test/support/env';
-import { freePort } from '../infra/ports';
-import { spawnProcess, stopProcess } from '../test/support/processes';
+import { stopProcess } from '../test/support/processes';
+import { spawnApi } from './api-process';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 
@@ -204,18 +204,9 @@ export default async function inboxBench(): Promise<BenchResult> {
   try {
     // The API runs in its own process, as `npm run api` runs it in a deployment; this process only sends
     // requests and times the same SQL straight against Postgres.
-    const port = await freePort();
-    const apiUrl = `http://127.0.0.1:${port}`;
-    api = await spawnProcess(
-      'api/main.ts',
-      {
-        PORT: String(port),
-        DATABASE_URL: env.databaseUrl,
-        TEMPORAL_ADDRESS: env.temporalAddress,
-        TASK_QUEUE: env.taskQueue,
-      },
-      { poll: async () => (await fetch(`${apiUrl}/health`)).ok },
-    );
+    const spawned = await spawnApi(env);
+    api = spawned.child;
+    const apiUrl = spawned.url;
     const seedStarted = performance.now();
     const timings = await seed(env.db);
     const seedMs = performance.now() - seedStarted;
