@@ -76,7 +76,7 @@ async function call(apiUrl: string, token: string, method: string, path: string,
 
 function httpSubject(env: TestEnv, apiUrl: string, caseType: string): Subject {
   const start = async (n: string) => {
-    const res = await call(apiUrl, env.users.admin.token, 'POST', '/api/cases', { caseType, data: { n } });
+    const res = await call(apiUrl, env.users.alice.token, 'POST', '/api/cases', { caseType, data: { n } });
     if (res.status !== 201) throw new Error(`start: ${res.status} ${JSON.stringify(res.body)}`);
     return (res.body.tasks as { id: string }[])[0]?.id as string;
   };
