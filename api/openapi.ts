@@ -11,13 +11,22 @@ import {
   type JsonSchema,
   type OperationSpec,
 } from './operation';
-import { startSchema } from './routes/cases';
+import { attachmentOperations } from './routes/attachments';
 import { calendarOperations } from './routes/calendar';
+import { campaignOperations } from './routes/campaigns';
+import { caseTypeOperations } from './routes/case-types';
+import { startSchema } from './routes/cases';
+import { contactOperations } from './routes/contacts';
 import { emailOperations } from './routes/emails';
+import { entityOperations } from './routes/entities';
 import { eventOperations } from './routes/events';
 import { identityOperations } from './routes/identity';
+import { importOperations } from './routes/imports';
 import { inboxOperations } from './routes/inbox';
+import { integrationOperations } from './routes/integrations';
 import { parameterOperations } from './routes/parameters';
+import { reportOperations } from './routes/reports';
+import { segmentOperations } from './routes/segments';
 import { supervisorOperations } from './routes/supervisor';
 import { taskOperations } from './routes/tasks';
 
@@ -108,6 +117,15 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...parameterOperations,
   ...calendarOperations,
   ...emailOperations,
+  ...caseTypeOperations,
+  ...entityOperations,
+  ...contactOperations,
+  ...segmentOperations,
+  ...reportOperations,
+  ...campaignOperations,
+  ...importOperations,
+  ...integrationOperations,
+  ...attachmentOperations,
   ...docOperations,
 ];
 

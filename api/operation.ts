@@ -125,6 +125,32 @@ export const inboxItemSchema: JsonSchema = {
   required: ['id', 'caseId', 'title', 'status', 'assignee', 'priority', 'case', 'version'],
 };
 
+/** A case as `caseView` (api/views.ts) shows it, in the CRM routes' case lists and reports. */
+export const caseViewSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    caseType: { type: 'string' },
+    definitionVersion: { type: 'integer' },
+    title: { type: 'string' },
+    status: { type: 'string' },
+    statusCategory: { type: 'string' },
+    entity: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'string' }, name: { type: ['string', 'null'] } },
+    },
+    ownerId: { type: ['string', 'null'] },
+    parentCaseId: { type: ['string', 'null'] },
+    data: { type: 'object' },
+    lines: { type: 'array', items: { type: 'object' } },
+    currentSteps: { type: 'array', items: { type: 'string' } },
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    endedAt: nullableDateTime,
+    version: { type: 'integer' },
+  },
+};
+
 export const problemResponses = (...statuses: number[]): Record<string, ResponseSpec> =>
   Object.fromEntries(
     statuses.map((s) => [

@@ -38,7 +38,8 @@ export const contactInputSchema = {
   },
   additionalProperties: false,
 };
-const createSchema = { ...contactInputSchema, required: ['name'] };
+/** Request schema of a new contact. */
+export const contactCreateSchema = { ...contactInputSchema, required: ['name'] };
 
 const COLUMNS = {
   name: 'name',
@@ -79,7 +80,7 @@ export type ContactView = ReturnType<typeof contactView>;
 
 /** Field errors of a contact (schema, RFC 3696 address, custom fields); empty when valid. */
 export function contactErrors(body: unknown, prefix: string, creating: boolean): FieldError[] {
-  const validate = validatorFor(creating ? createSchema : contactInputSchema);
+  const validate = validatorFor(creating ? contactCreateSchema : contactInputSchema);
   const errors: FieldError[] = validate(body) ? [] : fieldErrors(validate.errors, prefix);
   const input = (body ?? {}) as ContactInput;
   if (typeof input.email === 'string') {
@@ -120,6 +121,21 @@ function conflictOf(err: unknown, input: ContactInput, prefix: string): unknown 
 
 const param = (f: ContactField, v: unknown) => (f === 'custom' ? JSON.stringify(v) : v);
 
+/**
+ * Clears the entity's primary contact (other than `keep`) before another one takes the flag. The entity's
+ * row is locked first, until the caller's transaction ends, so writers of the same entity's primary take
+ * turns (the last one wins) rather than both clearing the old one and colliding on the one-primary index.
+ * A caller that locks a contact row first must lock its entity before that (api/routes/contacts.ts).
+ */
+async function takePrimary(tx: Queryable, entityId: string, keep?: string): Promise<void> {
+  await tx.query('SELECT 1 FROM entities WHERE id = $1 FOR NO KEY UPDATE', [entityId]);
+  await tx.query(
+    `UPDATE contacts SET is_primary = false, updated_at = now()
+     WHERE entity_id = $1 AND is_primary AND ($2::text IS NULL OR id <> $2)`,
+    [entityId, keep ?? null],
+  );
+}
+
 /** Inserts a validated contact; a primary one takes the flag from the entity's previous primary. */
 export async function insertContact(
   tx: Queryable,
@@ -127,11 +143,7 @@ export async function insertContact(
   input: ContactInput,
   prefix = '/body',
 ): Promise<ContactView> {
-  if (input.isPrimary)
-    await tx.query(
-      'UPDATE contacts SET is_primary = false, updated_at = now() WHERE entity_id = $1 AND is_primary',
-      [entityId],
-    );
+  if (input.isPrimary) await takePrimary(tx, entityId);
   const fields = FIELDS.filter((f) => input[f] !== undefined);
   try {
     const rows = await tx.query(
@@ -154,11 +166,7 @@ export async function updateContact(
 ): Promise<ContactView> {
   const fields = FIELDS.filter((f) => patch[f] !== undefined);
   if (fields.length === 0) return current;
-  if (patch.isPrimary)
-    await tx.query(
-      'UPDATE contacts SET is_primary = false, updated_at = now() WHERE entity_id = $1 AND is_primary AND id <> $2',
-      [current.entityId, current.id],
-    );
+  if (patch.isPrimary) await takePrimary(tx, current.entityId, current.id);
   const params: unknown[] = [current.id];
   const sets = fields.map((f) => {
     params.push(param(f, patch[f]));

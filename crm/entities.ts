@@ -83,7 +83,8 @@ export const entityInputSchema = {
   },
   additionalProperties: false,
 };
-const createSchema = { ...entityInputSchema, required: ['name'] };
+/** Request schema of a new entity. */
+export const entityCreateSchema = { ...entityInputSchema, required: ['name'] };
 
 /** The entity columns as the API shows them. */
 export const ENTITY_SELECT = `e.id, e.entity_type, e.kind, e.code, e.name, e.tax_id, e.email, e.phone, e.address,
@@ -108,7 +109,7 @@ export function entityView(r: Row): EntityView {
 
 /** Validates standard fields, the address (RFC 3696) and custom fields; throws one 400 listing every error. */
 export function checkEntityInput(body: unknown, prefix: string, creating: boolean): EntityInput {
-  const validate = validatorFor(creating ? createSchema : entityInputSchema);
+  const validate = validatorFor(creating ? entityCreateSchema : entityInputSchema);
   const errors: FieldError[] = validate(body) ? [] : fieldErrors(validate.errors, prefix);
   const input = (body ?? {}) as EntityInput;
   if (typeof input.email === 'string') {

@@ -227,6 +227,32 @@ describe('contacts', () => {
     expect(byPhone.body.items[0].entityName).toBe('Umbrella Corp');
   });
 
+  it('keeps one primary when several are set at once', async () => {
+    const res = await env.http(env.users.alice, 'POST', '/api/entities', {
+      kind: 'CL',
+      code: code('PRI'),
+      name: 'Initech',
+    });
+    const created = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        env.http(env.users.alice, 'POST', `/api/entities/${res.body.id}/contacts`, {
+          name: `Contact ${i}`,
+          isPrimary: true,
+        }),
+      ),
+    );
+    expect(created.map((r) => r.status)).toEqual(Array(8).fill(201));
+    const patched = await Promise.all(
+      created.map((r) =>
+        env.http(env.users.alice, 'PATCH', `/api/contacts/${r.body.id}`, { isPrimary: true }),
+      ),
+    );
+    expect(patched.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const contacts = await env.http(env.users.alice, 'GET', `/api/entities/${res.body.id}/contacts`);
+    expect(contacts.body.items).toHaveLength(8);
+    expect(contacts.body.items.filter((c: { isPrimary: boolean }) => c.isPrimary)).toHaveLength(1);
+  });
+
   it('rejects an invalid contact email with a pointer', async () => {
     const res = await env.http(env.users.alice, 'POST', `/api/entities/${entityId}/contacts`, {
       name: 'No Mail',

@@ -195,6 +195,15 @@ describe('saved segments', () => {
     const dup = await env.http(env.users.sam, 'POST', '/api/segments', { name, filter });
     expect(dup.status).toBe(409);
     expect(dup.body.errors[0].pointer).toBe('/body/name');
+    // Renaming another segment to a name in use is the same conflict, and changes nothing.
+    const other = await env.http(env.users.sam, 'POST', '/api/segments', { name: `${name} (copy)`, filter });
+    const renamed = await env.http(env.users.sam, 'PUT', `/api/segments/${other.body.id}`, { name, filter });
+    expect(renamed.status).toBe(409);
+    expect(renamed.body.type).toMatch(/duplicate-name$/);
+    expect(renamed.body.errors[0].pointer).toBe('/body/name');
+    expect((await env.http(env.users.sam, 'GET', `/api/segments/${other.body.id}`)).body.name).toBe(
+      `${name} (copy)`,
+    );
     const agent = await env.http(env.users.alice, 'POST', '/api/segments', { name: `${name} 2`, filter });
     expect(agent.status).toBe(403);
 

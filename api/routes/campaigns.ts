@@ -24,6 +24,7 @@ import {
 } from '../../workflows/campaign-messages';
 import { callerOf, requireRole } from '../auth';
 import type { ApiContext } from '../context';
+import { dateTime, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { flag, pageLimit, textBody } from './crm-common';
@@ -57,6 +58,342 @@ const fields = {
 };
 const createSchema = { type: 'object', properties: fields, required: ['name'], additionalProperties: false };
 const patchSchema = { type: 'object', properties: fields, additionalProperties: false };
+
+/** JSON body of POST /campaigns/:id/targets (the other bodies it takes are spreadsheets). */
+export const segmentTargetsSchema = {
+  type: 'object',
+  properties: { segmentId: { type: 'string', minLength: 1 } },
+  required: ['segmentId'],
+  additionalProperties: false,
+};
+
+/** `?limit=` as `pageLimit` reads it. */
+const limitParam = (fallback: number) => ({
+  type: 'string',
+  pattern: '^[0-9]{1,6}$',
+  description: `Page size (default ${fallback}; clamped to 1..the server's maximum page size)`,
+});
+
+/** Query of GET /campaigns (read by `pageLimit`, not validated by a schema). */
+export const campaignListQuerySchema = { type: 'object', properties: { limit: limitParam(50) } };
+
+/** Query of GET /campaigns/:id/targets (read by `pageLimit`). */
+export const targetListQuerySchema = { type: 'object', properties: { limit: limitParam(100) } };
+
+/** Query of POST /campaigns/:id/targets (read by `flag`). */
+export const addTargetsQuerySchema = {
+  type: 'object',
+  properties: {
+    acceptValid: {
+      enum: ['true', '1', 'false', '0'],
+      description: 'Add the valid rows of a spreadsheet even when others are wrong (default false)',
+    },
+  },
+};
+
+const nullableString = { type: ['string', 'null'] };
+const nullableNumber = { type: ['number', 'null'] };
+
+/** A campaign as `campaignView` shows it. */
+const campaignProperties = {
+  id: { type: 'string' },
+  name: { type: 'string' },
+  description: nullableString,
+  startsOn: DATE,
+  endsOn: DATE,
+  goal: fields.goal,
+  budget: { type: 'number' },
+  actualCost: { type: 'number' },
+  currency: { type: 'string' },
+  caseType: { type: 'string' },
+  definitionVersion: {
+    type: ['integer', 'null'],
+    description: 'Version of the case type pinned at the first start; null before',
+  },
+  caseData: { type: 'object' },
+  segmentId: nullableString,
+  status: { enum: ['draft', 'running', 'paused', 'completed'] },
+  batchSize: { type: 'integer' },
+  ratePerSecond: { type: 'number' },
+  startedAt: nullableDateTime,
+  completedAt: nullableDateTime,
+  createdBy: nullableString,
+  createdAt: dateTime,
+  updatedAt: dateTime,
+};
+const campaignRequired = ['id', 'name', 'caseType', 'status', 'createdAt', 'updatedAt'];
+const campaignSchema = { type: 'object', properties: campaignProperties, required: campaignRequired };
+
+/** `campaignProgress`: the targets by state, and how many of their cases exist. */
+const progressSchema = {
+  type: 'object',
+  properties: {
+    targets: { type: 'integer' },
+    pending: { type: 'integer' },
+    started: { type: 'integer' },
+    failed: { type: 'integer' },
+    casesCreated: { type: 'integer' },
+  },
+  required: ['targets', 'pending', 'started', 'failed', 'casesCreated'],
+};
+
+/** `campaignResults`: results against the budget. */
+const resultsSchema = {
+  type: 'object',
+  properties: {
+    leads: { type: 'integer' },
+    opportunitiesOpened: { type: 'integer' },
+    opportunitiesWon: { type: 'integer' },
+    wonAmount: { type: 'number' },
+    budget: { type: 'number' },
+    actualCost: { type: 'number' },
+    costPerLead: nullableNumber,
+    roi: { ...nullableNumber, description: '(won amount - actual cost) / actual cost' },
+    budgetUsed: { ...nullableNumber, description: 'Actual cost / budget' },
+  },
+  required: ['leads', 'opportunitiesOpened', 'opportunitiesWon', 'wonAmount', 'budget', 'actualCost'],
+};
+
+/** What adding targets answers: `addTargetsFromSegment`, or `addTargetsFromRows` (with the rejected rows). */
+const targetImportSchema = {
+  type: 'object',
+  properties: {
+    result: { enum: ['added', 'unchanged'] },
+    added: { type: 'integer' },
+    alreadyTargets: { type: 'integer' },
+    rejected: { type: 'integer', description: 'Spreadsheets only: rows not added (with acceptValid)' },
+    errors: {
+      type: 'array',
+      description: 'Spreadsheets only: the rows not added',
+      items: {
+        type: 'object',
+        properties: { line: { type: 'integer' }, pointer: { type: 'string' }, message: { type: 'string' } },
+        required: ['line', 'pointer', 'message'],
+      },
+    },
+    duplicates: {
+      type: 'array',
+      description: 'Spreadsheets only: rows repeating an earlier line',
+      items: {
+        type: 'object',
+        properties: { line: { type: 'integer' }, sameAs: { type: 'integer' } },
+        required: ['line', 'sameAs'],
+      },
+    },
+  },
+  required: ['result', 'added', 'alreadyTargets'],
+};
+
+const targetSchema = {
+  type: 'object',
+  properties: {
+    entity: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        kind: { enum: ['EN', 'CL', 'PR'] },
+        code: { type: 'string' },
+        name: { type: 'string' },
+      },
+      required: ['id', 'kind', 'code', 'name'],
+    },
+    caseId: { type: 'string', description: 'The id the target case has (or will have)' },
+    source: {
+      type: 'string',
+      description: 'Where the target came from: segment:<id>, xlsx[:file], csv[:file]',
+    },
+    state: { enum: ['pending', 'started', 'failed'] },
+    error: nullableString,
+    addedAt: dateTime,
+    startedAt: nullableDateTime,
+    caseStatus: nullableString,
+    caseStatusCategory: nullableString,
+  },
+  required: ['entity', 'caseId', 'source', 'state'],
+};
+
+const CASE_SETUP_NOTE =
+  'The case type (default campaign-follow-up) must be published, and the case data must fit its fields.';
+
+export const campaignOperations: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/api/campaigns',
+    operationId: 'createCampaign',
+    tag: 'CRM: Campaigns',
+    summary: 'Creates a draft campaign (supervisors and administrators)',
+    description: `${CASE_SETUP_NOTE} segmentId must name a saved segment.`,
+    body: createSchema,
+    responses: {
+      '201': { description: 'The campaign (Location: its URL)', schema: campaignSchema },
+      ...problemResponses(400, 401, 403),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns',
+    operationId: 'listCampaigns',
+    tag: 'CRM: Campaigns',
+    summary: 'The campaigns, newest first',
+    description: 'One page of at most limit campaigns; no cursor.',
+    query: campaignListQuerySchema,
+    responses: {
+      '200': {
+        description: 'Campaigns',
+        schema: {
+          type: 'object',
+          properties: { items: { type: 'array', items: campaignSchema } },
+          required: ['items'],
+        },
+      },
+      ...problemResponses(400, 401),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/:id',
+    operationId: 'getCampaign',
+    tag: 'CRM: Campaigns',
+    summary: 'One campaign with its start progress and its results against the budget',
+    params: { id: 'Campaign id' },
+    responses: {
+      '200': {
+        description: 'The campaign',
+        schema: {
+          type: 'object',
+          properties: { ...campaignProperties, progress: progressSchema, results: resultsSchema },
+          required: [...campaignRequired, 'progress', 'results'],
+        },
+      },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/:id/results',
+    operationId: 'getCampaignResults',
+    tag: 'CRM: Campaigns',
+    summary: "A campaign's results: leads, opportunities, won amount, cost per lead, ROI, budget used",
+    params: { id: 'Campaign id' },
+    responses: {
+      '200': { description: 'The results', schema: resultsSchema },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'patch',
+    path: '/api/campaigns/:id',
+    operationId: 'updateCampaign',
+    tag: 'CRM: Campaigns',
+    summary: 'Changes fields of a campaign (supervisors and administrators)',
+    description: `The case type and case data can only change while the campaign is a draft. ${CASE_SETUP_NOTE}`,
+    params: { id: 'Campaign id' },
+    body: patchSchema,
+    responses: {
+      '200': { description: 'The campaign', schema: campaignSchema },
+      ...problemResponses(400, 401, 403, 404, 409),
+    },
+    problems: ['campaign-started'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/:id/targets',
+    operationId: 'addCampaignTargets',
+    tag: 'CRM: Campaigns',
+    summary:
+      'Adds targets to a campaign from a saved segment or a spreadsheet (supervisors and administrators)',
+    description:
+      'Send {"segmentId"} as JSON (a segment id or name), or a spreadsheet as the body: ' +
+      '.xlsx (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet or application/octet-stream) ' +
+      'or text/csv, with a header row naming the columns type (EN, CL or PR) and code, at most 20 MB and ' +
+      "100000 rows; an X-Filename header is kept in the targets' source. When any row is wrong nothing is " +
+      'added and the 400 lists every wrong line, unless acceptValid=true. Idempotent: targets already there ' +
+      'are not added again (result "unchanged").',
+    params: { id: 'Campaign id' },
+    query: addTargetsQuerySchema,
+    body: segmentTargetsSchema,
+    responses: {
+      '200': { description: 'What was added', schema: targetImportSchema },
+      ...problemResponses(400, 401, 403, 404, 413, 415),
+    },
+    problems: ['too-many-rows', 'unsupported-media-type'],
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/:id/targets',
+    operationId: 'listCampaignTargets',
+    tag: 'CRM: Campaigns',
+    summary: "A campaign's targets with the state of their cases, by entity id",
+    description: 'One page of at most limit targets; no cursor.',
+    params: { id: 'Campaign id' },
+    query: targetListQuerySchema,
+    responses: {
+      '200': {
+        description: 'Targets',
+        schema: {
+          type: 'object',
+          properties: { items: { type: 'array', items: targetSchema } },
+          required: ['items'],
+        },
+      },
+      ...problemResponses(400, 401, 404),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/:id/start',
+    operationId: 'startCampaign',
+    tag: 'CRM: Campaigns',
+    summary: 'Starts or resumes a campaign: one case per target (supervisors and administrators)',
+    description:
+      'Long-running: the cases are started in the background through Temporal, in batches and rate-limited; ' +
+      'follow the progress with GET /api/campaigns/{id}. Pins the case type version at the first start and, ' +
+      'when the campaign has no targets, adds those of its segment. Idempotent: a running start is joined and ' +
+      'started targets are not started again. Takes no body.',
+    params: { id: 'Campaign id' },
+    responses: {
+      '202': {
+        description: 'The campaign with its progress when the start was requested (Location: the campaign)',
+        schema: {
+          type: 'object',
+          properties: { ...campaignProperties, progress: progressSchema },
+          required: [...campaignRequired, 'progress'],
+        },
+      },
+      ...problemResponses(400, 401, 403, 404, 409),
+    },
+    problems: ['no-targets'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/:id/pause',
+    operationId: 'pauseCampaign',
+    tag: 'CRM: Campaigns',
+    summary:
+      "Pauses a running campaign's start: no more target cases start until resumed (supervisors and administrators)",
+    description: 'Takes no body.',
+    params: { id: 'Campaign id' },
+    responses: {
+      '200': { description: 'The campaign, paused', schema: campaignSchema },
+      ...problemResponses(401, 403, 404, 409),
+    },
+    problems: ['campaign-not-running'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/:id/resume',
+    operationId: 'resumeCampaign',
+    tag: 'CRM: Campaigns',
+    summary: "Resumes a paused campaign's start of target cases (supervisors and administrators)",
+    description: 'Takes no body.',
+    params: { id: 'Campaign id' },
+    responses: {
+      '200': { description: 'The campaign, running', schema: campaignSchema },
+      ...problemResponses(401, 403, 404, 409),
+    },
+    problems: ['campaign-not-running'],
+  },
+];
 
 interface CampaignBody {
   name?: string;
@@ -231,16 +568,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
       const acceptValid = flag(req, 'acceptValid');
       const campaign = await load(ctx, req.params.id as string);
       if (req.is('application/json')) {
-        const body = check<{ segmentId: string }>(
-          {
-            type: 'object',
-            properties: { segmentId: { type: 'string', minLength: 1 } },
-            required: ['segmentId'],
-            additionalProperties: false,
-          },
-          req.body ?? {},
-          '/body',
-        );
+        const body = check<{ segmentId: string }>(segmentTargetsSchema, req.body ?? {}, '/body');
         const params: unknown[] = [];
         const predicate = await loadSegmentPredicate(ctx.db, body.segmentId, params, '/body/segmentId');
         res.json(

@@ -7,6 +7,7 @@ import { toHtml, toMermaid } from '../../designer/diagram';
 import { migrateUpdate, stateQuery } from '../../workflows/messages';
 import { callerOf, requireRole } from '../auth';
 import type { ApiContext } from '../context';
+import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { loadVisibleCase } from './cases';
@@ -22,9 +23,12 @@ export const migrationSchema = {
   properties: {
     fromVersion: { type: 'integer', minimum: 1 },
     toVersion: { type: 'integer', minimum: 1 },
-    steps: stepMap,
-    statuses: stepMap,
-    dryRun: { type: 'boolean', default: true },
+    steps: { ...stepMap, description: 'Step id in fromVersion -> step id in toVersion (default: same id)' },
+    statuses: {
+      ...stepMap,
+      description: 'Status code in fromVersion -> status code in toVersion (default: same)',
+    },
+    dryRun: { type: 'boolean', default: true, description: 'Only report what would move (default)' },
   },
   required: ['fromVersion', 'toVersion'],
   additionalProperties: false,
@@ -33,15 +37,216 @@ export const migrationSchema = {
 const diagramQuery = {
   type: 'object',
   properties: {
-    caseId: { type: 'string', minLength: 1, maxLength: 200 },
-    version: { type: 'string', pattern: '^[0-9]{1,6}$' },
-    format: { enum: ['html', 'mermaid', 'svg'] },
+    caseId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'A case of this type (visible to the caller) whose steps are highlighted',
+    },
+    version: {
+      type: 'string',
+      pattern: '^[0-9]{1,6}$',
+      description: 'Published version to draw (default: the case version, else the latest)',
+    },
+    format: { enum: ['html', 'mermaid', 'svg'], description: 'Default: from the Accept header' },
   },
   additionalProperties: false,
 };
 
 /** Running cases of one version that a migration would consider. */
 const MAX_MIGRATION_BATCH = 1000;
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    code: { type: 'string' },
+    name: { type: 'string' },
+    category: { enum: ['open', 'won', 'lost', 'closed'] },
+    probability: { type: 'number', description: 'Default close probability in percent, for the forecast' },
+    manual: { type: 'boolean', description: 'A user may set this status by hand' },
+  },
+  required: ['code', 'name', 'category'],
+};
+
+const stepPairs = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { from: { type: 'string' }, to: { type: 'string' } },
+    required: ['from', 'to'],
+  },
+};
+
+const migrationResultSchema = {
+  type: 'object',
+  properties: {
+    dryRun: { type: 'boolean' },
+    plan: {
+      type: 'object',
+      properties: {
+        caseType: { type: 'string' },
+        fromVersion: { type: 'integer' },
+        toVersion: { type: 'integer' },
+        steps: { type: 'object', additionalProperties: { type: 'string' } },
+        statuses: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+      required: ['caseType', 'fromVersion', 'toVersion'],
+    },
+    summary: {
+      type: 'object',
+      properties: {
+        considered: { type: 'integer' },
+        wouldMove: { type: 'integer' },
+        moved: { type: 'integer' },
+        blocked: { type: 'integer' },
+        failed: { type: 'integer' },
+      },
+      required: ['considered', 'wouldMove', 'moved', 'blocked', 'failed'],
+    },
+    cases: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          caseId: { type: 'string' },
+          result: { enum: ['would-move', 'moved', 'blocked', 'failed'] },
+          status: {
+            type: 'object',
+            properties: { from: { type: 'string' }, to: { type: 'string' } },
+            required: ['from', 'to'],
+          },
+          steps: stepPairs,
+          problems: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Why the case cannot move (result blocked)',
+          },
+          error: { type: 'string', description: 'Why the move failed (result failed)' },
+        },
+        required: ['caseId', 'result', 'status', 'steps', 'problems'],
+      },
+    },
+  },
+  required: ['dryRun', 'plan', 'summary', 'cases'],
+};
+
+/** The case-type routes, for the OpenAPI document. */
+export const caseTypeOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/case-types',
+    operationId: 'listCaseTypes',
+    tag: 'Case types',
+    summary: 'Every published case type at its latest version, with its statuses',
+    responses: {
+      '200': {
+        description: 'The case types',
+        schema: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  name: { type: 'string' },
+                  version: { type: 'integer', description: 'Latest published version number' },
+                  label: { type: 'string', description: "The definition's own version label" },
+                  publishedAt: dateTime,
+                  statuses: { type: 'array', items: statusSchema },
+                },
+                required: ['id', 'name', 'version', 'label', 'publishedAt', 'statuses'],
+              },
+            },
+          },
+          required: ['items'],
+        },
+      },
+      ...problemResponses(401),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/case-types/:id',
+    operationId: 'getCaseType',
+    tag: 'Case types',
+    summary: 'The latest definition of a case type and the list of its published versions',
+    params: { id: 'Case type id, e.g. opportunity' },
+    responses: {
+      '200': {
+        description: 'The case type',
+        schema: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            version: { type: 'integer' },
+            definition: {
+              type: 'object',
+              description: 'The definition as published (definitions/case-type.schema.json)',
+            },
+            versions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  version: { type: 'integer' },
+                  label: { type: 'string' },
+                  hash: { type: 'string', description: 'Hash of the definition content' },
+                  publishedAt: dateTime,
+                },
+                required: ['version', 'label', 'hash', 'publishedAt'],
+              },
+            },
+          },
+          required: ['id', 'version', 'definition', 'versions'],
+        },
+      },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/case-types/:id/diagram',
+    operationId: 'getCaseTypeDiagram',
+    tag: 'Case types',
+    summary:
+      "A case type's process as a diagram; with caseId, that case's current and visited steps highlighted",
+    description:
+      'HTML page by default; Mermaid source as text/plain with `format=mermaid` or when `Accept` prefers text/plain ' +
+      '(`format=svg` answers the same HTML page, whose picture is an inline SVG). Without `version`, the version of the case (with `caseId`) ' +
+      'or the latest one is drawn.',
+    params: { id: 'Case type id' },
+    query: diagramQuery,
+    responses: {
+      '200': {
+        description: 'The diagram: an HTML page, or Mermaid source (text/plain)',
+        contentType: 'text/html',
+        schema: { type: 'string' },
+      },
+      ...problemResponses(400, 401, 404),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/case-types/:id/migrations',
+    operationId: 'migrateCaseType',
+    tag: 'Case types',
+    summary:
+      'Migrates the running cases of one version of a case type to a later one, or reports what would move (designers and administrators)',
+    description:
+      '`dryRun` defaults to true: nothing changes, each case is reported as would-move or blocked. With `dryRun: false` ' +
+      `each movable case is migrated through its case workflow, one after the other (a slow call for many cases). At most ` +
+      `${MAX_MIGRATION_BATCH} running cases of \`fromVersion\` (oldest first) are considered per call: repeat the call ` +
+      'for the rest. `steps` and `statuses` map codes of fromVersion to codes of toVersion; unmapped codes keep their name.',
+    params: { id: 'Case type id' },
+    body: migrationSchema,
+    responses: {
+      '200': { description: 'The plan and the outcome for each case', schema: migrationResultSchema },
+      ...problemResponses(400, 401, 403),
+    },
+  },
+];
 
 export function caseTypeRoutes(ctx: ApiContext): Router {
   const router = Router();

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   checkContactInput,
+  contactInputSchema,
   contactView,
   CONTACT_SELECT,
   searchContacts,
@@ -8,8 +9,121 @@ import {
 } from '../../crm/contacts';
 import { callerOf, requireRole } from '../auth';
 import type { ApiContext } from '../context';
+import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { pageLimit, queryString } from './crm-common';
+
+const nullableString = { type: ['string', 'null'] };
+
+/** A contact as `contactView` shows it. */
+export const contactSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    entityId: { type: 'string' },
+    name: { type: 'string' },
+    email: nullableString,
+    phone: nullableString,
+    roles: { type: 'array', items: { type: 'string' } },
+    isPrimary: { type: 'boolean', description: 'At most one primary contact per entity' },
+    locale: nullableString,
+    jobTitle: nullableString,
+    source: nullableString,
+    custom: { type: 'object', description: 'Company-defined fields (definitions/contact.schema.json)' },
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  },
+  required: ['id', 'entityId', 'name', 'roles', 'isPrimary', 'custom', 'createdAt', 'updatedAt'],
+};
+
+/**
+ * Query of the quick search. The handler reads these with the crm-common helpers (unknown parameters are
+ * ignored); this schema describes them.
+ */
+export const contactSearchQuerySchema = {
+  type: 'object',
+  properties: {
+    q: {
+      type: 'string',
+      minLength: 2,
+      maxLength: 200,
+      description: 'Part of the name or email (case-insensitive), or at least 3 digits of the phone',
+    },
+    limit: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'Results (default 20, at most 100)' },
+  },
+  required: ['q'],
+};
+
+export const contactOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/contacts',
+    operationId: 'searchContacts',
+    tag: 'CRM: Contacts',
+    summary: 'Quick search of contacts across name, email and phone, with their entity name',
+    description:
+      'Names starting with the text come first, then primary contacts. One page only (no cursor): refine the text to narrow the results.',
+    query: contactSearchQuerySchema,
+    responses: {
+      '200': {
+        description: 'Matching contacts',
+        schema: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                ...contactSchema,
+                properties: { ...contactSchema.properties, entityName: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+      ...problemResponses(400, 401),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/contacts/:id',
+    operationId: 'getContact',
+    tag: 'CRM: Contacts',
+    summary: 'One contact',
+    params: { id: 'Contact id' },
+    responses: {
+      '200': { description: 'The contact', schema: contactSchema },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'patch',
+    path: '/api/contacts/:id',
+    operationId: 'updateContact',
+    tag: 'CRM: Contacts',
+    summary: "Changes a contact's fields (agents, supervisors and administrators)",
+    description:
+      "Only the fields sent change. Making a contact primary takes the flag from the entity's previous primary contact. `custom` is also validated against the company-defined contact schema.",
+    params: { id: 'Contact id' },
+    body: contactInputSchema,
+    responses: {
+      '200': { description: 'The contact', schema: contactSchema },
+      ...problemResponses(400, 401, 403, 404, 409),
+    },
+    problems: ['duplicate-contact'],
+  },
+  {
+    method: 'delete',
+    path: '/api/contacts/:id',
+    operationId: 'deleteContact',
+    tag: 'CRM: Contacts',
+    summary: 'Deletes a contact (agents, supervisors and administrators)',
+    params: { id: 'Contact id' },
+    responses: {
+      '204': { description: 'Deleted' },
+      ...problemResponses(401, 403, 404),
+    },
+  },
+];
 
 export function contactRoutes(ctx: ApiContext): Router {
   const router = Router();
@@ -39,6 +153,13 @@ export function contactRoutes(ctx: ApiContext): Router {
     requireRole(req, 'agent', 'supervisor', 'admin');
     const patch = checkContactInput(req.body ?? {}, '/body', false);
     const contact = await ctx.db.transaction(async (tx) => {
+      // Taking the primary flag locks the entity, and that lock comes before the contact's (as when a
+      // contact is added), or two such edits of one entity could deadlock.
+      if (patch.isPrimary)
+        await tx.query(
+          'SELECT 1 FROM entities e JOIN contacts k ON k.entity_id = e.id WHERE k.id = $1 FOR NO KEY UPDATE OF e',
+          [req.params.id],
+        );
       const rows = await tx.query(`SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.id = $1 FOR UPDATE`, [
         req.params.id,
       ]);

@@ -146,6 +146,20 @@ export const emailOperations: OperationSpec[] = [
     tag: 'Emails',
     auth: false,
     summary: 'Adds the address of a signed unsubscribe link to the opt-out list',
+    params: { token: 'The signed token of the link' },
+    responses: {
+      '200': { description: 'Confirmation page', contentType: 'text/html' },
+      ...problemResponses(400),
+    },
+  },
+  {
+    method: 'post',
+    path: '/unsubscribe/:token',
+    operationId: 'unsubscribeOneClick',
+    tag: 'Emails',
+    auth: false,
+    summary: 'One-click unsubscribe (RFC 8058, List-Unsubscribe-Post): the same as following the link',
+    params: { token: 'The signed token of the link' },
     responses: {
       '200': { description: 'Confirmation page', contentType: 'text/html' },
       ...problemResponses(400),

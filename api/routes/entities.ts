@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import {
   checkContactInput,
+  contactCreateSchema,
   contactErrors,
   contactView,
   CONTACT_SELECT,
@@ -8,6 +9,9 @@ import {
 } from '../../crm/contacts';
 import {
   checkEntityInput,
+  ENTITY_COLUMNS,
+  entityCreateSchema,
+  entityInputSchema,
   ENTITY_SELECT,
   entityView,
   findEntity,
@@ -20,11 +24,331 @@ import { parseVcards } from '../../crm/vcard';
 import { visibleCaseSql } from '../access';
 import { callerOf, requireRole } from '../auth';
 import type { ApiContext } from '../context';
+import { caseViewSchema, dateTime, problemResponses, problemSchema, type OperationSpec } from '../operation';
 import { ProblemError, type FieldError } from '../problem';
 import { caseView } from '../views';
+import { contactSchema } from './contacts';
 import { decodeCursor, encodeCursor, flag, pageLimit, queryString, textBody } from './crm-common';
 
 const VCARD_TYPES = ['text/vcard', 'text/x-vcard', 'text/directory'];
+
+const nullableString = { type: ['string', 'null'] };
+
+/** An entity as `entityView` shows it. */
+export const entitySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    entityType: { enum: ['person', 'company'] },
+    kind: { enum: ['EN', 'CL', 'PR'] },
+    code: { type: 'string', description: 'Unique per kind' },
+    name: { type: 'string' },
+    taxId: nullableString,
+    email: nullableString,
+    phone: nullableString,
+    address: nullableString,
+    city: nullableString,
+    postalCode: nullableString,
+    country: { ...nullableString, description: 'ISO 3166-1 alpha-2' },
+    source: nullableString,
+    sector: nullableString,
+    zone: nullableString,
+    agentId: { ...nullableString, description: 'The user who looks after the entity' },
+    externalCode: { ...nullableString, description: 'Code of the customer master in the ERP; unique' },
+    custom: { type: 'object', description: 'Company-defined fields (definitions/entity.schema.json)' },
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  },
+  required: ['id', 'entityType', 'kind', 'code', 'name', 'custom', 'createdAt', 'updatedAt'],
+};
+
+const timelineItemSchema = {
+  type: 'object',
+  properties: {
+    case: {
+      type: 'object',
+      properties: { id: { type: 'string' }, type: { type: 'string' }, title: { type: 'string' } },
+    },
+    seq: { type: 'integer', description: 'Position of the event in its case' },
+    at: dateTime,
+    kind: { type: 'string', description: 'Event kind: case.started, task.completed, ...' },
+    actor: { type: 'string' },
+    taskId: nullableString,
+    detail: { type: 'object' },
+  },
+};
+
+const limitQuery = (fallback: number) => ({
+  type: 'string',
+  pattern: '^[0-9]{1,6}$',
+  description: `Page size (default ${fallback}, at most the server's maximum page size)`,
+});
+const exact = (what: string) => ({ type: 'string', maxLength: 200, description: `Exact ${what}` });
+
+/**
+ * Query of the entity list. The handler reads these with the crm-common helpers (unknown parameters are
+ * ignored); this schema describes them.
+ */
+export const entityListQuerySchema = {
+  type: 'object',
+  properties: {
+    q: {
+      type: 'string',
+      maxLength: 200,
+      description: 'Part of the name (case-insensitive), or the exact code or external code',
+    },
+    kind: exact('kind: EN, CL or PR'),
+    sector: exact('sector'),
+    zone: exact('zone'),
+    source: exact('source'),
+    agentId: exact('agent (user id)'),
+    externalCode: exact('external code'),
+    code: exact('code'),
+    segmentId: {
+      type: 'string',
+      maxLength: 200,
+      description: 'Only entities of this saved segment (id or name)',
+    },
+    limit: limitQuery(50),
+    cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page' },
+  },
+};
+
+/** Query of the lists of an entity's cases and timeline: one page, no cursor. */
+const casesQuerySchema = { type: 'object', properties: { limit: limitQuery(50) } };
+const timelineQuerySchema = { type: 'object', properties: { limit: limitQuery(100) } };
+
+/** Query of the vCard import. */
+export const vcardQuerySchema = {
+  type: 'object',
+  properties: {
+    acceptValid: {
+      type: 'string',
+      enum: ['true', 'false', '1', '0'],
+      description: 'Import the valid cards even when others have errors (default false: nothing is imported)',
+    },
+  },
+};
+
+const fieldErrorSchema = {
+  type: 'object',
+  properties: {
+    pointer: { type: 'string', description: '/body/cards/<card>/<field>' },
+    message: { type: 'string' },
+    card: { type: 'integer', description: '1-based position of the card in the file' },
+    line: { type: 'integer', description: 'Line of the file where the card begins' },
+  },
+};
+
+const vcardResultSchema = {
+  type: 'object',
+  properties: {
+    result: { enum: ['imported', 'unchanged'] },
+    created: { type: 'integer' },
+    unchanged: { type: 'integer' },
+    rejected: { type: 'integer', description: 'Cards with errors (with ?acceptValid=true)' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          card: { type: 'integer' },
+          result: { enum: ['created', 'unchanged'] },
+          contact: contactSchema,
+        },
+      },
+    },
+    errors: { type: 'array', items: fieldErrorSchema },
+  },
+};
+
+const tag = 'CRM: Entities';
+const writers = '(agents, supervisors and administrators)';
+
+export const entityOperations: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/api/entities',
+    operationId: 'createEntity',
+    tag,
+    summary: `Creates an entity (person or company) ${writers}`,
+    description:
+      'Kind defaults to EN, type to company, code to the external code or a generated one. `custom` is also validated against the company-defined entity schema; `agentId` must be a user. Answers with a Location header.',
+    body: entityCreateSchema,
+    responses: {
+      '201': { description: 'The entity', schema: entitySchema },
+      ...problemResponses(400, 401, 403, 409),
+    },
+    problems: ['duplicate-code'],
+  },
+  {
+    method: 'get',
+    path: '/api/entities',
+    operationId: 'listEntities',
+    tag,
+    summary: 'Entities by name, filtered by standard fields, a text query or a saved segment',
+    description:
+      'Ordered by name; keyset-paginated: pass `nextCursor` as `cursor` for the next page (null on the last).',
+    query: entityListQuerySchema,
+    responses: {
+      '200': {
+        description: 'A page of entities',
+        schema: {
+          type: 'object',
+          properties: {
+            items: { type: 'array', items: entitySchema },
+            nextCursor: nullableString,
+          },
+        },
+      },
+      ...problemResponses(400, 401),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/entities/:id',
+    operationId: 'getEntity',
+    tag,
+    summary: 'One entity with its contacts and the counts of its cases',
+    description: 'Lists up to 200 contacts, the primary first; GET /api/entities/{id}/contacts lists more.',
+    params: { id: 'Entity id' },
+    responses: {
+      '200': {
+        description: 'The entity',
+        schema: {
+          ...entitySchema,
+          properties: {
+            ...entitySchema.properties,
+            contacts: { type: 'array', items: contactSchema },
+            cases: {
+              type: 'object',
+              properties: {
+                open: { type: 'integer', description: 'Cases in an open status' },
+                total: { type: 'integer' },
+              },
+            },
+          },
+        },
+      },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'patch',
+    path: '/api/entities/:id',
+    operationId: 'updateEntity',
+    tag,
+    summary: `Changes an entity's fields ${writers}`,
+    description:
+      'Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` replaces the whole object and is validated against the company-defined entity schema.',
+    params: { id: 'Entity id' },
+    body: entityInputSchema,
+    responses: {
+      '200': {
+        description: 'The entity, with the changed fields',
+        schema: {
+          ...entitySchema,
+          properties: {
+            ...entitySchema.properties,
+            changed: { type: 'array', items: { enum: Object.keys(ENTITY_COLUMNS) } },
+          },
+        },
+      },
+      ...problemResponses(400, 401, 403, 404, 409),
+    },
+    problems: ['duplicate-code'],
+  },
+  {
+    method: 'get',
+    path: '/api/entities/:id/cases',
+    operationId: 'listEntityCases',
+    tag,
+    summary: "The entity's cases the caller may see, newest first",
+    description: 'One page only: the newest `limit` cases (no cursor).',
+    params: { id: 'Entity id' },
+    query: casesQuerySchema,
+    responses: {
+      '200': {
+        description: 'Cases',
+        schema: { type: 'object', properties: { items: { type: 'array', items: caseViewSchema } } },
+      },
+      ...problemResponses(400, 401, 404),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/entities/:id/timeline',
+    operationId: 'getEntityTimeline',
+    tag,
+    summary: "The entity's timeline: the events of its cases the caller may see, newest first",
+    description: 'One page only: the newest `limit` events (no cursor).',
+    params: { id: 'Entity id' },
+    query: timelineQuerySchema,
+    responses: {
+      '200': {
+        description: 'Events',
+        schema: { type: 'object', properties: { items: { type: 'array', items: timelineItemSchema } } },
+      },
+      ...problemResponses(400, 401, 404),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/entities/:id/contacts',
+    operationId: 'listEntityContacts',
+    tag,
+    summary: "The entity's contacts, the primary first, then by name",
+    description: 'Up to 1000 contacts (no cursor).',
+    params: { id: 'Entity id' },
+    responses: {
+      '200': {
+        description: 'Contacts',
+        schema: { type: 'object', properties: { items: { type: 'array', items: contactSchema } } },
+      },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/entities/:id/contacts',
+    operationId: 'createEntityContact',
+    tag,
+    summary: `Adds a contact to the entity ${writers}`,
+    description:
+      "A primary contact takes the flag from the entity's previous primary. `custom` is also validated against the company-defined contact schema. Answers with a Location header.",
+    params: { id: 'Entity id' },
+    body: contactCreateSchema,
+    responses: {
+      '201': { description: 'The contact', schema: contactSchema },
+      ...problemResponses(400, 401, 403, 404, 409),
+    },
+    problems: ['duplicate-contact'],
+  },
+  {
+    method: 'post',
+    path: '/api/entities/:id/contacts/vcard',
+    operationId: 'importEntityContactsVcard',
+    tag,
+    summary: `Imports business cards (.vcf) as contacts of the entity ${writers}`,
+    description:
+      'The body is the file itself, as text/vcard (or text/x-vcard, text/directory), at most 5 MB, with one or more cards (vCard 2.1, 3.0 or 4.0). ' +
+      'A card whose address (or, without one, name) is already a contact of the entity is left as it is ("unchanged"), so a re-import changes nothing. ' +
+      'With any invalid card nothing is written and the 400 lists every error with its card and line, unless `acceptValid=true`. ' +
+      'Answers 201 when at least one contact was created, 200 otherwise.',
+    params: { id: 'Entity id' },
+    query: vcardQuerySchema,
+    responses: {
+      '201': { description: 'Contacts were created', schema: vcardResultSchema },
+      '200': {
+        description: 'Nothing was created (every card unchanged or rejected)',
+        schema: vcardResultSchema,
+      },
+      ...problemResponses(400, 401, 403, 404, 409, 413),
+      '415': { description: 'The body is not a vCard media type', schema: problemSchema },
+    },
+    problems: ['unsupported-media-type', 'duplicate-contact'],
+  },
+];
 
 /** Loads an entity or answers 404. */
 export async function entityOr404(ctx: ApiContext, id: string): Promise<EntityView> {

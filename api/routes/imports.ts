@@ -14,6 +14,13 @@ import {
 import { logger } from '../../lib/logger';
 import { requireRole } from '../auth';
 import type { ApiContext } from '../context';
+import {
+  dateTime,
+  nullableDateTime,
+  problemResponses,
+  problemSchema,
+  type OperationSpec,
+} from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { flag, pageLimit, queryString, textBody } from './crm-common';
@@ -28,6 +35,198 @@ const jsonSchema = {
   required: ['caseType', 'cases'],
   additionalProperties: false,
 };
+
+const booleanFlag = { type: 'string', enum: ['true', 'false', '1', '0'] };
+
+/** The query parameters `POST /imports` reads (with `flag` and `queryString`). */
+const importQuery = {
+  type: 'object',
+  properties: {
+    caseType: {
+      type: 'string',
+      maxLength: 100,
+      description: 'Case type of a CSV document (required for CSV; JSON names it in the body)',
+    },
+    acceptValid: {
+      ...booleanFlag,
+      description: 'Import the valid cases even when others have errors (these are reported in the job)',
+    },
+    wait: { ...booleanFlag, description: 'Answer 200 once the job has finished instead of 202 at once' },
+  },
+};
+
+/** The query parameters `GET /imports/:id/rows` reads. */
+const rowsQuery = {
+  type: 'object',
+  properties: {
+    state: {
+      type: 'string',
+      maxLength: 20,
+      description: 'Only rows in this state: pending, created, unchanged or failed (the error report)',
+    },
+    limit: {
+      type: 'string',
+      pattern: '^[0-9]{1,6}$',
+      description: 'At most this many rows (default 1000, max 10000)',
+    },
+  },
+};
+
+/** The query parameter `POST /imports/:id/resume` reads. */
+const resumeQuery = {
+  type: 'object',
+  properties: {
+    wait: { ...booleanFlag, description: 'Answer once the pending rows have been processed' },
+  },
+};
+
+const importErrorSchema = {
+  type: 'object',
+  properties: {
+    line: { type: 'integer', description: 'Case index (JSON, from 1) or CSV line' },
+    externalKey: { type: ['string', 'null'] },
+    pointer: { type: 'string' },
+    message: { type: 'string' },
+  },
+};
+
+/** An import job as `importView` shows it. */
+const importJobSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', description: 'cases (the only kind so far)' },
+    format: { enum: ['json', 'csv'] },
+    filename: { type: ['string', 'null'] },
+    caseType: { type: 'string' },
+    status: { enum: ['running', 'completed', 'failed'] },
+    result: {
+      enum: ['imported', 'unchanged', 'partial', null],
+      description: 'null while running; partial when a case failed',
+    },
+    total: { type: 'integer', description: 'Valid cases to start' },
+    processed: { type: 'integer' },
+    created: { type: 'integer' },
+    unchanged: { type: 'integer', description: 'External keys already imported with the same content' },
+    failed: { type: 'integer' },
+    percent: { type: 'integer' },
+    errors: {
+      type: 'array',
+      items: importErrorSchema,
+      description: 'Cases rejected by the check (with acceptValid) and cases that failed to start',
+    },
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    finishedAt: nullableDateTime,
+  },
+  required: ['id', 'format', 'caseType', 'status', 'result', 'total', 'processed', 'percent', 'errors'],
+};
+
+/** The import routes, for the OpenAPI document. */
+export const importOperations: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/api/imports',
+    operationId: 'importCases',
+    tag: 'CRM: Imports',
+    summary:
+      'Imports case headers and lines from JSON or CSV and starts the cases as a job (supervisors and administrators)',
+    description:
+      'JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and ' +
+      'optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, ' +
+      'up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey ' +
+      'and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one ' +
+      'row per line of a case, rows with the same externalKey form one case. ' +
+      `At most ${MAX_IMPORT_CASES} cases. The whole document is checked first: with errors nothing is written (400 ` +
+      'listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per ' +
+      'case type: a key already imported with the same content counts as unchanged, with other content as failed ' +
+      '(never overwritten). The cases start in the background: 202 with the job (its progress at ' +
+      '`Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.',
+    query: importQuery,
+    body: jsonSchema,
+    responses: {
+      '200': { description: 'The finished job (wait=true)', schema: importJobSchema },
+      '202': { description: 'The job, running (Location: /api/imports/{id})', schema: importJobSchema },
+      ...problemResponses(400, 401, 403),
+      '413': {
+        description: `Body larger than the limit, or more than ${MAX_IMPORT_CASES} cases (too-many-rows)`,
+        schema: problemSchema,
+      },
+      '415': { description: 'The body is neither JSON nor CSV', schema: problemSchema },
+    },
+    problems: ['too-many-rows', 'unsupported-media-type'],
+  },
+  {
+    method: 'get',
+    path: '/api/imports/:id',
+    operationId: 'getImport',
+    tag: 'CRM: Imports',
+    summary: 'An import job with its progress and errors (supervisors and administrators)',
+    params: { id: 'Import job id (imp-...)' },
+    responses: {
+      '200': { description: 'The job', schema: importJobSchema },
+      ...problemResponses(401, 403, 404),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/imports/:id/rows',
+    operationId: 'listImportRows',
+    tag: 'CRM: Imports',
+    summary: 'The rows of an import job with their outcome, in line order (supervisors and administrators)',
+    description: 'Only the first `limit` rows; no further pages. `state=failed` gives the error report.',
+    params: { id: 'Import job id' },
+    query: rowsQuery,
+    responses: {
+      '200': {
+        description: 'The rows',
+        schema: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  line: { type: 'integer' },
+                  externalKey: { type: 'string' },
+                  state: { enum: ['pending', 'created', 'unchanged', 'failed'] },
+                  caseId: { type: ['string', 'null'] },
+                  error: { type: ['string', 'null'] },
+                },
+                required: ['line', 'externalKey', 'state', 'caseId', 'error'],
+              },
+            },
+          },
+          required: ['items'],
+        },
+      },
+      ...problemResponses(400, 401, 403, 404),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/imports/:id/resume',
+    operationId: 'resumeImport',
+    tag: 'CRM: Imports',
+    summary:
+      'Resumes an import job that stopped: its pending rows are processed (supervisors and administrators)',
+    description:
+      'Rows already processed are skipped and a case already started is found again, so resuming is safe to repeat. ' +
+      'Jobs left running by a stopped API process are also resumed automatically.',
+    params: { id: 'Import job id' },
+    query: resumeQuery,
+    responses: {
+      '202': { description: 'The job (finished when wait=true)', schema: importJobSchema },
+      ...problemResponses(400, 401, 403, 404),
+      '409': {
+        description: 'The case-type version of the job is no longer published',
+        schema: problemSchema,
+      },
+    },
+    problems: ['case-type-gone'],
+  },
+];
 
 async function loadJob(ctx: ApiContext, id: string) {
   const [row] = await ctx.db.query('SELECT * FROM imports WHERE id = $1', [id]);

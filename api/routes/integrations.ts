@@ -1,12 +1,19 @@
 import express, { Router } from 'express';
-import { checkEntityInput, upsertByExternalCode, type EntityInput } from '../../crm/entities';
+import {
+  checkEntityInput,
+  entityInputSchema,
+  upsertByExternalCode,
+  type EntityInput,
+} from '../../crm/entities';
 import { MAX_INBOUND_BYTES, receiveEmail } from '../../crm/inbound';
 import { emailAddressProblem } from '../../lib/email-address';
 import { requireRole } from '../auth';
 import type { ApiContext } from '../context';
+import { dateTime, problemResponses, problemSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { queryString, unsupportedType } from './crm-common';
+import { entitySchema } from './entities';
 
 const mailboxSchema = {
   type: 'object',
@@ -38,6 +45,153 @@ const mailboxView = (r: Record<string, unknown>) => ({
   active: r.active,
   updatedAt: r.updated_at,
 });
+
+const mailboxViewSchema = {
+  type: 'object',
+  properties: {
+    address: { type: 'string', description: 'Lower-case email address' },
+    caseType: { type: 'string' },
+    entityKind: { enum: ['EN', 'CL', 'PR'], description: 'Kind of the entity created for an unknown sender' },
+    ownerId: { type: ['string', 'null'] },
+    caseData: { type: 'object', description: 'Data every case opened from this address starts with' },
+    active: { type: 'boolean' },
+    updatedAt: dateTime,
+  },
+  required: ['address', 'caseType', 'entityKind', 'ownerId', 'caseData', 'active', 'updatedAt'],
+};
+
+const erpOutcomeSchema = {
+  type: 'object',
+  properties: {
+    result: { enum: ['created', 'updated', 'unchanged'] },
+    entity: entitySchema,
+    changed: { type: 'array', items: { type: 'string' }, description: 'Fields the call changed' },
+  },
+  required: ['result', 'entity', 'changed'],
+};
+
+const inboundResultSchema = {
+  type: 'object',
+  properties: {
+    result: { enum: ['created', 'unchanged'] },
+    messageId: { type: 'string' },
+    mailbox: { type: 'string', description: 'The inbound address that received it' },
+    caseId: { type: 'string' },
+    caseType: { type: 'string' },
+    entityId: { type: 'string' },
+    contactId: { type: ['string', 'null'] },
+    entityCreated: { type: 'boolean' },
+    contactCreated: { type: 'boolean' },
+    attachmentId: {
+      type: ['string', 'null'],
+      description: 'The message stored as a case attachment; null when unchanged',
+    },
+  },
+  required: ['result', 'messageId', 'mailbox', 'caseId', 'caseType', 'entityId'],
+};
+
+/** The query parameter `POST /integrations/inbound-email` reads. */
+const inboundQuery = {
+  type: 'object',
+  properties: {
+    to: {
+      type: 'string',
+      maxLength: 320,
+      description: "The inbound address, when the message's To, Cc and Delivered-To headers do not name it",
+    },
+  },
+};
+
+/** The integration routes, for the OpenAPI document. */
+export const integrationOperations: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/api/integrations/erp/customers',
+    operationId: 'upsertErpCustomer',
+    tag: 'CRM: Integrations',
+    summary:
+      'ERP hook: creates or updates the entity with the external code of an ERP customer (administrators)',
+    description:
+      'The body is an entity with `externalCode` and `name` required; `custom` is checked against the entity ' +
+      'custom-field schema. Idempotent: the same payload again changes nothing and answers `"result": "unchanged"`. ' +
+      'A new entity is of kind CL unless `kind` says otherwise; `Location` names it.',
+    body: entityInputSchema,
+    responses: {
+      '201': { description: 'Entity created', schema: erpOutcomeSchema },
+      '200': { description: 'Entity updated or unchanged', schema: erpOutcomeSchema },
+      ...problemResponses(400, 401, 403),
+      '409': { description: 'The kind and code are already used by another entity', schema: problemSchema },
+    },
+    problems: ['duplicate-code'],
+  },
+  {
+    method: 'put',
+    path: '/api/integrations/inbound-mailboxes/:address',
+    operationId: 'putInboundMailbox',
+    tag: 'CRM: Integrations',
+    summary: 'Configures an inbound address: which case type a message sent to it opens (administrators)',
+    description:
+      'Replaces the whole configuration: omitted fields take their defaults (entityKind EN, no owner, no case data, active).',
+    params: { address: 'The inbound email address (stored in lower case)' },
+    body: mailboxSchema,
+    responses: {
+      '200': { description: 'The mailbox', schema: mailboxViewSchema },
+      ...problemResponses(400, 401, 403),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/integrations/inbound-mailboxes',
+    operationId: 'listInboundMailboxes',
+    tag: 'CRM: Integrations',
+    summary: 'The configured inbound addresses (administrators and supervisors)',
+    responses: {
+      '200': {
+        description: 'The mailboxes, by address',
+        schema: {
+          type: 'object',
+          properties: { items: { type: 'array', items: mailboxViewSchema } },
+          required: ['items'],
+        },
+      },
+      ...problemResponses(401, 403),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/integrations/inbound-email',
+    operationId: 'receiveInboundEmail',
+    tag: 'CRM: Integrations',
+    summary:
+      'Email-to-case: a raw message opens a case of the type configured for its inbound address (administrators)',
+    description:
+      `The body is the raw message, \`Content-Type: message/rfc822\`, at most ${MAX_INBOUND_BYTES / 1024 / 1024} MB. ` +
+      'The sender is matched to a contact or entity (or both are created) and the message is stored as an attachment ' +
+      'of the new case. Idempotent by Message-ID: the same message again answers 200 with `"result": "unchanged"`. ' +
+      '`Location` names the case.',
+    query: inboundQuery,
+    responses: {
+      '201': { description: 'Case opened', schema: inboundResultSchema },
+      '200': { description: 'Message already received', schema: inboundResultSchema },
+      ...problemResponses(400, 401, 403),
+      '413': {
+        description: `Message larger than ${MAX_INBOUND_BYTES / 1024 / 1024} MB`,
+        schema: problemSchema,
+      },
+      '415': { description: 'The body is not message/rfc822', schema: problemSchema },
+      '422': {
+        description: 'No active inbound mailbox for the recipients, or its configuration cannot create cases',
+        schema: problemSchema,
+      },
+      '503': {
+        description:
+          'The case engine did not answer in time; send the message again (idempotent by Message-ID)',
+        schema: problemSchema,
+      },
+    },
+    problems: ['unsupported-media-type', 'unknown-mailbox', 'mailbox-misconfigured', 'engine-unavailable'],
+  },
+];
 
 export function integrationRoutes(ctx: ApiContext): Router {
   const router = Router();

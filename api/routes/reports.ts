@@ -15,6 +15,7 @@ import {
 import { loadSegmentPredicate } from '../../crm/segment-store';
 import { requireRole, type Caller } from '../auth';
 import type { ApiContext } from '../context';
+import { caseViewSchema, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { caseView } from '../views';
 import { decodeCursor, encodeCursor, pageLimit, queryString } from './crm-common';
@@ -114,6 +115,212 @@ const FIGURES = [
   'lostCount',
   'lostAmount',
 ] as const;
+
+/** The query parameters both reports read to choose the cases they cover (see `scopeFor`). */
+const scopeQueryProperties = {
+  agent: {
+    type: 'string',
+    maxLength: 200,
+    description: 'Only cases owned by this user (agents: themselves; supervisors: members of their teams)',
+  },
+  team: {
+    type: 'string',
+    maxLength: 200,
+    description: "Only cases owned by this team's members (supervisors: a team they supervise)",
+  },
+  caseType: { type: 'string', maxLength: 2000, description: 'Comma-separated case types' },
+  segmentId: {
+    type: 'string',
+    maxLength: 200,
+    description: 'Id or name of a saved segment: only cases of its entities',
+  },
+  source: {
+    type: 'string',
+    enum: ['totals', 'cases'],
+    description: 'totals (maintained per month) or cases (aggregated); default: the fastest that can answer',
+  },
+  format: {
+    type: 'string',
+    enum: ['json', 'csv'],
+    description: 'Default: from the Accept header (text/csv for CSV)',
+  },
+};
+
+const period = { type: 'string', pattern: '^\\d{4}-\\d{2}(-\\d{2})?$' };
+
+/** The query parameters `GET /reports/forecast` reads. */
+const forecastQuery = {
+  type: 'object',
+  properties: {
+    ...scopeQueryProperties,
+    caseType: {
+      ...scopeQueryProperties.caseType,
+      description: 'Comma-separated case types (default: those whose definition has an amount field)',
+    },
+    from: { ...period, description: 'Expected close from (YYYY-MM-DD, or YYYY-MM for the whole month)' },
+    to: { ...period, description: 'Expected close until, inclusive (YYYY-MM-DD or YYYY-MM)' },
+    groupBy: {
+      type: 'string',
+      enum: ['status', 'agent', 'month'],
+      description: 'Only this breakdown (and the totals); default: all three',
+    },
+  },
+};
+
+/** The query parameters `GET /reports/open-cases` reads. */
+const openCasesQuery = {
+  type: 'object',
+  properties: {
+    ...scopeQueryProperties,
+    statuses: {
+      type: 'string',
+      maxLength: 2000,
+      description:
+        'Comma-separated statuses that count as open, `STATUS` or `caseType:STATUS` (default: the open category)',
+    },
+    limit: {
+      type: 'string',
+      pattern: '^[0-9]{1,6}$',
+      description: 'Cases per page (default 50, at most the page size limit); 0 for the counts alone',
+    },
+    cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page' },
+  },
+};
+
+const numberSchema = { type: 'number' };
+const figureProperties = {
+  count: { type: 'integer' },
+  amount: numberSchema,
+  weightedAmount: { type: 'number', description: 'Amount x probability / 100' },
+  openCount: { type: 'integer' },
+  openAmount: numberSchema,
+  openWeightedAmount: numberSchema,
+  wonCount: { type: 'integer' },
+  wonAmount: numberSchema,
+  lostCount: { type: 'integer' },
+  lostAmount: numberSchema,
+};
+const figuresSchema = {
+  type: 'object',
+  properties: figureProperties,
+  required: Object.keys(figureProperties),
+};
+const rowsOf = (properties: Record<string, unknown>) => ({
+  type: 'array',
+  items: { type: 'object', properties: { ...properties, ...figureProperties } },
+});
+
+const forecastSchema = {
+  type: 'object',
+  properties: {
+    filters: {
+      type: 'object',
+      properties: {
+        caseTypes: { type: 'array', items: { type: 'string' } },
+        agent: { type: ['string', 'null'] },
+        team: { type: ['string', 'null'] },
+        from: {
+          type: 'string',
+          description: 'YYYY-MM-DD (a month becomes its first day); absent when not asked',
+        },
+        to: { type: 'string', description: 'YYYY-MM-DD (a month becomes YYYY-MM-31); absent when not asked' },
+        source: { enum: ['totals', 'cases'], description: 'Where the figures come from' },
+      },
+    },
+    totals: figuresSchema,
+    byStatus: rowsOf({
+      caseType: { type: 'string' },
+      status: { type: 'string' },
+      statusName: { type: 'string' },
+      category: { type: 'string' },
+    }),
+    byAgent: rowsOf({ agentId: { type: ['string', 'null'] }, agentName: { type: ['string', 'null'] } }),
+    byMonth: rowsOf({
+      month: { type: ['string', 'null'], description: 'YYYY-MM; null without a close date' },
+    }),
+  },
+  required: ['filters', 'totals'],
+};
+
+const countOf = (properties: Record<string, unknown>) => ({
+  type: 'array',
+  items: { type: 'object', properties: { ...properties, count: { type: 'integer' } } },
+});
+
+const openCasesSchema = {
+  type: 'object',
+  properties: {
+    total: { type: 'integer' },
+    openStatuses: {
+      oneOf: [
+        { const: 'category:open' },
+        {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { caseType: { type: 'string' }, status: { type: 'string' } },
+            required: ['status'],
+          },
+        },
+      ],
+      description: 'The statuses counted as open',
+    },
+    byType: countOf({ caseType: { type: 'string' } }),
+    byStatus: countOf({ caseType: { type: 'string' }, status: { type: 'string' } }),
+    byAgent: countOf({ agentId: { type: ['string', 'null'] } }),
+    source: { enum: ['totals', 'cases'], description: 'Where the counts come from' },
+    items: { type: 'array', items: caseViewSchema, description: 'A page of the cases, newest first' },
+    nextCursor: { type: ['string', 'null'] },
+  },
+  required: ['total', 'openStatuses', 'byType', 'byStatus', 'byAgent', 'source', 'items', 'nextCursor'],
+};
+
+const reportCallers =
+  'agents report on their own cases, supervisors on their teams and themselves, administrators on everything';
+
+/** The report routes, for the OpenAPI document. */
+export const reportOperations: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/api/reports/forecast',
+    operationId: 'getForecastReport',
+    tag: 'CRM: Reports',
+    summary:
+      'Pipeline forecast by status, agent and expected-close month (agents, supervisors and administrators)',
+    description:
+      `Scope: ${reportCallers}; asking for another agent or team is a 403. The weighted amount uses the case's ` +
+      '`data.probability`, else the default probability of its status. JSON by default; with `format=csv` or ' +
+      '`Accept: text/csv`, a text/csv attachment (forecast.csv) with columns dimension, caseType, status, statusName, ' +
+      'agentId, month and the figures, one row per breakdown line and a total row. The totals cannot answer a ' +
+      'segment or a period not made of whole months: `source=totals` is then a 400.',
+    query: forecastQuery,
+    responses: {
+      '200': {
+        description: 'The forecast (byStatus, byAgent, byMonth; only the one asked with groupBy), or CSV',
+        schema: forecastSchema,
+      },
+      ...problemResponses(400, 401, 403),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/reports/open-cases',
+    operationId: 'getOpenCasesReport',
+    tag: 'CRM: Reports',
+    summary:
+      'Open cases counted by type, status and agent, with a page of the cases (agents, supervisors and administrators)',
+    description:
+      `Scope: ${reportCallers}; asking for another agent or team is a 403. Pages: pass \`nextCursor\` as ` +
+      '`cursor` with the same filters. JSON by default; with `format=csv` or `Accept: text/csv`, a text/csv ' +
+      'attachment (open-cases.csv) of the cases (id, caseType, status, title, entityId, entityName, ownerId, ' +
+      'createdAt; up to 100000, no paging).',
+    query: openCasesQuery,
+    responses: {
+      '200': { description: 'The counts and a page of the cases, or CSV', schema: openCasesSchema },
+      ...problemResponses(400, 401, 403),
+    },
+  },
+];
 
 export function reportRoutes(ctx: ApiContext): Router {
   const router = Router();
