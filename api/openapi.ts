@@ -15,7 +15,7 @@ import { attachmentOperations } from './routes/attachments';
 import { calendarOperations } from './routes/calendar';
 import { campaignOperations } from './routes/campaigns';
 import { caseTypeOperations } from './routes/case-types';
-import { startSchema } from './routes/cases';
+import { setStatusSchema, startSchema, updateCaseSchema } from './routes/cases';
 import { contactOperations } from './routes/contacts';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
@@ -61,6 +61,50 @@ const foundationOperations: OperationSpec[] = [
       '200': { description: 'The case', schema: { type: 'object' } },
       ...problemResponses(401, 404),
     },
+  },
+  {
+    method: 'post',
+    path: '/api/cases/:id/status',
+    operationId: 'setCaseStatus',
+    tag: 'Cases',
+    summary: 'Sets the status of a case by hand (agents, supervisors, administrators)',
+    description:
+      'Only statuses the case type marks `manual` (administrators: any). A won, lost or closed status ends the ' +
+      "case and cancels its open tasks; an open one (e.g. postponed) arms that status's timers. Accepts an " +
+      'Idempotency-Key header.',
+    params: { id: 'Case id' },
+    body: setStatusSchema,
+    idempotent: true,
+    responses: {
+      '200': {
+        description: 'The case as the change left it (as GET /api/cases/{id})',
+        schema: { type: 'object' },
+      },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: ['unknown-status', 'status-not-manual', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'patch',
+    path: '/api/cases/:id',
+    operationId: 'updateCase',
+    tag: 'Cases',
+    summary:
+      "Changes a running case's data (merged) and lines (replaced) (agents, supervisors, administrators)",
+    description:
+      "Only the case type's `editableFields` (`lines` for the lines); the data after the change must still " +
+      "fit the case type's fields. The timeline keeps the previous values. Accepts an Idempotency-Key header.",
+    params: { id: 'Case id' },
+    body: updateCaseSchema,
+    idempotent: true,
+    responses: {
+      '200': {
+        description: 'The case as the change left it (as GET /api/cases/{id})',
+        schema: { type: 'object' },
+      },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: ['field-not-editable', 'case-ended', 'engine-unavailable'],
   },
   {
     method: 'get',

@@ -824,6 +824,18 @@ describe('manual status changes and data updates', () => {
     expect(r.state.timers.map((t) => t.kind)).toContain('case');
   });
 
+  it('closes the case when a won, lost or closed status is set by hand, cancelling its open tasks', () => {
+    const started = begin(def).state;
+    const open = Object.values(started.tasks).filter((t) => t.status === 'open');
+    expect(open).toHaveLength(1);
+    const r = act(def, started, { type: 'setStatus', status: 'LOST', actor: ana });
+    expect(r.state).toMatchObject({ status: 'LOST', statusCategory: 'lost', ended: true, tokens: [] });
+    expect(r.state.tasks[open[0]?.id as string]?.status).toBe('cancelled');
+    expect(r.timeline.map((e) => e.kind)).toEqual(['status.changed', 'task.cancelled', 'case.ended']);
+    // An open status set by hand keeps the work going.
+    expect(act(def, started, { type: 'setStatus', status: 'POSTPONED', actor: ana }).state.ended).toBe(false);
+  });
+
   it('records the previous values of updated fields', () => {
     const r = act(def, begin(def, { amount: 5 }).state, {
       type: 'updateData',

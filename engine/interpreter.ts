@@ -822,7 +822,9 @@ export function applyEvent(
     }
     case 'setStatus':
       setStatus(ctx, event.status);
-      if (state.statusCategory !== 'open' && state.tokens.length === 0) finishIfIdle(ctx);
+      // A won, lost or closed status set by hand closes the case: its open tasks are cancelled (an
+      // opportunity marked lost leaves no calls in anyone's inbox). An open status only moves the case.
+      if (state.statusCategory !== 'open') endCase(ctx, 'status set by hand');
       break;
     case 'updateData': {
       const before: Record<string, unknown> = {};

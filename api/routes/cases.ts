@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { definitionVersion, latestDefinition } from '../../db/definitions';
-import { callerOf } from '../auth';
+import type { ActorEvent } from '../../engine/state';
+import { callerOf, requireRole, type Caller } from '../auth';
 import { visibleCaseSql, visibleTaskSql } from '../access';
 import type { ApiContext } from '../context';
+import { idempotencyHeader, idempotent } from '../idempotency';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, caseView, taskView } from '../views';
@@ -24,6 +26,22 @@ export const startSchema = {
     ...caseContentProperties,
   },
   required: ['caseType'],
+  additionalProperties: false,
+};
+
+/** A status set by hand: one the case type marks `manual` (administrators: any). */
+export const setStatusSchema = {
+  type: 'object',
+  properties: { status: { type: 'string', minLength: 1, maxLength: 100 } },
+  required: ['status'],
+  additionalProperties: false,
+};
+
+/** Changes to a running case's data (merged into it) and lines (replacing them): the editable fields only. */
+export const updateCaseSchema = {
+  type: 'object',
+  properties: { data: caseContentProperties.data, lines: caseContentProperties.lines },
+  minProperties: 1,
   additionalProperties: false,
 };
 
@@ -109,33 +127,97 @@ export function caseRoutes(ctx: ApiContext): Router {
 
   router.get('/cases/:id', async (req, res) => {
     const caller = callerOf(req);
-    const row = await loadVisibleCase(ctx, caller, req.params.id);
-    const params: unknown[] = [row.id];
-    const tasks = await ctx.db.query(
-      `SELECT ${TASK_COLUMNS}, ${visibleTaskSql(caller, params)} AS visible FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
-      params,
+    res.json(await caseDetail(ctx, caller, await loadVisibleCase(ctx, caller, req.params.id)));
+  });
+
+  /** Sends a case-level action to the case workflow and answers with the case as it left it. */
+  const actOnCase = async (
+    req: Request,
+    res: Response,
+    action: string,
+    event: (caller: Caller, row: Record<string, unknown>) => Promise<ActorEvent>,
+  ): Promise<void> => {
+    const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    idempotencyHeader(req);
+    const row = await loadVisibleCase(ctx, caller, req.params.id as string);
+    const caseId = row.id as string;
+    const actorEvent = await event(caller, row);
+    await idempotent(ctx.db, req, res, caller, async (key) => {
+      await ctx.gateway.act(caseId, actorEvent, key && `${caller.userId}:${caseId}:${action}:${key}`);
+      const [after] = await ctx.db.query('SELECT * FROM cases WHERE id = $1', [caseId]);
+      return { status: 200, body: await caseDetail(ctx, caller, after ?? row) };
+    });
+  };
+
+  router.post('/cases/:id/status', async (req, res) => {
+    const body = check<{ status: string }>(setStatusSchema, req.body ?? {}, '/body');
+    await actOnCase(req, res, 'status', async (caller) => ({
+      type: 'setStatus',
+      status: body.status,
+      actor: caller,
+    }));
+  });
+
+  router.patch('/cases/:id', async (req, res) => {
+    const body = check<{ data?: Record<string, unknown>; lines?: Record<string, unknown>[] }>(
+      updateCaseSchema,
+      req.body ?? {},
+      '/body',
     );
-    const timeline = await ctx.db.query(
-      'SELECT seq, at, kind, actor, task_id, detail FROM case_events WHERE case_id = $1 ORDER BY seq LIMIT 1000',
-      [row.id],
-    );
-    const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
-    const status = stored?.definition.statuses.find((s) => s.code === row.status);
-    res.json({
-      ...caseView(row),
-      statusName: status?.name ?? row.status,
-      probability: (row.data as { probability?: number }).probability ?? status?.probability ?? null,
-      tasks: tasks.map((t) => ({ ...taskView(t), actionable: t.visible === true })),
-      timeline: timeline.map((e) => ({
-        seq: e.seq,
-        at: e.at,
-        kind: e.kind,
-        actor: e.actor,
-        taskId: e.task_id,
-        detail: e.detail,
-      })),
+    await actOnCase(req, res, 'update', async (caller, row) => {
+      const stored = await definitionVersion(
+        ctx.db,
+        row.case_type as string,
+        row.definition_version as number,
+      );
+      const def = stored?.definition;
+      // The case's data after the change must still fit the case type's fields.
+      if (def?.fields && body.data)
+        check(def.fields, { ...(row.data as object), ...body.data }, '/body/data', 'case data');
+      if (body.lines !== undefined) {
+        if (!def?.lines)
+          throw ProblemError.badRequest(`Case type ${row.case_type as string} has no lines`, [
+            { pointer: '/body/lines', message: 'is not allowed' },
+          ]);
+        check({ type: 'array', items: def.lines }, body.lines, '/body/lines', 'case lines');
+      }
+      return {
+        type: 'updateData',
+        data: body.data ?? {},
+        ...(body.lines !== undefined ? { lines: body.lines } : {}),
+        actor: caller,
+      };
     });
   });
 
   return router;
+}
+
+/** A case as GET /api/cases/:id shows it: its status's name and probability, its tasks and timeline. */
+async function caseDetail(ctx: ApiContext, caller: Caller, row: Record<string, unknown>) {
+  const params: unknown[] = [row.id];
+  const tasks = await ctx.db.query(
+    `SELECT ${TASK_COLUMNS}, ${visibleTaskSql(caller, params)} AS visible FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
+    params,
+  );
+  const timeline = await ctx.db.query(
+    'SELECT seq, at, kind, actor, task_id, detail FROM case_events WHERE case_id = $1 ORDER BY seq LIMIT 1000',
+    [row.id],
+  );
+  const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+  const status = stored?.definition.statuses.find((s) => s.code === row.status);
+  return {
+    ...caseView(row),
+    statusName: status?.name ?? row.status,
+    probability: (row.data as { probability?: number }).probability ?? status?.probability ?? null,
+    tasks: tasks.map((t) => ({ ...taskView(t), actionable: t.visible === true })),
+    timeline: timeline.map((e) => ({
+      seq: e.seq,
+      at: e.at,
+      kind: e.kind,
+      actor: e.actor,
+      taskId: e.task_id,
+      detail: e.detail,
+    })),
+  };
 }
