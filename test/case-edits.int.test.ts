@@ -69,6 +69,13 @@ describe('setting a case status by hand', () => {
     expect(missing.status).toBe(404);
     const designer = await env.http(env.users.dana, 'POST', `/api/cases/${c.id}/status`, { status: 'LOST' });
     expect(designer.status).toBe(403);
+    // Carol works in support and has nothing to do with this sales case: it does not exist for her.
+    const foreign = await env.http(env.users.carol, 'POST', `/api/cases/${c.id}/status`, { status: 'LOST' });
+    expect(foreign.status).toBe(404);
+    const foreignEdit = await env.http(env.users.carol, 'PATCH', `/api/cases/${c.id}`, {
+      data: { amount: 1 },
+    });
+    expect(foreignEdit.status).toBe(404);
     // An administrator may set any status.
     const admin = await env.http(env.users.admin, 'POST', `/api/cases/${c.id}/status`, { status: 'WON' });
     expect(admin.status).toBe(200);
