@@ -351,6 +351,9 @@ function adminTextSql(
   const { where, keys, limit, orderBy, keyColumns } = page;
   const text = page.text.sql;
   const plan = adminTextPlan(q.filters, q.textFrequency);
+  // With the text condition as a function call, the planner walks the ordered index of open tasks and
+  // keeps the matches until the page is full.
+  if (plan?.walk === 'sure') return page.plain([...where, page.text.unindexed]);
   const sortColumns = keys.map((k, i) => `${k.expr} AS s${i}`).join(', ');
   const sortedBy = keys.map((k, i) => `t.s${i} ${k.dir}`).join(', ');
   const rows = (ids: string, only: string) => `SELECT ${INBOX_COLUMNS}, t.priority_rank, ${keyColumns}
@@ -367,9 +370,6 @@ function adminTextSql(
     ORDER BY ${sortedBy}
     LIMIT ${limit}`;
   if (!plan?.walk) return `${rows(byIndex, '')}\n  ORDER BY ${orderBy}`;
-  // With the text condition as a function call, the planner walks the ordered index of open tasks and
-  // keeps the matches until the page is full.
-  if (plan.walk === 'sure') return page.plain([...where, page.text.unindexed]);
   // The walk reads at most twice the rows a page needs at the WALK_ABOVE share. The text condition sits
   // outside the walk's LIMIT, so no index can answer it: the planner walks the ordered index of open tasks.
   const bound = p.add(Math.ceil((2 * (q.limit + 1)) / WALK_ABOVE));

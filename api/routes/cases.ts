@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { definitionVersion, latestDefinition } from '../../db/definitions';
+import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
 import { callerOf, requireRole, type Caller } from '../auth';
 import { visibleCaseSql, visibleTaskSql } from '../access';
 import type { ApiContext } from '../context';
+import { cachedDefinition } from '../definition-cache';
 import { idempotencyHeader, idempotent } from '../idempotency';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
@@ -165,7 +166,7 @@ export function caseRoutes(ctx: ApiContext): Router {
       '/body',
     );
     await actOnCase(req, res, 'update', async (caller, row) => {
-      const stored = await definitionVersion(
+      const stored = await cachedDefinition(
         ctx.db,
         row.case_type as string,
         row.definition_version as number,
@@ -204,7 +205,7 @@ async function caseDetail(ctx: ApiContext, caller: Caller, row: Record<string, u
     'SELECT seq, at, kind, actor, task_id, detail FROM case_events WHERE case_id = $1 ORDER BY seq LIMIT 1000',
     [row.id],
   );
-  const stored = await definitionVersion(ctx.db, row.case_type as string, row.definition_version as number);
+  const stored = await cachedDefinition(ctx.db, row.case_type as string, row.definition_version as number);
   const status = stored?.definition.statuses.find((s) => s.code === row.status);
   return {
     ...caseView(row),
