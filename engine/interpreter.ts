@@ -41,6 +41,11 @@ interface Ctx {
   timeline: TimelineEntry[];
   changed: Set<string>;
   entered: number;
+  /** Tokens entered and not yet run, in entry order (semantics 2). */
+  agenda: string[];
+  /** The case runs under semantics 1 (started before semantics 2). */
+  legacy: boolean;
+  oracle: ChoiceOracle | undefined;
 }
 
 function assertUnreachable(value: never): never {
@@ -96,13 +101,31 @@ export function resolveDate(spec: DateSpec | undefined, state: CaseState, now: n
   return spec.offset ? addDuration(base, spec.offset) : base;
 }
 
-function pickTransition(
+/**
+ * Resolves the abstract choices the case data would otherwise decide: the soundness checker explores every
+ * answer, and `simulate --pick` replays one. `site` is the JSON pointer of the choice in the definition.
+ */
+export interface ChoiceOracle {
+  /** Which of `options` alternatives to take at `site` (0-based). */
+  choose(site: string, options: number): number;
+}
+
+/** The first transition whose condition holds, or, under an oracle, whichever the oracle picks. */
+function pick(
+  ctx: Ctx,
   transitions: Transitions | undefined,
   context: Record<string, unknown>,
+  site: string,
 ): Transition | undefined {
   if (transitions === undefined) return undefined;
   const list = Array.isArray(transitions) ? transitions : [transitions];
-  return list.find((t) => evaluateCondition(t.if, context));
+  if (!ctx.oracle) return list.find((t) => evaluateCondition(t.if, context));
+  // Every transition up to the first unconditional one may be the first to hold; if all are conditional,
+  // none may hold.
+  const open = list.findIndex((t) => t.if === undefined);
+  const options = open === -1 ? list.length + 1 : open + 1;
+  if (options === 1) return list[0];
+  return list[ctx.oracle.choose(site, options)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,9 +216,11 @@ function setStatus(ctx: Ctx, code: string): void {
   fireRules(ctx, { statusEntered: code }, seq);
 }
 
-function endCase(ctx: Ctx, reason: string): void {
+function endCase(ctx: Ctx, reason: string, step?: string): void {
   const { state } = ctx;
   if (state.ended) return;
+  // Tokens still alive besides the one that ended the case (already removed): branches cut short.
+  const cut = state.tokens.length;
   for (const task of Object.values(state.tasks)) {
     if (task.status !== 'open') continue;
     task.status = 'cancelled';
@@ -204,11 +229,17 @@ function endCase(ctx: Ctx, reason: string): void {
   }
   state.tokens = [];
   state.joins = {};
+  ctx.agenda = [];
   // Only delayed emails outlive the case; waits, escalations and case timers die with it.
   state.timers = state.timers.filter((t) => t.kind === 'email' && t.status === undefined);
   state.ended = true;
   state.endedAt = ctx.now;
-  const seq = record(ctx, 'case.ended', { reason, status: state.status });
+  const detail: Record<string, unknown> = { reason, status: state.status };
+  if (!ctx.legacy) {
+    detail.step = step ?? null;
+    detail.withdrawnTokens = cut;
+  }
+  const seq = record(ctx, 'case.ended', detail);
   fireRules(ctx, { caseEnded: true }, seq);
 }
 
@@ -219,15 +250,28 @@ function removeToken(ctx: Ctx, tokenId: string): void {
   ctx.state.tokens = ctx.state.tokens.filter((t) => t.id !== tokenId);
 }
 
+/** Where a transition was taken, for the timeline and the soundness checker's counterexamples. */
+interface Source {
+  reason: string;
+  /** The step whose transition it is; undefined for a case timer. */
+  step?: string;
+}
+
+/**
+ * Takes a transition for a token: the token leaves its step, fields and status are set, and the steps in
+ * `next` get new tokens in the same groups. No transition (or one without `next` or `end`) withdraws the
+ * token. Semantics 2 only enqueues the new tokens; `settle` runs them once the current step is done.
+ */
 function applyTransition(
   ctx: Ctx,
   token: Token | undefined,
   transition: Transition | undefined,
-  reason: string,
+  source: Source,
 ): void {
   if (token) removeToken(ctx, token.id);
   if (!transition) {
-    finishIfIdle(ctx);
+    withdrawn(ctx, token);
+    if (ctx.legacy) finishIfIdle(ctx);
     return;
   }
   for (const [path, value] of Object.entries(transition.set ?? {})) {
@@ -236,13 +280,20 @@ function applyTransition(
   }
   if (transition.status) setStatus(ctx, transition.status);
   if (transition.end) {
-    endCase(ctx, reason);
+    endCase(ctx, source.reason, source.step);
     return;
   }
   const next =
     transition.next === undefined ? [] : Array.isArray(transition.next) ? transition.next : [transition.next];
+  if (next.length === 0) withdrawn(ctx, token);
   for (const stepId of next) enterStep(ctx, stepId, token?.groups ?? []);
-  finishIfIdle(ctx);
+  if (ctx.legacy) finishIfIdle(ctx);
+}
+
+/** A token inside a parallel region that ends its path without reaching the join: recorded, so the join can go on without it. */
+function withdrawn(ctx: Ctx, token: Token | undefined): void {
+  if (ctx.legacy || !token || token.groups.length === 0) return;
+  record(ctx, 'token.withdrawn', { step: token.step });
 }
 
 /** A case with no token left and no open task has nothing more to do: it ends. */
@@ -253,6 +304,7 @@ function finishIfIdle(ctx: Ctx): void {
   endCase(ctx, 'no more work');
 }
 
+/** Puts a new token on a step. Semantics 2 runs it from the agenda; semantics 1 ran it at once. */
 function enterStep(ctx: Ctx, stepId: string, groups: string[]): void {
   if (ctx.state.ended) return;
   ctx.entered += 1;
@@ -261,20 +313,78 @@ function enterStep(ctx: Ctx, stepId: string, groups: string[]): void {
       `More than ${MAX_STEPS_PER_EVENT} steps entered for one event: loop without a wait at "${stepId}"`,
     );
   }
-  const step: Step | undefined = ctx.def.steps[stepId];
-  if (!step) throw new DefinitionRuntimeError(`Unknown step "${stepId}"`);
+  if (!Object.hasOwn(ctx.def.steps, stepId)) throw new DefinitionRuntimeError(`Unknown step "${stepId}"`);
   ctx.state.visits[stepId] = (ctx.state.visits[stepId] ?? 0) + 1;
   const token: Token = { id: nextId(ctx, 'tok-'), step: stepId, groups: [...groups] };
   ctx.state.tokens.push(token);
+  if (ctx.legacy) runToken(ctx, token);
+  else ctx.agenda.push(token.id);
+}
+
+/**
+ * Runs the agenda until nothing moves: every token entered is run in the order it was entered, and when
+ * none is left, every split instance whose tokens have all arrived or been withdrawn is settled. Only then
+ * is the case idle (and ends) if no token and no open task remain.
+ */
+function settle(ctx: Ctx): void {
+  if (ctx.legacy) return;
+  for (;;) {
+    const id = ctx.agenda.shift();
+    if (id !== undefined) {
+      const token = ctx.state.tokens.find((t) => t.id === id);
+      if (token && !ctx.state.ended) runToken(ctx, token);
+      continue;
+    }
+    if (!settleJoins(ctx)) break;
+  }
+  finishIfIdle(ctx);
+}
+
+/** Fires (or dissolves) the first split instance with no live token left; false when there is none. */
+function settleJoins(ctx: Ctx): boolean {
+  const { state } = ctx;
+  if (state.ended) return false;
+  const pending = Object.values(state.joins);
+  for (const [group, join] of Object.entries(state.joins)) {
+    // Live while a token of the group is anywhere, or a split nested in it has not settled yet.
+    if (state.tokens.some((t) => t.groups.includes(group))) continue;
+    if (pending.some((j) => j.groups.includes(group))) continue;
+    delete state.joins[group];
+    if (join.arrived === 0) {
+      record(ctx, 'parallel.withdrawn', { step: join.split ?? null, join: join.step, group });
+      return true;
+    }
+    record(ctx, 'parallel.joined', { step: join.step, group, arrived: join.arrived });
+    const merged: Token = { id: nextId(ctx, 'tok-'), step: join.step, groups: join.groups };
+    state.tokens.push(merged);
+    const step = ctx.def.steps[join.step];
+    const then = step?.type === 'join' ? step.then : undefined;
+    applyTransition(ctx, merged, pick(ctx, then, evalContext(state), `/steps/${join.step}/then`), {
+      reason: `join ${join.step}`,
+      step: join.step,
+    });
+    return true;
+  }
+  return false;
+}
+
+function runToken(ctx: Ctx, token: Token): void {
+  const stepId = token.step;
+  const step = ctx.def.steps[stepId] as Step;
+  const groups = token.groups;
   const context = evalContext(ctx.state);
+  const at = { reason: `step ${stepId}`, step: stepId };
   switch (step.type) {
     case 'human':
       createStepTask(ctx, token, step);
       return;
     case 'wait': {
-      const fireAt = resolveDate(step.until, ctx.state, ctx.now) ?? ctx.now;
+      const fireAt = waitUntil(ctx, step.until, stepId);
       if (fireAt <= ctx.now) {
-        applyTransition(ctx, token, pickTransition(step.then, context), `wait ${stepId}`);
+        applyTransition(ctx, token, pick(ctx, step.then, context, `/steps/${stepId}/then`), {
+          reason: `wait ${stepId}`,
+          step: stepId,
+        });
         return;
       }
       ctx.state.timers.push({ id: nextId(ctx, 'timer-'), kind: 'wait', fireAt, tokenId: token.id });
@@ -292,7 +402,7 @@ function enterStep(ctx: Ctx, stepId: string, groups: string[]): void {
           ctx.commands.push(emailCommand(`step:${stepId}:${i}`, String(seq), action.email));
         }
       }
-      applyTransition(ctx, token, pickTransition(step.then, evalContext(ctx.state)), `step ${stepId}`);
+      applyTransition(ctx, token, pick(ctx, step.then, evalContext(ctx.state), `/steps/${stepId}/then`), at);
       return;
     case 'parallel': {
       removeToken(ctx, token.id);
@@ -302,6 +412,7 @@ function enterStep(ctx: Ctx, stepId: string, groups: string[]): void {
         expected: step.branches.length,
         arrived: 0,
         groups: [...groups],
+        ...(ctx.legacy ? {} : { split: stepId }),
       };
       record(ctx, 'parallel.started', { step: stepId, branches: step.branches });
       for (const branch of step.branches) enterStep(ctx, branch, [...groups, group]);
@@ -311,17 +422,26 @@ function enterStep(ctx: Ctx, stepId: string, groups: string[]): void {
       const group = groups[groups.length - 1];
       const join = group === undefined ? undefined : ctx.state.joins[group];
       if (!join || join.step !== stepId) {
-        applyTransition(ctx, token, pickTransition(step.then, context), `join ${stepId}`);
+        // Reached outside its own split instance: only an unvalidated definition gets here (validate
+        // rejects a join entered from outside its region); the token passes through.
+        applyTransition(ctx, token, pick(ctx, step.then, context, `/steps/${stepId}/then`), {
+          reason: `join ${stepId}`,
+          step: stepId,
+        });
         return;
       }
       removeToken(ctx, token.id);
       join.arrived += 1;
+      if (!ctx.legacy) return;
       if (join.arrived < join.expected) return;
       delete ctx.state.joins[group as string];
       record(ctx, 'parallel.joined', { step: stepId });
       const merged: Token = { id: nextId(ctx, 'tok-'), step: stepId, groups: join.groups };
       ctx.state.tokens.push(merged);
-      applyTransition(ctx, merged, pickTransition(step.then, evalContext(ctx.state)), `join ${stepId}`);
+      applyTransition(ctx, merged, pick(ctx, step.then, evalContext(ctx.state), `/steps/${stepId}/then`), {
+        reason: `join ${stepId}`,
+        step: stepId,
+      });
       return;
     }
     case 'subcase': {
@@ -348,17 +468,26 @@ function enterStep(ctx: Ctx, stepId: string, groups: string[]): void {
         token.subcaseId = childCaseId;
         return;
       }
+      const started = step.outcomes?.started === undefined ? 'then' : 'outcomes/started';
       applyTransition(
         ctx,
         token,
-        pickTransition(step.outcomes?.started ?? step.then, context),
-        `subcase ${stepId}`,
+        pick(ctx, step.outcomes?.started ?? step.then, context, `/steps/${stepId}/${started}`),
+        { reason: `subcase ${stepId}`, step: stepId },
       );
       return;
     }
     default:
       assertUnreachable(step);
   }
+}
+
+/** When a wait step's timer fires. Under an oracle a date taken from case data may be past or future. */
+function waitUntil(ctx: Ctx, until: DateSpec, stepId: string): number {
+  if (ctx.oracle && typeof until !== 'string') {
+    return ctx.oracle.choose(`/steps/${stepId}/until`, 2) === 0 ? ctx.now : ctx.now + 1;
+  }
+  return resolveDate(until, ctx.state, ctx.now) ?? ctx.now;
 }
 
 function assignTask(ctx: Ctx, task: TaskState, assignment: Assignment): void {
@@ -647,8 +776,31 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
-function context(def: CaseTypeDefinition, state: CaseState, now: number, actor: string): Ctx {
-  return { def, state, now, actor, commands: [], timeline: [], changed: new Set(), entered: 0 };
+/** What an entry point may add to a plain run: an oracle for abstract choices (checker, `simulate --pick`). */
+export interface RunOptions {
+  oracle?: ChoiceOracle;
+}
+
+function context(
+  def: CaseTypeDefinition,
+  state: CaseState,
+  now: number,
+  actor: string,
+  opts: RunOptions,
+): Ctx {
+  return {
+    def,
+    state,
+    now,
+    actor,
+    commands: [],
+    timeline: [],
+    changed: new Set(),
+    entered: 0,
+    agenda: [],
+    legacy: state.semantics !== 2,
+    oracle: opts.oracle,
+  };
 }
 
 function result(ctx: Ctx): StepResult {
@@ -657,7 +809,12 @@ function result(ctx: Ctx): StepResult {
 }
 
 /** Starts a case: the initial status, then the start step(s). */
-export function startCase(def: CaseTypeDefinition, input: StartInput, now: number): StepResult {
+export function startCase(
+  def: CaseTypeDefinition,
+  input: StartInput,
+  now: number,
+  opts: RunOptions = {},
+): StepResult {
   const initial = statusDef(def, def.initialStatus);
   if (!initial) throw new DefinitionRuntimeError(`Unknown initial status "${def.initialStatus}"`);
   const state: CaseState = {
@@ -685,8 +842,9 @@ export function startCase(def: CaseTypeDefinition, input: StartInput, now: numbe
     ended: false,
     endedAt: null,
   };
+  if (input.semantics !== 1) state.semantics = 2;
   state.title = input.title ?? renderText(def.title ?? def.name, evalContext(state));
-  const ctx = context(def, state, now, input.actor ?? 'system');
+  const ctx = context(def, state, now, input.actor ?? 'system', opts);
   const seq = record(ctx, 'case.started', { caseType: def.id, version: def.version, status: initial.code });
   for (const timer of def.timers ?? []) {
     if (timer.inStatus === initial.code) {
@@ -702,6 +860,7 @@ export function startCase(def: CaseTypeDefinition, input: StartInput, now: numbe
   fireRules(ctx, { statusEntered: initial.code }, seq);
   const starts = Array.isArray(def.start) ? def.start : [def.start];
   for (const stepId of starts) enterStep(ctx, stepId, []);
+  settle(ctx);
   return result(ctx);
 }
 
@@ -718,10 +877,11 @@ export function applyEvent(
   current: CaseState,
   event: CaseEvent,
   now: number,
+  opts: RunOptions = {},
 ): StepResult {
   const state = clone(current);
   const actorId = 'actor' in event ? event.actor.userId : 'system';
-  const ctx = context(def, state, now, actorId);
+  const ctx = context(def, state, now, actorId, opts);
   if ('actor' in event) {
     const rejection = checkEvent(def, state, event);
     if (rejection) throw new DefinitionRuntimeError(`${rejection.code}: ${rejection.message}`);
@@ -798,7 +958,15 @@ export function applyEvent(
       if (step?.type === 'human' && token) {
         const transitions = step.outcomes[event.outcome];
         const evalCtx = evalContext(state, { outcome: event.outcome, form: event.data ?? {} });
-        applyTransition(ctx, token, pickTransition(transitions, evalCtx), `task ${task.id} ${event.outcome}`);
+        applyTransition(
+          ctx,
+          token,
+          pick(ctx, transitions, evalCtx, `/steps/${task.step}/outcomes/${event.outcome}`),
+          {
+            reason: `task ${task.id} ${event.outcome}`,
+            step: task.step,
+          },
+        );
       } else {
         finishIfIdle(ctx);
       }
@@ -866,8 +1034,15 @@ export function applyEvent(
       applyTransition(
         ctx,
         token,
-        pickTransition(step.outcomes?.[event.category] ?? step.then, evalContext(state, { subcase: event })),
-        `subcase ${token.step}`,
+        pick(
+          ctx,
+          step.outcomes?.[event.category] ?? step.then,
+          evalContext(state, { subcase: event }),
+          step.outcomes?.[event.category] === undefined
+            ? `/steps/${token.step}/then`
+            : `/steps/${token.step}/outcomes/${event.category}`,
+        ),
+        { reason: `subcase ${token.step}`, step: token.step },
       );
       break;
     }
@@ -883,6 +1058,7 @@ export function applyEvent(
     default:
       assertUnreachable(event);
   }
+  settle(ctx);
   return result(ctx);
 }
 
@@ -900,7 +1076,10 @@ function fireTimer(ctx: Ctx, timerId: string): void {
       const step = token ? def.steps[token.step] : undefined;
       if (!token || step?.type !== 'wait') return;
       record(ctx, 'wait.ended', { step: token.step });
-      applyTransition(ctx, token, pickTransition(step.then, evalContext(state)), `wait ${token.step}`);
+      applyTransition(ctx, token, pick(ctx, step.then, evalContext(state), `/steps/${token.step}/then`), {
+        reason: `wait ${token.step}`,
+        step: token.step,
+      });
       return;
     }
     case 'escalation': {
@@ -941,12 +1120,14 @@ function fireTimer(ctx: Ctx, timerId: string): void {
       record(ctx, 'timer.fired', { timer: rule.id, status: timer.status });
       if (rule.then.end || rule.then.status || rule.then.next || rule.then.set) {
         // A case timer preempts the work in progress when it ends the case; otherwise it only adds to it.
-        applyTransition(
-          ctx,
-          undefined,
-          evaluateCondition(rule.then.if, evalContext(state)) ? rule.then : undefined,
-          `timer ${rule.id}`,
-        );
+        const index = (def.timers ?? []).indexOf(rule);
+        const holds =
+          rule.then.if === undefined
+            ? true
+            : ctx.oracle
+              ? ctx.oracle.choose(`/timers/${index}/then/if`, 2) === 0
+              : evaluateCondition(rule.then.if, evalContext(state));
+        applyTransition(ctx, undefined, holds ? rule.then : undefined, { reason: `timer ${rule.id}` });
       }
       return;
     }

@@ -62,11 +62,18 @@ export interface Token {
   subcaseId?: string;
 }
 
+/**
+ * One split instance (a `parallel` step entered once): its join, how many tokens have arrived there, and the
+ * groups the split itself was in. Semantics 2 fires the join when no token of the group is left anywhere
+ * else; semantics 1 (cases started before it) counted `arrived` up to `expected`.
+ */
 export interface JoinState {
   step: string;
   expected: number;
   arrived: number;
   groups: string[];
+  /** The parallel step that opened the group (semantics 2). */
+  split?: string;
 }
 
 export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due';
@@ -116,6 +123,11 @@ export interface CaseState {
   version: number;
   ended: boolean;
   endedAt: number | null;
+  /**
+   * The token semantics the case runs under (definitions/README.md#how-a-case-runs). Absent: 1, the rules
+   * cases started before semantics 2 keep, so that no running case changes behaviour.
+   */
+  semantics?: 2;
 }
 
 export interface TimelineEntry {
@@ -165,6 +177,8 @@ export interface StartInput {
   title?: string;
   parentCaseId?: string | null;
   actor?: string;
+  /** 1 only for a case whose history began before semantics 2 (the workflow's `patched` marker says). */
+  semantics?: 1 | 2;
 }
 
 export type CaseEvent =

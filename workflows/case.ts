@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -159,7 +160,9 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     lastStatus = state.status;
     projected = true;
   } else {
-    startResult = startCase(def, input.start, Date.now());
+    // Cases whose history began before token semantics 2 replay without this marker and keep semantics 1.
+    const semantics = patched('token-semantics-2') ? 2 : 1;
+    startResult = startCase(def, { ...input.start, semantics }, Date.now());
     state = startResult.state;
   }
 
