@@ -902,6 +902,12 @@ function checkGraph(ctx: Ctx): void {
       );
     }
   }
+  const rootRefs = stringsAt(ctx.def.start, '/start');
+  list(ctx.def.timers).forEach((timer, i) => {
+    if (isObj(timer) && isObj(timer.then))
+      rootRefs.push(...nextRefs({ pointer: ptr('', 'timers', i, 'then'), raw: timer.then }));
+  });
+  checkRegions(ctx, rootRefs, reachable);
   for (const step of ctx.steps.values()) {
     if (step.type === 'join' && !joinsOfParallels.has(step.id)) {
       error(
@@ -921,6 +927,105 @@ function checkGraph(ctx: Ctx): void {
       `automatic loop ${[...cycle, first].join(' -> ')} never waits for a person or a timer`,
       'the engine would spin (it stops a case after 1000 steps for one event): put a human or wait step in the loop',
     );
+  }
+}
+
+/** Every `next` reference and parallel branch of a step, with its pointer. */
+function edges(step: StepInfo): { id: string; pointer: string }[] {
+  const out = transitionGroups(step).flatMap((g) => g.transitions.flatMap((t) => nextRefs(t)));
+  if (step.type === 'parallel') out.push(...stringsAt(step.raw.branches, ptr(step.pointer, 'branches')));
+  return out;
+}
+
+/** Steps reachable from `from`, not expanding (nor including) the steps in `stop`. */
+function closure(ctx: Ctx, from: string[], stop: Set<string>): Set<string> {
+  const seen = new Set<string>();
+  const queue = from.filter((id) => ctx.steps.has(id) && !stop.has(id));
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const next of successors(ctx.steps.get(id) as StepInfo)) {
+      if (ctx.steps.has(next) && !stop.has(next) && !seen.has(next)) queue.push(next);
+    }
+  }
+  return seen;
+}
+
+/**
+ * Parallel regions must be blocks (definitions/README.md#how-a-case-runs): the region of a parallel step is
+ * what its branches reach before its join; it is entered only through the split, left only through the join,
+ * and each join closes one split. Anything else would let tokens of one split instance meet another's join.
+ */
+function checkRegions(ctx: Ctx, roots: { id: string; pointer: string }[], reachable: Set<string>): void {
+  const owner = new Map<string, string>();
+  for (const split of ctx.steps.values()) {
+    if (split.type !== 'parallel' || typeof split.raw.join !== 'string') continue;
+    const joinId = split.raw.join;
+    const join = ctx.steps.get(joinId);
+    if (join?.type !== 'join') continue;
+    const first = owner.get(joinId);
+    if (first !== undefined) {
+      error(
+        ctx,
+        ptr(split.pointer, 'join'),
+        `join "${joinId}" already closes the parallel "${first}"`,
+        'give each parallel step its own join step: a shared join would lose which split instance a branch belongs to',
+      );
+      continue;
+    }
+    owner.set(joinId, split.id);
+    const branches = stringsAt(split.raw.branches, '').map((r) => r.id);
+    const region = closure(ctx, branches, new Set([joinId]));
+    const after = closure(ctx, successors(join), new Set([split.id, joinId]));
+    const backInto = edges(join).find((e) => region.has(e.id) && after.has(e.id) && branches.includes(e.id));
+    if (backInto) {
+      error(
+        ctx,
+        backInto.pointer,
+        `the join "${joinId}" leads back into its own region at "${backInto.id}"`,
+        `go back to the split "${split.id}" instead: it starts every branch again`,
+      );
+      continue;
+    }
+    const inside = new Set([...region].filter((id) => !after.has(id) && id !== split.id));
+    for (const id of inside) {
+      for (const edge of edges(ctx.steps.get(id) as StepInfo)) {
+        if (edge.id === split.id) {
+          error(
+            ctx,
+            edge.pointer,
+            `goes back to "${split.id}" from inside its parallel region, without passing the join "${joinId}"`,
+            `let the branch reach "${joinId}" and loop from after the join, or loop within the branch`,
+          );
+        } else if (ctx.steps.has(edge.id) && !inside.has(edge.id) && edge.id !== joinId) {
+          error(
+            ctx,
+            edge.pointer,
+            `leaves the parallel region of "${split.id}" for "${edge.id}" without passing its join "${joinId}"`,
+            `lead the branch to "${joinId}" and go on from the join's "then"; to stop the whole case use "end": true`,
+          );
+        }
+      }
+    }
+    const entries = [
+      ...roots,
+      ...[...ctx.steps.values()]
+        // Unreached steps are reported as such; their links enter nothing.
+        .filter((s) => s.id !== split.id && !inside.has(s.id) && reachable.has(s.id))
+        .flatMap((s) => edges(s)),
+    ];
+    for (const edge of entries) {
+      if (!inside.has(edge.id) && edge.id !== joinId) continue;
+      error(
+        ctx,
+        edge.pointer,
+        edge.id === joinId
+          ? `reaches the join "${joinId}" of "${split.id}" from outside its parallel region`
+          : `enters the parallel region of "${split.id}" at "${edge.id}" without passing "${split.id}"`,
+        `go to "${split.id}", which starts all its branches; a step inside a region is reached only from its split`,
+      );
+    }
   }
 }
 
