@@ -5,6 +5,7 @@ import type { CaseTypeDefinition } from '../engine/types';
 import type { Db } from '../db';
 import { toHtml, toMermaid } from './diagram';
 import { coverage, formatCoverage, formatSimulation, simulate } from './simulate';
+import { checkSoundness, simulateCommand as replayCommand } from './soundness';
 import {
   definitionFiles,
   formatIssues,
@@ -17,7 +18,12 @@ const USAGE = `Usage: npm run definitions -- <command>
 
   validate [files...]                       validate definitions (default: every file in the definitions folder)
   simulate <file> --choose <choices...>     run a case through the interpreter and print its timeline
-           [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | sub:<won|lost|closed>
+           [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | wait:<step> |
+           [--pick 0,1,...]                 timer:<case timer id> | sub:<won|lost|closed|open> | sub:<step>:<category>
+                                            --pick answers the condition decisions in order instead of the data
+                                            (0 = first transition that may hold), as the soundness check prints
+  check <file...>                           the soundness check alone: states explored, whether exhaustively,
+                                            each finding with the simulate command that shows it
   coverage <file> --path a,b,c [--path ...] which steps and outcomes a set of paths covers
   diagram <file> [--html] [--out <file>]    the process as Mermaid text, or an HTML page with an SVG picture
           [--current <step,...>]            highlight where a case is now
@@ -61,7 +67,10 @@ function definitionsDir(): string {
   return loadConfig().definitionsDir;
 }
 
-/** Reads and validates one definition file; prints its issues, and stops on errors. */
+/**
+ * Reads and validates one definition file; prints its issues, and stops on errors. The soundness check's
+ * findings do not stop `simulate`, `coverage`, `diagram` and `check`: they are how a designer looks at them.
+ */
 function readDefinition(file: string | undefined): CaseTypeDefinition {
   if (!file) throw new UserError('Name a definition file.');
   let text: string;
@@ -75,6 +84,7 @@ function readDefinition(file: string | undefined): CaseTypeDefinition {
   const { value, issues } = validateSource(text, file, {
     templatesDir: templatesFor([file]),
     ...(knownCaseTypes ? { knownCaseTypes } : {}),
+    skipSoundness: true,
   });
   if (issues.length > 0) console.log(formatIssues(issues));
   if (issues.some((i) => i.severity === 'error'))
@@ -131,7 +141,22 @@ function simulateCommand(args: Args): number {
       throw new UserError(`--data is not JSON: ${rawData}`);
     }
   }
-  const result = simulate(def, choices, startData === undefined ? {} : { startData });
+  const rawPicks = args.options.get('pick')?.join(',');
+  let picks: number[] | undefined;
+  if (rawPicks !== undefined) {
+    picks = rawPicks
+      .split(',')
+      .filter((p) => p.trim() !== '')
+      .map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 0) throw new UserError(`--pick takes whole numbers, got "${p}"`);
+        return n;
+      });
+  }
+  const result = simulate(def, choices, {
+    ...(startData === undefined ? {} : { startData }),
+    ...(picks === undefined ? {} : { picks }),
+  });
   if (args.options.has('json')) {
     const { state: _state, ...rest } = result;
     console.log(JSON.stringify(rest, null, 2));
@@ -147,6 +172,28 @@ function simulateCommand(args: Args): number {
     }
   }
   return result.error === undefined ? 0 : 1;
+}
+
+function checkCommand(files: string[]): number {
+  if (files.length === 0) throw new UserError('Name at least one definition file.');
+  let failed = 0;
+  for (const file of files) {
+    const def = readDefinition(file);
+    const started = performance.now();
+    const report = checkSoundness(def);
+    const ms = (performance.now() - started).toFixed(1);
+    console.log(
+      `${file}: ${report.states} states, ${report.transitions} transitions, ${report.exhaustive ? 'exhaustive' : `not exhaustive (${report.truncated ?? ''})`}, ${ms} ms`,
+    );
+    for (const f of report.findings) {
+      console.log(
+        `  ${f.severity} ${f.check} at ${f.pointer || '/'}: ${f.message}\n    ${replayCommand(file, f)}`,
+      );
+      if (f.severity === 'error') failed += 1;
+    }
+    for (const f of report.accepted) console.log(`  accepted ${f.check} at ${f.pointer || '/'}`);
+  }
+  return failed > 0 ? 1 : 0;
 }
 
 function coverageCommand(args: Args): number {
@@ -256,6 +303,8 @@ function main(argv: string[]): number | Promise<number> {
       return simulateCommand(args);
     case 'coverage':
       return coverageCommand(args);
+    case 'check':
+      return checkCommand(args.positional.slice(1));
     case 'diagram':
       return diagramCommand(args);
     case 'publish':

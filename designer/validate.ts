@@ -7,6 +7,7 @@ import { issue, type DefinitionIssue } from './issues';
 import { parseJsonSource } from './json-source';
 import { schemaIssues } from './schema-check';
 import { semanticIssues } from './semantic-check';
+import { soundnessIssues } from './soundness';
 import { checkTemplates } from './templates-check';
 
 export type { DefinitionIssue } from './issues';
@@ -16,6 +17,10 @@ export interface ValidateOptions {
   templatesDir: string;
   /** Case-type ids a sub-case step may start; unchecked when absent. */
   knownCaseTypes?: string[];
+  /** The other case types, for the soundness check's sub-case cycles (only this one's own when absent). */
+  caseTypes?: ReadonlyMap<string, CaseTypeDefinition>;
+  /** Skip the soundness check (it needs an error-free definition and explores its states). */
+  skipSoundness?: boolean;
 }
 
 export interface LoadedDefinition {
@@ -81,7 +86,10 @@ export function validateDefinition(json: unknown, file: string, opts: ValidateOp
       fromSchema.length === 0
         ? checkTemplates(json as CaseTypeDefinition, file, opts.templatesDir, { structure: false })
         : [];
-    return [...fromSchema, ...fromSemantics, ...fromTemplates];
+    const found = [...fromSchema, ...fromSemantics, ...fromTemplates];
+    // The soundness check runs the interpreter, which needs a definition without errors.
+    if (opts.skipSoundness || found.some((i) => i.severity === 'error')) return found;
+    return [...found, ...soundnessIssues(json as CaseTypeDefinition, file, opts.caseTypes)];
   } catch (e) {
     return [
       issue(
@@ -161,16 +169,22 @@ export function loadDefinitionFiles(
     }
   }
   const knownCaseTypes = new Set<string>(otherCaseTypes);
+  const caseTypes = new Map<string, CaseTypeDefinition>();
   for (const { text } of sources) {
     const parsed = parseJsonSource(text);
     if (parsed.ok && isObject(parsed.value) && typeof parsed.value.id === 'string') {
       knownCaseTypes.add(parsed.value.id);
+      caseTypes.set(parsed.value.id, parsed.value as unknown as CaseTypeDefinition);
     }
   }
   const owners = new Map<string, string>();
   const definitions: LoadedDefinition[] = [];
   for (const { file, text } of sources) {
-    const result = validateSource(text, file, { templatesDir, knownCaseTypes: [...knownCaseTypes] });
+    const result = validateSource(text, file, {
+      templatesDir,
+      knownCaseTypes: [...knownCaseTypes],
+      caseTypes,
+    });
     const own = [...result.issues];
     const id = isObject(result.value) ? result.value.id : undefined;
     if (typeof id === 'string') {
