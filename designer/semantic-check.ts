@@ -892,13 +892,29 @@ function checkGraph(ctx: Ctx): void {
       );
       continue;
     }
-    for (const branch of stringsAt(step.raw.branches, ptr(step.pointer, 'branches'))) {
-      if (!ctx.steps.has(branch.id) || reachableFrom(ctx, [branch.id]).has(join.id)) continue;
+    // An unreached parallel is reported as such; what its branches would do does not matter.
+    if (!reachable.has(step.id)) continue;
+    // A branch that can never reach the join is withdrawn when it ends and the join goes on without it
+    // (a warning); when no branch can reach it, the join never fires (an error).
+    const branches = stringsAt(step.raw.branches, ptr(step.pointer, 'branches')).filter((b) =>
+      ctx.steps.has(b.id),
+    );
+    const lost = branches.filter((b) => !reachableFrom(ctx, [b.id]).has(join.id));
+    if (lost.length > 0 && lost.length === branches.length) {
       error(
         ctx,
+        ptr(step.pointer, 'join'),
+        `no branch of "${step.id}" ever reaches its join "${join.id}": the join never fires`,
+        `lead the branches' last steps to "next": "${join.id}"`,
+      );
+      continue;
+    }
+    for (const branch of lost) {
+      warn(
+        ctx,
         branch.pointer,
-        `branch "${branch.id}" never reaches the join "${join.id}"`,
-        `lead the branch's last step to "next": "${join.id}", or the join waits forever`,
+        `branch "${branch.id}" never reaches the join "${join.id}": it is withdrawn when it ends, and the join goes on without it`,
+        `lead the branch's last step to "next": "${join.id}" if the join should wait for it`,
       );
     }
   }

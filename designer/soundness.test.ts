@@ -111,7 +111,7 @@ describe('the soundness check', () => {
     );
     const report = checkSoundness(def);
     expect(only(report.findings)).toEqual(
-      expect.arrayContaining(['warning dead-step /steps/meet', 'warning dead-step /steps/sign']),
+      expect.arrayContaining(['error dead-step /steps/meet', 'warning dead-step /steps/sign']),
     );
   });
 

@@ -396,13 +396,19 @@ export function checkSoundness(
     const linked = linkedSteps(def);
     for (const id of Object.keys(def.steps)) {
       if (visited.has(id) || !linked.has(id)) continue;
+      const join = def.steps[id]?.type === 'join';
       report({
         check: 'dead-step',
-        severity: 'warning',
+        // A join that never fires strands its branches' work: the steps after it never run.
+        severity: join ? 'error' : 'warning',
         step: id,
         pointer: `/steps/${id}`,
-        message: `step "${id}" is linked but no run of the case ever reaches it`,
-        hint: 'it can only be reached through a join or branch that never fires; check the parallel around it',
+        message: join
+          ? `the join "${id}" never fires: in no run does any branch of its parallel arrive`
+          : `step "${id}" is linked but no run of the case ever reaches it`,
+        hint: join
+          ? `lead at least one branch to "next": "${id}"`
+          : 'it can only be reached through a join or branch that never fires; check the parallel around it',
         choices: [],
         picks: [],
       });
