@@ -16,6 +16,8 @@ export interface ValidateOptions {
   templatesDir: string;
   /** Case-type ids a sub-case step may start; unchecked when absent. */
   knownCaseTypes?: string[];
+  /** The definitions of those case types, to check a sub-case's data against its type's fields. */
+  caseTypes?: ReadonlyMap<string, CaseTypeDefinition>;
 }
 
 export interface LoadedDefinition {
@@ -143,13 +145,13 @@ export function definitionFiles(dir: string): string[] {
 
 /**
  * Reads and validates every definition in `files` (templates from `templatesDir`). Sub-cases may name any
- * case type among them or in `otherCaseTypes`. Only definitions without errors are returned; warnings are
- * reported alongside.
+ * case type among them or in `otherCaseTypes` (designer/catalog.ts builds it; the files themselves win).
+ * Only definitions without errors are returned; warnings are reported alongside.
  */
 export function loadDefinitionFiles(
   files: string[],
   templatesDir: string,
-  otherCaseTypes: string[] = [],
+  otherCaseTypes: ReadonlyMap<string, CaseTypeDefinition> = new Map(),
 ): { definitions: LoadedDefinition[]; issues: DefinitionIssue[] } {
   const sources: { file: string; text: string }[] = [];
   const issues: DefinitionIssue[] = [];
@@ -160,17 +162,18 @@ export function loadDefinitionFiles(
       issues.push(issue(file, '', `cannot read the file: ${e instanceof Error ? e.message : String(e)}`));
     }
   }
-  const knownCaseTypes = new Set<string>(otherCaseTypes);
+  const caseTypes = new Map(otherCaseTypes);
   for (const { text } of sources) {
     const parsed = parseJsonSource(text);
     if (parsed.ok && isObject(parsed.value) && typeof parsed.value.id === 'string') {
-      knownCaseTypes.add(parsed.value.id);
+      caseTypes.set(parsed.value.id, parsed.value as unknown as CaseTypeDefinition);
     }
   }
+  const knownCaseTypes = [...caseTypes.keys()];
   const owners = new Map<string, string>();
   const definitions: LoadedDefinition[] = [];
   for (const { file, text } of sources) {
-    const result = validateSource(text, file, { templatesDir, knownCaseTypes: [...knownCaseTypes] });
+    const result = validateSource(text, file, { templatesDir, knownCaseTypes, caseTypes });
     const own = [...result.issues];
     const id = isObject(result.value) ? result.value.id : undefined;
     if (typeof id === 'string') {
