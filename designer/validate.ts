@@ -73,11 +73,13 @@ export function validateDefinition(json: unknown, file: string, opts: ValidateOp
     if (gate) return [gate];
     const fromSchema = schemaIssues(json, file);
     const flagged = new Set(fromSchema.map((i) => i.pointer));
-    // One problem per place: the schema's message wins over a semantic restatement of it.
+    // One error per place: the schema's message wins over a semantic restatement of it. Warnings say
+    // something else (a step nothing leads to), so they stay beside the schema's errors.
     const fromSemantics = semanticIssues(json as Record<string, unknown>, file, {
       ...opts,
       wellFormed: fromSchema.length === 0,
-    }).filter((i) => !flagged.has(i.pointer));
+      schemaProblems: [...flagged],
+    }).filter((i) => i.severity === 'warning' || !flagged.has(i.pointer));
     // Email templates' variables, helpers and layouts (issue 5); existence and syntax are checked above.
     const fromTemplates =
       fromSchema.length === 0
