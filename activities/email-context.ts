@@ -220,12 +220,16 @@ type TaskRow = {
   assignee_email: string | null;
 };
 
-/** Loads what templates may use about a case (and its task); undefined when the case is not projected. */
+/**
+ * Loads what templates may use about a case (and its task); undefined when the case is not projected.
+ * `status` is the status of the triggering event, rendered instead of the case's current one.
+ */
 export async function loadCaseContext(
   db: Queryable,
   caseId: string,
   taskId: string | undefined,
   publicUrl: string,
+  status?: string,
 ): Promise<LoadedCaseContext | undefined> {
   const [row] = await db.query<CaseRow>(
     `SELECT c.id, c.case_type, c.title, c.status, c.data, c.lines, c.created_at, c.entity_id,
@@ -248,13 +252,14 @@ export async function loadCaseContext(
           [taskId],
         );
   const def = await publishedDefinition(db, row.case_type, row.definition_version);
-  const status = def?.statuses.find((s) => s.code === row.status);
+  const code = status ?? row.status;
+  const statusDef = def?.statuses.find((s) => s.code === code);
   const caseUrl = `${publicUrl}/api/cases/${encodeURIComponent(row.id)}`;
   const context: Record<string, unknown> = {
     case: { id: row.id, type: row.case_type, title: row.title, url: caseUrl, createdAt: row.created_at },
     data: row.data,
     lines: row.lines,
-    status: { code: row.status, name: status?.name ?? row.status, category: status?.category ?? null },
+    status: { code, name: statusDef?.name ?? code, category: statusDef?.category ?? null },
     entity: row.entity_id
       ? { id: row.entity_id, code: row.entity_code, name: row.entity_name, kind: row.entity_kind }
       : { id: null, code: null, name: row.entity_name, kind: null },

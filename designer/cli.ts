@@ -5,14 +5,9 @@ import type { CaseTypeDefinition } from '../engine/types';
 import type { Db } from '../db';
 import { toHtml, toMermaid } from './diagram';
 import { coverage, formatCoverage, formatSimulation, simulate } from './simulate';
+import { caseTypeCatalog } from './catalog';
 import { checkSoundness, simulateCommand as replayCommand } from './soundness';
-import {
-  definitionFiles,
-  formatIssues,
-  loadDefinitionFiles,
-  loadDefinitions,
-  validateSource,
-} from './validate';
+import { formatIssues, loadDefinitionFiles, loadDefinitions } from './validate';
 
 const USAGE = `Usage: npm run definitions -- <command>
 
@@ -30,7 +25,11 @@ const USAGE = `Usage: npm run definitions -- <command>
   preview <template> [--case <id>]          render an email template with sample data, or a real case
           [--locale es] [--html]            (--case needs DATABASE_URL)
   publish                                   validate every definition and publish each changed one as a new
-                                            version (needs DATABASE_URL); running cases keep their version`;
+                                            version (needs DATABASE_URL); running cases keep their version
+
+Every command checks a file the same way: templates from the "templates" folder beside it (else the
+definitions folder's), and a sub-case may name any case type in the definitions folder, in the file's own
+folder, or among the files named.`;
 
 /** A mistake in how the command was called or in its input: reported without a stack trace. */
 class UserError extends Error {
@@ -68,39 +67,28 @@ function definitionsDir(): string {
 }
 
 /**
+ * Every command loads definition files the same way: templates beside them (else the configured folder),
+ * and the sub-case types of the catalog (the definitions folder, the files' own folders, the files).
+ */
+function loadFiles(files: string[], skipSoundness = false): ReturnType<typeof loadDefinitionFiles> {
+  return loadDefinitionFiles(files, templatesFor(files), caseTypeCatalog(files, definitionsDir()), {
+    skipSoundness,
+  });
+}
+
+/**
  * Reads and validates one definition file; prints its issues, and stops on errors. The soundness check's
  * findings do not stop `simulate`, `coverage`, `diagram` and `check`: they are how a designer looks at them.
  */
 function readDefinition(file: string | undefined): CaseTypeDefinition {
   if (!file) throw new UserError('Name a definition file.');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new UserError(`Cannot read ${file}.`);
-  }
-  const dir = definitionsDir();
-  const knownCaseTypes = fs.existsSync(dir) ? knownIds(definitionFiles(dir)) : undefined;
-  const { value, issues } = validateSource(text, file, {
-    templatesDir: templatesFor([file]),
-    ...(knownCaseTypes ? { knownCaseTypes } : {}),
-    skipSoundness: true,
-  });
+  if (!fs.existsSync(file)) throw new UserError(`Cannot read ${file}.`);
+  const { definitions, issues } = loadFiles([file], true);
   if (issues.length > 0) console.log(formatIssues(issues));
-  if (issues.some((i) => i.severity === 'error'))
+  const loaded = definitions[0];
+  if (!loaded || issues.some((i) => i.severity === 'error'))
     throw new UserError(`${file} has errors; fix them first.`, 1);
-  return value as CaseTypeDefinition;
-}
-
-function knownIds(files: string[]): string[] {
-  return files.flatMap((f) => {
-    try {
-      const json = JSON.parse(fs.readFileSync(f, 'utf8')) as { id?: unknown };
-      return typeof json.id === 'string' ? [json.id] : [];
-    } catch {
-      return [];
-    }
-  });
+  return loaded.definition;
 }
 
 /** Templates live beside the definitions (`<folder>/templates`), else in the configured folder. */
@@ -111,10 +99,7 @@ function templatesFor(files: string[]): string {
 }
 
 function validateCommand(files: string[]): number {
-  const result =
-    files.length === 0
-      ? loadDefinitions(definitionsDir())
-      : loadDefinitionFiles(files, templatesFor(files), knownIds(definitionFiles(definitionsDir())));
+  const result = files.length === 0 ? loadDefinitions(definitionsDir()) : loadFiles(files);
   if (result.issues.length > 0) console.log(formatIssues(result.issues));
   const errors = result.issues.filter((i) => i.severity === 'error').length;
   const warnings = result.issues.length - errors;
