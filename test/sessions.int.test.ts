@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
+import { browserRequest, sessionCookie, type BrowserOptions } from './support/browser';
 import { startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
@@ -22,46 +23,9 @@ const id = (name: string) => `${env.prefix}-${name}`;
 const emailOf = (name: string) => `${name}.${env.prefix}@example.com`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  cookies: string[];
-}
-
-/** A request as a browser makes it: the session cookie, optional CSRF header, no bearer token. */
-async function browser(
-  method: string,
-  url: string,
-  options: { cookie?: string; csrf?: string; body?: unknown; headers?: Record<string, string> } = {},
-  base = env.baseUrl,
-): Promise<Answer> {
-  const res = await fetch(base + url, {
-    method,
-    headers: {
-      ...(options.cookie ? { cookie: `crm_session=${options.cookie}` } : {}),
-      ...(options.csrf !== undefined ? { 'x-csrf-token': options.csrf } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await res.text();
-  const type = res.headers.get('content-type') ?? '';
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: type.includes('json') && text ? JSON.parse(text) : text,
-    cookies: res.headers.getSetCookie(),
-  };
-}
-
-/** The value of crm_session in a Set-Cookie list. */
-function sessionCookie(cookies: string[]): string {
-  const line = cookies.find((c) => c.startsWith('crm_session='));
-  if (!line) throw new Error(`no crm_session cookie in ${JSON.stringify(cookies)}`);
-  return (line.split(';')[0] as string).slice('crm_session='.length);
-}
+/** A request as a browser makes it, to this environment's API unless `base` says otherwise. */
+const browser = (method: string, url: string, options: BrowserOptions = {}, base = env.baseUrl) =>
+  browserRequest(base, method, url, options);
 
 /** Creates a user with a password through the API, as an administrator. */
 async function userWithPassword(name: string, password: string, role = 'agent'): Promise<void> {
