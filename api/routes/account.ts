@@ -204,7 +204,12 @@ export function accountRoutes(ctx: ApiContext): Router {
     );
     if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
     if (!ctx.accountMail) throw emailUnavailable('No SMTP server is configured (SMTP_URL)');
-    const { token, expiresAt } = await issuePasswordToken(db, user.id, 'invite', ctx.auth.inviteValidHours * 60);
+    const { token, expiresAt } = await issuePasswordToken(
+      db,
+      user.id,
+      'invite',
+      ctx.auth.inviteValidHours * 60,
+    );
     try {
       await ctx.accountMail.send('account-invite', user, {
         link: setPasswordLink(ctx.publicUrl, token),
@@ -274,7 +279,9 @@ export function passwordRoutes(ctx: ApiContext): Router {
     const body = check<{ token: string; password: string }>(resetSchema, req.body ?? {}, '/body');
     const weak = passwordProblem(body.password);
     if (weak)
-      throw ProblemError.badRequest('The password is too weak', [{ pointer: '/body/password', message: weak }]);
+      throw ProblemError.badRequest('The password is too weak', [
+        { pointer: '/body/password', message: weak },
+      ]);
     const passwordHash = await hashPassword(body.password);
     const sessionId = sessionIdOf(req);
     await db.transaction(async (tx) => {
@@ -291,10 +298,9 @@ export function passwordRoutes(ctx: ApiContext): Router {
         passwordHash,
       ]);
       // Other links of the user stop working too: the password they were for is gone.
-      await tx.query(
-        'UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL',
-        [used.user_id],
-      );
+      await tx.query('UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
+        used.user_id,
+      ]);
       // A session of the same user that sent this request stays; every other one ends.
       const [own] = sessionId
         ? await tx.query<{ id_hash: string }>(
