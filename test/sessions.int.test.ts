@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
+import { DEFAULT_AUTH } from '../lib/config';
 import { browserRequest, sessionCookie, type BrowserOptions } from './support/browser';
 import { startTestEnv, type TestEnv } from './support/env';
 
@@ -108,6 +109,17 @@ describe('signing in', () => {
       body: { email: `alice.${env.prefix}@example.com`, password: 'anything-at-all' },
     });
     expect(noPassword.body).toEqual(wrong.body);
+  });
+
+  it('signs in from JSON only, so another site cannot post a form that signs the browser in', async () => {
+    await userWithPassword('quentin', 'quentin-password-1');
+    const res = await fetch(`${env.baseUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ email: emailOf('quentin'), password: 'quentin-password-1' }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.getSetCookie()).toEqual([]);
   });
 
   it('limits failed sign-ins per address and email with 429 and Retry-After; successes do not count', async () => {
@@ -263,7 +275,7 @@ describe('a signed-in browser', () => {
   });
 });
 
-describe('the web app at /', () => {
+describe('an API process behind https, with a built web app', () => {
   let base: string;
   let close: () => Promise<void>;
   let dist: string;
@@ -281,11 +293,12 @@ describe('the web app at /', () => {
       db: env.db,
       client: env.client,
       taskQueue: env.taskQueue,
-      publicUrl: 'http://localhost:3000',
+      publicUrl: 'https://crm.example.com',
       maxPageSize: 200,
       bodyLimit: '1mb',
       updateTimeoutMs: 1000,
       webDistDir: dist,
+      auth: { ...DEFAULT_AUTH, sessionIdleMinutes: 30 },
     });
     const server = await listen(app, 0, '127.0.0.1');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -302,6 +315,41 @@ describe('the web app at /', () => {
   });
 
   const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+
+  it('marks the session cookie Secure when PUBLIC_URL is https', async () => {
+    await userWithPassword('yan', 'yan-password-1');
+    const res = await browser(
+      'POST',
+      '/api/session',
+      {
+        body: { email: emailOf('yan'), password: 'yan-password-1' },
+      },
+      base,
+    );
+    expect(res.status).toBe(200);
+    const line = res.cookies.find((c) => c.startsWith('crm_session=')) as string;
+    expect(line.split(';').map((a) => a.trim().toLowerCase())).toEqual(
+      expect.arrayContaining(['secure', 'httponly', 'samesite=lax']),
+    );
+  });
+
+  it('ends sessions after the configured idle time (SESSION_IDLE_MINUTES=30 here)', async () => {
+    await userWithPassword('zoe', 'zoe-password-1');
+    const res = await browser(
+      'POST',
+      '/api/session',
+      {
+        body: { email: emailOf('zoe'), password: 'zoe-password-1' },
+      },
+      base,
+    );
+    const cookie = sessionCookie(res.cookies);
+    await env.db.query(
+      `UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = $1`,
+      [sha256(cookie)],
+    );
+    expect((await browser('GET', '/api/session', { cookie }, base)).status).toBe(401);
+  });
 
   it('serves index.html for the app routes a browser opens, and the built files', async () => {
     for (const route of ['/', '/tasks/case-1-T1', '/cases/case-1', '/set-password?token=abc']) {
