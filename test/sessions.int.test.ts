@@ -8,7 +8,7 @@ import { createApp } from '../api/app';
 import { listen } from '../api/server';
 import { DEFAULT_AUTH } from '../lib/config';
 import { browserRequest, sessionCookie, type BrowserOptions } from './support/browser';
-import { startTestEnv, type TestEnv } from './support/env';
+import { eventually, startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
 
@@ -272,6 +272,17 @@ describe('a signed-in browser', () => {
       [sha256(old.cookie)],
     );
     expect((await browser('GET', '/api/session', { cookie: old.cookie })).status).toBe(401);
+    // A day past its end, a row goes when someone next signs in.
+    await env.db.query(`UPDATE sessions SET expires_at = now() - interval '25 hours' WHERE id_hash = $1`, [
+      sha256(old.cookie),
+    ]);
+    await signIn('xia', 'xia-password-1');
+    await eventually(
+      async () =>
+        (await env.db.query('SELECT 1 FROM sessions WHERE id_hash = $1', [sha256(old.cookie)])).length === 0,
+      5_000,
+      'the ended session row to be removed',
+    );
   });
 });
 
