@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
+import type { AuthSettings } from '../lib/config';
+import type { AccountMailer } from './account-mail';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
+import type { SessionStore } from './sessions';
 import type { TextStats } from './text-stats';
 
 /** A received message as the development mailbox shows it. */
@@ -21,6 +24,12 @@ export interface ApiContext {
   db: Db;
   /** Who bearer tokens belong to; identity routes invalidate it after their own changes. */
   callers: CallerCache;
+  /** Browser sessions (the `crm_session` cookie). */
+  sessions: SessionStore;
+  /** Sign-in settings: session lifetimes, rate limits, password link lifetimes. */
+  auth: AuthSettings;
+  /** Sends invites and password links; undefined when no SMTP transport is configured. */
+  accountMail?: AccountMailer;
   /** Word frequencies among open tasks, for administrators' text search. */
   textStats: TextStats;
   client: Client;

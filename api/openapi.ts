@@ -11,6 +11,7 @@ import {
   type JsonSchema,
   type OperationSpec,
 } from './operation';
+import { accountOperations } from './routes/account';
 import { attachmentOperations } from './routes/attachments';
 import { calendarOperations } from './routes/calendar';
 import { campaignOperations } from './routes/campaigns';
@@ -27,6 +28,7 @@ import { integrationOperations } from './routes/integrations';
 import { parameterOperations } from './routes/parameters';
 import { reportOperations } from './routes/reports';
 import { segmentOperations } from './routes/segments';
+import { sessionOperations } from './routes/session';
 import { supervisorOperations } from './routes/supervisor';
 import { taskOperations } from './routes/tasks';
 
@@ -153,6 +155,8 @@ export const docOperations: OperationSpec[] = [
 /** Every described operation. */
 export const ALL_OPERATIONS: OperationSpec[] = [
   ...foundationOperations,
+  ...sessionOperations,
+  ...accountOperations,
   ...identityOperations,
   ...inboxOperations,
   ...eventOperations,
@@ -310,11 +314,19 @@ export function openApiDocument(
         'Cases run as Temporal workflows; task actions are Temporal Updates. Every error is application/problem+json (RFC 9457) with a stable `type` URI, documented in docs/problems.md.',
     },
     servers: [{ url: publicUrl }],
-    security: [{ bearerAuth: [] }],
+    security: [{ bearerAuth: [] }, { sessionCookie: [] }],
     paths,
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token (POST /api/tokens)' },
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'crm_session',
+          description:
+            'A browser session (POST /api/session). POST, PUT, PATCH and DELETE also need the header ' +
+            'X-CSRF-Token with the csrfToken of GET /api/session (403 csrf-token-invalid otherwise).',
+        },
       },
       schemas: { Problem: problemSchema, Task: taskSchema },
     },
