@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../db';
 import type { AuthSettings } from '../lib/config';
 import { logger } from '../lib/logger';
-import { CALLER_COLUMNS, callerFromRow, type Caller } from './auth';
+import { CALLER_COLUMNS, callerFromRow, type Caller, type CallerRow } from './auth';
 import { newSessionId, sessionIdHash } from './session-cookie';
 
 /** last_seen_at is written at most this often per session (the idle timeout is counted in minutes). */
@@ -45,7 +45,7 @@ export class SessionStore {
   /** The caller a live session belongs to (touching it), or undefined when it ended or never existed. */
   async resolve(sessionId: string): Promise<Caller | undefined> {
     const idHash = sessionIdHash(sessionId);
-    const rows = await this.db.query<Parameters<typeof callerFromRow>[0] & { stale: boolean }>(
+    const rows = await this.db.query<CallerRow & { stale: boolean }>(
       `SELECT ${CALLER_COLUMNS}, s.last_seen_at < now() - interval '${TOUCH_EVERY}' AS stale
        FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE s.id_hash = $1 AND s.expires_at > now()
