@@ -30,6 +30,7 @@ const STATUS_FOR: Record<string, number> = {
   STATUS_NOT_MANUAL: 400,
   FIELD_NOT_EDITABLE: 400,
   INVALID_ACTION: 400,
+  UNKNOWN_MESSAGE: 400,
 };
 
 function slug(code: string): string {

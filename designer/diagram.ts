@@ -1,5 +1,6 @@
 import type {
   Assignment,
+  BoundaryEvent,
   CaseTypeDefinition,
   DateSpec,
   Step,
@@ -44,6 +45,12 @@ function assertUnreachable(value: never): never {
   throw new Error(`Unhandled step: ${JSON.stringify(value)}`);
 }
 
+/** One line per boundary event of a step, e.g. "on message reply (interrupting)". */
+function boundaryText(event: BoundaryEvent): string {
+  const what = event.message !== undefined ? `message ${event.message}` : `after ${event.after ?? ''}`;
+  return `on ${what}${event.interrupting === false ? ' (adds work)' : ' (interrupting)'}`;
+}
+
 function assignText(a: Assignment): string {
   if ('user' in a) return `user ${a.user}`;
   if ('team' in a)
@@ -72,9 +79,16 @@ function stepLines(id: string, step: Step): string[] {
         `${step.action} · ${assignText(step.assign)}`,
         ...(step.due === undefined ? [] : [`due ${dateText(step.due)}`]),
         ...(step.escalations ?? []).map((e) => `escalates after ${e.after}`),
+        ...(step.boundary ?? []).map(boundaryText),
       ];
     case 'wait':
-      return [id, `wait ${typeof step.until === 'string' ? step.until : `until ${dateText(step.until)}`}`];
+      return [
+        id,
+        step.message !== undefined
+          ? `wait for message ${step.message}`
+          : `wait ${typeof step.until === 'string' ? step.until : step.until === undefined ? '' : `until ${dateText(step.until)}`}`,
+        ...(step.boundary ?? []).map(boundaryText),
+      ];
     case 'automatic':
       return [
         id,
@@ -102,15 +116,27 @@ function stepLines(id: string, step: Step): string[] {
 function stepExits(step: Step): { label: string; transition: Transition }[] {
   const labelled = (prefix: string, transitions: Transitions | undefined) =>
     list(transitions).map((transition) => ({ label: prefix, transition }));
+  const boundary = (events: BoundaryEvent[] | undefined) =>
+    (events ?? []).map((e) => ({
+      label: e.message !== undefined ? `message ${e.message}` : `after ${e.after ?? ''}`,
+      transition: e.then,
+    }));
   switch (step.type) {
     case 'human':
-      return Object.entries(step.outcomes).flatMap(([outcome, t]) => labelled(outcome, t));
+      return [
+        ...Object.entries(step.outcomes).flatMap(([outcome, t]) => labelled(outcome, t)),
+        ...boundary(step.boundary),
+      ];
     case 'subcase':
       return [
         ...Object.entries(step.outcomes ?? {}).flatMap(([outcome, t]) => labelled(outcome, t)),
         ...labelled('', step.then),
       ];
     case 'wait':
+      return [
+        ...labelled(step.message === undefined ? '' : `message ${step.message}`, step.then),
+        ...boundary(step.boundary),
+      ];
     case 'automatic':
     case 'join':
       return labelled('', step.then);

@@ -103,6 +103,9 @@ function transitionGroups(step: StepInfo): { pointer: string; transitions: Trans
     }
   }
   if (step.type !== 'human' && step.type !== 'parallel') add(step.raw.then, ptr(step.pointer, 'then'));
+  list(step.raw.boundary).forEach((event, i) => {
+    if (isObj(event)) add(event.then, ptr(step.pointer, 'boundary', i, 'then'));
+  });
   return groups;
 }
 
@@ -187,6 +190,30 @@ function checkStepRef(ctx: Ctx, id: string, pointer: string): boolean {
   if (ctx.steps.has(id)) return true;
   error(ctx, pointer, `unknown step "${id}"`, suggest(id, [...ctx.steps.keys()], 'step'));
   return false;
+}
+
+/** Wait steps and boundary events name declared messages. */
+function checkMessages(ctx: Ctx): void {
+  const declared = list(ctx.def.messages).flatMap((m) =>
+    isObj(m) && typeof m.name === 'string' ? [m.name] : [],
+  );
+  const refer = (name: unknown, pointer: string): void => {
+    if (typeof name !== 'string' || declared.includes(name)) return;
+    error(
+      ctx,
+      pointer,
+      `unknown message "${name}"`,
+      declared.length > 0
+        ? suggest(name, declared, 'message')
+        : `declare it: "messages": [{"name": "${name}"}] (add "buffer": true to keep one that arrives early)`,
+    );
+  };
+  for (const step of ctx.steps.values()) {
+    refer(step.raw.message, ptr(step.pointer, 'message'));
+    list(step.raw.boundary).forEach((event, i) => {
+      if (isObj(event)) refer(event.message, ptr(step.pointer, 'boundary', i, 'message'));
+    });
+  }
 }
 
 function checkReferences(ctx: Ctx): void {
@@ -1149,7 +1176,9 @@ export function semanticIssues(def: Obj, file: string, opts: SemanticOptions): D
   checkDuplicates(ctx, 'emailRules', 'id', 'email rule id');
   checkDuplicates(ctx, 'timers', 'id', 'timer id');
   checkDuplicates(ctx, 'scheduledEmails', 'id', 'scheduled email id');
+  checkDuplicates(ctx, 'messages', 'name', 'message name');
   checkReferences(ctx);
+  checkMessages(ctx);
   checkActionTypes(ctx);
   checkSubcases(ctx);
   checkTransitions(ctx);

@@ -183,6 +183,29 @@ function eventFor(
     if (!timer) throw new ChoiceError(`"${choice}": no wait is pending at step "${step}"`);
     return { event: { type: 'timerFired', timerId: timer.id } };
   }
+  if (choice.startsWith('boundary:')) {
+    const [step, index] = choice.slice(9).split(':');
+    const token = state.tokens.find((t) => t.step === step);
+    const timer =
+      token &&
+      state.timers.find((t) => t.kind === 'boundary' && t.tokenId === token.id && String(t.index) === index);
+    if (!timer)
+      throw new ChoiceError(
+        `"${choice}": no boundary timer ${index ?? '?'} is armed at step "${step ?? ''}"`,
+      );
+    return { event: { type: 'timerFired', timerId: timer.id } };
+  }
+  if (choice.startsWith('message:')) {
+    const name = choice.slice(8);
+    const event: CaseEvent = {
+      type: 'message',
+      name,
+      actor: { userId: 'simulator', role: 'system', teams: [] },
+    };
+    const rejection = checkEvent(def, state, event);
+    if (rejection) throw new ChoiceError(`"${choice}": ${rejection.message}`);
+    return { event };
+  }
   if (choice.startsWith('timer:')) {
     const rule = choice.slice(6);
     const timer = state.timers.find((t) => t.kind === 'case' && t.ruleId === rule);

@@ -15,7 +15,8 @@ export type RejectionCode =
   | 'UNKNOWN_STATUS'
   | 'STATUS_NOT_MANUAL'
   | 'FIELD_NOT_EDITABLE'
-  | 'INVALID_ACTION';
+  | 'INVALID_ACTION'
+  | 'UNKNOWN_MESSAGE';
 
 export interface Rejection {
   code: RejectionCode;

@@ -17,6 +17,7 @@ import type {
 } from './state';
 import type {
   Assignment,
+  BoundaryEvent,
   CaseTypeDefinition,
   DateSpec,
   EmailAction,
@@ -250,8 +251,10 @@ function endCase(ctx: Ctx, reason: string, step?: string): void {
 // ---------------------------------------------------------------------------------------------
 // Tokens and steps
 
+/** Removes a token with the timers that wait on it (its wait, its boundary timers). */
 function removeToken(ctx: Ctx, tokenId: string): void {
   ctx.state.tokens = ctx.state.tokens.filter((t) => t.id !== tokenId);
+  ctx.state.timers = ctx.state.timers.filter((t) => t.tokenId !== tokenId);
 }
 
 /** Where a transition was taken, for the timeline and the soundness checker's counterexamples. */
@@ -381,9 +384,17 @@ function runToken(ctx: Ctx, token: Token): void {
   switch (step.type) {
     case 'human':
       createStepTask(ctx, token, step);
+      armBoundary(ctx, token, step.boundary);
+      takeBuffered(ctx, token);
       return;
     case 'wait': {
-      const fireAt = waitUntil(ctx, step.until, stepId);
+      if (step.message !== undefined) {
+        record(ctx, 'wait.started', { step: stepId, message: step.message });
+        armBoundary(ctx, token, step.boundary);
+        takeBuffered(ctx, token);
+        return;
+      }
+      const fireAt = waitUntil(ctx, step.until ?? 'PT0S', stepId);
       if (fireAt <= ctx.now) {
         applyTransition(ctx, token, pick(ctx, step.then, context, `/steps/${stepId}/then`), {
           reason: `wait ${stepId}`,
@@ -393,6 +404,7 @@ function runToken(ctx: Ctx, token: Token): void {
       }
       ctx.state.timers.push({ id: nextId(ctx, 'timer-'), kind: 'wait', fireAt, tokenId: token.id });
       record(ctx, 'wait.started', { step: stepId, until: new Date(fireAt).toISOString() });
+      armBoundary(ctx, token, step.boundary);
       return;
     }
     case 'automatic':
@@ -484,6 +496,103 @@ function runToken(ctx: Ctx, token: Token): void {
     default:
       assertUnreachable(step);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boundary events and messages
+
+/** Arms a step's boundary timers; boundary messages need nothing armed (the token's step names them). */
+function armBoundary(ctx: Ctx, token: Token, events: BoundaryEvent[] | undefined): void {
+  (events ?? []).forEach((event, index) => {
+    if (event.after === undefined) return;
+    ctx.state.timers.push({
+      id: nextId(ctx, 'timer-'),
+      kind: 'boundary',
+      fireAt: addDuration(ctx.now, event.after),
+      tokenId: token.id,
+      index,
+    });
+  });
+}
+
+/** What a live token catches: its wait step's message, and its step's boundary messages (by index). */
+function catches(step: Step | undefined, name: string): 'wait' | number | undefined {
+  if (step?.type === 'wait' && step.message === name) return 'wait';
+  if (step?.type !== 'human' && step?.type !== 'wait') return undefined;
+  const index = (step.boundary ?? []).findIndex((e) => e.message === name);
+  return index === -1 ? undefined : index;
+}
+
+/** Delivers a message to the first live token that catches it; false when none does. */
+function deliverMessage(ctx: Ctx, name: string, payload: Record<string, unknown>): boolean {
+  for (const token of ctx.state.tokens) {
+    if (token.subcaseId !== undefined) continue;
+    const step = ctx.def.steps[token.step];
+    const caught = catches(step, name);
+    if (caught === undefined || !step) continue;
+    record(ctx, 'message.received', { name, step: token.step });
+    if (caught === 'wait' && step.type === 'wait') {
+      applyTransition(
+        ctx,
+        token,
+        pick(ctx, step.then, evalContext(ctx.state, { message: payload }), `/steps/${token.step}/then`),
+        {
+          reason: `message ${name}`,
+          step: token.step,
+        },
+      );
+    } else if (typeof caught === 'number') {
+      fireBoundary(ctx, token, caught, { message: payload });
+    }
+    return true;
+  }
+  return false;
+}
+
+/** A token entering a catch takes a buffered message meant for it at once. */
+function takeBuffered(ctx: Ctx, token: Token): void {
+  const pending = ctx.state.pendingMessages ?? [];
+  const step = ctx.def.steps[token.step];
+  const index = pending.findIndex((m) => catches(step, m.name) !== undefined);
+  const message = pending[index];
+  if (!message) return;
+  ctx.state.pendingMessages = pending.filter((_, i) => i !== index);
+  deliverMessage(ctx, message.name, message.payload);
+}
+
+/**
+ * A boundary event of the token's step happens. Interrupting: the step's task is withdrawn (cancelled, out
+ * of every inbox) and the token takes the event's transition. Non-interrupting: the step stays, and the
+ * transition's steps are entered beside it in the same groups.
+ */
+function fireBoundary(ctx: Ctx, token: Token, index: number, extra: Record<string, unknown> = {}): void {
+  const step = ctx.def.steps[token.step];
+  const event = step?.type === 'human' || step?.type === 'wait' ? step.boundary?.[index] : undefined;
+  if (!event) return;
+  const label = event.message !== undefined ? `message ${event.message}` : `timer after ${event.after ?? ''}`;
+  const interrupting = event.interrupting !== false;
+  record(ctx, 'boundary.fired', { step: token.step, event: label, interrupting });
+  const transition = pick(
+    ctx,
+    event.then,
+    evalContext(ctx.state, extra),
+    `/steps/${token.step}/boundary/${index}/then`,
+  );
+  const source = { reason: `${label} at ${token.step}`, step: token.step };
+  if (interrupting) {
+    const task = token.taskId === undefined ? undefined : ctx.state.tasks[token.taskId];
+    if (task?.status === 'open') {
+      task.status = 'cancelled';
+      touch(ctx, task);
+      ctx.state.timers = ctx.state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
+      record(ctx, 'task.cancelled', { reason: `withdrawn: ${label}` }, task.id);
+    }
+    applyTransition(ctx, token, transition, source);
+    return;
+  }
+  if (!transition) return;
+  const beside: Token = { id: nextId(ctx, 'tok-'), step: token.step, groups: token.groups };
+  applyTransition(ctx, beside, transition, source);
 }
 
 /** When a wait step's timer fires. Under an oracle a date taken from case data may be past or future. */
@@ -690,6 +799,10 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
       }
       return null;
     }
+    case 'message':
+      return (def.messages ?? []).some((m) => m.name === event.name)
+        ? null
+        : reject('UNKNOWN_MESSAGE', `Case type ${def.id} receives no message "${event.name}"`);
     case 'addTask':
     case 'cancel':
       return actor.role === 'admin' || actor.role === 'supervisor' || actor.role === 'system'
@@ -1023,6 +1136,17 @@ export function applyEvent(
     case 'cancel':
       endCase(ctx, `cancelled: ${event.reason}`);
       break;
+    case 'message': {
+      const payload = event.payload ?? {};
+      if (deliverMessage(ctx, event.name, payload)) break;
+      if ((def.messages ?? []).find((m) => m.name === event.name)?.buffer) {
+        state.pendingMessages = [...(state.pendingMessages ?? []), { name: event.name, payload, at: now }];
+        record(ctx, 'message.buffered', { name: event.name });
+      } else {
+        record(ctx, 'message.dropped', { name: event.name, reason: 'no step waits for it' });
+      }
+      break;
+    }
     case 'timerFired':
       fireTimer(ctx, event.timerId);
       break;
@@ -1145,6 +1269,11 @@ function fireTimer(ctx: Ctx, timerId: string): void {
       ctx.commands.push(
         emailCommand(rule.id, timer.eventKey ?? timer.id, rule, rule, timer.taskId, timer.eventStatus),
       );
+      return;
+    }
+    case 'boundary': {
+      const token = state.tokens.find((t) => t.id === timer.tokenId);
+      if (token) fireBoundary(ctx, token, timer.index ?? 0);
       return;
     }
     case 'overdue':

@@ -76,7 +76,7 @@ export interface JoinState {
   split?: string;
 }
 
-export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due';
+export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due' | 'boundary';
 
 export interface TimerState {
   id: string;
@@ -130,6 +130,8 @@ export interface CaseState {
    * cases started before semantics 2 keep, so that no running case changes behaviour.
    */
   semantics?: 2;
+  /** Messages that arrived before a step caught them, kept because their definition says `buffer`. */
+  pendingMessages?: { name: string; payload: Record<string, unknown>; at: number }[];
 }
 
 export interface TimelineEntry {
@@ -218,6 +220,7 @@ export type CaseEvent =
       actor: Actor;
     }
   | { type: 'cancel'; reason: string; actor: Actor }
+  | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }
   | { type: 'assigneeResolved'; taskId: string; assignee: string | null };

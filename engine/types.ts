@@ -88,13 +88,35 @@ export interface HumanStep {
   form?: JsonSchema;
   outcomes: Record<string, Transitions>;
   escalations?: Escalation[];
+  boundary?: BoundaryEvent[];
+}
+
+/**
+ * An event that may happen while a step waits (a task open, a wait pending): a timer or a message.
+ * Interrupting (default) withdraws the step and takes `then`; non-interrupting adds `then`'s work.
+ */
+export interface BoundaryEvent {
+  after?: Duration;
+  message?: string;
+  interrupting?: boolean;
+  then: Transition;
+}
+
+/** A message cases of a type can receive; `buffer` keeps one that arrives before its catch. */
+export interface MessageDef {
+  name: string;
+  buffer?: boolean;
+  description?: string;
 }
 
 export interface WaitStep {
   type: 'wait';
-  /** Either a duration, or a date (`{ field, offset }`). */
-  until: DateSpec;
+  /** Either a duration, or a date (`{ field, offset }`). Exactly one of `until` and `message`. */
+  until?: DateSpec;
+  /** Waits for this message instead of a time. */
+  message?: string;
   then: Transitions;
+  boundary?: BoundaryEvent[];
 }
 
 export type AutoAction =
@@ -195,6 +217,7 @@ export interface CaseTypeDefinition {
   timers?: CaseTimer[];
   emailRules?: EmailRule[];
   scheduledEmails?: ScheduledEmail[];
+  messages?: MessageDef[];
   soundness?: { accept?: SoundnessAcceptance[] };
 }
 

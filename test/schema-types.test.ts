@@ -43,6 +43,7 @@ const keys = {
     timers: true,
     emailRules: true,
     scheduledEmails: true,
+    messages: true,
     soundness: true,
   } satisfies Keys<CaseTypeDefinition>,
   humanStep: {
@@ -57,8 +58,9 @@ const keys = {
     form: true,
     outcomes: true,
     escalations: true,
+    boundary: true,
   } satisfies Keys<HumanStep>,
-  waitStep: { type: true, until: true, then: true } satisfies Keys<WaitStep>,
+  waitStep: { type: true, until: true, message: true, then: true, boundary: true } satisfies Keys<WaitStep>,
   automaticStep: { type: true, do: true, then: true } satisfies Keys<AutomaticStep>,
   parallelStep: { type: true, branches: true, join: true } satisfies Keys<ParallelStep>,
   joinStep: { type: true, then: true } satisfies Keys<JoinStep>,
