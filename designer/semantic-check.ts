@@ -231,6 +231,31 @@ function checkReferences(ctx: Ctx): void {
       for (const ref of stringsAt(step.raw.branches, ptr(step.pointer, 'branches'))) {
         checkStepRef(ctx, ref.id, ref.pointer);
       }
+      const branchIds = stringsAt(step.raw.branches, '').map((r) => r.id);
+      if (isObj(step.raw.conditions)) {
+        for (const [branch, condition] of Object.entries(step.raw.conditions)) {
+          const at = ptr(step.pointer, 'conditions', branch);
+          if (!branchIds.includes(branch)) {
+            error(
+              ctx,
+              at,
+              `"${branch}" is not a branch of "${step.id}"`,
+              suggest(branch, branchIds, 'branch'),
+            );
+            continue;
+          }
+          const problems = checkCondition(condition, at);
+          for (const p of problems) {
+            error(
+              ctx,
+              p.pointer,
+              `condition does not parse: ${p.message}`,
+              'conditions are JSON Logic; see definitions/README.md#conditions',
+            );
+          }
+          if (problems.length === 0) checkConditionVars(ctx, condition, at);
+        }
+      }
       if (typeof step.raw.join === 'string') checkStepRef(ctx, step.raw.join, ptr(step.pointer, 'join'));
     }
   }

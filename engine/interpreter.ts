@@ -422,16 +422,41 @@ function runToken(ctx: Ctx, token: Token): void {
       return;
     case 'parallel': {
       removeToken(ctx, token.id);
+      const chosen = step.branches.filter((branch) => {
+        const condition = step.conditions?.[branch];
+        if (condition === undefined) return true;
+        if (ctx.oracle) return ctx.oracle.choose(`/steps/${stepId}/conditions/${branch}`, 2) === 0;
+        return evaluateCondition(condition, context);
+      });
+      if (chosen.length === 0) {
+        // An inclusive split that starts no branch goes straight on from its join.
+        record(ctx, 'parallel.skipped', { step: stepId, join: step.join });
+        const join = ctx.def.steps[step.join];
+        const merged: Token = { id: nextId(ctx, 'tok-'), step: step.join, groups: [...groups] };
+        ctx.state.tokens.push(merged);
+        applyTransition(
+          ctx,
+          merged,
+          pick(
+            ctx,
+            join?.type === 'join' ? join.then : undefined,
+            evalContext(ctx.state),
+            `/steps/${step.join}/then`,
+          ),
+          { reason: `join ${step.join}`, step: step.join },
+        );
+        return;
+      }
       const group = nextId(ctx, 'grp-');
       ctx.state.joins[group] = {
         step: step.join,
-        expected: step.branches.length,
+        expected: chosen.length,
         arrived: 0,
         groups: [...groups],
         ...(ctx.legacy ? {} : { split: stepId }),
       };
-      record(ctx, 'parallel.started', { step: stepId, branches: step.branches });
-      for (const branch of step.branches) enterStep(ctx, branch, [...groups, group]);
+      record(ctx, 'parallel.started', { step: stepId, branches: chosen });
+      for (const branch of chosen) enterStep(ctx, branch, [...groups, group]);
       return;
     }
     case 'join': {

@@ -133,6 +133,8 @@ export interface ParallelStep {
   branches: string[];
   /** The join step where all branches meet. */
   join: string;
+  /** Inclusive split: a branch named here starts only when its condition holds. */
+  conditions?: Record<string, Condition>;
 }
 
 export interface JoinStep {

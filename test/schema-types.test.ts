@@ -62,7 +62,7 @@ const keys = {
   } satisfies Keys<HumanStep>,
   waitStep: { type: true, until: true, message: true, then: true, boundary: true } satisfies Keys<WaitStep>,
   automaticStep: { type: true, do: true, then: true } satisfies Keys<AutomaticStep>,
-  parallelStep: { type: true, branches: true, join: true } satisfies Keys<ParallelStep>,
+  parallelStep: { type: true, branches: true, join: true, conditions: true } satisfies Keys<ParallelStep>,
   joinStep: { type: true, then: true } satisfies Keys<JoinStep>,
   subcaseStep: {
     type: true,
