@@ -447,7 +447,7 @@ function checkTransitions(ctx: Ctx): void {
   }
 }
 
-function checkTextTemplate(ctx: Ctx, text: unknown, pointer: string): void {
+function checkTextTemplate(ctx: Ctx, text: unknown, pointer: string, roots = CONTEXT_ROOTS): void {
   if (typeof text !== 'string') return;
   for (const match of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     const inner = match[1] ?? '';
@@ -459,7 +459,7 @@ function checkTextTemplate(ctx: Ctx, text: unknown, pointer: string): void {
         'titles and descriptions support {{path}} only (no helpers or blocks), e.g. {{data.subject}}',
       );
     } else {
-      checkDataPath(ctx, inner, pointer, CONTEXT_ROOTS);
+      checkDataPath(ctx, inner, pointer, roots);
     }
   }
 }
@@ -468,11 +468,27 @@ function checkTexts(ctx: Ctx): void {
   checkTextTemplate(ctx, ctx.def.title, '/title');
   for (const step of ctx.steps.values()) {
     if (step.type !== 'human') continue;
-    checkTextTemplate(ctx, step.raw.title, ptr(step.pointer, 'title'));
-    checkTextTemplate(ctx, step.raw.description, ptr(step.pointer, 'description'));
+    // A multi-instance step's texts and assignment also read its item and position.
+    const roots = isObj(step.raw.forEach) ? [...CONTEXT_ROOTS, 'item', 'index'] : CONTEXT_ROOTS;
+    checkTextTemplate(ctx, step.raw.title, ptr(step.pointer, 'title'), roots);
+    checkTextTemplate(ctx, step.raw.description, ptr(step.pointer, 'description'), roots);
     const assign = step.raw.assign;
     if (isObj(assign) && typeof assign.field === 'string') {
-      checkDataPath(ctx, assign.field, ptr(step.pointer, 'assign', 'field'), CONTEXT_ROOTS);
+      checkDataPath(ctx, assign.field, ptr(step.pointer, 'assign', 'field'), roots);
+    }
+    if (isObj(step.raw.forEach)) {
+      const forEach = step.raw.forEach;
+      if (typeof forEach.items === 'string')
+        checkDataPath(ctx, forEach.items, ptr(step.pointer, 'forEach', 'items'), CONTEXT_ROOTS);
+      const outcomes = isObj(step.raw.outcomes) ? Object.keys(step.raw.outcomes) : [];
+      if (typeof forEach.emptyOutcome === 'string' && !outcomes.includes(forEach.emptyOutcome)) {
+        error(
+          ctx,
+          ptr(step.pointer, 'forEach', 'emptyOutcome'),
+          `"${forEach.emptyOutcome}" is not an outcome of "${step.id}"`,
+          suggest(forEach.emptyOutcome, outcomes, 'outcome'),
+        );
+      }
     }
   }
   if (ctx.closedFields) {

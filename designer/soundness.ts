@@ -102,7 +102,14 @@ function abstractKey(state: CaseState): string {
     .sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : a.groups.length - b.groups.length))
     .map((t) => `${t.step}${t.wait}[${t.groups.map(name).join('/')}]`);
   const joins = Object.entries(state.joins)
-    .map(([g, j]) => `${name(g)}>${j.step}:${j.arrived > 0 ? 'a' : '-'}[${j.groups.map(name).join('/')}]`)
+    .map(([g, j]) => {
+      const progress = j.multi
+        ? `${j.arrived}/${j.multi.started}/${j.multi.need}`
+        : j.arrived > 0
+          ? 'a'
+          : '-';
+      return `${name(g)}>${j.step}:${progress}[${j.groups.map(name).join('/')}]`;
+    })
     .sort();
   const timers = state.timers
     .flatMap((t) => {

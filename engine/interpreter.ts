@@ -353,6 +353,8 @@ function settleJoins(ctx: Ctx): boolean {
   if (state.ended) return false;
   const pending = Object.values(state.joins);
   for (const [group, join] of Object.entries(state.joins)) {
+    // A multi-instance group settles when its instances complete (completeInstance).
+    if (join.multi) continue;
     // Live while a token of the group is anywhere, or a split nested in it has not settled yet.
     if (state.tokens.some((t) => t.groups.includes(group))) continue;
     if (pending.some((j) => j.groups.includes(group))) continue;
@@ -383,6 +385,10 @@ function runToken(ctx: Ctx, token: Token): void {
   const at = { reason: `step ${stepId}`, step: stepId };
   switch (step.type) {
     case 'human':
+      if (step.forEach && token.instance === undefined) {
+        startInstances(ctx, token, step);
+        return;
+      }
       createStepTask(ctx, token, step);
       armBoundary(ctx, token, step.boundary);
       takeBuffered(ctx, token);
@@ -524,6 +530,123 @@ function runToken(ctx: Ctx, token: Token): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Multi-instance steps
+
+/**
+ * Enters a multi-instance step: a group of its own (like a split whose join is the step itself) and one
+ * instance token per item (all at once, or the first of a sequence). An empty list takes the empty outcome.
+ */
+function startInstances(ctx: Ctx, token: Token, step: HumanStep): void {
+  const forEach = step.forEach as NonNullable<HumanStep['forEach']>;
+  const site = `/steps/${token.step}/forEach/items`;
+  const raw = ctx.oracle ? ctx.oracle.choose(site, 3) : getPath(evalContext(ctx.state), forEach.items);
+  const items: unknown[] = Array.isArray(raw)
+    ? raw
+    : typeof raw === 'number' && Number.isInteger(raw) && raw > 0
+      ? Array.from({ length: Math.min(raw, 1000) }, (_, i) => i + 1)
+      : [];
+  removeToken(ctx, token.id);
+  if (items.length === 0) {
+    const outcome = forEach.emptyOutcome ?? Object.keys(step.outcomes)[0] ?? '';
+    record(ctx, 'instances.none', { step: token.step, outcome });
+    applyTransition(
+      ctx,
+      token,
+      pick(ctx, step.outcomes[outcome], evalContext(ctx.state), `/steps/${token.step}/outcomes/${outcome}`),
+      {
+        reason: `step ${token.step} had no items`,
+        step: token.step,
+      },
+    );
+    return;
+  }
+  const complete = forEach.complete ?? 'all';
+  const need = complete === 'all' ? items.length : complete === 'any' ? 1 : Math.min(complete, items.length);
+  const sequential = forEach.mode === 'sequential';
+  const group = nextId(ctx, 'grp-');
+  ctx.state.joins[group] = {
+    step: token.step,
+    expected: need,
+    arrived: 0,
+    groups: [...token.groups],
+    split: token.step,
+    multi: { items, need, started: 0, sequential },
+  };
+  record(ctx, 'instances.started', { step: token.step, items: items.length, need, sequential });
+  const first = sequential ? 1 : items.length;
+  for (let i = 0; i < first; i += 1) startInstance(ctx, token.step, group);
+}
+
+function startInstance(ctx: Ctx, stepId: string, group: string): void {
+  const join = ctx.state.joins[group];
+  if (!join?.multi) return;
+  const index = join.multi.started;
+  join.multi.started += 1;
+  const instance: Token = {
+    id: nextId(ctx, 'tok-'),
+    step: stepId,
+    groups: [...join.groups, group],
+    instance: index,
+  };
+  ctx.state.tokens.push(instance);
+  ctx.state.visits[stepId] = (ctx.state.visits[stepId] ?? 0) + 1;
+  ctx.agenda.push(instance.id);
+}
+
+/**
+ * An instance's task is done. Once `need` instances are, the others are withdrawn and the step takes the
+ * outcome of the instance that completed it; before, a sequential step starts its next instance.
+ */
+function completeInstance(ctx: Ctx, token: Token, outcome: string, evalCtx: Record<string, unknown>): void {
+  const group = token.groups[token.groups.length - 1] ?? '';
+  const join = ctx.state.joins[group];
+  removeToken(ctx, token.id);
+  if (!join?.multi) return;
+  join.arrived += 1;
+  const multi = join.multi;
+  if (join.arrived < multi.need) {
+    if (multi.sequential && multi.started < multi.items.length) startInstance(ctx, token.step, group);
+    else if (!ctx.state.tokens.some((t) => t.groups.includes(group)))
+      finishInstances(ctx, group, token.step, outcome, evalCtx);
+    return;
+  }
+  finishInstances(ctx, group, token.step, outcome, evalCtx);
+}
+
+function finishInstances(
+  ctx: Ctx,
+  group: string,
+  stepId: string,
+  outcome: string,
+  evalCtx: Record<string, unknown>,
+): void {
+  const join = ctx.state.joins[group];
+  if (!join) return;
+  let withdrawn = 0;
+  for (const other of ctx.state.tokens.filter((t) => t.groups.includes(group))) {
+    const task = other.taskId === undefined ? undefined : ctx.state.tasks[other.taskId];
+    if (task?.status === 'open') {
+      task.status = 'cancelled';
+      touch(ctx, task);
+      ctx.state.timers = ctx.state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
+      record(ctx, 'task.cancelled', { reason: 'withdrawn: enough instances completed' }, task.id);
+      withdrawn += 1;
+    }
+    removeToken(ctx, other.id);
+  }
+  delete ctx.state.joins[group];
+  record(ctx, 'instances.completed', { step: stepId, completed: join.arrived, withdrawn, outcome });
+  const step = ctx.def.steps[stepId];
+  const merged: Token = { id: nextId(ctx, 'tok-'), step: stepId, groups: join.groups };
+  ctx.state.tokens.push(merged);
+  const transitions = step?.type === 'human' ? step.outcomes[outcome] : undefined;
+  applyTransition(ctx, merged, pick(ctx, transitions, evalCtx, `/steps/${stepId}/outcomes/${outcome}`), {
+    reason: `step ${stepId} ${outcome}`,
+    step: stepId,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Boundary events and messages
 
 /** Arms a step's boundary timers; boundary messages need nothing armed (the token's step names them). */
@@ -628,7 +751,12 @@ function waitUntil(ctx: Ctx, until: DateSpec, stepId: string): number {
   return resolveDate(until, ctx.state, ctx.now) ?? ctx.now;
 }
 
-function assignTask(ctx: Ctx, task: TaskState, assignment: Assignment): void {
+function assignTask(
+  ctx: Ctx,
+  task: TaskState,
+  assignment: Assignment,
+  extra: Record<string, unknown> = {},
+): void {
   task.candidateTeams = [];
   task.candidateRoles = [];
   task.assignee = null;
@@ -641,13 +769,17 @@ function assignTask(ctx: Ctx, task: TaskState, assignment: Assignment): void {
     }
   } else if ('role' in assignment) task.candidateRoles = [assignment.role];
   else {
-    const value = getPath(evalContext(ctx.state), assignment.field);
+    const value = getPath(evalContext(ctx.state, extra), assignment.field);
     task.assignee = typeof value === 'string' && value !== '' ? value : null;
   }
 }
 
 function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
-  const context = evalContext(ctx.state);
+  const join =
+    token.instance === undefined ? undefined : ctx.state.joins[token.groups[token.groups.length - 1] ?? ''];
+  const item = token.instance === undefined ? undefined : join?.multi?.items[token.instance];
+  const extra = token.instance === undefined ? {} : { item, index: token.instance };
+  const context = evalContext(ctx.state, extra);
   const task = newTask(ctx, {
     step: token.step,
     tokenId: token.id,
@@ -658,8 +790,9 @@ function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
     dueAt: resolveDate(step.due, ctx.state, ctx.now),
     followUpAt: resolveDate(step.followUp, ctx.state, ctx.now),
   });
+  if (token.instance !== undefined) task.instance = { index: token.instance, item: item ?? null };
   token.taskId = task.id;
-  assignTask(ctx, task, step.assign);
+  assignTask(ctx, task, step.assign, extra);
   (step.escalations ?? []).forEach((escalation, index) => {
     ctx.state.timers.push({
       id: nextId(ctx, 'timer-'),
@@ -1097,7 +1230,10 @@ export function applyEvent(
       fireRules(ctx, { taskCompleted: task.step ?? 'adhoc' }, seq, task.id);
       const step = task.step === undefined ? undefined : def.steps[task.step];
       const token = state.tokens.find((t) => t.id === task.tokenId);
-      if (step?.type === 'human' && token) {
+      if (step?.type === 'human' && token?.instance !== undefined) {
+        const evalCtx = evalContext(state, { outcome: event.outcome, form: event.data ?? {} });
+        completeInstance(ctx, token, event.outcome, evalCtx);
+      } else if (step?.type === 'human' && token) {
         const transitions = step.outcomes[event.outcome];
         const evalCtx = evalContext(state, { outcome: event.outcome, form: event.data ?? {} });
         applyTransition(

@@ -27,6 +27,8 @@ export interface TaskState {
   id: string;
   /** The step that created the task; undefined for ad-hoc tasks added by a supervisor. */
   step?: string;
+  /** The item of a multi-instance step this task is for (its position and value). */
+  instance?: { index: number; item: unknown };
   tokenId?: string;
   action: string;
   title: string;
@@ -56,6 +58,8 @@ export interface TaskState {
 export interface Token {
   id: string;
   step: string;
+  /** A multi-instance step's instance: its position in the list. */
+  instance?: number;
   /** Parallel groups this token belongs to, innermost last. */
   groups: string[];
   taskId?: string;
@@ -74,6 +78,8 @@ export interface JoinState {
   groups: string[];
   /** The parallel step that opened the group (semantics 2). */
   split?: string;
+  /** A multi-instance step's group: its items, how many must complete, how many have been started. */
+  multi?: { items: unknown[]; need: number; started: number; sequential: boolean };
 }
 
 export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due' | 'boundary';

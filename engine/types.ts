@@ -89,6 +89,21 @@ export interface HumanStep {
   outcomes: Record<string, Transitions>;
   escalations?: Escalation[];
   boundary?: BoundaryEvent[];
+  /** Multi-instance: one task per item of a list in the case (or per count). */
+  forEach?: ForEach;
+}
+
+/**
+ * One task per item of `items` (a path such as `lines` or `data.contacts`, or a number): in parallel or one
+ * after another, until `complete` of them are done (`all`, `any`, or a count); the others are withdrawn.
+ * Titles, descriptions and `field` assignments read the item as `item` (and its position as `index`).
+ */
+export interface ForEach {
+  items: string;
+  mode?: 'parallel' | 'sequential';
+  complete?: 'all' | 'any' | number;
+  /** The outcome taken when the list is empty (default: the first outcome). */
+  emptyOutcome?: string;
 }
 
 /**

@@ -59,6 +59,7 @@ const keys = {
     outcomes: true,
     escalations: true,
     boundary: true,
+    forEach: true,
   } satisfies Keys<HumanStep>,
   waitStep: { type: true, until: true, message: true, then: true, boundary: true } satisfies Keys<WaitStep>,
   automaticStep: { type: true, do: true, then: true } satisfies Keys<AutomaticStep>,
