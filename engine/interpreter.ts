@@ -861,6 +861,12 @@ function announceTask(ctx: Ctx, task: TaskState): void {
   const stepKey = task.step ?? 'adhoc';
   fireRules(ctx, { taskCreated: stepKey }, seq, task.id);
   if (task.assignee) fireRules(ctx, { taskAssigned: stepKey }, seq, task.id);
+  armDueTimers(ctx, task);
+}
+
+/** Arms the overdue and due-soon email timers of a task with a due date. */
+function armDueTimers(ctx: Ctx, task: TaskState): void {
+  const stepKey = task.step ?? 'adhoc';
   if (task.dueAt === null) return;
   for (const rule of ctx.def.emailRules ?? []) {
     if ('taskOverdue' in rule.on && (rule.on.taskOverdue === '*' || rule.on.taskOverdue === stepKey)) {
@@ -1039,6 +1045,13 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
     }
     case 'comment':
       return canSeeTask(task, actor) ? null : reject('FORBIDDEN', `You cannot comment on task ${task.id}`);
+    case 'reschedule':
+      return (
+        requireOpen(task) ??
+        (supervises(task, actor)
+          ? null
+          : reject('FORBIDDEN', 'Only a supervisor of the task may change its dates or priority'))
+      );
     case 'editClosed':
       if (task.status !== 'completed')
         return reject('TASK_NOT_CLOSED', `Task ${task.id} is ${task.status}, not completed`);
@@ -1247,6 +1260,32 @@ export function applyEvent(
         );
       } else {
         finishIfIdle(ctx);
+      }
+      break;
+    }
+    case 'reschedule': {
+      const task = state.tasks[event.taskId] as TaskState;
+      const before = { dueAt: task.dueAt, followUpAt: task.followUpAt, priority: task.priority };
+      if (event.dueAt !== undefined) task.dueAt = event.dueAt;
+      if (event.followUpAt !== undefined) task.followUpAt = event.followUpAt;
+      if (event.priority !== undefined) task.priority = event.priority;
+      touch(ctx, task);
+      const iso = (v: number | null): string | null => (v === null ? null : new Date(v).toISOString());
+      record(
+        ctx,
+        'task.rescheduled',
+        {
+          before: { ...before, dueAt: iso(before.dueAt), followUpAt: iso(before.followUpAt) },
+          after: { dueAt: iso(task.dueAt), followUpAt: iso(task.followUpAt), priority: task.priority },
+        },
+        task.id,
+      );
+      if (event.dueAt !== undefined) {
+        // The overdue and due-soon reminders follow the new due date.
+        state.timers = state.timers.filter(
+          (t) => !(t.taskId === task.id && (t.kind === 'overdue' || t.kind === 'before-due')),
+        );
+        armDueTimers(ctx, task);
       }
       break;
     }

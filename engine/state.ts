@@ -211,6 +211,14 @@ export type CaseEvent =
       actor: Actor;
     }
   | { type: 'comment'; taskId: string; text: string; actor: Actor }
+  | {
+      type: 'reschedule';
+      taskId: string;
+      dueAt?: number | null;
+      followUpAt?: number | null;
+      priority?: Priority;
+      actor: Actor;
+    }
   | { type: 'editClosed'; taskId: string; data?: Record<string, unknown>; notes?: string; actor: Actor }
   | { type: 'setStatus'; status: string; actor: Actor }
   | { type: 'updateData'; data: Record<string, unknown>; lines?: Record<string, unknown>[]; actor: Actor }
