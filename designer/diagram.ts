@@ -56,7 +56,9 @@ function assignText(a: Assignment): string {
   if ('team' in a)
     return `team ${a.team}${a.strategy && a.strategy !== 'candidates' ? ` (${a.strategy})` : ''}`;
   if ('role' in a) return `role ${a.role}`;
-  return `from ${a.field}`;
+  if ('field' in a) return `from ${a.field}`;
+  if ('owner' in a) return 'the case owner';
+  return `who did ${a.performerOf}`;
 }
 
 function dateText(spec: DateSpec): string {

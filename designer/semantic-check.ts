@@ -476,6 +476,18 @@ function checkTexts(ctx: Ctx): void {
     if (isObj(assign) && typeof assign.field === 'string') {
       checkDataPath(ctx, assign.field, ptr(step.pointer, 'assign', 'field'), roots);
     }
+    const humanSteps = [...ctx.steps.values()].filter((x) => x.type === 'human').map((x) => x.id);
+    const stepNamed = (id: unknown, pointer: string): void => {
+      if (typeof id === 'string' && !humanSteps.includes(id))
+        error(
+          ctx,
+          pointer,
+          `"${id}" is not a human step of this case type`,
+          suggest(id, humanSteps, 'human step'),
+        );
+    };
+    if (isObj(assign)) stepNamed(assign.performerOf, ptr(step.pointer, 'assign', 'performerOf'));
+    list(step.raw.separateFrom).forEach((id, i) => stepNamed(id, ptr(step.pointer, 'separateFrom', i)));
     if (isObj(step.raw.forEach)) {
       const forEach = step.raw.forEach;
       if (typeof forEach.items === 'string')

@@ -16,7 +16,8 @@ export type RejectionCode =
   | 'STATUS_NOT_MANUAL'
   | 'FIELD_NOT_EDITABLE'
   | 'INVALID_ACTION'
-  | 'UNKNOWN_MESSAGE';
+  | 'UNKNOWN_MESSAGE'
+  | 'SEPARATION_OF_DUTIES';
 
 export interface Rejection {
   code: RejectionCode;

@@ -756,6 +756,7 @@ function assignTask(
   task: TaskState,
   assignment: Assignment,
   extra: Record<string, unknown> = {},
+  step?: HumanStep,
 ): void {
   task.candidateTeams = [];
   task.candidateRoles = [];
@@ -768,10 +769,46 @@ function assignTask(
       ctx.commands.push({ kind: 'resolveAssignee', taskId: task.id, team: assignment.team, strategy });
     }
   } else if ('role' in assignment) task.candidateRoles = [assignment.role];
-  else {
+  else if ('field' in assignment) {
     const value = getPath(evalContext(ctx.state, extra), assignment.field);
     task.assignee = typeof value === 'string' && value !== '' ? value : null;
+  } else {
+    const who = 'owner' in assignment ? ctx.state.ownerId : performerOf(ctx.state, assignment.performerOf);
+    if (who) task.assignee = who;
+    else {
+      // Nobody to give it to (no owner, the step not done yet): supervisors see it and assign it.
+      task.candidateRoles = ['supervisor'];
+      record(ctx, 'task.assignment-unresolved', { assign: assignment }, task.id);
+    }
   }
+  const excluded = step?.separateFrom ?? [];
+  if (excluded.length > 0) {
+    task.excludedUsers = [...new Set(excluded.flatMap((s) => performersOf(ctx.state, s)))];
+    if (task.assignee !== null && task.excludedUsers.includes(task.assignee)) {
+      record(
+        ctx,
+        'task.assignment-refused',
+        { assignee: task.assignee, reason: 'separation of duties' },
+        task.id,
+      );
+      task.assignee = null;
+      if (task.candidateTeams.length === 0 && task.candidateRoles.length === 0)
+        task.candidateRoles = ['supervisor'];
+    }
+  }
+}
+
+/** Everyone who completed a task of `step` in the case, oldest first. */
+function performersOf(state: CaseState, step: string): string[] {
+  return Object.values(state.tasks)
+    .filter((t) => t.step === step && t.status === 'completed' && t.completedBy !== null)
+    .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    .map((t) => t.completedBy as string);
+}
+
+/** Retain familiar: who last completed a task of `step`, if anyone. */
+function performerOf(state: CaseState, step: string): string | undefined {
+  return performersOf(state, step).at(-1);
 }
 
 function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
@@ -792,7 +829,7 @@ function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
   });
   if (token.instance !== undefined) task.instance = { index: token.instance, item: item ?? null };
   token.taskId = task.id;
-  assignTask(ctx, task, step.assign, extra);
+  assignTask(ctx, task, step.assign, extra, step);
   (step.escalations ?? []).forEach((escalation, index) => {
     ctx.state.timers.push({
       id: nextId(ctx, 'timer-'),
@@ -978,6 +1015,21 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
   const found = findTask(state, event.taskId);
   if ('code' in found) return found;
   const task = found;
+  const excluded = task.excludedUsers ?? [];
+  const who =
+    event.type === 'claim' || event.type === 'complete'
+      ? actor.userId
+      : event.type === 'assign'
+        ? event.assignee
+        : event.type === 'delegate'
+          ? event.to
+          : undefined;
+  if (who !== undefined && excluded.includes(who) && task.status === 'open') {
+    return reject(
+      'SEPARATION_OF_DUTIES',
+      `${who === actor.userId ? 'You' : who} completed an earlier step of this case that task ${task.id} must be checked apart from (four eyes)`,
+    );
+  }
   switch (event.type) {
     case 'claim':
       return (

@@ -37,6 +37,8 @@ export interface TaskState {
   assignee: string | null;
   candidateTeams: string[];
   candidateRoles: string[];
+  /** Four eyes: users who may not claim, be given or complete this task. */
+  excludedUsers?: string[];
   priority: Priority;
   dueAt: number | null;
   followUpAt: number | null;

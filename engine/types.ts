@@ -45,7 +45,9 @@ export type Assignment =
   | { user: string }
   | { team: string; strategy?: 'candidates' | 'round-robin' | 'least-busy' }
   | { role: 'agent' | 'supervisor' | 'designer' | 'admin' }
-  | { field: string };
+  | { field: string }
+  | { performerOf: string }
+  | { owner: true };
 
 /** Who receives an email: see `definitions/README.md#recipients`. */
 export type Recipient = string;
@@ -91,6 +93,8 @@ export interface HumanStep {
   boundary?: BoundaryEvent[];
   /** Multi-instance: one task per item of a list in the case (or per count). */
   forEach?: ForEach;
+  /** Four eyes: who completed a task of these steps may not do this one. */
+  separateFrom?: string[];
 }
 
 /**

@@ -152,3 +152,53 @@ describe('cancelling a case', () => {
     expect(again.status).toBe(409);
   });
 });
+
+describe('four eyes', () => {
+  it('refuses the approval to whoever prepared it with a clear 403, and a colleague approves', async () => {
+    const team = `${env.prefix}-sales`;
+    const type = await env.publish({
+      dslVersion: '1',
+      id: `${env.prefix}-four-eyes`,
+      version: '1',
+      name: 'Four eyes',
+      statuses: [
+        { code: 'OPEN', name: 'Open', category: 'open' },
+        { code: 'APPROVED', name: 'Approved', category: 'won' },
+      ],
+      initialStatus: 'OPEN',
+      start: 'prepare',
+      steps: {
+        prepare: {
+          type: 'human',
+          action: 'task',
+          title: 'Prepare',
+          assign: { team },
+          outcomes: { done: { next: 'approve' } },
+        },
+        approve: {
+          type: 'human',
+          action: 'task',
+          title: 'Approve',
+          assign: { team },
+          separateFrom: ['prepare'],
+          outcomes: { ok: { status: 'APPROVED', end: true } },
+        },
+      },
+    });
+    const started = await env.http(env.users.alice, 'POST', '/api/cases', { caseType: type, data: {} });
+    const prepare = (started.body.tasks as Task[])[0] as Task;
+    const done = await env.http(env.users.alice, 'POST', `/api/tasks/${prepare.id}/complete`, {
+      outcome: 'done',
+    });
+    expect(done.status).toBe(200);
+    const view = await caseOf(started.body.id as string);
+    const approve = (view.tasks as Task[]).find((t) => t.step === 'approve') as Task;
+    const refused = await env.http(env.users.alice, 'POST', `/api/tasks/${approve.id}/claim`, {});
+    expect(refused.status).toBe(403);
+    expect(refused.body.type).toMatch(/\/separation-of-duties$/);
+    expect(refused.body.detail).toContain('four eyes');
+    const ok = await env.http(env.users.bob, 'POST', `/api/tasks/${approve.id}/complete`, { outcome: 'ok' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.case.status).toBe('APPROVED');
+  });
+});

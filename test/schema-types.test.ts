@@ -60,6 +60,7 @@ const keys = {
     escalations: true,
     boundary: true,
     forEach: true,
+    separateFrom: true,
   } satisfies Keys<HumanStep>,
   waitStep: { type: true, until: true, message: true, then: true, boundary: true } satisfies Keys<WaitStep>,
   automaticStep: { type: true, do: true, then: true } satisfies Keys<AutomaticStep>,

@@ -191,6 +191,7 @@ export const taskOperations: OperationSpec[] = [
       'task-already-claimed',
       'task-claimed-by-other',
       'not-a-candidate',
+      'separation-of-duties',
       'case-ended',
     ],
   })),
