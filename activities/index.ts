@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import type { Db } from '../db';
 import type { Config } from '../lib/config';
@@ -34,6 +35,15 @@ export function activityDeps(config: Config, db: Db, mailer: Transporter): Activ
   };
 }
 
+/**
+ * Identifies the activity being run, the same on every retry: its workflow run and activity id (a
+ * continue-as-new starts a new run, whose activity ids start again).
+ */
+function attemptKey(): string | undefined {
+  const { workflowExecution, activityId } = Context.current().info;
+  return workflowExecution && `${workflowExecution.workflowId}/${workflowExecution.runId}/${activityId}`;
+}
+
 /** Builds the case activities with their dependencies injected (the worker owns pool and transport). */
 export function createActivities(deps: ActivityDeps): CaseActivities & CampaignActivities & EmailActivities {
   const messageIdDomain = messageIdDomainFor(deps.publicUrl);
@@ -50,7 +60,7 @@ export function createActivities(deps: ActivityDeps): CaseActivities & CampaignA
     ...createCampaignActivities(deps.db),
     projectCase: (input) => projectCase(deps.db, input),
     ...createEmailActivities(mail),
-    resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy),
+    resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy, attemptKey()),
     async latestDefinition(caseType) {
       const stored = await latestDefinition(deps.db, caseType);
       if (!stored) throw new UnknownCaseTypeError(`Case type "${caseType}" is not published`);
