@@ -4,6 +4,7 @@ import type { Transporter } from 'nodemailer';
 import type { Db } from '../db';
 import type { Config } from '../lib/config';
 import { latestDefinition } from '../db/definitions';
+import { valueErrors } from '../lib/json-validation';
 import { pickAssignee } from './assignment';
 import { messageIdDomainFor, type MailHooks } from './email';
 import { createEmailActivities, type EmailActivities } from './email-activities';
@@ -61,10 +62,14 @@ export function createActivities(deps: ActivityDeps): CaseActivities & CampaignA
     projectCase: (input) => projectCase(deps.db, input),
     ...createEmailActivities(mail),
     resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy, attemptKey()),
-    async latestDefinition(caseType) {
+    async latestDefinition(caseType, data) {
       const stored = await latestDefinition(deps.db, caseType);
       if (!stored) throw new UnknownCaseTypeError(`Case type "${caseType}" is not published`);
-      return { definition: stored.definition, version: stored.version };
+      const published = { definition: stored.definition, version: stored.version };
+      if (data === undefined) return published;
+      // The check POST /api/cases makes of a new case's data.
+      const fields = stored.definition.fields;
+      return { ...published, dataErrors: fields ? valueErrors(fields, data) : [] };
     },
   };
 }

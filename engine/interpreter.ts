@@ -1199,6 +1199,18 @@ export function applyEvent(
       );
       break;
     }
+    case 'subcaseRefused': {
+      // The step fails visibly: a waiting step stays where it is (nothing will end the child it waits for)
+      // until someone migrates, sets a status or cancels the case; one that did not wait has gone on.
+      const token = state.tokens.find((t) => t.id === event.tokenId);
+      record(ctx, 'subcase.refused', {
+        step: token?.step ?? null,
+        childCaseId: event.childCaseId,
+        caseType: event.caseType,
+        errors: event.errors,
+      });
+      break;
+    }
     case 'assigneeResolved': {
       const task = state.tasks[event.taskId];
       if (!task || task.status !== 'open' || task.assignee !== null || event.assignee === null) break;

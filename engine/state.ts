@@ -223,6 +223,14 @@ export type CaseEvent =
   | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }
+  /** The child's type refused the sub-case's data (as `POST /api/cases` would): no child was started. */
+  | {
+      type: 'subcaseRefused';
+      tokenId: string;
+      childCaseId: string;
+      caseType: string;
+      errors: { pointer: string; message: string }[];
+    }
   | { type: 'assigneeResolved'; taskId: string; assignee: string | null };
 
 export type ActorEvent = Extract<CaseEvent, { actor: Actor }>;

@@ -105,7 +105,18 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         case 'startSubcase':
           track(
             (async () => {
-              const child = await latestDefinition(command.caseType);
+              // Checked as POST /api/cases checks a new case (cases recorded before the check get no errors).
+              const child = await latestDefinition(command.caseType, command.data);
+              if (child.dataErrors && child.dataErrors.length > 0) {
+                events.push({
+                  type: 'subcaseRefused',
+                  tokenId: command.tokenId,
+                  childCaseId: command.childCaseId,
+                  caseType: command.caseType,
+                  errors: child.dataErrors,
+                });
+                return;
+              }
               const handle = await startChild(caseWorkflow, {
                 workflowId: command.childCaseId,
                 args: [
