@@ -4,6 +4,7 @@ import type { Transporter } from 'nodemailer';
 import type { Db } from '../db';
 import type { Config } from '../lib/config';
 import { latestDefinition } from '../db/definitions';
+import { missingFromDirectory } from '../db/directory';
 import { valueErrors } from '../lib/json-validation';
 import { pickAssignee } from './assignment';
 import { messageIdDomainFor, type MailHooks } from './email';
@@ -62,6 +63,12 @@ export function createActivities(deps: ActivityDeps): CaseActivities & CampaignA
     projectCase: (input) => projectCase(deps.db, input),
     ...createEmailActivities(mail),
     resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy, attemptKey()),
+    async checkDirectory(refs) {
+      const ids = (prefix: string) =>
+        refs.filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length));
+      const missing = await missingFromDirectory(deps.db, ids('user:'), ids('team:'));
+      return [...missing.users.map((u) => `user:${u}`), ...missing.teams.map((t) => `team:${t}`)];
+    },
     async latestDefinition(caseType, data) {
       const stored = await latestDefinition(deps.db, caseType);
       if (!stored) throw new UnknownCaseTypeError(`Case type "${caseType}" is not published`);

@@ -53,6 +53,8 @@ export interface CaseActivities {
     team: string;
     strategy: 'round-robin' | 'least-busy';
   }): Promise<string | null>;
+  /** Of `user:<id>` and `team:<id>` references, those not in the directory (unknown, or a deactivated user). */
+  checkDirectory(refs: string[]): Promise<string[]>;
   /** The latest version of a case type; given `data`, also how that data fails its fields. */
   latestDefinition(caseType: string, data?: Record<string, unknown>): Promise<PublishedDefinition>;
 }

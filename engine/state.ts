@@ -231,7 +231,9 @@ export type CaseEvent =
       caseType: string;
       errors: { pointer: string; message: string }[];
     }
-  | { type: 'assigneeResolved'; taskId: string; assignee: string | null };
+  | { type: 'assigneeResolved'; taskId: string; assignee: string | null }
+  /** The task's assignee or candidate teams are not in the directory (`user:<id>`, `team:<id>`). */
+  | { type: 'assignmentUnavailable'; taskId: string; missing: string[] };
 
 export type ActorEvent = Extract<CaseEvent, { actor: Actor }>;
 
