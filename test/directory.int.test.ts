@@ -122,6 +122,10 @@ describe('at run time', () => {
       "the task in the supervisor's inbox",
     );
     expect(inbox).toBeDefined();
+    const history = await env.http(env.users.sam, 'GET', `/api/tasks/${entry.taskId}/history`);
+    expect(JSON.stringify(history.body)).toContain(
+      `Not in the directory: team:${ghost}; offered to supervisor and admin`,
+    );
     const claim = await env.http(env.users.sam, 'POST', `/api/tasks/${entry.taskId}/claim`);
     expect(claim.status).toBe(200);
   });
