@@ -40,6 +40,8 @@ export interface SendEmailResult {
 export interface PublishedDefinition {
   definition: CaseTypeDefinition;
   version: number;
+  /** With data to check: its errors against the definition's fields (empty when it fits). */
+  dataErrors?: { pointer: string; message: string }[];
 }
 
 /** The activities the case workflow calls. Implemented by `createActivities`. */
@@ -51,5 +53,8 @@ export interface CaseActivities {
     team: string;
     strategy: 'round-robin' | 'least-busy';
   }): Promise<string | null>;
-  latestDefinition(caseType: string): Promise<PublishedDefinition>;
+  /** Of `user:<id>` and `team:<id>` references, those not in the directory (unknown, or a deactivated user). */
+  checkDirectory(refs: string[]): Promise<string[]>;
+  /** The latest version of a case type; given `data`, also how that data fails its fields. */
+  latestDefinition(caseType: string, data?: Record<string, unknown>): Promise<PublishedDefinition>;
 }

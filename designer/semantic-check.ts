@@ -5,6 +5,7 @@ import { checkCondition, escapePointer } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { BUILTIN_ACTION_TYPES } from '../engine/types';
 import { issue, suggest, type DefinitionIssue } from './issues';
+import { valueErrors, type ValueError } from '../lib/json-validation';
 import { newAjv } from './schema-check';
 
 /**
@@ -18,6 +19,8 @@ type Obj = Record<string, unknown>;
 export interface SemanticOptions {
   templatesDir: string;
   knownCaseTypes?: string[];
+  /** Definitions of the known case types, to check a sub-case's data against its type's fields. */
+  caseTypes?: ReadonlyMap<string, { fields?: unknown }>;
   /**
    * Whether the document passed the JSON Schema. The graph checks (reachability, termination, loops) only
    * run on a well-formed document: on a broken one they would restate the schema errors as noise.
@@ -326,6 +329,8 @@ function checkSubcases(ctx: Ctx): void {
         suggest(caseType, known, 'case type'),
       );
     }
+    const child = typeof caseType === 'string' ? ctx.opts.caseTypes?.get(caseType) : undefined;
+    if (child && isObj(child.fields)) checkSubcaseData(ctx, step, caseType as string, child.fields);
     const outcomes = isObj(step.raw.outcomes) ? Object.keys(step.raw.outcomes) : [];
     const wait = step.raw.wait === true;
     for (const outcome of outcomes) {
@@ -340,6 +345,38 @@ function checkSubcases(ctx: Ctx): void {
         );
       }
     }
+  }
+}
+
+/**
+ * A sub-case's literal data against the child type's `fields`, with the validation `POST /api/cases` uses:
+ * what would be refused there is an error here. Values copied with `{"var": ...}` are known only at run
+ * time (the engine checks them then), so only their names are checked.
+ */
+function checkSubcaseData(ctx: Ctx, step: StepInfo, caseType: string, fields: Obj): void {
+  const data = isObj(step.raw.data) ? step.raw.data : {};
+  const copied = new Set(Object.keys(data).filter((k) => isObj(data[k]) && 'var' in (data[k] as Obj)));
+  // A copied value stands as null: its name is checked, the errors about its value are dropped below.
+  const literal = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, copied.has(k) ? null : v]));
+  let errors: ValueError[];
+  try {
+    errors = valueErrors(fields, literal);
+  } catch {
+    return; // The child's own validation reports a schema that does not compile.
+  }
+  const base = ptr(step.pointer, 'data');
+  for (const e of errors) {
+    const key = e.pointer.split('/')[1];
+    // A copied value may well fit; a missing property is fine when it is copied.
+    if (key !== undefined && copied.has(key) && e.message !== 'is not an allowed property') continue;
+    error(
+      ctx,
+      key !== undefined && key in data ? base + e.pointer : base,
+      e.message === 'is required'
+        ? `the sub-case's data has no "${key ?? ''}", which case type "${caseType}" requires`
+        : `the sub-case's data does not fit case type "${caseType}": ${e.pointer.slice(1) || 'data'} ${e.message}`,
+      `the child case would be refused, as POST /api/cases refuses it; see the "fields" of "${caseType}"`,
+    );
   }
 }
 

@@ -1426,6 +1426,36 @@ export function applyEvent(
       );
       break;
     }
+    case 'subcaseRefused': {
+      // The step fails visibly: a waiting step stays where it is (nothing will end the child it waits for)
+      // until someone migrates, sets a status or cancels the case; one that did not wait has gone on.
+      const token = state.tokens.find((t) => t.id === event.tokenId);
+      record(ctx, 'subcase.refused', {
+        step: token?.step ?? null,
+        childCaseId: event.childCaseId,
+        caseType: event.caseType,
+        errors: event.errors,
+      });
+      break;
+    }
+    case 'assignmentUnavailable': {
+      const task = state.tasks[event.taskId];
+      if (!task || task.status !== 'open') break;
+      const gone = new Set(event.missing);
+      const missing = [
+        ...(task.assignee !== null && gone.has(`user:${task.assignee}`) ? [`user:${task.assignee}`] : []),
+        ...task.candidateTeams.filter((t) => gone.has(`team:${t}`)).map((t) => `team:${t}`),
+      ];
+      if (missing.length === 0) break; // Reassigned since.
+      if (task.assignee !== null && gone.has(`user:${task.assignee}`)) task.assignee = null;
+      task.candidateTeams = task.candidateTeams.filter((t) => !gone.has(`team:${t}`));
+      // Nobody left to see it: it goes to the supervisors and administrators rather than vanishing.
+      if (task.assignee === null && task.candidateTeams.length === 0 && task.candidateRoles.length === 0)
+        task.candidateRoles = [...UNASSIGNABLE_FALLBACK];
+      touch(ctx, task);
+      record(ctx, 'task.unassignable', { missing, candidateRoles: task.candidateRoles }, task.id);
+      break;
+    }
     case 'assigneeResolved': {
       const task = state.tasks[event.taskId];
       if (!task || task.status !== 'open' || task.assignee !== null || event.assignee === null) break;
@@ -1443,6 +1473,8 @@ export function applyEvent(
 }
 
 const PRIORITY_ORDER: Priority[] = ['low', 'normal', 'high', 'urgent'];
+/** Who may take a task whose assignee and teams are not in the directory. */
+const UNASSIGNABLE_FALLBACK = ['supervisor', 'admin'];
 
 function fireTimer(ctx: Ctx, timerId: string): void {
   const { state, def } = ctx;

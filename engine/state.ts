@@ -239,7 +239,17 @@ export type CaseEvent =
   | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }
-  | { type: 'assigneeResolved'; taskId: string; assignee: string | null };
+  /** The child's type refused the sub-case's data (as `POST /api/cases` would): no child was started. */
+  | {
+      type: 'subcaseRefused';
+      tokenId: string;
+      childCaseId: string;
+      caseType: string;
+      errors: { pointer: string; message: string }[];
+    }
+  | { type: 'assigneeResolved'; taskId: string; assignee: string | null }
+  /** The task's assignee or candidate teams are not in the directory (`user:<id>`, `team:<id>`). */
+  | { type: 'assignmentUnavailable'; taskId: string; missing: string[] };
 
 export type ActorEvent = Extract<CaseEvent, { actor: Actor }>;
 
