@@ -11,6 +11,7 @@ import { messageIdDomainFor, type MailHooks } from './email';
 import { createEmailActivities, type EmailActivities } from './email-activities';
 import { UnknownCaseTypeError } from './errors';
 import { projectCase } from './projection';
+import { callService, type ServiceSettings } from './service';
 import { TemplateStore } from './templates';
 import type { CaseActivities } from './types';
 import { createCampaignActivities } from './campaign';
@@ -24,6 +25,8 @@ export interface ActivityDeps {
   publicUrl: string;
   /** Test seams around SMTP acceptance (fault tests only). */
   mailHooks?: MailHooks;
+  /** Where service steps may call; none when absent. */
+  services?: ServiceSettings;
 }
 
 /** The activity dependencies a worker process builds from the configuration. */
@@ -34,6 +37,7 @@ export function activityDeps(config: Config, db: Db, mailer: Transporter): Activ
     templates: new TemplateStore(path.join(config.definitionsDir, 'templates')),
     mailFrom: config.mailFrom,
     publicUrl: config.publicUrl,
+    services: { allowlist: config.serviceAllowlist, secrets: config.serviceSecrets, timeoutMs: 10_000 },
   };
 }
 
@@ -62,6 +66,8 @@ export function createActivities(deps: ActivityDeps): CaseActivities & CampaignA
     ...createCampaignActivities(deps.db),
     projectCase: (input) => projectCase(deps.db, input),
     ...createEmailActivities(mail),
+    callService: (input) =>
+      callService(deps.services ?? { allowlist: [], secrets: {}, timeoutMs: 10_000 }, input),
     resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy, attemptKey()),
     async checkDirectory(refs) {
       const ids = (prefix: string) =>

@@ -1,4 +1,4 @@
-import type { EmailCommand, TaskState, TimelineEntry } from '../engine/state';
+import type { Command, EmailCommand, TaskState, TimelineEntry } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
 
 /** The case row the projection writes (times in epoch ms). */
@@ -44,8 +44,20 @@ export interface PublishedDefinition {
   dataErrors?: { pointer: string; message: string }[];
 }
 
+export type CallServiceInput = Extract<Command, { kind: 'callService' }> & {
+  caseId: string;
+};
+
+/** A service step's successful call: the HTTP status and the JSON (or text) response. */
+export interface CallServiceResult {
+  status: number;
+  response: unknown;
+}
+
 /** The activities the case workflow calls. Implemented by `createActivities`. */
 export interface CaseActivities {
+  /** Calls a service step's endpoint (allowlisted address, secrets from the configuration). */
+  callService(input: CallServiceInput): Promise<CallServiceResult>;
   projectCase(input: ProjectionInput): Promise<void>;
   sendEmail(input: SendEmailInput): Promise<SendEmailResult>;
   resolveAssignee(input: {

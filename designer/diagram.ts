@@ -109,6 +109,8 @@ function stepLines(id: string, step: Step): string[] {
       return [id, 'join'];
     case 'subcase':
       return [id, `sub-case ${step.caseType}${step.wait ? ' (waits)' : ''}`];
+    case 'service':
+      return [id, `calls ${step.request.method ?? 'POST'} ${step.request.url}`];
     default:
       return assertUnreachable(step);
   }
@@ -142,6 +144,8 @@ function stepExits(step: Step): { label: string; transition: Transition }[] {
     case 'automatic':
     case 'join':
       return labelled('', step.then);
+    case 'service':
+      return [...labelled('', step.then), ...labelled('on failure', step.onFailure)];
     case 'parallel':
       return [];
     default:
@@ -228,6 +232,7 @@ function mermaidShape(node: DiagramNode, label: string): string {
     case 'timer':
       return `{{"${label}"}}`;
     case 'automatic':
+    case 'service':
       return `["${label}"]`;
     case 'parallel':
     case 'join':
@@ -390,6 +395,9 @@ function nodeSvg(p: Placed, cls: string): string {
     case 'parallel':
     case 'join':
       shape = `<polygon points="${cx},${y} ${x + w},${cy} ${cx},${y + h} ${x},${cy}" class="shape gateway"/>`;
+      break;
+    case 'service':
+      shape = `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="2" class="shape automatic"/>`;
       break;
     case 'subcase':
       shape =

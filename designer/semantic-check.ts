@@ -109,6 +109,7 @@ function transitionGroups(step: StepInfo): { pointer: string; transitions: Trans
   list(step.raw.boundary).forEach((event, i) => {
     if (isObj(event)) add(event.then, ptr(step.pointer, 'boundary', i, 'then'));
   });
+  if (step.type === 'service') add(step.raw.onFailure, ptr(step.pointer, 'onFailure'));
   return groups;
 }
 

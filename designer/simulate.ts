@@ -195,6 +195,23 @@ function eventFor(
       );
     return { event: { type: 'timerFired', timerId: timer.id } };
   }
+  if (choice.startsWith('service:')) {
+    const [step, result] = choice.slice(8).split(':');
+    if (result !== 'ok' && result !== 'fail')
+      throw new ChoiceError(`"${choice}": use service:<step>:ok or service:<step>:fail`);
+    const token = state.tokens.find((t) => t.service && t.step === step);
+    if (!token) throw new ChoiceError(`"${choice}": step "${step ?? ''}" is not calling a service`);
+    return {
+      event: {
+        type: 'serviceDone',
+        tokenId: token.id,
+        ok: result === 'ok',
+        status: result === 'ok' ? 200 : null,
+        response: {},
+      },
+      taken: { step: token.step, outcome: result },
+    };
+  }
   if (choice.startsWith('message:')) {
     const name = choice.slice(8);
     const event: CaseEvent = {
@@ -362,6 +379,9 @@ export function simulate(
           });
           break;
         }
+        case 'callService':
+          // Nothing is called: the choice service:<step>:ok (or :fail) says how the call ends.
+          break;
         default: {
           const unexpected: never = command;
           throw new DefinitionRuntimeError(`Unhandled command ${JSON.stringify(unexpected)}`);

@@ -98,7 +98,11 @@ function abstractKey(state: CaseState): string {
     return fresh;
   };
   const tokens = state.tokens
-    .map((t) => ({ step: t.step, groups: t.groups, wait: t.subcaseId !== undefined ? 's' : '' }))
+    .map((t) => ({
+      step: t.step,
+      groups: t.groups,
+      wait: t.subcaseId !== undefined ? 's' : t.service ? 'h' : '',
+    }))
     .sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : a.groups.length - b.groups.length))
     .map((t) => `${t.step}${t.wait}[${t.groups.map(name).join('/')}]`);
   const joins = Object.entries(state.joins)
@@ -170,6 +174,15 @@ function choicesIn(def: CaseTypeDefinition, state: CaseState): { choice: string;
         choice: `message:${message.name}`,
         event: { type: 'message', name: message.name, actor: CHECKER },
       });
+  }
+  for (const token of state.tokens) {
+    if (!token.service) continue;
+    for (const ok of [true, false]) {
+      out.push({
+        choice: `service:${token.step}:${ok ? 'ok' : 'fail'}`,
+        event: { type: 'serviceDone', tokenId: token.id, ok, status: ok ? 200 : null, response: {} },
+      });
+    }
   }
   const seenSubs = new Set<string>();
   for (const token of state.tokens) {

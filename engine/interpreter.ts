@@ -524,6 +524,31 @@ function runToken(ctx: Ctx, token: Token): void {
       );
       return;
     }
+    case 'service': {
+      const render = (value: unknown): unknown =>
+        typeof value === 'string'
+          ? renderText(value, context)
+          : Array.isArray(value)
+            ? value.map(render)
+            : value !== null && typeof value === 'object'
+              ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, render(v)]))
+              : value;
+      token.service = true;
+      ctx.commands.push({
+        kind: 'callService',
+        tokenId: token.id,
+        step: stepId,
+        method: step.request.method ?? 'POST',
+        url: renderText(step.request.url, context),
+        secretHeaders: step.request.secretHeaders ?? {},
+        body: step.request.body === undefined ? undefined : render(step.request.body),
+        idempotencyKey: `${ctx.state.caseId}:${token.id}`,
+        maximumAttempts: step.retry?.maximumAttempts ?? 3,
+        initialIntervalMs: addDuration(ctx.now, step.retry?.initialInterval ?? 'PT1S') - ctx.now,
+      });
+      record(ctx, 'service.called', { step: stepId, method: step.request.method ?? 'POST' });
+      return;
+    }
     default:
       assertUnreachable(step);
   }
@@ -1454,6 +1479,32 @@ export function applyEvent(
         task.candidateRoles = [...UNASSIGNABLE_FALLBACK];
       touch(ctx, task);
       record(ctx, 'task.unassignable', { missing, candidateRoles: task.candidateRoles }, task.id);
+      break;
+    }
+    case 'serviceDone': {
+      const token = state.tokens.find((t) => t.id === event.tokenId && t.service);
+      const step = token ? def.steps[token.step] : undefined;
+      if (!token || step?.type !== 'service') break;
+      if (event.ok) {
+        if (step.saveAs) state.data = setPath(state.data, step.saveAs, event.response);
+        record(ctx, 'service.succeeded', {
+          step: token.step,
+          status: event.status,
+          saved: step.saveAs ?? null,
+        });
+        applyTransition(
+          ctx,
+          token,
+          pick(ctx, step.then, evalContext(state, { response: event.response }), `/steps/${token.step}/then`),
+          { reason: `step ${token.step}`, step: token.step },
+        );
+      } else {
+        record(ctx, 'service.failed', { step: token.step, status: event.status, error: event.error ?? null });
+        applyTransition(ctx, token, step.onFailure, {
+          reason: `step ${token.step} failed`,
+          step: token.step,
+        });
+      }
       break;
     }
     case 'assigneeResolved': {

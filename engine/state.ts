@@ -66,6 +66,8 @@ export interface Token {
   groups: string[];
   taskId?: string;
   subcaseId?: string;
+  /** Waiting for a service step's call. */
+  service?: true;
 }
 
 /**
@@ -175,6 +177,20 @@ export type Command =
   | EmailCommand
   | { kind: 'resolveAssignee'; taskId: string; team: string; strategy: 'round-robin' | 'least-busy' }
   | {
+      kind: 'callService';
+      tokenId: string;
+      step: string;
+      method: string;
+      url: string;
+      secretHeaders: Record<string, string>;
+      body: unknown;
+      /** Stable for this call of the step: the server can deduplicate retries. */
+      idempotencyKey: string;
+      maximumAttempts: number;
+      /** Milliseconds before the first retry (doubling after). */
+      initialIntervalMs: number;
+    }
+  | {
       kind: 'startSubcase';
       tokenId: string;
       childCaseId: string;
@@ -249,7 +265,15 @@ export type CaseEvent =
     }
   | { type: 'assigneeResolved'; taskId: string; assignee: string | null }
   /** The task's assignee or candidate teams are not in the directory (`user:<id>`, `team:<id>`). */
-  | { type: 'assignmentUnavailable'; taskId: string; missing: string[] };
+  | { type: 'assignmentUnavailable'; taskId: string; missing: string[] }
+  | {
+      type: 'serviceDone';
+      tokenId: string;
+      ok: boolean;
+      status: number | null;
+      response: unknown;
+      error?: string;
+    };
 
 export type ActorEvent = Extract<CaseEvent, { actor: Actor }>;
 

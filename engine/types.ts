@@ -172,7 +172,29 @@ export interface SubcaseStep {
   then?: Transitions;
 }
 
-export type Step = HumanStep | WaitStep | AutomaticStep | ParallelStep | JoinStep | SubcaseStep;
+/**
+ * Calls another system over HTTP (a Temporal activity, retried with backoff), maps the JSON response into
+ * case data, and takes `then` on success or `onFailure` once the retries are spent or the call is refused.
+ */
+export interface ServiceStep {
+  type: 'service';
+  request: {
+    method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    /** Text template (`{{data.x}}`); must start with an address of the service allowlist. */
+    url: string;
+    /** Header name -> name of a secret from the configuration (SERVICE_SECRET_<NAME>). */
+    secretHeaders?: Record<string, string>;
+    /** JSON body; string values are text templates. */
+    body?: Record<string, unknown>;
+  };
+  /** Case field (dot path under `data`) that receives the JSON response. */
+  saveAs?: string;
+  retry?: { maximumAttempts?: number; initialInterval?: Duration };
+  then: Transitions;
+  onFailure?: Transition;
+}
+
+export type Step = HumanStep | WaitStep | AutomaticStep | ParallelStep | JoinStep | SubcaseStep | ServiceStep;
 export type StepType = Step['type'];
 
 export interface CaseTimer {

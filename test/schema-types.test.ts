@@ -16,6 +16,7 @@ import type {
   ParallelStep,
   ScheduledEmail,
   StatusDef,
+  ServiceStep,
   SubcaseStep,
   Transition,
   WaitStep,
@@ -74,6 +75,14 @@ const keys = {
     outcomes: true,
     then: true,
   } satisfies Keys<SubcaseStep>,
+  serviceStep: {
+    type: true,
+    request: true,
+    saveAs: true,
+    retry: true,
+    then: true,
+    onFailure: true,
+  } satisfies Keys<ServiceStep>,
   emailRule: {
     id: true,
     on: true,

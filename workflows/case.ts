@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
@@ -152,6 +153,37 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
             })(),
           );
           break;
+        case 'callService': {
+          // Per step: its own retry policy; refusals (address not allowed, 4xx) are not retried.
+          const { callService } = proxyActivities<activityTypes.CaseActivities>({
+            startToCloseTimeout: '30 seconds',
+            retry: {
+              maximumAttempts: command.maximumAttempts,
+              initialInterval: command.initialIntervalMs,
+              backoffCoefficient: 2,
+              nonRetryableErrorTypes: ['ServiceRefusedError'],
+            },
+          });
+          track(
+            callService({ caseId: state.caseId, ...command }).then(
+              (reply) => {
+                events.push({ type: 'serviceDone', tokenId: command.tokenId, ok: true, ...reply });
+              },
+              (err: unknown) => {
+                const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+                events.push({
+                  type: 'serviceDone',
+                  tokenId: command.tokenId,
+                  ok: false,
+                  status: null,
+                  response: null,
+                  error: cause,
+                });
+              },
+            ),
+          );
+          break;
+        }
         default: {
           const unknown: never = command;
           throw ApplicationFailure.nonRetryable(`Unknown command ${JSON.stringify(unknown)}`);
