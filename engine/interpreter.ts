@@ -797,6 +797,11 @@ function assignTask(
   else if ('field' in assignment) {
     const value = getPath(evalContext(ctx.state, extra), assignment.field);
     task.assignee = typeof value === 'string' && value !== '' ? value : null;
+    if (task.assignee === null) {
+      // An empty field names nobody: as for the other rules, supervisors see the task and assign it.
+      task.candidateRoles = ['supervisor'];
+      record(ctx, 'task.assignment-unresolved', { assign: assignment }, task.id);
+    }
   } else {
     const who = 'owner' in assignment ? ctx.state.ownerId : performerOf(ctx.state, assignment.performerOf);
     if (who) task.assignee = who;
@@ -1474,7 +1479,7 @@ export function applyEvent(
       if (missing.length === 0) break; // Reassigned since.
       if (task.assignee !== null && gone.has(`user:${task.assignee}`)) task.assignee = null;
       task.candidateTeams = task.candidateTeams.filter((t) => !gone.has(`team:${t}`));
-      // Nobody left to see it: it goes to the supervisors and administrators rather than vanishing.
+      // Nobody left to see it: it goes to the supervisors rather than vanishing.
       if (task.assignee === null && task.candidateTeams.length === 0 && task.candidateRoles.length === 0)
         task.candidateRoles = [...UNASSIGNABLE_FALLBACK];
       touch(ctx, task);
@@ -1524,8 +1529,8 @@ export function applyEvent(
 }
 
 const PRIORITY_ORDER: Priority[] = ['low', 'normal', 'high', 'urgent'];
-/** Who may take a task whose assignee and teams are not in the directory. */
-const UNASSIGNABLE_FALLBACK = ['supervisor', 'admin'];
+/** Who may take a task whose assignee and teams are not in the directory (administrators act on any task). */
+const UNASSIGNABLE_FALLBACK = ['supervisor'];
 
 function fireTimer(ctx: Ctx, timerId: string): void {
   const { state, def } = ctx;
