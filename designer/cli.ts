@@ -19,7 +19,8 @@ const USAGE = `Usage: npm run definitions -- <command>
                                             (publish checks them against the database)
   simulate <file> --choose <choices...>     run a case through the interpreter and print its timeline
            [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | wait:<step> |
-           [--pick 0,1,...]                 timer:<case timer id> | sub:<won|lost|closed|open> | sub:<step>:<category>
+           [--pick 0,1,...]                 timer:<case timer id> | sub:<won|lost|closed|open> | sub:<step>:<category> |
+                                            boundary:<step>:<index> | message:<name> | service:<step>:<ok|fail>
                                             --pick answers the condition decisions in order instead of the data
                                             (0 = first transition that may hold), as the soundness check prints
   check <file...>                           the soundness check alone: states explored, whether exhaustively,
