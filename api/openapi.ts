@@ -32,6 +32,7 @@ import { importOperations } from './routes/imports';
 import { inboxOperations } from './routes/inbox';
 import { integrationOperations } from './routes/integrations';
 import { parameterOperations } from './routes/parameters';
+import { exchangeRateOperations } from './routes/exchange-rates';
 import { reportOperations } from './routes/reports';
 import { segmentOperations } from './routes/segments';
 import { sessionOperations } from './routes/session';
@@ -219,6 +220,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...contactOperations,
   ...segmentOperations,
   ...reportOperations,
+  ...exchangeRateOperations,
   ...campaignOperations,
   ...importOperations,
   ...integrationOperations,

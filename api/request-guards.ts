@@ -98,3 +98,19 @@ export const noQuerySchema = { type: 'object', additionalProperties: false } as 
 export function noQuery(req: Request): void {
   check(noQuerySchema, { ...req.query }, '/query');
 }
+
+/**
+ * Answers 400 with a pointer `/query/<name>` for every query parameter the operation's query schema does not
+ * declare (a misspelt filter must not silently widen a report).
+ */
+export function knownQuery(req: Request, schema: { properties: Record<string, unknown> }): void {
+  const unknown = Object.keys(req.query).filter((name) => !Object.hasOwn(schema.properties, name));
+  if (unknown.length > 0)
+    throw ProblemError.badRequest(
+      `Unknown query parameter(s): ${unknown.join(', ')}`,
+      unknown.map((name) => ({
+        pointer: `/query/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+        message: `is not a parameter of this operation (known: ${Object.keys(schema.properties).join(', ')})`,
+      })),
+    );
+}

@@ -190,8 +190,11 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
       const r = await latency(env, user, url, headers);
       figures[`${name}: p50 (ms)`] = r.p50;
       figures[`${name}: p99 (ms)`] = r.p99;
-      const body = r.last as { totals?: { count: number }; total?: number };
-      if (body.totals) notes.push(`${name}: ${body.totals.count} cases aggregated`);
+      const body = r.last as { totals?: { count: number; currency: string }[]; total?: number };
+      if (body.totals)
+        notes.push(
+          `${name}: ${body.totals.map((t) => `${t.count} ${t.currency}`).join(', ')} cases aggregated`,
+        );
       if (typeof body.total === 'number') notes.push(`${name}: ${body.total} cases counted`);
     }
 
