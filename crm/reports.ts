@@ -165,16 +165,16 @@ export async function forecast(
        FROM case_type_versions v
        WHERE (v.case_type, v.version) IN (SELECT DISTINCT case_type, definition_version FROM base)
      ), statuses AS (
-       SELECT v.case_type, v.version, s ->> 'code' AS status, s ->> 'name' AS name,
-              coalesce((s ->> 'probability')::numeric, 0) AS probability
-       FROM versions v CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') s
+       SELECT v.case_type, v.version, s.st ->> 'code' AS status, s.st ->> 'name' AS name, s.ord,
+              coalesce((s.st ->> 'probability')::numeric, 0) AS probability
+       FROM versions v CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') WITH ORDINALITY s(st, ord)
      ), weighted AS (
        SELECT b.*,
               CASE b.category WHEN 'won' THEN b.amount WHEN 'lost' THEN 0 WHEN 'closed' THEN 0
                 ELSE (b.weighted_override + b.amount_default * coalesce(s.probability, 0)) / 100 END AS weighted,
               coalesce(nullif(b.currency, ''), v.content -> 'fields' -> 'properties' -> 'currency' ->> 'default',
                        ${noCurrency}) AS cur,
-              s.name AS status_name
+              s.name AS status_name, s.ord AS status_ord
        FROM base b
        LEFT JOIN statuses s
          ON s.case_type = b.case_type AND s.version = b.definition_version AND s.status = b.status
@@ -182,7 +182,7 @@ export async function forecast(
      )
      SELECT GROUPING(case_type, status) AS g_status, GROUPING(owner_id) AS g_agent, GROUPING(month) AS g_month,
             case_type, status, owner_id, month, cur,
-            max(status_name) AS status_name, max(category) AS category,
+            max(status_name) AS status_name, max(category) AS category, CASE WHEN GROUPING(case_type, status) = 0 THEN min(status_ord) END AS status_ord,
             sum(n) AS count, sum(amount) AS amount, round(sum(weighted), 2) AS weighted,
             coalesce(sum(n) FILTER (WHERE category = 'open'), 0) AS open_count,
             coalesce(sum(amount) FILTER (WHERE category = 'open'), 0) AS open_amount,
@@ -193,7 +193,7 @@ export async function forecast(
             coalesce(sum(amount) FILTER (WHERE category = 'lost'), 0) AS lost_amount
      FROM weighted
      GROUP BY GROUPING SETS ((case_type, status, cur), (owner_id, cur), (month, cur), (cur))
-     ORDER BY case_type, status, owner_id, month, cur`,
+     ORDER BY case_type, status_ord, status, owner_id, month, cur`,
     params,
   );
   const figures = (r: Record<string, unknown>): ForecastFigures => ({
@@ -340,12 +340,21 @@ export async function openCases(
 ): Promise<OpenCasesReport & { source: ReportSource }> {
   const where = [...scopeSql(scope, params, source), statusSetSql(statuses, params)];
   const n = source === 'totals' ? 'sum(c.cases)' : 'count(*)';
+  // Statuses in pipeline order: their position in the latest version of the case type's definition.
   const rows = await db.query(
-    `SELECT GROUPING(case_type) AS g_type, GROUPING(status) AS g_status, GROUPING(owner_id) AS g_agent,
-            case_type, status, ${source === 'totals' ? "nullif(owner_id, '')" : 'owner_id'} AS owner, ${n} AS count
-     FROM ${source === 'totals' ? 'case_pipeline_totals' : 'cases'} c WHERE ${where.join(' AND ')}
-     GROUP BY GROUPING SETS ((case_type), (case_type, status), (owner_id), ())
-     ORDER BY case_type, status, owner_id`,
+    `SELECT g.*,
+            (SELECT o.ord FROM case_type_versions v
+               CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') WITH ORDINALITY o(st, ord)
+             WHERE g.status IS NOT NULL AND v.case_type = g.case_type AND o.st ->> 'code' = g.status
+             ORDER BY v.version DESC LIMIT 1) AS status_ord
+     FROM (
+       SELECT GROUPING(case_type) AS g_type, GROUPING(status) AS g_status, GROUPING(owner_id) AS g_agent,
+              case_type, status, ${source === 'totals' ? "nullif(owner_id, '')" : 'owner_id'} AS owner,
+              ${n} AS count
+       FROM ${source === 'totals' ? 'case_pipeline_totals' : 'cases'} c WHERE ${where.join(' AND ')}
+       GROUP BY GROUPING SETS ((case_type), (case_type, status), (owner_id), ())
+     ) g
+     ORDER BY g.case_type, status_ord, g.status, g.owner`,
     params,
   );
   const report: OpenCasesReport & { source: ReportSource } = {

@@ -99,6 +99,14 @@ describe('forecast', () => {
       lostCount: 1,
       lostAmount: 7000,
     });
+    // Pipeline order, as the definition lists its statuses.
+    expect(res.body.byStatus.map((r: { status: string }) => r.status)).toEqual([
+      'IDENTIFYING',
+      'PRESENTING',
+      'DECIDING',
+      'WON',
+      'LOST',
+    ]);
     const byStatus = Object.fromEntries(res.body.byStatus.map((r: { status: string }) => [r.status, r]));
     expect(byStatus.IDENTIFYING).toMatchObject({
       ...fig(3, 1500, 150),
@@ -206,10 +214,11 @@ describe('open-cases report', () => {
       openStatuses: 'category:open',
       byType: [{ caseType: T, count: 7 }],
     });
+    // In pipeline order (the definition's), not alphabetically.
     expect(res.body.byStatus).toEqual([
-      { caseType: T, status: 'DECIDING', count: 1 },
       { caseType: T, status: 'IDENTIFYING', count: 3 },
       { caseType: T, status: 'PRESENTING', count: 3 },
+      { caseType: T, status: 'DECIDING', count: 1 },
     ]);
     const byAgent = Object.fromEntries(
       res.body.byAgent.map((r: { agentId: string; count: number }) => [r.agentId, r.count]),
@@ -240,7 +249,7 @@ describe('open-cases report', () => {
       { caseType: T, status: 'DECIDING' },
       { caseType: T, status: 'POSTPONED' },
     ]);
-    expect(res.body.byStatus.map((s: { status: string }) => s.status)).toEqual(['DECIDING', 'IDENTIFYING']);
+    expect(res.body.byStatus.map((s: { status: string }) => s.status)).toEqual(['IDENTIFYING', 'DECIDING']);
   });
 
   it('covers every case type by default and exports CSV', async () => {
