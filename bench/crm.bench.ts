@@ -12,8 +12,8 @@ import { CASE_WORKFLOW_TYPE } from '../workflows/messages';
 import type { Bench, BenchResult } from './run';
 import { ms, percentile } from './stats';
 
-const ENTITIES = 100_000;
-const CASES = 1_000_000;
+const ENTITIES = Number(process.env.CRM_BENCH_ENTITIES ?? 100_000);
+const CASES = Number(process.env.CRM_BENCH_CASES ?? 1_000_000);
 const AGENTS = 50;
 const TARGETS = Number(process.env.CRM_BENCH_TARGETS ?? 10_000);
 const CONTROL = Number(process.env.CRM_BENCH_CONTROL ?? 1000);
