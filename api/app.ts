@@ -1,10 +1,12 @@
+import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
-import type { Config } from '../lib/config';
+import { DEFAULT_AUTH, type AuthSettings, type Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { authenticate } from './auth';
+import { SessionStore } from './sessions';
 import { CallerCache } from './caller-cache';
 import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
@@ -31,6 +33,8 @@ import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { reportRoutes } from './routes/reports';
 import { segmentRoutes } from './routes/segments';
+import { sessionRoutes } from './routes/session';
+import { webAppRoutes } from './web-app';
 import { TextStats } from './text-stats';
 
 export interface AppDeps {
@@ -49,7 +53,13 @@ export interface AppDeps {
    * On in `npm start` and `npm run api`; tests call `resumeStaleImports` themselves.
    */
   recoverImports?: boolean;
+  /** Sign-in settings; defaults as in lib/config.ts. */
+  auth?: AuthSettings;
+  /** The built web app served at `/`; defaults to web/dist. */
+  webDistDir?: string;
 }
+
+const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
 
 const IMPORT_RECOVERY_EVERY_MS = 60_000;
 
@@ -69,16 +79,22 @@ function recoverImports(ctx: ApiContext): void {
 /** The settings of the API that come straight from the configuration. */
 export function appSettings(
   config: Config,
-): Pick<AppDeps, 'taskQueue' | 'publicUrl' | 'maxPageSize' | 'bodyLimit' | 'updateTimeoutMs'> {
-  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs } = config;
-  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs };
+): Pick<
+  AppDeps,
+  'taskQueue' | 'publicUrl' | 'maxPageSize' | 'bodyLimit' | 'updateTimeoutMs' | 'auth' | 'webDistDir'
+> {
+  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir } = config;
+  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir };
 }
 
 /** Builds the HTTP API. Listening is the caller's job. */
 export function createApp(deps: AppDeps): Express {
+  const auth = deps.auth ?? DEFAULT_AUTH;
   const ctx: ApiContext = {
     db: deps.db,
     callers: new CallerCache(deps.db),
+    sessions: new SessionStore(deps.db, auth),
+    auth,
     textStats: new TextStats(deps.db),
     client: deps.client,
     gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs),
@@ -103,8 +119,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(calendarFeedRoutes(ctx));
   // Email outbox, resends, template previews (authenticated) and unsubscribe links (not): issue 5.
   app.use(emailRoutes(ctx));
+  // Sign-in for people (issue 14): the session routes authenticate by the cookie themselves.
+  app.use(sessionRoutes(ctx));
   const api = express.Router();
-  api.use(authenticate(ctx.callers));
+  api.use(authenticate(ctx.callers, ctx.sessions, ctx.publicUrl));
   api.use(caseRoutes(ctx));
   api.use(caseTypeRoutes(ctx));
   api.use(taskRoutes(ctx));
@@ -124,6 +142,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(calendarRoutes(ctx));
   api.use(eventRoutes(ctx));
   app.use('/api', api);
+  app.use(webAppRoutes(deps.webDistDir ?? DEFAULT_WEB_DIST));
   app.use(notFoundHandler);
   app.use(problemHandler);
   if (deps.recoverImports) recoverImports(ctx);

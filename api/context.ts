@@ -1,7 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
+import type { AuthSettings } from '../lib/config';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
+import type { SessionStore } from './sessions';
 import type { TextStats } from './text-stats';
 
 /** A received message as the development mailbox shows it. */
@@ -21,6 +23,10 @@ export interface ApiContext {
   db: Db;
   /** Who bearer tokens belong to; identity routes invalidate it after their own changes. */
   callers: CallerCache;
+  /** Browser sessions (the `crm_session` cookie). */
+  sessions: SessionStore;
+  /** Sign-in settings: session lifetimes, rate limits, password link lifetimes. */
+  auth: AuthSettings;
   /** Word frequencies among open tasks, for administrators' text search. */
   textStats: TextStats;
   client: Client;

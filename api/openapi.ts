@@ -27,6 +27,7 @@ import { integrationOperations } from './routes/integrations';
 import { parameterOperations } from './routes/parameters';
 import { reportOperations } from './routes/reports';
 import { segmentOperations } from './routes/segments';
+import { sessionOperations } from './routes/session';
 import { supervisorOperations } from './routes/supervisor';
 import { taskOperations } from './routes/tasks';
 
@@ -153,6 +154,7 @@ export const docOperations: OperationSpec[] = [
 /** Every described operation. */
 export const ALL_OPERATIONS: OperationSpec[] = [
   ...foundationOperations,
+  ...sessionOperations,
   ...identityOperations,
   ...inboxOperations,
   ...eventOperations,
@@ -310,11 +312,19 @@ export function openApiDocument(
         'Cases run as Temporal workflows; task actions are Temporal Updates. Every error is application/problem+json (RFC 9457) with a stable `type` URI, documented in docs/problems.md.',
     },
     servers: [{ url: publicUrl }],
-    security: [{ bearerAuth: [] }],
+    security: [{ bearerAuth: [] }, { sessionCookie: [] }],
     paths,
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token (POST /api/tokens)' },
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'crm_session',
+          description:
+            'A browser session (POST /api/session). POST, PUT, PATCH and DELETE also need the header ' +
+            'X-CSRF-Token with the csrfToken of GET /api/session (403 csrf-token-invalid otherwise).',
+        },
       },
       schemas: { Problem: problemSchema, Task: taskSchema },
     },

@@ -28,7 +28,35 @@ export interface Config {
   bodyLimit: string;
   updateTimeoutMs: number;
   seedDemo: boolean;
+  /** Sign-in for people: sessions, rate limits, one-time password links. */
+  auth: AuthSettings;
+  /** The built web app (index.html and assets) that the API serves at `/`. */
+  webDistDir: string;
 }
+
+/** Settings of sign-in for people (README configuration table). */
+export interface AuthSettings {
+  /** A session unused this long ends. */
+  sessionIdleMinutes: number;
+  /** A session ends this long after sign-in, however active. */
+  sessionMaxHours: number;
+  /** Failed sign-ins allowed per client address and email within the window; more answer 429. */
+  signInMaxFailures: number;
+  signInWindowMinutes: number;
+  /** How long an invite link works. */
+  inviteValidHours: number;
+  /** How long a forgotten-password link works. */
+  resetValidMinutes: number;
+}
+
+export const DEFAULT_AUTH: AuthSettings = {
+  sessionIdleMinutes: 720,
+  sessionMaxHours: 168,
+  signInMaxFailures: 5,
+  signInWindowMinutes: 15,
+  inviteValidHours: 72,
+  resetValidMinutes: 60,
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -40,6 +68,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0)
     throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = int(env, name, fallback);
+  if (value === 0) throw new ConfigError(`${name} must be at least 1`);
   return value;
 }
 
@@ -97,5 +131,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: env.BODY_LIMIT || '1mb',
     updateTimeoutMs: int(env, 'UPDATE_TIMEOUT_MS', 15000),
     seedDemo: bool(env, 'SEED_DEMO', true),
+    auth: {
+      sessionIdleMinutes: positive(env, 'SESSION_IDLE_MINUTES', DEFAULT_AUTH.sessionIdleMinutes),
+      sessionMaxHours: positive(env, 'SESSION_MAX_HOURS', DEFAULT_AUTH.sessionMaxHours),
+      signInMaxFailures: positive(env, 'SIGN_IN_MAX_FAILURES', DEFAULT_AUTH.signInMaxFailures),
+      signInWindowMinutes: positive(env, 'SIGN_IN_WINDOW_MINUTES', DEFAULT_AUTH.signInWindowMinutes),
+      inviteValidHours: positive(env, 'INVITE_VALID_HOURS', DEFAULT_AUTH.inviteValidHours),
+      resetValidMinutes: positive(env, 'PASSWORD_RESET_VALID_MINUTES', DEFAULT_AUTH.resetValidMinutes),
+    },
+    webDistDir: path.resolve(env.WEB_DIST_DIR || path.join(root, 'web', 'dist')),
   };
 }

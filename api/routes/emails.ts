@@ -265,7 +265,7 @@ export interface EmailRouteOptions {
  */
 export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): Router {
   const router = Router();
-  const auth = authenticate(ctx.callers);
+  const auth = authenticate(ctx.callers, ctx.sessions, ctx.publicUrl);
   const templatesDir = options.templatesDir ?? path.join(loadConfig().definitionsDir, 'templates');
   const store = new TemplateStore(templatesDir);
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import { emailAddressProblem } from '../../lib/email-address';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem } from '../../lib/passwords';
 import { callerOf, issueToken, requireRole, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
@@ -24,7 +25,18 @@ const cursor = { type: 'string', maxLength: 400, pattern: '^[A-Za-z0-9_-]+$' };
 
 export const createUserSchema = {
   type: 'object',
-  properties: { id: objectId, name, email, role: { enum: ROLES }, locale },
+  properties: {
+    id: objectId,
+    name,
+    email,
+    role: { enum: ROLES },
+    locale,
+    password: {
+      type: 'string',
+      maxLength: MAX_PASSWORD_LENGTH,
+      description: `Sets a sign-in password (at least ${MIN_PASSWORD_LENGTH} characters); stored as a scrypt hash only. Without one the user signs in after an invite`,
+    },
+  },
   required: ['name', 'email', 'role'],
   additionalProperties: false,
 };
@@ -76,6 +88,7 @@ export const userSchema = {
     role: { enum: ROLES },
     locale: { type: 'string' },
     active: { type: 'boolean' },
+    hasPassword: { type: 'boolean', description: 'Whether the user can sign in with a password' },
     teams: { type: 'array', items: teamRef },
     supervisedTeams: { type: 'array', items: teamRef },
     createdAt: dateTime,
@@ -276,6 +289,7 @@ type UserRow = {
   role: string;
   locale: string;
   active: boolean;
+  password_hash: string | null;
   created_at: string;
 };
 type TokenRow = {
@@ -294,6 +308,7 @@ const userView = (u: UserRow) => ({
   role: u.role,
   locale: u.locale,
   active: u.active,
+  hasPassword: u.password_hash !== null,
   createdAt: u.created_at,
 });
 
@@ -319,7 +334,8 @@ const alreadyExists = (what: string) =>
 /** Whether a Postgres error is a unique violation (23505). */
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
-async function teamsOf(db: Queryable, userId: string) {
+/** The teams a user belongs to and supervises, as {id, name}. */
+export async function teamsOf(db: Queryable, userId: string) {
   const [row] = await db.query<{
     teams: { id: string; name: string }[];
     supervised: { id: string; name: string }[];
@@ -422,17 +438,27 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.post('/users', async (req, res) => {
     requireRole(req, 'admin');
-    const body = check<{ id?: string; name: string; email: string; role: string; locale?: string }>(
-      createUserSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check<{
+      id?: string;
+      name: string;
+      email: string;
+      role: string;
+      locale?: string;
+      password?: string;
+    }>(createUserSchema, req.body ?? {}, '/body');
     checkEmail(body.email);
+    const weak = body.password === undefined ? undefined : passwordProblem(body.password);
+    if (weak)
+      throw ProblemError.badRequest('The password is too weak', [
+        { pointer: '/body/password', message: weak },
+      ]);
+    const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
     const id = body.id ?? `u-${randomBytes(6).toString('hex')}`;
     try {
       const [user] = await db.query<UserRow>(
-        'INSERT INTO users (id, name, email, role, locale) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-        [id, body.name, body.email, body.role, body.locale ?? 'en'],
+        `INSERT INTO users (id, name, email, role, locale, password_hash, password_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END) RETURNING *`,
+        [id, body.name, body.email, body.role, body.locale ?? 'en', passwordHash],
       );
       res
         .status(201)
