@@ -1,0 +1,91 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { api, call, setCsrfToken, setUnauthorizedHandler, ApiError } from '../api/client';
+import type { Session, SessionUser } from '../api/types';
+import { browserTimeZone, createFormatter, type Formatter } from '../shared/format';
+import { preferredLanguage, type Language } from '../i18n';
+
+interface SessionContextValue {
+  user: SessionUser;
+  format: Formatter;
+  timeZone: string;
+  signOut(): Promise<void>;
+  setLanguage(lng: Language): void;
+}
+
+const SessionContext = createContext<SessionContextValue | null>(null);
+
+export const SESSION_KEY = ['session'] as const;
+
+/** Reads the session once; null when signed out. */
+export function useSessionQuery() {
+  return useQuery({
+    queryKey: SESSION_KEY,
+    queryFn: async (): Promise<Session | null> => {
+      try {
+        return await call(api.GET('/api/session'));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) return null;
+        throw err;
+      }
+    },
+    staleTime: Infinity,
+    retry: false,
+  });
+}
+
+/** Signs in; the session goes into the cache and the CSRF token into the client. */
+export async function signIn(email: string, password: string): Promise<Session> {
+  return call(api.POST('/api/session', { body: { email, password } }));
+}
+
+export function SessionProvider({ session, children }: { session: Session; children: ReactNode }) {
+  const queryClient = useQueryClient();
+  const { i18n } = useTranslation();
+  setCsrfToken(session.csrfToken);
+  const user = session.user;
+
+  useEffect(() => {
+    const lng = preferredLanguage(localStorage.getItem('crm.language') ?? user.locale);
+    if (i18n.language !== lng) void i18n.changeLanguage(lng);
+  }, [user.locale, i18n]);
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => queryClient.setQueryData(SESSION_KEY, null));
+  }, [queryClient]);
+
+  const timeZone = user.timeZone ?? browserTimeZone();
+  const format = useMemo(() => createFormatter(i18n.language, timeZone), [i18n.language, timeZone]);
+
+  const signOut = useCallback(async () => {
+    try {
+      await call(api.DELETE('/api/session'));
+    } finally {
+      setCsrfToken(null);
+      navigator.serviceWorker?.controller?.postMessage('clear-data');
+      queryClient.clear();
+      queryClient.setQueryData(SESSION_KEY, null);
+    }
+  }, [queryClient]);
+
+  const setLanguage = useCallback(
+    (lng: Language) => {
+      localStorage.setItem('crm.language', lng);
+      void i18n.changeLanguage(lng);
+    },
+    [i18n],
+  );
+
+  const value = useMemo(
+    () => ({ user, format, timeZone, signOut, setLanguage }),
+    [user, format, timeZone, signOut, setLanguage],
+  );
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionContextValue {
+  const value = useContext(SessionContext);
+  if (!value) throw new Error('useSession outside SessionProvider');
+  return value;
+}
