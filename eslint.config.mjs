@@ -21,7 +21,7 @@ const forbiddenInWorkflows = [
 
 export default tseslint.config(
   {
-    // web/public/sw.js is plain browser JavaScript outside any tsconfig; vite.config.ts is build glue whose
+    // web/public/sw.js is plain browser JavaScript outside any tsconfig; vite.config.mts is build glue whose
     // ESM-only imports the import-x resolver cannot load.
     ignores: [
       'node_modules/',
@@ -32,7 +32,7 @@ export default tseslint.config(
       'jest.config.js',
       'web/dist/',
       'web/public/sw.js',
-      'web/vite.config.ts',
+      'web/vite.config.mts',
       'web/src/api/schema.d.ts',
       'web/test-results/',
     ],

@@ -64,8 +64,9 @@ export function SessionProvider({ session, children }: { session: Session; child
     } finally {
       setCsrfToken(null);
       navigator.serviceWorker?.controller?.postMessage('clear-data');
-      queryClient.clear();
+      // The session query's observer stays subscribed (clear() would orphan it); every other query goes.
       queryClient.setQueryData(SESSION_KEY, null);
+      queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== SESSION_KEY[0] });
     }
   }, [queryClient]);
 
