@@ -6,11 +6,11 @@ import { defineConfig } from '@playwright/test';
  * skipped) against the real stack that global-setup starts with scripts/start.ts.
  */
 export default defineConfig({
-  testDir: path.join(__dirname, 'e2e'),
+  testDir: __dirname,
   testMatch: '**/*.spec.ts',
-  globalSetup: path.join(__dirname, 'e2e', 'global-setup.ts'),
-  globalTeardown: path.join(__dirname, 'e2e', 'global-teardown.ts'),
-  outputDir: path.join(__dirname, 'test-results'),
+  globalSetup: path.join(__dirname, 'global-setup.ts'),
+  globalTeardown: path.join(__dirname, 'global-teardown.ts'),
+  outputDir: path.join(__dirname, '..', 'test-results'),
   // One browser at a time: the machine has two cores and the stack runs beside it.
   workers: 1,
   fullyParallel: false,
