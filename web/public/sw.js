@@ -3,6 +3,7 @@
  * and the last answers of the reads an agent needs offline (the session and the inbox pages) are kept,
  * network first, so the last inbox stays readable offline. Nothing else of the API is cached.
  */
+// The shell is cached as /index.html: the server answers `/` with it only for requests that accept HTML.
 const SHELL = 'crm-shell-v1';
 const DATA = 'crm-data-v1';
 const OFFLINE_READS = /^\/api\/(session|inbox|users\/me)(\?|$)/;
@@ -11,7 +12,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(SHELL)
-      .then((cache) => cache.addAll(['/', '/manifest.webmanifest', '/icon.svg']))
+      .then((cache) => cache.addAll(['/index.html', '/manifest.webmanifest', '/icon.svg']))
       .then(() => self.skipWaiting()),
   );
 });
@@ -59,7 +60,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate') {
-    event.respondWith(networkFirst(request, SHELL, '/'));
+    event.respondWith(networkFirst(request, SHELL, '/index.html'));
   } else if (url.pathname.startsWith('/assets/')) {
     event.respondWith(cacheFirst(request));
   } else if (OFFLINE_READS.test(url.pathname + url.search) && url.pathname !== '/api/inbox/stream') {

@@ -33,7 +33,12 @@ export async function newUser(
   teams: string[] = ['sales'],
   locale: 'en' | 'es' = 'en',
 ): Promise<Person> {
-  const id = uid(name.toLowerCase().split(' ')[0] as string);
+  const id = uid(
+    (name.split(' ')[0] as string)
+      .normalize('NFD')
+      .replace(/[^A-Za-z]/g, '')
+      .toLowerCase(),
+  );
   const person = { id, name, email: `${id}@e2e.example`, password: `pw-${randomBytes(8).toString('hex')}` };
   await adminCall('POST', '/api/users', {
     id,
