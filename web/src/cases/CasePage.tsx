@@ -52,7 +52,7 @@ export default function CasePage({ id }: { id: string }) {
   const editable = (def?.editableFields ?? []).filter((f) => f !== 'lines' && def?.fields?.properties?.[f]);
   const ended = c.endedAt !== null;
   const problem = update.error instanceof ApiError ? update.error.problem : undefined;
-  const diagram = `/api/case-types/${encodeURIComponent(c.caseType)}/diagram?caseId=${encodeURIComponent(c.id)}&format=html&v=${c.version}`;
+  const diagram = `/api/case-types/${encodeURIComponent(c.caseType)}/diagram?caseId=${encodeURIComponent(c.id)}&format=html`;
 
   return (
     <main id="main" className="page case-page">
@@ -78,11 +78,13 @@ export default function CasePage({ id }: { id: string }) {
                     <div key={k}>
                       <dt>{def?.fields?.properties?.[k]?.title ?? humanize(k)}</dt>
                       <dd>
-                        {typeof v === 'number'
-                          ? format.number(v)
-                          : typeof v === 'object'
-                            ? JSON.stringify(v)
-                            : String(v)}
+                        {k === 'amount' && typeof v === 'number'
+                          ? format.money(v, typeof c.data.currency === 'string' ? c.data.currency : 'EUR')
+                          : typeof v === 'number'
+                            ? format.number(v)
+                            : typeof v === 'object'
+                              ? JSON.stringify(v)
+                              : String(v)}
                       </dd>
                     </div>
                   ))}
@@ -210,6 +212,7 @@ export default function CasePage({ id }: { id: string }) {
             <h2 id="diagram-h">{t('diagram')}</h2>
             <div className="diagram">
               <iframe
+                key={c.version}
                 src={diagram}
                 title={t('diagramAlt', { steps: c.currentSteps.map(humanize).join(', ') || t('none') })}
               />

@@ -4,6 +4,7 @@ import { Link } from '../app/router';
 import type { InboxItem } from '../api/types';
 import { useSession } from '../session/session';
 import { DueChip } from '../shared/DueChip';
+import { Icon } from '../shared/Icon';
 
 interface Props {
   item: InboxItem;
@@ -39,8 +40,11 @@ export const InboxRow = forwardRef<HTMLLIElement, Props>(function InboxRow(
           {item.title}
         </Link>
         <div className="row-meta">
-          {item.entityName && <span className="entity">{item.entityName}</span>}
-          <span className="muted">{item.case?.title !== item.title ? item.case?.status : ''}</span>
+          {/* The case title usually names the customer; the customer alone only when it does not. */}
+          {item.entityName && !item.case?.title.includes(item.entityName) && (
+            <span className="entity">{item.entityName}</span>
+          )}
+          {item.case && <span className="case-ref">{item.case.title}</span>}
         </div>
         <div className="chips">
           <DueChip dueAt={item.dueAt ?? null} overdue={item.overdue === true} open={open} />
@@ -61,8 +65,8 @@ export const InboxRow = forwardRef<HTMLLIElement, Props>(function InboxRow(
             </span>
           )}
           {(item.commentCount ?? 0) > 0 && (
-            <span className="chip" aria-label={t('comments', { count: item.commentCount })}>
-              💬 {item.commentCount}
+            <span className="chip">
+              <Icon name="comment" /> {t('comments', { count: item.commentCount })}
             </span>
           )}
         </div>

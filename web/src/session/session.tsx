@@ -56,7 +56,9 @@ export function SessionProvider({ session, children }: { session: Session; child
   }, [queryClient]);
 
   const timeZone = user.timeZone ?? browserTimeZone();
-  const format = useMemo(() => createFormatter(i18n.language, timeZone), [i18n.language, timeZone]);
+  // Intl gets the browser's regional variant of the chosen language (en-GB dates for a British browser).
+  const intlLocale = navigator.languages.find((l) => l.split('-')[0] === i18n.language) ?? i18n.language;
+  const format = useMemo(() => createFormatter(intlLocale, timeZone), [intlLocale, timeZone]);
 
   const signOut = useCallback(async () => {
     try {

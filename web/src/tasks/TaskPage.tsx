@@ -9,6 +9,7 @@ import { SchemaForm, humanize } from '../shared/SchemaForm';
 import { useAttachments, useCase, useContacts, useDefinition, type CaseDetail } from '../cases/queries';
 import { useTask, useTaskMutation } from './queries';
 import { CaseHeader } from '../cases/CaseHeader';
+import { Icon } from '../shared/Icon';
 
 /** The task page: the case it belongs to, whom to call, the step's form and outcomes, comments and history. */
 export default function TaskPage({ id }: { id: string }) {
@@ -315,12 +316,12 @@ function Contacts({ kase }: { kase: CaseDetail }) {
             <div className="contact-links">
               {c.phone && (
                 <a className="button" href={`tel:${c.phone.replace(/\s+/g, '')}`}>
-                  📞 {t('call')} <span className="sr-only">{c.name}</span>
+                  <Icon name="phone" /> {t('call')} <span className="sr-only">{c.name}</span>
                 </a>
               )}
               {c.email && (
                 <a className="button" href={`mailto:${c.email}`}>
-                  ✉️ {t('email')} <span className="sr-only">{c.name}</span>
+                  <Icon name="mail" /> {t('email')} <span className="sr-only">{c.name}</span>
                 </a>
               )}
             </div>
