@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { definitionVersion } from '../db/definitions';
 import { BUILTIN_ACTION_TYPES, type CaseTypeDefinition, type JsonSchema } from '../engine/types';
+import { casePage, inboxPage, taskPage } from '../lib/web-links';
 
 /**
  * What email templates can read. `loadCaseContext` builds it from the read model; `caseContextShape` and
@@ -220,12 +221,16 @@ type TaskRow = {
   assignee_email: string | null;
 };
 
-/** Loads what templates may use about a case (and its task); undefined when the case is not projected. */
+/**
+ * Loads what templates may use about a case (and its task); undefined when the case is not projected.
+ * `status` is the status of the triggering event, rendered instead of the case's current one.
+ */
 export async function loadCaseContext(
   db: Queryable,
   caseId: string,
   taskId: string | undefined,
   publicUrl: string,
+  status?: string,
 ): Promise<LoadedCaseContext | undefined> {
   const [row] = await db.query<CaseRow>(
     `SELECT c.id, c.case_type, c.title, c.status, c.data, c.lines, c.created_at, c.entity_id,
@@ -248,13 +253,14 @@ export async function loadCaseContext(
           [taskId],
         );
   const def = await publishedDefinition(db, row.case_type, row.definition_version);
-  const status = def?.statuses.find((s) => s.code === row.status);
-  const caseUrl = `${publicUrl}/api/cases/${encodeURIComponent(row.id)}`;
+  const code = status ?? row.status;
+  const statusDef = def?.statuses.find((s) => s.code === code);
+  const caseUrl = casePage(publicUrl, row.id);
   const context: Record<string, unknown> = {
     case: { id: row.id, type: row.case_type, title: row.title, url: caseUrl, createdAt: row.created_at },
     data: row.data,
     lines: row.lines,
-    status: { code: row.status, name: status?.name ?? row.status, category: status?.category ?? null },
+    status: { code, name: statusDef?.name ?? code, category: statusDef?.category ?? null },
     entity: row.entity_id
       ? { id: row.entity_id, code: row.entity_code, name: row.entity_name, kind: row.entity_kind }
       : { id: null, code: null, name: row.entity_name, kind: null },
@@ -270,13 +276,13 @@ export async function loadCaseContext(
           priority: task.priority,
           status: task.status,
           outcome: task.outcome,
-          url: `${publicUrl}/api/tasks/${encodeURIComponent(task.id)}`,
+          url: taskPage(publicUrl, task.id),
           assignee: task.assignee
             ? { id: task.assignee, name: task.assignee_name, email: task.assignee_email }
             : null,
         }
       : null,
-    links: { case: caseUrl, inbox: `${publicUrl}/api/inbox` },
+    links: { case: caseUrl, inbox: inboxPage(publicUrl) },
   };
   return {
     context,
@@ -338,7 +344,7 @@ export function sampleCaseContext(
       id: 'case-sample',
       type: def?.id ?? 'sample',
       title: 'ACME Corp: Sample case',
-      url: `${publicUrl}/api/cases/case-sample`,
+      url: casePage(publicUrl, 'case-sample'),
       createdAt: '2025-03-04T09:30:00Z',
     },
     data: def?.fields ? sampleOf(def.fields, 'data') : {},
@@ -360,10 +366,10 @@ export function sampleCaseContext(
       priority: 'normal',
       status: 'open',
       outcome: null,
-      url: `${publicUrl}/api/tasks/case-sample-T1`,
+      url: taskPage(publicUrl, 'case-sample-T1'),
       assignee: { id: 'agent-sample', name: 'Alex Agent', email: 'alex@example.com' },
     },
-    links: { case: `${publicUrl}/api/cases/case-sample`, inbox: `${publicUrl}/api/inbox` },
+    links: { case: casePage(publicUrl, 'case-sample'), inbox: inboxPage(publicUrl) },
     unsubscribe: { url: `${publicUrl}/unsubscribe/sample-token` },
     rule: { id: 'sample', trigger: 'taskAssigned' },
   };
@@ -386,11 +392,11 @@ export function sampleDigestContext(
     dueAt: overdue ? '2025-03-01T10:00:00Z' : '2025-03-10T10:00:00Z',
     priority: 'normal',
     overdue,
-    url: `${publicUrl}/api/tasks/case-sample-T${n}`,
+    url: taskPage(publicUrl, `case-sample-T${n}`),
   });
   const base = {
     caseType: { id: def?.id ?? 'sample', name: def?.name ?? 'Sample' },
-    links: { inbox: `${publicUrl}/api/inbox` },
+    links: { inbox: inboxPage(publicUrl) },
     generatedAt: '2025-03-04T08:00:00Z',
     currency: 'EUR',
   };

@@ -397,7 +397,7 @@ export async function prepareCaseMessage(
       recipients.skipped,
     );
   }
-  const loaded = await loadCaseContext(deps.db, caseId, request.taskId, deps.publicUrl);
+  const loaded = await loadCaseContext(deps.db, caseId, request.taskId, deps.publicUrl, request.status);
   if (!loaded) throw new CaseNotProjectedError(`Case ${caseId} is not in the read model yet`);
   const headers: Record<string, string> = { 'X-CRM-Case': caseId, 'X-CRM-Rule': request.ruleId };
   let unsubscribe: { url: string } | null = null;
@@ -468,6 +468,7 @@ export function ruleRequest(input: SendEmailInput): EmailRequest {
     bcc: input.bcc,
   };
   if (input.taskId !== undefined) request.taskId = input.taskId;
+  if (input.status !== undefined) request.status = input.status;
   if (input.marketing) request.marketing = true;
   if (input.bypassOptOut) request.bypassOptOut = true;
   if (input.attachInvite) request.attachInvite = true;

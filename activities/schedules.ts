@@ -11,6 +11,7 @@ import {
 import { NoRecipientsError } from './errors';
 import { resolveRecipients } from './recipients';
 import type { SendEmailResult } from './types';
+import { inboxPage, taskPage } from '../lib/web-links';
 
 /** Activities of the scheduled emails (calendar rules): who gets a digest, and one digest per person. */
 
@@ -89,7 +90,7 @@ async function agentDigest(db: Queryable, caseType: string, userId: string, publ
     dueAt: t.due_at,
     priority: t.priority,
     overdue: t.overdue,
-    url: `${publicUrl}/api/tasks/${encodeURIComponent(t.id)}`,
+    url: taskPage(publicUrl, t.id),
   });
   const mine = rows.filter((t) => t.assignee === userId);
   const tasks = {
@@ -174,7 +175,7 @@ export async function prepareDigestMessage(
   const base = {
     recipient: { name: main.name, email: main.address, locale: main.locale },
     caseType: { id: digest.caseType, name: def?.name ?? digest.caseType },
-    links: { inbox: `${deps.publicUrl}/api/inbox` },
+    links: { inbox: inboxPage(deps.publicUrl) },
     generatedAt: new Date().toISOString(),
     now: new Date().toISOString(),
     currency: currencyOf(def),

@@ -5,6 +5,7 @@ import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
 import { DEFAULT_AUTH, type AuthSettings, type Config } from '../lib/config';
 import { logger } from '../lib/logger';
+import { AccountMailer, type AccountMailOptions } from './account-mail';
 import { authenticate } from './auth';
 import { SessionStore } from './sessions';
 import { CallerCache } from './caller-cache';
@@ -25,6 +26,7 @@ import { inboxRoutes } from './routes/inbox';
 import { parameterRoutes } from './routes/parameters';
 import { supervisorRoutes } from './routes/supervisor';
 import { taskRoutes } from './routes/tasks';
+import { accountRoutes, passwordRoutes } from './routes/account';
 import { attachmentRoutes } from './routes/attachments';
 import { campaignRoutes } from './routes/campaigns';
 import { contactRoutes } from './routes/contacts';
@@ -55,6 +57,8 @@ export interface AppDeps {
   recoverImports?: boolean;
   /** Sign-in settings; defaults as in lib/config.ts. */
   auth?: AuthSettings;
+  /** SMTP for invites and forgotten-password links; without it those answer 503. */
+  accountMail?: AccountMailOptions;
   /** The built web app served at `/`; defaults to web/dist. */
   webDistDir?: string;
 }
@@ -95,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
     callers: new CallerCache(deps.db),
     sessions: new SessionStore(deps.db, auth),
     auth,
+    ...(deps.accountMail ? { accountMail: new AccountMailer(deps.accountMail) } : {}),
     textStats: new TextStats(deps.db),
     client: deps.client,
     gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs),
@@ -121,6 +126,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(emailRoutes(ctx));
   // Sign-in for people (issue 14): the session routes authenticate by the cookie themselves.
   app.use(sessionRoutes(ctx));
+  app.use(passwordRoutes(ctx));
   const api = express.Router();
   api.use(authenticate(ctx.callers, ctx.sessions, ctx.publicUrl));
   api.use(caseRoutes(ctx));
@@ -136,6 +142,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(importRoutes(ctx));
   api.use(integrationRoutes(ctx));
   api.use(attachmentRoutes(ctx));
+  // Before identityRoutes: PATCH /users/me is the caller's own, PATCH /users/:id an administrator's.
+  api.use(accountRoutes(ctx));
   api.use(identityRoutes(ctx));
   api.use(supervisorRoutes(ctx));
   api.use(parameterRoutes(ctx));

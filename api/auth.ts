@@ -61,7 +61,8 @@ export async function issueToken(
   return { id, token };
 }
 
-type CallerRow = {
+/** A row of `CALLER_COLUMNS`. */
+export type CallerRow = {
   id: string;
   name: string;
   email: string;

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import type { AuthSettings } from '../lib/config';
+import type { AccountMailer } from './account-mail';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
 import type { SessionStore } from './sessions';
@@ -27,6 +28,8 @@ export interface ApiContext {
   sessions: SessionStore;
   /** Sign-in settings: session lifetimes, rate limits, password link lifetimes. */
   auth: AuthSettings;
+  /** Sends invites and password links; undefined when no SMTP transport is configured. */
+  accountMail?: AccountMailer;
   /** Word frequencies among open tasks, for administrators' text search. */
   textStats: TextStats;
   client: Client;

@@ -1,4 +1,5 @@
 /** Production API process: needs TEMPORAL_ADDRESS and DATABASE_URL. Stateless; scale out behind a load balancer. */
+import path from 'node:path';
 import { createDb } from '../db';
 import { loadConfig, ConfigError } from '../lib/config';
 import { logger } from '../lib/logger';
@@ -22,7 +23,16 @@ async function main(): Promise<void> {
     client,
     ...appSettings(config),
     recoverImports: true,
-    ...(mailer ? { probes: { smtp: () => mailer.verify() } } : {}),
+    ...(mailer
+      ? {
+          probes: { smtp: () => mailer.verify() },
+          accountMail: {
+            transport: mailer,
+            from: config.mailFrom,
+            templatesDir: path.join(config.definitionsDir, 'templates'),
+          },
+        }
+      : {}),
   });
   const server = await listen(app, config.port);
   logger.info({ port: config.port }, 'API listening');

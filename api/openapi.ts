@@ -11,6 +11,7 @@ import {
   type JsonSchema,
   type OperationSpec,
 } from './operation';
+import { accountOperations } from './routes/account';
 import { attachmentOperations } from './routes/attachments';
 import { calendarOperations } from './routes/calendar';
 import { campaignOperations } from './routes/campaigns';
@@ -155,6 +156,7 @@ export const docOperations: OperationSpec[] = [
 export const ALL_OPERATIONS: OperationSpec[] = [
   ...foundationOperations,
   ...sessionOperations,
+  ...accountOperations,
   ...identityOperations,
   ...inboxOperations,
   ...eventOperations,

@@ -8,8 +8,7 @@ const NOT_WEB = /^\/(api|dev|docs)(\/|$)/;
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CRM: web app not built</title></head>
 <body><h1>The web app is not built</h1>
-<p>Build it (<code>npm run build --prefix web</code>, or <code>npm start</code>, which builds it) and reload.
-The JSON API is at <a href="/api">/api</a>, its reference at <a href="/docs">/docs</a>.</p></body></html>
+<p>Build it (see the README) and reload. The API reference is at <a href="/docs">/docs</a>.</p></body></html>
 `;
 
 /** Headers for the app's pages: no framing (clickjacking), no referrer leaving with a ?token= link. */

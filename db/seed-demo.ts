@@ -1,13 +1,29 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Db } from './index';
+import type { Db, Queryable } from './index';
 import { issueToken } from '../api/auth';
+import { hashPassword } from '../lib/passwords';
 
 export interface DemoUser {
   id: string;
   name: string;
   role: string;
   token: string;
+  /** Signs in to the web app (with `email`). */
+  email: string;
+  password: string;
+}
+
+/** A random demo password: readable, and different on every machine (like the tokens). */
+const demoPassword = (id: string) => `${id}-${randomBytes(9).toString('base64url')}`;
+
+/** Sets a demo user's password (only its hash is stored). */
+async function setPassword(db: Queryable, userId: string, password: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1', [
+    userId,
+    await hashPassword(password),
+  ]);
 }
 
 const USERS = [
@@ -41,8 +57,9 @@ const USERS = [
 ] as const;
 
 /**
- * Seeds demo users, teams and an entity once, and keeps their tokens in `<dataDir>/demo-tokens.json`
- * (the database only holds hashes, so the clear tokens live in this local, git-ignored file).
+ * Seeds demo users, teams and an entity once, and keeps their tokens and passwords in
+ * `<dataDir>/demo-tokens.json` (the database only holds hashes, so the clear secrets live in this local,
+ * git-ignored file). A file from before passwords existed gets them added.
  */
 export async function seedDemo(db: Db, dataDir: string): Promise<DemoUser[]> {
   const file = path.join(dataDir, 'demo-tokens.json');
@@ -52,7 +69,18 @@ export async function seedDemo(db: Db, dataDir: string): Promise<DemoUser[]> {
       'SELECT count(*)::int AS n FROM users WHERE id = ANY($1)',
       [saved.map((u) => u.id)],
     )) as [{ n: number }];
-    if (n === saved.length) return saved;
+    if (n === saved.length) {
+      const missing = saved.filter((u) => !u.password);
+      if (missing.length === 0) return saved;
+      const byId = new Map<string, { email: string }>(USERS.map((u) => [u.id, u]));
+      for (const u of missing) {
+        u.password = demoPassword(u.id);
+        u.email = byId.get(u.id)?.email ?? u.email;
+        await setPassword(db, u.id, u.password);
+      }
+      fs.writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
+      return saved;
+    }
   }
   const users: DemoUser[] = [];
   await db.transaction(async (tx) => {
@@ -84,7 +112,9 @@ export async function seedDemo(db: Db, dataDir: string): Promise<DemoUser[]> {
     );
     for (const u of USERS) {
       const { token } = await issueToken(tx, u.id, 'demo');
-      users.push({ id: u.id, name: u.name, role: u.role, token });
+      const password = demoPassword(u.id);
+      await setPassword(tx, u.id, password);
+      users.push({ id: u.id, name: u.name, role: u.role, token, email: u.email, password });
     }
   });
   fs.mkdirSync(dataDir, { recursive: true });

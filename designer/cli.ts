@@ -5,26 +5,31 @@ import type { CaseTypeDefinition } from '../engine/types';
 import type { Db } from '../db';
 import { toHtml, toMermaid } from './diagram';
 import { coverage, formatCoverage, formatSimulation, simulate } from './simulate';
-import {
-  definitionFiles,
-  formatIssues,
-  loadDefinitionFiles,
-  loadDefinitions,
-  validateSource,
-} from './validate';
+import { caseTypeCatalog } from './catalog';
+import { checkSoundness, simulateCommand as replayCommand } from './soundness';
+import { formatIssues, loadDefinitionFiles, loadDefinitions } from './validate';
 
 const USAGE = `Usage: npm run definitions -- <command>
 
   validate [files...]                       validate definitions (default: every file in the definitions folder)
   simulate <file> --choose <choices...>     run a case through the interpreter and print its timeline
-           [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | sub:<won|lost|closed>
+           [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | wait:<step> |
+           [--pick 0,1,...]                 timer:<case timer id> | sub:<won|lost|closed|open> | sub:<step>:<category>
+                                            --pick answers the condition decisions in order instead of the data
+                                            (0 = first transition that may hold), as the soundness check prints
+  check <file...>                           the soundness check alone: states explored, whether exhaustively,
+                                            each finding with the simulate command that shows it
   coverage <file> --path a,b,c [--path ...] which steps and outcomes a set of paths covers
   diagram <file> [--html] [--out <file>]    the process as Mermaid text, or an HTML page with an SVG picture
           [--current <step,...>]            highlight where a case is now
   preview <template> [--case <id>]          render an email template with sample data, or a real case
           [--locale es] [--html]            (--case needs DATABASE_URL)
   publish                                   validate every definition and publish each changed one as a new
-                                            version (needs DATABASE_URL); running cases keep their version`;
+                                            version (needs DATABASE_URL); running cases keep their version
+
+Every command checks a file the same way: templates from the "templates" folder beside it (else the
+definitions folder's), and a sub-case may name any case type in the definitions folder, in the file's own
+folder, or among the files named.`;
 
 /** A mistake in how the command was called or in its input: reported without a stack trace. */
 class UserError extends Error {
@@ -61,36 +66,29 @@ function definitionsDir(): string {
   return loadConfig().definitionsDir;
 }
 
-/** Reads and validates one definition file; prints its issues, and stops on errors. */
-function readDefinition(file: string | undefined): CaseTypeDefinition {
-  if (!file) throw new UserError('Name a definition file.');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new UserError(`Cannot read ${file}.`);
-  }
-  const dir = definitionsDir();
-  const knownCaseTypes = fs.existsSync(dir) ? knownIds(definitionFiles(dir)) : undefined;
-  const { value, issues } = validateSource(text, file, {
-    templatesDir: templatesFor([file]),
-    ...(knownCaseTypes ? { knownCaseTypes } : {}),
+/**
+ * Every command loads definition files the same way: templates beside them (else the configured folder),
+ * and the sub-case types of the catalog (the definitions folder, the files' own folders, the files).
+ */
+function loadFiles(files: string[], skipSoundness = false): ReturnType<typeof loadDefinitionFiles> {
+  return loadDefinitionFiles(files, templatesFor(files), caseTypeCatalog(files, definitionsDir()), {
+    skipSoundness,
   });
-  if (issues.length > 0) console.log(formatIssues(issues));
-  if (issues.some((i) => i.severity === 'error'))
-    throw new UserError(`${file} has errors; fix them first.`, 1);
-  return value as CaseTypeDefinition;
 }
 
-function knownIds(files: string[]): string[] {
-  return files.flatMap((f) => {
-    try {
-      const json = JSON.parse(fs.readFileSync(f, 'utf8')) as { id?: unknown };
-      return typeof json.id === 'string' ? [json.id] : [];
-    } catch {
-      return [];
-    }
-  });
+/**
+ * Reads and validates one definition file; prints its issues, and stops on errors. The soundness check's
+ * findings do not stop `simulate`, `coverage`, `diagram` and `check`: they are how a designer looks at them.
+ */
+function readDefinition(file: string | undefined): CaseTypeDefinition {
+  if (!file) throw new UserError('Name a definition file.');
+  if (!fs.existsSync(file)) throw new UserError(`Cannot read ${file}.`);
+  const { definitions, issues } = loadFiles([file], true);
+  if (issues.length > 0) console.log(formatIssues(issues));
+  const loaded = definitions[0];
+  if (!loaded || issues.some((i) => i.severity === 'error'))
+    throw new UserError(`${file} has errors; fix them first.`, 1);
+  return loaded.definition;
 }
 
 /** Templates live beside the definitions (`<folder>/templates`), else in the configured folder. */
@@ -101,10 +99,7 @@ function templatesFor(files: string[]): string {
 }
 
 function validateCommand(files: string[]): number {
-  const result =
-    files.length === 0
-      ? loadDefinitions(definitionsDir())
-      : loadDefinitionFiles(files, templatesFor(files), knownIds(definitionFiles(definitionsDir())));
+  const result = files.length === 0 ? loadDefinitions(definitionsDir()) : loadFiles(files);
   if (result.issues.length > 0) console.log(formatIssues(result.issues));
   const errors = result.issues.filter((i) => i.severity === 'error').length;
   const warnings = result.issues.length - errors;
@@ -131,7 +126,22 @@ function simulateCommand(args: Args): number {
       throw new UserError(`--data is not JSON: ${rawData}`);
     }
   }
-  const result = simulate(def, choices, startData === undefined ? {} : { startData });
+  const rawPicks = args.options.get('pick')?.join(',');
+  let picks: number[] | undefined;
+  if (rawPicks !== undefined) {
+    picks = rawPicks
+      .split(',')
+      .filter((p) => p.trim() !== '')
+      .map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 0) throw new UserError(`--pick takes whole numbers, got "${p}"`);
+        return n;
+      });
+  }
+  const result = simulate(def, choices, {
+    ...(startData === undefined ? {} : { startData }),
+    ...(picks === undefined ? {} : { picks }),
+  });
   if (args.options.has('json')) {
     const { state: _state, ...rest } = result;
     console.log(JSON.stringify(rest, null, 2));
@@ -147,6 +157,28 @@ function simulateCommand(args: Args): number {
     }
   }
   return result.error === undefined ? 0 : 1;
+}
+
+function checkCommand(files: string[]): number {
+  if (files.length === 0) throw new UserError('Name at least one definition file.');
+  let failed = 0;
+  for (const file of files) {
+    const def = readDefinition(file);
+    const started = performance.now();
+    const report = checkSoundness(def);
+    const ms = (performance.now() - started).toFixed(1);
+    console.log(
+      `${file}: ${report.states} states, ${report.transitions} transitions, ${report.exhaustive ? 'exhaustive' : `not exhaustive (${report.truncated ?? ''})`}, ${ms} ms`,
+    );
+    for (const f of report.findings) {
+      console.log(
+        `  ${f.severity} ${f.check} at ${f.pointer || '/'}: ${f.message}\n    ${replayCommand(file, f)}`,
+      );
+      if (f.severity === 'error') failed += 1;
+    }
+    for (const f of report.accepted) console.log(`  accepted ${f.check} at ${f.pointer || '/'}`);
+  }
+  return failed > 0 ? 1 : 0;
 }
 
 function coverageCommand(args: Args): number {
@@ -256,6 +288,8 @@ function main(argv: string[]): number | Promise<number> {
       return simulateCommand(args);
     case 'coverage':
       return coverageCommand(args);
+    case 'check':
+      return checkCommand(args.positional.slice(1));
     case 'diagram':
       return diagramCommand(args);
     case 'publish':

@@ -23,6 +23,12 @@ export interface SemanticOptions {
    * run on a well-formed document: on a broken one they would restate the schema errors as noise.
    */
   wellFormed?: boolean;
+  /**
+   * Pointers of the schema's problems. On a document that is not well-formed the reachability warning still
+   * runs when none of them (and nothing else) breaks a link between steps: a designer sees an unreachable
+   * step beside an unrelated error.
+   */
+  schemaProblems?: readonly string[];
 }
 
 interface StepInfo {
@@ -848,7 +854,8 @@ function instantCycles(ctx: Ctx): string[][] {
   return cycles.map((c) => c.sort((a, b) => order.indexOf(a) - order.indexOf(b)));
 }
 
-function checkGraph(ctx: Ctx): void {
+/** Warns about the steps nothing leads to; returns the steps something does. */
+function checkReachable(ctx: Ctx): Set<string> {
   const roots = stringsAt(ctx.def.start, '').map((r) => r.id);
   list(ctx.def.timers).forEach((timer) => {
     if (isObj(timer) && isObj(timer.then))
@@ -865,6 +872,69 @@ function checkGraph(ctx: Ctx): void {
       );
     }
   }
+  return reachable;
+}
+
+const STEP_TYPES = ['human', 'wait', 'automatic', 'parallel', 'join', 'subcase'];
+/** The properties of a step that link it to others (its kind says which links it has). */
+const LINK_PROPERTIES = ['type', 'outcomes', 'then', 'branches', 'join'];
+
+function isTransitions(value: unknown): boolean {
+  const items = Array.isArray(value) ? value : [value];
+  return items.every(
+    (t) =>
+      isObj(t) &&
+      (t.next === undefined ||
+        typeof t.next === 'string' ||
+        (Array.isArray(t.next) && t.next.every((n) => typeof n === 'string'))),
+  );
+}
+
+/**
+ * Whether the links between steps (start, outcomes, `then`, branches, joins, timers) can be read as written,
+ * so that what reachability finds is what the file says, not an echo of a schema error.
+ */
+function linksIntact(ctx: Ctx): boolean {
+  const broken = (ctx.opts.schemaProblems ?? []).some((p) => {
+    const [, root, id, key] = p.split('/');
+    if (root === 'start' || (root === 'steps' && id === undefined)) return true;
+    if (root === 'steps') return key !== undefined && LINK_PROPERTIES.includes(key);
+    return root === 'timers' && id !== undefined && key === 'then';
+  });
+  if (broken || !isObj(ctx.def.steps)) return false;
+  const start = ctx.def.start;
+  if (!(typeof start === 'string' || (Array.isArray(start) && start.every((s) => typeof s === 'string'))))
+    return false;
+  const timersOk = list(ctx.def.timers).every(
+    (t) => isObj(t) && (t.then === undefined || isTransitions(t.then)),
+  );
+  if (ctx.def.timers !== undefined && !Array.isArray(ctx.def.timers)) return false;
+  return (
+    timersOk &&
+    Object.values(ctx.def.steps).every((step) => {
+      if (!isObj(step) || typeof step.type !== 'string' || !STEP_TYPES.includes(step.type)) return false;
+      const outcomes = step.outcomes;
+      const outcomesOk =
+        outcomes === undefined
+          ? step.type !== 'human'
+          : isObj(outcomes) && Object.values(outcomes).every(isTransitions);
+      const thenOk =
+        step.then === undefined
+          ? ['human', 'parallel', 'subcase'].includes(step.type)
+          : isTransitions(step.then);
+      if (step.type === 'parallel')
+        return (
+          Array.isArray(step.branches) &&
+          step.branches.every((b) => typeof b === 'string') &&
+          typeof step.join === 'string'
+        );
+      return outcomesOk && thenOk;
+    })
+  );
+}
+
+function checkGraph(ctx: Ctx): void {
+  const reachable = checkReachable(ctx);
 
   const finishing = finishingSteps(ctx);
   for (const step of ctx.steps.values()) {
@@ -892,13 +962,29 @@ function checkGraph(ctx: Ctx): void {
       );
       continue;
     }
-    for (const branch of stringsAt(step.raw.branches, ptr(step.pointer, 'branches'))) {
-      if (!ctx.steps.has(branch.id) || reachableFrom(ctx, [branch.id]).has(join.id)) continue;
+    // An unreached parallel is reported as such; what its branches would do does not matter.
+    if (!reachable.has(step.id)) continue;
+    // A branch that can never reach the join is withdrawn when it ends and the join goes on without it
+    // (a warning); when no branch can reach it, the join never fires (an error).
+    const branches = stringsAt(step.raw.branches, ptr(step.pointer, 'branches')).filter((b) =>
+      ctx.steps.has(b.id),
+    );
+    const lost = branches.filter((b) => !reachableFrom(ctx, [b.id]).has(join.id));
+    if (lost.length > 0 && lost.length === branches.length) {
       error(
         ctx,
+        ptr(step.pointer, 'join'),
+        `no branch of "${step.id}" ever reaches its join "${join.id}": the join never fires`,
+        `lead the branches' last steps to "next": "${join.id}"`,
+      );
+      continue;
+    }
+    for (const branch of lost) {
+      warn(
+        ctx,
         branch.pointer,
-        `branch "${branch.id}" never reaches the join "${join.id}"`,
-        `lead the branch's last step to "next": "${join.id}", or the join waits forever`,
+        `branch "${branch.id}" never reaches the join "${join.id}": it is withdrawn when it ends, and the join goes on without it`,
+        `lead the branch's last step to "next": "${join.id}" if the join should wait for it`,
       );
     }
   }
@@ -1073,5 +1159,6 @@ export function semanticIssues(def: Obj, file: string, opts: SemanticOptions): D
   checkTemplates(ctx);
   checkSchemas(ctx);
   if (opts.wellFormed !== false) checkGraph(ctx);
+  else if (linksIntact(ctx)) checkReachable(ctx);
   return ctx.out;
 }

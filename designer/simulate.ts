@@ -1,5 +1,5 @@
 import { DefinitionRuntimeError } from '../engine/errors';
-import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpreter';
+import { applyEvent, checkEvent, nextTimer, startCase, type RunOptions } from '../engine/interpreter';
 import type { Actor, CaseEvent, CaseState, EntitySnapshot, StepResult, TaskState } from '../engine/state';
 import type { CaseTypeDefinition, StatusCategory } from '../engine/types';
 
@@ -13,6 +13,12 @@ export interface SimulationOptions {
   now?: number;
   entity?: EntitySnapshot | null;
   ownerId?: string | null;
+  /**
+   * Answers for the choices the case data would make (`--pick`): the n-th condition decision takes the
+   * n-th answer (0 = the first transition that may hold, ...), as the soundness check prints them. Given,
+   * conditions are not evaluated at all; decisions past the list take 0.
+   */
+  picks?: number[];
 }
 
 export interface SimulatedTask {
@@ -126,6 +132,10 @@ function describe(
       return `parallel ${s(detail.step)}: ${(detail.branches as string[]).join(', ')}`;
     case 'parallel.joined':
       return `branches joined at ${s(detail.step)}`;
+    case 'parallel.withdrawn':
+      return `every branch of ${s(detail.step)} withdrawn: ${s(detail.join)} does not continue`;
+    case 'token.withdrawn':
+      return `branch at ${s(detail.step)} ends without reaching its join (withdrawn)`;
     case 'subcase.started':
       return `sub-case ${s(detail.caseType)} started${detail.wait ? ' (waiting for it)' : ''}`;
     case 'subcase.ended':
@@ -166,13 +176,37 @@ function eventFor(
     if (!timer) throw new ChoiceError(`"${choice}": no timer is pending`);
     return { event: { type: 'timerFired', timerId: timer.id } };
   }
+  if (choice.startsWith('wait:')) {
+    const step = choice.slice(5);
+    const token = state.tokens.find((t) => t.step === step);
+    const timer = token && state.timers.find((t) => t.kind === 'wait' && t.tokenId === token.id);
+    if (!timer) throw new ChoiceError(`"${choice}": no wait is pending at step "${step}"`);
+    return { event: { type: 'timerFired', timerId: timer.id } };
+  }
+  if (choice.startsWith('timer:')) {
+    const rule = choice.slice(6);
+    const timer = state.timers.find((t) => t.kind === 'case' && t.ruleId === rule);
+    if (!timer)
+      throw new ChoiceError(`"${choice}": case timer "${rule}" is not armed in status ${state.status}`);
+    return { event: { type: 'timerFired', timerId: timer.id } };
+  }
   if (choice.startsWith('sub:')) {
-    const category = choice.slice(4) as StatusCategory;
+    const parts = choice.slice(4).split(':');
+    const category = parts[parts.length - 1] as StatusCategory;
+    const stepId = parts.length > 1 ? parts.slice(0, -1).join(':') : undefined;
     if (!CATEGORIES.includes(category)) {
-      throw new ChoiceError(`"${choice}": use sub:won, sub:lost, sub:closed or sub:open`);
+      throw new ChoiceError(
+        `"${choice}": use sub:won, sub:lost, sub:closed or sub:open (or sub:<step>:<category>)`,
+      );
     }
-    const token = state.tokens.find((t) => t.subcaseId !== undefined);
-    if (!token) throw new ChoiceError(`"${choice}": no step is waiting for a sub-case`);
+    const token = state.tokens.find(
+      (t) => t.subcaseId !== undefined && (stepId === undefined || t.step === stepId),
+    );
+    if (!token) {
+      throw new ChoiceError(
+        `"${choice}": no step${stepId === undefined ? '' : ` "${stepId}"`} is waiting for a sub-case`,
+      );
+    }
     return {
       event: { type: 'subcaseEnded', tokenId: token.id, status: category.toUpperCase(), category },
       taken: { step: token.step, outcome: category },
@@ -223,6 +257,25 @@ export function simulate(
     state: null,
   };
   let state: CaseState | null = null;
+  const picks = opts.picks;
+  let picked = 0;
+  const run: RunOptions =
+    picks === undefined
+      ? {}
+      : {
+          oracle: {
+            choose(_site, options) {
+              const answer = picks[picked] ?? 0;
+              picked += 1;
+              if (answer < 0 || answer >= options) {
+                throw new ChoiceError(
+                  `--pick ${answer} (decision ${picked}): there are ${options} choices there`,
+                );
+              }
+              return answer;
+            },
+          },
+        };
 
   const absorb = (step: StepResult): void => {
     state = step.state;
@@ -311,6 +364,7 @@ export function simulate(
           actor: 'simulator',
         },
         now,
+        run,
       ),
     );
     for (const choice of choices) {
@@ -321,7 +375,7 @@ export function simulate(
       if (event.type === 'timerFired') {
         now = Math.max(now, current.timers.find((t) => t.id === event.timerId)?.fireAt ?? now);
       }
-      absorb(applyEvent(def, current, event, now));
+      absorb(applyEvent(def, current, event, now, run));
       if (taken) result.transitions.push(taken);
       result.choicesUsed += 1;
     }

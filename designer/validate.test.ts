@@ -152,6 +152,60 @@ describe('validateDefinition', () => {
   });
 });
 
+describe('warnings beside errors', () => {
+  const opts = { templatesDir: path.join(DEFINITIONS, 'templates') };
+  const human = (next?: string): Record<string, unknown> => ({
+    type: 'human',
+    action: 'call',
+    title: 'Call',
+    assign: { team: 'sales' },
+    outcomes: { ok: next === undefined ? { status: 'DONE', end: true } : { next } },
+  });
+  /** a -> b -> end, and "orphan", which nothing leads to. */
+  const small = (): Record<string, unknown> => ({
+    dslVersion: '1',
+    id: 'small',
+    version: '1',
+    name: 'Small',
+    statuses: [
+      { code: 'OPEN', name: 'Open', category: 'open' },
+      { code: 'DONE', name: 'Done', category: 'closed' },
+    ],
+    initialStatus: 'OPEN',
+    start: 'a',
+    steps: { a: human('b'), b: human(), orphan: human() },
+  });
+  const lines = (issues: DefinitionIssue[]): string[] =>
+    issues.map((i) => `${i.severity} ${i.pointer} ${i.message}`);
+
+  it('an unreachable step is reported when the file also has a schema error elsewhere', () => {
+    const def = { ...small(), colour: 'red' };
+    expect(lines(validateDefinition(def, 'x.json', opts))).toEqual([
+      'error /colour unknown property "colour"',
+      'warning /steps/orphan step "orphan" is never reached',
+    ]);
+  });
+
+  it('an unreachable step with a schema error of its own gets both', () => {
+    const def = small();
+    delete ((def.steps as Record<string, Record<string, unknown>>).orphan as Record<string, unknown>).title;
+    expect(lines(validateDefinition(def, 'x.json', opts))).toEqual([
+      'error /steps/orphan missing required property "title"',
+      'warning /steps/orphan step "orphan" is never reached',
+    ]);
+  });
+
+  it('no reachability warning when an error breaks the links it would be computed from', () => {
+    const def = small();
+    ((def.steps as Record<string, Record<string, unknown>>).a as Record<string, unknown>).outcomes = {
+      ok: { nxt: 'b' },
+    };
+    const issues = validateDefinition(def, 'x.json', opts);
+    expect(lines(errorsOf(issues))).toEqual(['error /steps/a/outcomes/ok/nxt unknown property "nxt"']);
+    expect(issues.filter((i) => i.message.includes('never reached'))).toEqual([]);
+  });
+});
+
 describe('the validator never throws', () => {
   const opts = { templatesDir: path.join(DEFINITIONS, 'templates') };
   const garbage: [string, string][] = [

@@ -7,6 +7,7 @@ import { issue, type DefinitionIssue } from './issues';
 import { parseJsonSource } from './json-source';
 import { schemaIssues } from './schema-check';
 import { semanticIssues } from './semantic-check';
+import { soundnessIssues } from './soundness';
 import { checkTemplates } from './templates-check';
 
 export type { DefinitionIssue } from './issues';
@@ -16,6 +17,13 @@ export interface ValidateOptions {
   templatesDir: string;
   /** Case-type ids a sub-case step may start; unchecked when absent. */
   knownCaseTypes?: string[];
+  /**
+   * The definitions of those case types, to check a sub-case's data against its type's fields and for the
+   * soundness check's sub-case cycles.
+   */
+  caseTypes?: ReadonlyMap<string, CaseTypeDefinition>;
+  /** Skip the soundness check (it needs an error-free definition and explores its states). */
+  skipSoundness?: boolean;
 }
 
 export interface LoadedDefinition {
@@ -71,17 +79,22 @@ export function validateDefinition(json: unknown, file: string, opts: ValidateOp
     if (gate) return [gate];
     const fromSchema = schemaIssues(json, file);
     const flagged = new Set(fromSchema.map((i) => i.pointer));
-    // One problem per place: the schema's message wins over a semantic restatement of it.
+    // One error per place: the schema's message wins over a semantic restatement of it. Warnings say
+    // something else (a step nothing leads to), so they stay beside the schema's errors.
     const fromSemantics = semanticIssues(json as Record<string, unknown>, file, {
       ...opts,
       wellFormed: fromSchema.length === 0,
-    }).filter((i) => !flagged.has(i.pointer));
+      schemaProblems: [...flagged],
+    }).filter((i) => i.severity === 'warning' || !flagged.has(i.pointer));
     // Email templates' variables, helpers and layouts (issue 5); existence and syntax are checked above.
     const fromTemplates =
       fromSchema.length === 0
         ? checkTemplates(json as CaseTypeDefinition, file, opts.templatesDir, { structure: false })
         : [];
-    return [...fromSchema, ...fromSemantics, ...fromTemplates];
+    const found = [...fromSchema, ...fromSemantics, ...fromTemplates];
+    // The soundness check runs the interpreter, which needs a definition without errors.
+    if (opts.skipSoundness || found.some((i) => i.severity === 'error')) return found;
+    return [...found, ...soundnessIssues(json as CaseTypeDefinition, file, opts.caseTypes)];
   } catch (e) {
     return [
       issue(
@@ -143,13 +156,14 @@ export function definitionFiles(dir: string): string[] {
 
 /**
  * Reads and validates every definition in `files` (templates from `templatesDir`). Sub-cases may name any
- * case type among them or in `otherCaseTypes`. Only definitions without errors are returned; warnings are
- * reported alongside.
+ * case type among them or in `otherCaseTypes` (designer/catalog.ts builds it; the files themselves win).
+ * Only definitions without errors are returned; warnings are reported alongside.
  */
 export function loadDefinitionFiles(
   files: string[],
   templatesDir: string,
-  otherCaseTypes: string[] = [],
+  otherCaseTypes: ReadonlyMap<string, CaseTypeDefinition> = new Map(),
+  extra: Pick<ValidateOptions, 'skipSoundness'> = {},
 ): { definitions: LoadedDefinition[]; issues: DefinitionIssue[] } {
   const sources: { file: string; text: string }[] = [];
   const issues: DefinitionIssue[] = [];
@@ -160,17 +174,18 @@ export function loadDefinitionFiles(
       issues.push(issue(file, '', `cannot read the file: ${e instanceof Error ? e.message : String(e)}`));
     }
   }
-  const knownCaseTypes = new Set<string>(otherCaseTypes);
+  const caseTypes = new Map(otherCaseTypes);
   for (const { text } of sources) {
     const parsed = parseJsonSource(text);
     if (parsed.ok && isObject(parsed.value) && typeof parsed.value.id === 'string') {
-      knownCaseTypes.add(parsed.value.id);
+      caseTypes.set(parsed.value.id, parsed.value as unknown as CaseTypeDefinition);
     }
   }
+  const knownCaseTypes = [...caseTypes.keys()];
   const owners = new Map<string, string>();
   const definitions: LoadedDefinition[] = [];
   for (const { file, text } of sources) {
-    const result = validateSource(text, file, { templatesDir, knownCaseTypes: [...knownCaseTypes] });
+    const result = validateSource(text, file, { templatesDir, knownCaseTypes, caseTypes, ...extra });
     const own = [...result.issues];
     const id = isObject(result.value) ? result.value.id : undefined;
     if (typeof id === 'string') {

@@ -146,6 +146,7 @@ function emailCommand(
   action: EmailAction,
   rule?: EmailRule,
   taskId?: string,
+  status?: string,
 ): Command {
   const command: Command = {
     kind: 'email',
@@ -157,6 +158,7 @@ function emailCommand(
     bcc: action.bcc ?? [],
   };
   if (taskId !== undefined) command.taskId = taskId;
+  if (status !== undefined) command.status = status;
   if (rule?.marketing) command.marketing = true;
   if (rule?.bypassOptOut) command.bypassOptOut = true;
   if (rule?.attachInvite) command.attachInvite = true;
@@ -174,12 +176,14 @@ function fireRules(ctx: Ctx, event: EmailTrigger, eventSeq: number, taskId?: str
         fireAt: addDuration(ctx.now, rule.delay),
         ruleId: rule.id,
         eventKey,
+        eventStatus: ctx.state.status,
       };
       if (rule.ifStillInStatus) timer.status = ctx.state.status;
       if (taskId !== undefined) timer.taskId = taskId;
       ctx.state.timers.push(timer);
     } else {
-      ctx.commands.push(emailCommand(rule.id, eventKey, rule, rule, taskId));
+      // The status right after the event: a later status change in the same event must not show in it.
+      ctx.commands.push(emailCommand(rule.id, eventKey, rule, rule, taskId, ctx.state.status));
     }
   }
 }
@@ -1138,7 +1142,9 @@ function fireTimer(ctx: Ctx, timerId: string): void {
         record(ctx, 'email.skipped', { rule: rule.id, reason: `case left ${timer.status}` });
         return;
       }
-      ctx.commands.push(emailCommand(rule.id, timer.eventKey ?? timer.id, rule, rule, timer.taskId));
+      ctx.commands.push(
+        emailCommand(rule.id, timer.eventKey ?? timer.id, rule, rule, timer.taskId, timer.eventStatus),
+      );
       return;
     }
     case 'overdue':

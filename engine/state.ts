@@ -89,6 +89,8 @@ export interface TimerState {
   eventKey?: string;
   /** The status the timer is bound to (case timers, delayed emails sent only if still there). */
   status?: string;
+  /** Delayed emails: the case's status right after the triggering event, which the email renders. */
+  eventStatus?: string;
 }
 
 export interface EntitySnapshot {
@@ -149,6 +151,11 @@ export interface EmailCommand {
   cc: string[];
   bcc: string[];
   taskId?: string;
+  /**
+   * The case's status right after the triggering event (for `statusEntered`, the status entered): the email
+   * renders it, not the status at send time. Absent on commands from before it was recorded.
+   */
+  status?: string;
   marketing?: boolean;
   bypassOptOut?: boolean;
   attachInvite?: boolean;

@@ -195,6 +195,18 @@ export interface CaseTypeDefinition {
   timers?: CaseTimer[];
   emailRules?: EmailRule[];
   scheduledEmails?: ScheduledEmail[];
+  soundness?: { accept?: SoundnessAcceptance[] };
+}
+
+/** What the soundness check finds (designer/soundness.ts). */
+export type SoundnessCheck =
+  'deadlock' | 'ends-with-live-work' | 'dead-step' | 'join-fires-twice' | 'unbounded-subcases' | 'ends-open';
+
+/** A finding the designer knows and accepts, with the reason. */
+export interface SoundnessAcceptance {
+  check: SoundnessCheck;
+  step?: string;
+  because: string;
 }
 
 /** Action types every definition may use without declaring them. */

@@ -160,6 +160,11 @@ async function main(): Promise<void> {
     recoverImports: true,
     ...(sink ? { mailbox: sink } : {}),
     probes: { smtp: () => mailer.verify() },
+    accountMail: {
+      transport: mailer,
+      from: config.mailFrom,
+      templatesDir: path.join(config.definitionsDir, 'templates'),
+    },
   });
   const inbound =
     config.inboundSmtpPort === undefined
@@ -177,6 +182,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     'CRM process engine is running',
+    `  Web app       ${config.publicUrl}/`,
     `  API           ${config.publicUrl}/api`,
     `  Health        ${config.publicUrl}/health`,
     ...(sink ? [`  Dev mailbox   ${config.publicUrl}/dev/mail   (SMTP sink on port ${sink.port})`] : []),
@@ -189,8 +195,12 @@ async function main(): Promise<void> {
     '',
     ...(users.length > 0
       ? [
-          'Demo users (Authorization: Bearer <token>):',
-          ...users.map((u) => `  ${u.id.padEnd(6)} ${u.role.padEnd(10)} ${u.token}`),
+          `Demo users: sign in at ${config.publicUrl}/ with email / password, or call the API with`,
+          'Authorization: Bearer <token>:',
+          ...users.map(
+            (u) =>
+              `  ${u.id.padEnd(6)} ${u.role.padEnd(10)} ${`${u.email} / ${u.password}`.padEnd(44)} ${u.token}`,
+          ),
         ]
       : []),
     '',

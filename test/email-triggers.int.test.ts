@@ -100,7 +100,8 @@ describe('status triggers', () => {
     expect(en.text).toContain('Expected to close on March 4, 2025.');
     expect(en.html).toContain('<html lang="en">');
     expect(en.html).toContain('<strong>€12,500.00</strong>');
-    expect(en.html).toContain(`<a href="http://localhost:3000/api/cases/${started.id}">`);
+    // Links open the web app's case page, not the JSON API.
+    expect(en.html).toContain(`<a href="http://localhost:3000/cases/${started.id}">`);
 
     const es = await mail(byRule(started.id, 'entered-es'));
     expect(es.to).toEqual([addr('bob')]);
@@ -118,7 +119,7 @@ describe('status triggers', () => {
 
   it('leaving a status, completing a task: owner, a fixed address, bcc supervisor, duplicates removed', async () => {
     const started = await startCase('Pallets');
-    await complete(started.id, 'qualify', 'work');
+    const qualify = await complete(started.id, 'qualify', 'work');
 
     const left = await mail(byRule(started.id, 'left-new'));
     expect(left.to).toEqual([addr('alice'), 'deals@example.com']);
@@ -135,6 +136,7 @@ describe('status triggers', () => {
     expect(done.subject).toBe(`Phone call: Qualify Pallets`);
     expect(done.html).toContain('This task was completed (work)');
     expect(done.text).toContain('Outcome: work');
+    expect(done.text).toContain(`\nhttp://localhost:3000/tasks/${qualify.id}\n`);
   });
 
   it('a delayed rule is sent when the case is still in the status', async () => {
@@ -301,6 +303,8 @@ describe('calendar rules as Temporal Schedules', () => {
     expect(alice.subject).toMatch(/^Your Mail rules tasks: [1-9]\d* overdue, \d+ pending$/);
     expect(alice.text).toContain(`- Chase ACME ${env.prefix}: ACME ${env.prefix}: Digest chase, due `);
     expect(alice.html).toContain('<h3>Overdue (');
+    expect(alice.html).toMatch(/<li><a href="http:\/\/localhost:3000\/tasks\/[^"]+">Chase ACME /);
+    expect(alice.text).toContain('Inbox: http://localhost:3000/inbox\n');
     const bob = await mail(isDigest(addr('bob')));
     expect(bob.subject).toMatch(/^Tus tareas de Mail rules: \d+ vencidas, [1-9]\d* pendientes$/);
     expect(bob.text).toMatch(

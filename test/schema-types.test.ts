@@ -43,6 +43,7 @@ const keys = {
     timers: true,
     emailRules: true,
     scheduledEmails: true,
+    soundness: true,
   } satisfies Keys<CaseTypeDefinition>,
   humanStep: {
     type: true,

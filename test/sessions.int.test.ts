@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
-import { startTestEnv, type TestEnv } from './support/env';
+import { DEFAULT_AUTH } from '../lib/config';
+import { browserRequest, sessionCookie, type BrowserOptions } from './support/browser';
+import { eventually, startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
 
@@ -22,46 +24,9 @@ const id = (name: string) => `${env.prefix}-${name}`;
 const emailOf = (name: string) => `${name}.${env.prefix}@example.com`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  cookies: string[];
-}
-
-/** A request as a browser makes it: the session cookie, optional CSRF header, no bearer token. */
-async function browser(
-  method: string,
-  url: string,
-  options: { cookie?: string; csrf?: string; body?: unknown; headers?: Record<string, string> } = {},
-  base = env.baseUrl,
-): Promise<Answer> {
-  const res = await fetch(base + url, {
-    method,
-    headers: {
-      ...(options.cookie ? { cookie: `crm_session=${options.cookie}` } : {}),
-      ...(options.csrf !== undefined ? { 'x-csrf-token': options.csrf } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await res.text();
-  const type = res.headers.get('content-type') ?? '';
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: type.includes('json') && text ? JSON.parse(text) : text,
-    cookies: res.headers.getSetCookie(),
-  };
-}
-
-/** The value of crm_session in a Set-Cookie list. */
-function sessionCookie(cookies: string[]): string {
-  const line = cookies.find((c) => c.startsWith('crm_session='));
-  if (!line) throw new Error(`no crm_session cookie in ${JSON.stringify(cookies)}`);
-  return (line.split(';')[0] as string).slice('crm_session='.length);
-}
+/** A request as a browser makes it, to this environment's API unless `base` says otherwise. */
+const browser = (method: string, url: string, options: BrowserOptions = {}, base = env.baseUrl) =>
+  browserRequest(base, method, url, options);
 
 /** Creates a user with a password through the API, as an administrator. */
 async function userWithPassword(name: string, password: string, role = 'agent'): Promise<void> {
@@ -144,6 +109,17 @@ describe('signing in', () => {
       body: { email: `alice.${env.prefix}@example.com`, password: 'anything-at-all' },
     });
     expect(noPassword.body).toEqual(wrong.body);
+  });
+
+  it('signs in from JSON only, so another site cannot post a form that signs the browser in', async () => {
+    await userWithPassword('quentin', 'quentin-password-1');
+    const res = await fetch(`${env.baseUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ email: emailOf('quentin'), password: 'quentin-password-1' }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.getSetCookie()).toEqual([]);
   });
 
   it('limits failed sign-ins per address and email with 429 and Retry-After; successes do not count', async () => {
@@ -296,10 +272,21 @@ describe('a signed-in browser', () => {
       [sha256(old.cookie)],
     );
     expect((await browser('GET', '/api/session', { cookie: old.cookie })).status).toBe(401);
+    // A day past its end, a row goes when someone next signs in.
+    await env.db.query(`UPDATE sessions SET expires_at = now() - interval '25 hours' WHERE id_hash = $1`, [
+      sha256(old.cookie),
+    ]);
+    await signIn('xia', 'xia-password-1');
+    await eventually(
+      async () =>
+        (await env.db.query('SELECT 1 FROM sessions WHERE id_hash = $1', [sha256(old.cookie)])).length === 0,
+      5_000,
+      'the ended session row to be removed',
+    );
   });
 });
 
-describe('the web app at /', () => {
+describe('an API process behind https, with a built web app', () => {
   let base: string;
   let close: () => Promise<void>;
   let dist: string;
@@ -317,11 +304,12 @@ describe('the web app at /', () => {
       db: env.db,
       client: env.client,
       taskQueue: env.taskQueue,
-      publicUrl: 'http://localhost:3000',
+      publicUrl: 'https://crm.example.com',
       maxPageSize: 200,
       bodyLimit: '1mb',
       updateTimeoutMs: 1000,
       webDistDir: dist,
+      auth: { ...DEFAULT_AUTH, sessionIdleMinutes: 30 },
     });
     const server = await listen(app, 0, '127.0.0.1');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -338,6 +326,41 @@ describe('the web app at /', () => {
   });
 
   const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+
+  it('marks the session cookie Secure when PUBLIC_URL is https', async () => {
+    await userWithPassword('yan', 'yan-password-1');
+    const res = await browser(
+      'POST',
+      '/api/session',
+      {
+        body: { email: emailOf('yan'), password: 'yan-password-1' },
+      },
+      base,
+    );
+    expect(res.status).toBe(200);
+    const line = res.cookies.find((c) => c.startsWith('crm_session=')) as string;
+    expect(line.split(';').map((a) => a.trim().toLowerCase())).toEqual(
+      expect.arrayContaining(['secure', 'httponly', 'samesite=lax']),
+    );
+  });
+
+  it('ends sessions after the configured idle time (SESSION_IDLE_MINUTES=30 here)', async () => {
+    await userWithPassword('zoe', 'zoe-password-1');
+    const res = await browser(
+      'POST',
+      '/api/session',
+      {
+        body: { email: emailOf('zoe'), password: 'zoe-password-1' },
+      },
+      base,
+    );
+    const cookie = sessionCookie(res.cookies);
+    await env.db.query(
+      `UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = $1`,
+      [sha256(cookie)],
+    );
+    expect((await browser('GET', '/api/session', { cookie }, base)).status).toBe(401);
+  });
 
   it('serves index.html for the app routes a browser opens, and the built files', async () => {
     for (const route of ['/', '/tasks/case-1-T1', '/cases/case-1', '/set-password?token=abc']) {

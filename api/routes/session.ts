@@ -132,8 +132,8 @@ export function bodyEmail(body: unknown): string {
   return typeof email === 'string' ? email.trim().toLowerCase().slice(0, 320) : '';
 }
 
-/** The session answer for a user. */
-export async function sessionBody(db: Queryable, userId: string, sessionId: string) {
+/** The user as the session answer (and PATCH /api/users/me) shows it. */
+export async function sessionUser(db: Queryable, userId: string) {
   const [user] = await db.query<{
     id: string;
     name: string;
@@ -144,17 +144,19 @@ export async function sessionBody(db: Queryable, userId: string, sessionId: stri
   }>('SELECT id, name, email, role, ui_locale, time_zone FROM users WHERE id = $1', [userId]);
   if (!user) throw ProblemError.unauthorized('The session has ended; sign in again');
   return {
-    user: {
-      id: user.id,
-      name: user.name,
-      email: user.email,
-      role: user.role,
-      ...(await teamsOf(db, userId)),
-      locale: user.ui_locale,
-      timeZone: user.time_zone,
-    },
-    csrfToken: csrfTokenFor(sessionId),
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: user.role,
+    ...(await teamsOf(db, userId)),
+    locale: user.ui_locale,
+    timeZone: user.time_zone,
   };
+}
+
+/** The session answer for a user. */
+export async function sessionBody(db: Queryable, userId: string, sessionId: string) {
+  return { user: await sessionUser(db, userId), csrfToken: csrfTokenFor(sessionId) };
 }
 
 /** The user id whose password matches, or undefined. Unknown addresses cost as much as wrong passwords. */

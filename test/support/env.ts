@@ -188,6 +188,11 @@ export async function startTestEnv(options: { worker?: boolean } = {}): Promise<
     updateTimeoutMs: 10_000,
     mailbox: sink,
     probes: { smtp: () => mailer.verify() },
+    accountMail: {
+      transport: mailer,
+      from: 'CRM <crm@example.com>',
+      templatesDir: path.join(DEFINITIONS_DIR, 'templates'),
+    },
   });
   const server = await listen(app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

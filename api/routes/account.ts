@@ -1,0 +1,318 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Db, Queryable } from '../../db';
+import { logger } from '../../lib/logger';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem } from '../../lib/passwords';
+import { emailUnavailable, type AccountTemplate } from '../account-mail';
+import { callerOf, requireRole } from '../auth';
+import type { ApiContext } from '../context';
+import { dateTime, problemResponses, type OperationSpec } from '../operation';
+import { ProblemError } from '../problem';
+import { noQuery } from '../request-guards';
+import { sessionIdHash, sessionIdOf } from '../session-cookie';
+import { endSessions } from '../sessions';
+import { check } from '../validation';
+import { bodyEmail, rateLimitedHandler, sessionSchema, sessionUser } from './session';
+
+export const preferencesSchema = {
+  type: 'object',
+  properties: {
+    locale: { enum: ['es', 'en', null], description: 'Web app language; null follows the browser' },
+    timeZone: {
+      type: ['string', 'null'],
+      minLength: 1,
+      maxLength: 64,
+      description: 'IANA time zone (e.g. Europe/Madrid); null follows the browser',
+    },
+  },
+  minProperties: 1,
+  additionalProperties: false,
+};
+export const forgotSchema = {
+  type: 'object',
+  properties: { email: { type: 'string', minLength: 1, maxLength: 320 } },
+  required: ['email'],
+  additionalProperties: false,
+};
+export const resetSchema = {
+  type: 'object',
+  properties: {
+    token: { type: 'string', minLength: 1, maxLength: 100, description: 'From the emailed link' },
+    password: {
+      type: 'string',
+      maxLength: MAX_PASSWORD_LENGTH,
+      description: `At least ${MIN_PASSWORD_LENGTH} characters`,
+    },
+  },
+  required: ['token', 'password'],
+  additionalProperties: false,
+};
+
+const inviteSchema = {
+  type: 'object',
+  properties: { userId: { type: 'string' }, email: { type: 'string' }, expiresAt: dateTime },
+  required: ['userId', 'email', 'expiresAt'],
+};
+
+export const accountOperations: OperationSpec[] = [
+  {
+    method: 'patch',
+    path: '/api/users/me',
+    operationId: 'updateMyPreferences',
+    tag: 'Identity',
+    summary: "Sets the caller's language and time zone for the web app (null: follow the browser)",
+    description: 'A chosen language also becomes the language of the emails the user receives.',
+    body: preferencesSchema,
+    responses: {
+      '200': { description: 'The user as the session shows it', schema: sessionSchema.properties.user },
+      ...problemResponses(400, 401, 403),
+    },
+    problems: ['csrf-token-invalid'],
+  },
+  {
+    method: 'post',
+    path: '/api/users/:id/invite',
+    operationId: 'inviteUser',
+    tag: 'Identity',
+    summary: 'Emails the user a one-time link to set their password (administrators)',
+    description:
+      'The link is `${PUBLIC_URL}/set-password?token=...`, valid for INVITE_VALID_HOURS and once. Sent straight ' +
+      'through SMTP (not the outbox, which keeps bodies): the answer comes once the server took the message.',
+    params: { id: 'User id' },
+    responses: {
+      '202': { description: 'The invite was sent', schema: inviteSchema },
+      ...problemResponses(401, 403, 404, 503),
+    },
+    problems: ['email-unavailable', 'csrf-token-invalid'],
+  },
+  {
+    method: 'post',
+    path: '/api/password/forgot',
+    operationId: 'forgotPassword',
+    tag: 'Sessions',
+    auth: false,
+    summary: 'Emails a one-time link to set a new password, if the address belongs to an active user',
+    description:
+      'Always 202, whether or not the address is known, so the answer tells nothing about accounts. The ' +
+      'link (`${PUBLIC_URL}/set-password?token=...`) works once, for PASSWORD_RESET_VALID_MINUTES.',
+    body: forgotSchema,
+    responses: { '202': { description: 'Accepted' }, ...problemResponses(400, 429) },
+    problems: ['validation-error', 'rate-limited'],
+  },
+  {
+    method: 'post',
+    path: '/api/password/reset',
+    operationId: 'resetPassword',
+    tag: 'Sessions',
+    auth: false,
+    summary: "Sets a password with an invite or reset link's token; ends the user's other sessions",
+    body: resetSchema,
+    responses: { '204': { description: 'Password set' }, ...problemResponses(400) },
+    problems: ['validation-error', 'password-token-invalid'],
+  },
+];
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+
+const tokenInvalid = () =>
+  new ProblemError(
+    400,
+    'password-token-invalid',
+    'The link is not valid',
+    'The link is unknown, was already used, or has expired; ask for a new one',
+    { errors: [{ pointer: '/body/token', message: 'is unknown, used or expired' }] },
+  );
+
+type Recipient = { id: string; name: string; email: string; locale: string; time_zone: string | null };
+
+/** Stores a new one-time token (its hash) for a user; returns it in clear with its end. */
+async function issuePasswordToken(
+  db: Queryable,
+  userId: string,
+  purpose: 'invite' | 'reset',
+  validMinutes: number,
+): Promise<{ token: string; expiresAt: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const [row] = await db.query<{ expires_at: string }>(
+    `INSERT INTO password_tokens (token_hash, user_id, purpose, expires_at)
+     VALUES ($1, $2, $3, now() + make_interval(mins => $4)) RETURNING expires_at`,
+    [hashOf(token), userId, purpose, validMinutes],
+  );
+  return { token, expiresAt: new Date((row as { expires_at: string }).expires_at).toISOString() };
+}
+
+function timeZoneProblem(timeZone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return undefined;
+  } catch {
+    return 'is not a known IANA time zone';
+  }
+}
+
+/** Background sends (forgotten passwords), awaited before the pool closes. */
+function tracker(db: Db): (work: Promise<unknown>) => void {
+  const pending = new Set<Promise<unknown>>();
+  db.beforeClose(async () => {
+    await Promise.all(pending);
+  });
+  return (work) => {
+    const done = work.catch((err: unknown) => logger.warn({ err }, 'account email failed'));
+    pending.add(done);
+    void done.finally(() => pending.delete(done));
+  };
+}
+
+/** The link that an account email carries. */
+const setPasswordLink = (publicUrl: string, token: string) =>
+  `${publicUrl}/set-password?token=${encodeURIComponent(token)}`;
+
+/** Authenticated account routes: preferences (any user) and invites (administrators). */
+export function accountRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  const { db } = ctx;
+
+  router.patch('/users/me', async (req, res) => {
+    noQuery(req);
+    const caller = callerOf(req);
+    const body = check<{ locale?: 'es' | 'en' | null; timeZone?: string | null }>(
+      preferencesSchema,
+      req.body ?? {},
+      '/body',
+    );
+    const tzProblem = typeof body.timeZone === 'string' ? timeZoneProblem(body.timeZone) : undefined;
+    if (tzProblem)
+      throw ProblemError.badRequest('Unknown time zone', [{ pointer: '/body/timeZone', message: tzProblem }]);
+    await db.query(
+      `UPDATE users SET
+         ui_locale = CASE WHEN $2 THEN $3 ELSE ui_locale END,
+         locale = COALESCE($3, locale),
+         time_zone = CASE WHEN $4 THEN $5 ELSE time_zone END
+       WHERE id = $1`,
+      [caller.userId, 'locale' in body, body.locale ?? null, 'timeZone' in body, body.timeZone ?? null],
+    );
+    res.json(await sessionUser(db, caller.userId));
+  });
+
+  router.post('/users/:id/invite', async (req, res) => {
+    noQuery(req);
+    requireRole(req, 'admin');
+    const [user] = await db.query<Recipient>(
+      'SELECT id, name, email, locale, time_zone FROM users WHERE id = $1 AND active',
+      [req.params.id],
+    );
+    if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
+    if (!ctx.accountMail) throw emailUnavailable('No SMTP server is configured (SMTP_URL)');
+    const { token, expiresAt } = await issuePasswordToken(
+      db,
+      user.id,
+      'invite',
+      ctx.auth.inviteValidHours * 60,
+    );
+    try {
+      await ctx.accountMail.send('account-invite', user, {
+        link: setPasswordLink(ctx.publicUrl, token),
+        expiresAt,
+        timezone: user.time_zone ?? 'UTC',
+        invitedBy: callerOf(req).name,
+      });
+    } catch (err) {
+      await db.query('DELETE FROM password_tokens WHERE token_hash = $1', [hashOf(token)]);
+      logger.warn({ err, userId: user.id }, 'invite email not sent');
+      throw emailUnavailable('The SMTP server did not take the invite; try again');
+    }
+    logger.info({ userId: user.id }, 'invite sent');
+    res.status(202).json({ userId: user.id, email: user.email, expiresAt });
+  });
+
+  return router;
+}
+
+/** Unauthenticated password routes: forgotten password and setting a password with a link's token. */
+export function passwordRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  const { db } = ctx;
+  const track = tracker(db);
+  // Every request counts (not only failures): each may send an email.
+  const forgotLimit: RequestHandler = rateLimit({
+    windowMs: ctx.auth.signInWindowMinutes * 60_000,
+    limit: ctx.auth.signInMaxFailures,
+    standardHeaders: false,
+    legacyHeaders: false,
+    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')} ${bodyEmail(req.body)}`,
+    validate: { xForwardedForHeader: false },
+    handler: rateLimitedHandler('Too many password requests for this address; try again later'),
+  });
+
+  const sendReset = async (email: string): Promise<void> => {
+    const users = await db.query<Recipient>(
+      'SELECT id, name, email, locale, time_zone FROM users WHERE lower(email) = lower($1) AND active LIMIT 2',
+      [email.trim()],
+    );
+    const user = users.length === 1 ? users[0] : undefined;
+    if (!user || !ctx.accountMail) {
+      if (users.length > 1) logger.warn('password reset refused: several active users share the address');
+      else if (user) logger.warn({ userId: user.id }, 'password reset not sent: no SMTP server configured');
+      return;
+    }
+    const template: AccountTemplate = 'account-reset';
+    const { token, expiresAt } = await issuePasswordToken(db, user.id, 'reset', ctx.auth.resetValidMinutes);
+    await ctx.accountMail.send(template, user, {
+      link: setPasswordLink(ctx.publicUrl, token),
+      expiresAt,
+      timezone: user.time_zone ?? 'UTC',
+    });
+    logger.info({ userId: user.id }, 'password reset link sent');
+  };
+
+  router.post('/api/password/forgot', forgotLimit, (req, res) => {
+    noQuery(req);
+    const body = check<{ email: string }>(forgotSchema, req.body ?? {}, '/body');
+    // Answered before looking the address up, so neither the answer nor its timing tells if it is known.
+    track(sendReset(body.email));
+    res.status(202).end();
+  });
+
+  router.post('/api/password/reset', async (req, res) => {
+    noQuery(req);
+    const body = check<{ token: string; password: string }>(resetSchema, req.body ?? {}, '/body');
+    const weak = passwordProblem(body.password);
+    if (weak)
+      throw ProblemError.badRequest('The password is too weak', [
+        { pointer: '/body/password', message: weak },
+      ]);
+    const passwordHash = await hashPassword(body.password);
+    const sessionId = sessionIdOf(req);
+    await db.transaction(async (tx) => {
+      const [used] = await tx.query<{ user_id: string }>(
+        `UPDATE password_tokens t SET used_at = now()
+         FROM users u
+         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND u.active
+         RETURNING t.user_id`,
+        [hashOf(body.token)],
+      );
+      if (!used) throw tokenInvalid();
+      await tx.query('UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1', [
+        used.user_id,
+        passwordHash,
+      ]);
+      // Other links of the user stop working too: the password they were for is gone.
+      await tx.query('UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
+        used.user_id,
+      ]);
+      // A session of the same user that sent this request stays; every other one ends.
+      const [own] = sessionId
+        ? await tx.query<{ id_hash: string }>(
+            'SELECT id_hash FROM sessions WHERE id_hash = $1 AND user_id = $2',
+            [sessionIdHash(sessionId), used.user_id],
+          )
+        : [];
+      await endSessions(tx, used.user_id, own?.id_hash);
+      logger.info({ userId: used.user_id }, 'password set');
+    });
+    res.status(204).end();
+  });
+
+  return router;
+}
