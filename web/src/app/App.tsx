@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { RouterProvider, useLocation, match } from './router';
 import { SessionProvider, useSessionQuery } from '../session/session';
 import { SignInPage } from '../session/SignInPage';
+import { ForgotPasswordPage, SetPasswordPage } from '../session/PasswordPages';
 import { InboxPage } from '../inbox/InboxPage';
 import { Shell } from './Shell';
 import { ApiError } from '../api/client';
@@ -45,13 +46,16 @@ function Routes() {
 function Gate() {
   const session = useSessionQuery();
   const { t } = useTranslation();
+  const { path } = useLocation();
+  // Reached from an email link, signed in or not.
+  if (path === '/set-password') return <SetPasswordPage />;
   if (session.isPending)
     return (
       <p className="loading" role="status">
         {t('loading')}
       </p>
     );
-  if (!session.data) return <SignInPage />;
+  if (!session.data) return path === '/forgot-password' ? <ForgotPasswordPage /> : <SignInPage />;
   return (
     <SessionProvider session={session.data}>
       <Shell>

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api/client';
 import { SESSION_KEY, signIn } from './session';
 import { LanguagePicker } from '../shared/LanguagePicker';
+import { Link } from '../app/router';
 
 export function SignInPage() {
   const { t } = useTranslation('session');
@@ -75,6 +76,9 @@ export function SignInPage() {
         <button className="button primary wide" type="submit" disabled={busy}>
           {busy ? t('signingIn') : t('signIn')}
         </button>
+        <p className="signin-foot">
+          <Link to="/forgot-password">{t('forgot')}</Link>
+        </p>
         <div className="signin-foot">
           <LanguagePicker />
         </div>

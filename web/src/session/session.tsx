@@ -47,7 +47,8 @@ export function SessionProvider({ session, children }: { session: Session; child
   const user = session.user;
 
   useEffect(() => {
-    const lng = preferredLanguage(localStorage.getItem('crm.language') ?? user.locale);
+    // The user's saved language wins over this device's last choice.
+    const lng = preferredLanguage(user.locale ?? localStorage.getItem('crm.language'));
     if (i18n.language !== lng) void i18n.changeLanguage(lng);
   }, [user.locale, i18n]);
 
@@ -72,12 +73,22 @@ export function SessionProvider({ session, children }: { session: Session; child
     }
   }, [queryClient]);
 
+  // The choice is the user's (PATCH /api/users/me, so every device and their emails follow it).
   const setLanguage = useCallback(
     (lng: Language) => {
       localStorage.setItem('crm.language', lng);
       void i18n.changeLanguage(lng);
+      void call(api.PATCH('/api/users/me', { body: { locale: lng } }))
+        .then((saved) =>
+          queryClient.setQueryData<Session | null>(SESSION_KEY, (old) =>
+            old ? { ...old, user: saved as SessionUser } : old,
+          ),
+        )
+        .catch(() => {
+          /* kept on this device; saved with the next change */
+        });
     },
-    [i18n],
+    [i18n, queryClient],
   );
 
   const value = useMemo(
