@@ -20,7 +20,23 @@ const forbiddenInWorkflows = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    // web/public/sw.js is plain browser JavaScript outside any tsconfig; vite.config.mts is build glue whose
+    // ESM-only imports the import-x resolver cannot load.
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.data/',
+      'coverage/',
+      'eslint.config.mjs',
+      'jest.config.js',
+      'web/dist/',
+      'web/public/sw.js',
+      'web/vite.config.mts',
+      'web/src/api/schema.d.ts',
+      'web/test-results/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

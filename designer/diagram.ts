@@ -574,7 +574,7 @@ pre{background:#f1f5f9;padding:12px;overflow:auto}
 <p class="meta">${escapeXml(def.id)} · version ${escapeXml(def.version)}${
     current.length > 0 ? ` · current step: ${current.map(escapeXml).join(', ')}` : ''
   }</p>
-<div class="diagram">
+<div class="diagram" tabindex="0" role="region" aria-label="Diagram">
 ${toSvg(def, highlight)}
 </div>
 <details>

@@ -27,6 +27,7 @@ import { listLatestDefinitions } from '../db/definitions';
 import { connectTemporal } from '../lib/temporal';
 import { createWorker } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ensureWebBuild } from './web-build';
 
 const stops: { name: string; stop: () => Promise<unknown> }[] = [];
 let stopping = false;
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
     console.error(`Invalid case-type definitions in ${config.definitionsDir}:\n${formatIssues(errors)}`);
     process.exit(1);
   }
+
+  // The web app is served from web/dist by the API; build it first if a source changed.
+  ensureWebBuild(log);
 
   let temporalAddress = config.temporalAddress;
   let temporalUi: string | undefined;
