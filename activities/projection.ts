@@ -63,6 +63,9 @@ SELECT 1`;
 /**
  * Writes the case read model: the case row, changed tasks and new timeline entries, atomically.
  * Idempotent and order-tolerant: rows only move forward in `version`, timeline entries are keyed by seq.
+ * That is sound only because every caller writes committed state (docs/projection.md): the API from an
+ * update's result, the workflow through a regular activity. Run from inside an open workflow task (a
+ * local activity), a discarded task would leave a version behind whose content the real task differs from.
  */
 export async function projectCase(db: Db, input: ProjectionInput): Promise<void> {
   const c = input.state;

@@ -39,6 +39,7 @@ import { segmentRoutes } from './routes/segments';
 import { sessionRoutes } from './routes/session';
 import { webAppRoutes } from './web-app';
 import { TextStats } from './text-stats';
+import { projectCase } from '../activities/projection';
 
 export interface AppDeps {
   db: Db;
@@ -103,7 +104,9 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.accountMail ? { accountMail: new AccountMailer(deps.accountMail) } : {}),
     textStats: new TextStats(deps.db),
     client: deps.client,
-    gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs),
+    gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs, (projection) =>
+      projectCase(deps.db, projection),
+    ),
     taskQueue: deps.taskQueue,
     publicUrl: deps.publicUrl,
     maxPageSize: deps.maxPageSize,

@@ -18,6 +18,7 @@ import {
   type CaseSummary,
   type CaseWorkflowInput,
 } from '../workflows/messages';
+import type { ProjectionInput } from '../activities/types';
 import { ProblemError } from './problem';
 
 /** HTTP status for each interpreter rejection code. */
@@ -44,7 +45,17 @@ export class CaseGateway {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly timeoutMs: number,
+    /**
+     * Writes the read model from an update's committed result before the API answers, so the inbox shows
+     * a completed action before its HTTP answer returns (docs/projection.md).
+     */
+    private readonly writeCommitted: (projection: ProjectionInput) => Promise<void> = async () => {},
   ) {}
+
+  private async committed<T extends { projection?: ProjectionInput }>(result: T): Promise<T> {
+    if (result.projection) await this.writeCommitted(result.projection);
+    return result;
+  }
 
   private async bounded<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -77,8 +88,10 @@ export class CaseGateway {
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [{ key: CASE_TYPE, value: start.caseType }],
     });
-    return this.bounded(() =>
-      this.client.workflow.executeUpdateWithStart(readyUpdate, { startWorkflowOperation: operation }),
+    return this.committed(
+      await this.bounded(() =>
+        this.client.workflow.executeUpdateWithStart(readyUpdate, { startWorkflowOperation: operation }),
+      ),
     );
   }
 
@@ -91,7 +104,8 @@ export class CaseGateway {
     const updateId = requestId ?? randomUUID();
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.bounded(() => handle.executeUpdate(actUpdate, { args: [event], updateId }));
+        const result = await this.bounded(() => handle.executeUpdate(actUpdate, { args: [event], updateId }));
+        return await this.committed(result);
       } catch (err) {
         // Under a burst of updates to one case the server may hand an update back unprocessed (not applied):
         // send it again, with the same id so it still applies at most once.

@@ -19,6 +19,7 @@ import type * as activityTypes from '../activities/types';
 import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpreter';
 import { casePlan, migrateState } from '../engine/migration';
 import type { CaseEvent, CaseState, Command, StepResult } from '../engine/state';
+import type { ProjectionInput } from '../activities/types';
 import { CASE_STATUS, CASE_TYPE } from './search-attributes';
 import {
   actUpdate,
@@ -40,6 +41,19 @@ const { checkDirectory } = proxyLocalActivities<activityTypes.CaseActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
 });
+
+/**
+ * The read-model write of committed state (docs/projection.md): a regular activity is scheduled by a
+ * workflow task's completion, so it only ever runs for a change Temporal committed. A discarded
+ * (speculative) workflow task schedules nothing.
+ */
+const { projectCase: projectCommitted } = proxyActivities<activityTypes.CaseActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+});
+
+/** Cases whose history has this marker project committed state only; older histories replay as they ran. */
+const COMMITTED_PROJECTION = 'projection-committed';
 
 const { sendEmail } = proxyActivities<activityTypes.CaseActivities>(emailActivityOptions());
 
@@ -72,13 +86,54 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   let state: CaseState;
   let lastStatus: string | undefined;
 
-  async function project(result: Pick<StepResult, 'timeline' | 'changedTasks'>): Promise<void> {
-    const tasks = result.changedTasks.map((id) => state.tasks[id]).filter((t) => t !== undefined);
-    await projectCase({ state: caseRow(state), tasks, timeline: result.timeline });
+  // Committed projection: what has changed since the last reconciling write, merged (the newest case
+  // row, each changed task as it is now, the new timeline entries), written by one activity at a time.
+  let pending: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
+  let reconciling = false;
+
+  function reconcile(): void {
+    if (reconciling || !pending) return;
+    const input = projectionOf(pending.tasks, pending.timeline);
+    pending = undefined;
+    reconciling = true;
+    track(
+      projectCommitted(input).finally(() => {
+        reconciling = false;
+        reconcile();
+      }),
+    );
+  }
+
+  function projectionOf(taskIds: Iterable<string>, timeline: StepResult['timeline']): ProjectionInput {
+    const tasks = [...taskIds].map((id) => state.tasks[id]).filter((t) => t !== undefined);
+    return { state: caseRow(state), tasks, timeline };
+  }
+
+  /**
+   * Records a change for the read model. Returns the projection of this change, which an update hands
+   * back to the API to write from its committed result.
+   */
+  async function project(
+    result: Pick<StepResult, 'timeline' | 'changedTasks'>,
+  ): Promise<ProjectionInput | undefined> {
+    let projection: ProjectionInput | undefined;
+    if (patched(COMMITTED_PROJECTION)) {
+      projection = projectionOf(result.changedTasks, result.timeline);
+      pending ??= { tasks: new Set(), timeline: [] };
+      for (const id of result.changedTasks) pending.tasks.add(id);
+      pending.timeline.push(...result.timeline);
+      reconcile();
+    } else {
+      // Histories recorded before the marker: the projection ran inside the workflow task, as a local
+      // activity (which a discarded speculative task could leave behind; docs/projection.md).
+      const tasks = result.changedTasks.map((id) => state.tasks[id]).filter((t) => t !== undefined);
+      await projectCase({ state: caseRow(state), tasks, timeline: result.timeline });
+    }
     if (state.status !== lastStatus) {
       lastStatus = state.status;
       upsertSearchAttributes([{ key: CASE_STATUS, value: state.status }]);
     }
+    return projection;
   }
 
   function track(work: Promise<void>): void {
@@ -223,7 +278,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     );
   }
 
-  async function apply(event: CaseEvent): Promise<StepResult> {
+  async function apply(event: CaseEvent): Promise<StepResult & { projection?: ProjectionInput }> {
     const known = new Set(Object.keys(state.tasks));
     const result = applyEvent(def, state, event, Date.now());
     state = result.state;
@@ -232,8 +287,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     checkRouting(
       event.type === 'timerFired' ? result.changedTasks : result.changedTasks.filter((id) => !known.has(id)),
     );
-    await project(result);
-    return result;
+    const projection = await project(result);
+    return projection ? { ...result, projection } : result;
   }
 
   // The state exists before any handler is registered: registering a handler runs the updates buffered
@@ -260,7 +315,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
       const taskId =
         'taskId' in event ? event.taskId : event.type === 'addTask' ? result.changedTasks[0] : undefined;
       const task = taskId === undefined ? null : (state.tasks[taskId] ?? null);
-      return { case: summary(state), task };
+      return { case: summary(state), task, ...(result.projection ? { projection: result.projection } : {}) };
     },
     {
       validator: (event) => {
@@ -293,8 +348,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           detail: { fromVersion: from, toVersion: plan.toVersion, steps: plan.steps ?? {} },
         },
       ];
-      await project({ timeline, changedTasks: Object.keys(state.tasks) });
-      return summary(state);
+      const projection = await project({ timeline, changedTasks: Object.keys(state.tasks) });
+      return { ...summary(state), ...(projection ? { projection } : {}) };
     },
     {
       validator: ({ plan, definition }) => {
@@ -315,15 +370,22 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     },
   );
 
+  let startProjection: ProjectionInput | undefined;
   setHandler(readyUpdate, async () => {
     await condition(() => projected);
-    return summary(state);
+    // The case as it is now, with the start's timeline entries: the API writes it from the committed
+    // result (a repeated start writes nothing new: versions and timeline seqs only move forward).
+    if (!startProjection) return summary(state);
+    return {
+      ...summary(state),
+      projection: projectionOf(Object.keys(state.tasks), startProjection.timeline),
+    };
   });
 
   if (startResult) {
     dispatch(startResult.commands);
     checkRouting(startResult.changedTasks);
-    await project(startResult);
+    startProjection = await project(startResult);
     projected = true;
   }
 

@@ -5,6 +5,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ActorEvent, CaseState, StartInput, TaskState } from '../engine/state';
 import type { MigrationPlan } from '../engine/migration';
 import type { CaseTypeDefinition } from '../engine/types';
+import type { ProjectionInput } from '../activities/types';
 
 export interface CaseWorkflowInput {
   definition: CaseTypeDefinition;
@@ -22,11 +23,19 @@ export interface CaseSummary {
   statusCategory: string;
   ended: boolean;
   version: number;
+  /**
+   * The read-model write of this committed change (docs/projection.md). Temporal hands an update's result
+   * to the client only once it is in history, so what the API writes from it was committed. Absent in
+   * results of cases still running the old projection (a local activity inside the update).
+   */
+  projection?: ProjectionInput;
 }
 
 export interface ActionResult {
   case: CaseSummary;
   task: TaskState | null;
+  /** See `CaseSummary.projection`. */
+  projection?: ProjectionInput;
 }
 
 export interface CaseOutcome {

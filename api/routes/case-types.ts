@@ -4,6 +4,7 @@ import { definitionVersion, latestDefinition, listLatestDefinitions } from '../.
 import { casePlan, checkMigrationPlan, type MigrationPlan } from '../../engine/migration';
 import type { CaseState } from '../../engine/state';
 import { toHtml, toMermaid } from '../../designer/diagram';
+import { projectCase } from '../../activities/projection';
 import { migrateUpdate, stateQuery } from '../../workflows/messages';
 import { callerOf, requireRole } from '../auth';
 import type { ApiContext } from '../context';
@@ -372,10 +373,12 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
       let error: string | undefined;
       if (!dryRun && result === 'would-move') {
         try {
-          await handle.executeUpdate(migrateUpdate, {
+          const migrated = await handle.executeUpdate(migrateUpdate, {
             args: [{ plan, definition: to.definition, actor: caller.userId }],
             updateId: `migrate-${plan.fromVersion}-${plan.toVersion}`,
           });
+          // The committed result's read-model write (docs/projection.md).
+          if (migrated.projection) await projectCase(ctx.db, migrated.projection);
           result = 'moved';
         } catch (err) {
           result = 'failed';
