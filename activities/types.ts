@@ -1,4 +1,4 @@
-import type { EmailCommand, TaskState, TimelineEntry } from '../engine/state';
+import type { Command, EmailCommand, TaskState, TimelineEntry } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
 
 /** The case row the projection writes (times in epoch ms). */
@@ -40,10 +40,24 @@ export interface SendEmailResult {
 export interface PublishedDefinition {
   definition: CaseTypeDefinition;
   version: number;
+  /** With data to check: its errors against the definition's fields (empty when it fits). */
+  dataErrors?: { pointer: string; message: string }[];
+}
+
+export type CallServiceInput = Extract<Command, { kind: 'callService' }> & {
+  caseId: string;
+};
+
+/** A service step's successful call: the HTTP status and the JSON (or text) response. */
+export interface CallServiceResult {
+  status: number;
+  response: unknown;
 }
 
 /** The activities the case workflow calls. Implemented by `createActivities`. */
 export interface CaseActivities {
+  /** Calls a service step's endpoint (allowlisted address, secrets from the configuration). */
+  callService(input: CallServiceInput): Promise<CallServiceResult>;
   projectCase(input: ProjectionInput): Promise<void>;
   sendEmail(input: SendEmailInput): Promise<SendEmailResult>;
   resolveAssignee(input: {
@@ -51,5 +65,8 @@ export interface CaseActivities {
     team: string;
     strategy: 'round-robin' | 'least-busy';
   }): Promise<string | null>;
-  latestDefinition(caseType: string): Promise<PublishedDefinition>;
+  /** Of `user:<id>` and `team:<id>` references, those not in the directory (unknown, or a deactivated user). */
+  checkDirectory(refs: string[]): Promise<string[]>;
+  /** The latest version of a case type; given `data`, also how that data fails its fields. */
+  latestDefinition(caseType: string, data?: Record<string, unknown>): Promise<PublishedDefinition>;
 }

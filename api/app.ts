@@ -33,6 +33,7 @@ import { contactRoutes } from './routes/contacts';
 import { entityRoutes } from './routes/entities';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
+import { exchangeRateRoutes } from './routes/exchange-rates';
 import { reportRoutes } from './routes/reports';
 import { segmentRoutes } from './routes/segments';
 import { sessionRoutes } from './routes/session';
@@ -138,6 +139,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(contactRoutes(ctx));
   api.use(segmentRoutes(ctx));
   api.use(reportRoutes(ctx));
+  api.use(exchangeRateRoutes(ctx));
   api.use(campaignRoutes(ctx));
   api.use(importRoutes(ctx));
   api.use(integrationRoutes(ctx));

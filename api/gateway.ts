@@ -30,6 +30,8 @@ const STATUS_FOR: Record<string, number> = {
   STATUS_NOT_MANUAL: 400,
   FIELD_NOT_EDITABLE: 400,
   INVALID_ACTION: 400,
+  UNKNOWN_MESSAGE: 400,
+  SEPARATION_OF_DUTIES: 403,
 };
 
 function slug(code: string): string {

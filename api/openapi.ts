@@ -16,7 +16,13 @@ import { attachmentOperations } from './routes/attachments';
 import { calendarOperations } from './routes/calendar';
 import { campaignOperations } from './routes/campaigns';
 import { caseTypeOperations } from './routes/case-types';
-import { setStatusSchema, startSchema, updateCaseSchema } from './routes/cases';
+import {
+  cancelCaseSchema,
+  caseMessageSchema,
+  setStatusSchema,
+  startSchema,
+  updateCaseSchema,
+} from './routes/cases';
 import { contactOperations } from './routes/contacts';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
@@ -26,6 +32,7 @@ import { importOperations } from './routes/imports';
 import { inboxOperations } from './routes/inbox';
 import { integrationOperations } from './routes/integrations';
 import { parameterOperations } from './routes/parameters';
+import { exchangeRateOperations } from './routes/exchange-rates';
 import { reportOperations } from './routes/reports';
 import { segmentOperations } from './routes/segments';
 import { sessionOperations } from './routes/session';
@@ -85,6 +92,49 @@ const foundationOperations: OperationSpec[] = [
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
     problems: ['unknown-status', 'status-not-manual', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/api/cases/:id/messages',
+    operationId: 'sendCaseMessage',
+    tag: 'Cases',
+    summary: 'Sends a message to a running case (agents, supervisors, administrators who can see it)',
+    description:
+      'The first step waiting for the message (a wait step with `message`, or a boundary event) catches it; ' +
+      'an interrupting boundary event withdraws its task. A message no step waits for is kept when the case ' +
+      'type declares it with `buffer: true`, else dropped; the timeline says which. Accepts an Idempotency-Key header.',
+    params: { id: 'Case id' },
+    body: caseMessageSchema,
+    idempotent: true,
+    responses: {
+      '200': {
+        description: 'The case as the message left it (as GET /api/cases/{id})',
+        schema: { type: 'object' },
+      },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: ['unknown-message', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/api/cases/:id/cancel',
+    operationId: 'cancelCase',
+    tag: 'Cases',
+    summary: 'Cancels a case (supervisors, administrators)',
+    description:
+      'Ends the case with the reason in its timeline; its open tasks are withdrawn from every inbox and its ' +
+      'waits and timers stop; `caseEnded` email rules fire. Accepts an Idempotency-Key header.',
+    params: { id: 'Case id' },
+    body: cancelCaseSchema,
+    idempotent: true,
+    responses: {
+      '200': {
+        description: 'The cancelled case (as GET /api/cases/{id})',
+        schema: { type: 'object' },
+      },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: ['forbidden', 'case-ended', 'engine-unavailable'],
   },
   {
     method: 'patch',
@@ -170,6 +220,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...contactOperations,
   ...segmentOperations,
   ...reportOperations,
+  ...exchangeRateOperations,
   ...campaignOperations,
   ...importOperations,
   ...integrationOperations,

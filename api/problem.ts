@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { DomainError } from '../lib/domain-errors';
 import { logger } from '../lib/logger';
 
 /** Base of the stable problem `type` URIs; each problem's page is documented in docs/problems.md. */
@@ -23,8 +24,11 @@ export class ProblemError extends Error {
     super(detail ?? title);
   }
 
+  /** A 400 `validation-error`; never with an empty `errors` list (the detail then stands at the root, ``). */
   static badRequest(detail: string, errors: FieldError[] = []): ProblemError {
-    return new ProblemError(400, 'validation-error', 'The request is not valid', detail, { errors });
+    return new ProblemError(400, 'validation-error', 'The request is not valid', detail, {
+      errors: errors.length > 0 ? errors : [{ pointer: '', message: detail }],
+    });
   }
 
   static notFound(what: string): ProblemError {
@@ -63,6 +67,12 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (res.headersSent) return;
   if (err instanceof ProblemError) return send(res, err, req.originalUrl);
+  if (err instanceof DomainError)
+    return send(
+      res,
+      new ProblemError(err.status, err.slug, err.title, err.message, err.extensions),
+      req.originalUrl,
+    );
   const e = err as { type?: string; status?: number; message?: string };
   if (e.type === 'entity.parse.failed') {
     return send(
@@ -92,7 +102,9 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
   if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
     return send(
       res,
-      ProblemError.badRequest('A value in the request is out of range or malformed'),
+      ProblemError.badRequest('A value in the request is out of range or malformed', [
+        { pointer: '', message: (err as Error).message || 'out of range or malformed' },
+      ]),
       req.originalUrl,
     );
   }

@@ -20,7 +20,8 @@ function textProblem(text: string): string | undefined {
 /**
  * Finds the first place in a parsed JSON value with text Postgres cannot store (a NUL character or an
  * unpaired surrogate: the workflow would accept it, then fail its projection forever and leave the case
- * stuck) or nested deeper than MAX_JSON_DEPTH. Iterative, so no input can overflow the stack.
+ * stuck), a number JSON.parse turned into Infinity (`1e400`: it would be stored as null) or nested deeper than
+ * MAX_JSON_DEPTH. Iterative, so no input can overflow the stack.
  */
 export function findUnsafeJson(value: unknown, root: string): FieldError | undefined {
   const stack: { value: unknown; pointer: string; depth: number }[] = [{ value, pointer: root, depth: 0 }];
@@ -31,6 +32,11 @@ export function findUnsafeJson(value: unknown, root: string): FieldError | undef
       if (problem) return { pointer: item.pointer, message: problem };
       continue;
     }
+    if (typeof item.value === 'number' && !Number.isFinite(item.value))
+      return {
+        pointer: item.pointer,
+        message: 'is a number too large to store (beyond ±1.7976931348623157e308); send a smaller number',
+      };
     if (item.value === null || typeof item.value !== 'object') continue;
     if (item.depth >= MAX_JSON_DEPTH)
       return { pointer: item.pointer, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
@@ -97,4 +103,20 @@ export const noQuerySchema = { type: 'object', additionalProperties: false } as 
 /** Answers 400 with a pointer `/query/<name>` for every query parameter of an operation that takes none. */
 export function noQuery(req: Request): void {
   check(noQuerySchema, { ...req.query }, '/query');
+}
+
+/**
+ * Answers 400 with a pointer `/query/<name>` for every query parameter the operation's query schema does not
+ * declare (a misspelt filter must not silently widen a report).
+ */
+export function knownQuery(req: Request, schema: { properties: Record<string, unknown> }): void {
+  const unknown = Object.keys(req.query).filter((name) => !Object.hasOwn(schema.properties, name));
+  if (unknown.length > 0)
+    throw ProblemError.badRequest(
+      `Unknown query parameter(s): ${unknown.join(', ')}`,
+      unknown.map((name) => ({
+        pointer: `/query/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+        message: `is not a parameter of this operation (known: ${Object.keys(schema.properties).join(', ')})`,
+      })),
+    );
 }

@@ -62,6 +62,8 @@ export function describe(
       return `${who} commented: ${String(detail.text)}`;
     case 'task.edited':
       return `Edited after completion by ${who}: ${changedFields(detail)} changed`;
+    case 'task.unassignable':
+      return `Not in the directory: ${((detail.missing as string[] | undefined) ?? []).join(', ')}; offered to ${((detail.candidateRoles as string[] | undefined) ?? []).join(' and ') || 'the remaining candidates'}`;
     case 'task.escalated':
       return `Escalated to level ${String(detail.level)}`;
     case 'task.cancelled':

@@ -12,8 +12,8 @@ import { CASE_WORKFLOW_TYPE } from '../workflows/messages';
 import type { Bench, BenchResult } from './run';
 import { ms, percentile } from './stats';
 
-const ENTITIES = 100_000;
-const CASES = 1_000_000;
+const ENTITIES = Number(process.env.CRM_BENCH_ENTITIES ?? 100_000);
+const CASES = Number(process.env.CRM_BENCH_CASES ?? 1_000_000);
 const AGENTS = 50;
 const TARGETS = Number(process.env.CRM_BENCH_TARGETS ?? 10_000);
 const CONTROL = Number(process.env.CRM_BENCH_CONTROL ?? 1000);
@@ -190,8 +190,11 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
       const r = await latency(env, user, url, headers);
       figures[`${name}: p50 (ms)`] = r.p50;
       figures[`${name}: p99 (ms)`] = r.p99;
-      const body = r.last as { totals?: { count: number }; total?: number };
-      if (body.totals) notes.push(`${name}: ${body.totals.count} cases aggregated`);
+      const body = r.last as { totals?: { count: number; currency: string }[]; total?: number };
+      if (body.totals)
+        notes.push(
+          `${name}: ${body.totals.map((t) => `${t.count} ${t.currency}`).join(', ')} cases aggregated`,
+        );
       if (typeof body.total === 'number') notes.push(`${name}: ${body.total} cases counted`);
     }
 

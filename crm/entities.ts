@@ -116,9 +116,13 @@ export function checkEntityInput(body: unknown, prefix: string, creating: boolea
     const problem = emailAddressProblem(input.email);
     if (problem) errors.push({ pointer: `${prefix}/email`, message: problem });
   }
-  if (input.custom && typeof input.custom === 'object') {
+  if (input.custom && typeof input.custom === 'object' && !Array.isArray(input.custom)) {
     const custom = validatorFor(customSchema('entity'));
-    if (!custom(input.custom)) errors.push(...fieldErrors(custom.errors, `${prefix}/custom`));
+    // A change (not a creation) merges: a null removes that field, so only the values it sets are checked.
+    const values = creating
+      ? input.custom
+      : Object.fromEntries(Object.entries(input.custom).filter(([, v]) => v !== null));
+    if (!custom(values)) errors.push(...fieldErrors(custom.errors, `${prefix}/custom`));
   }
   if (errors.length > 0) throw ProblemError.badRequest(`The entity has ${errors.length} error(s)`, errors);
   return input;
@@ -182,6 +186,22 @@ export async function insertEntity(
   } catch (err) {
     throw conflictOf(err, values, prefix);
   }
+}
+
+/**
+ * The custom fields after a change: the change's fields merged into the stored ones (a null removes one), as
+ * `PATCH /api/cases/:id` merges a case's data. Fields the change does not name are kept.
+ */
+export function mergeCustom(
+  current: Record<string, unknown> | null | undefined,
+  change: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...(current ?? {}) };
+  for (const [key, value] of Object.entries(change)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
 }
 
 /** Fields of `patch` whose value differs from the stored entity. */

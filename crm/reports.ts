@@ -7,6 +7,8 @@
  * boundaries) aggregates the cases themselves, over the covering `cases_forecast` index.
  */
 import type { Queryable } from '../db';
+import { DomainError, type InputError } from '../lib/domain-errors';
+import { ratesInto, type AppliedRate } from './exchange-rates';
 
 /** Which cases a report covers. Every filter is ANDed; an empty or undefined filter does not restrict. */
 export interface ReportScope {
@@ -74,6 +76,8 @@ export async function forecastCaseTypes(db: Queryable): Promise<string[]> {
 }
 
 export interface ForecastFigures {
+  /** ISO 4217 code every amount of these figures is in. */
+  currency: string;
   count: number;
   amount: number;
   weightedAmount: number;
@@ -86,71 +90,99 @@ export interface ForecastFigures {
   lostAmount: number;
 }
 
-export interface ForecastReport {
-  totals: ForecastFigures;
-  byStatus: (ForecastFigures & { caseType: string; status: string; statusName: string; category: string })[];
-  byAgent: (ForecastFigures & { agentId: string | null; agentName: string | null })[];
-  byMonth: (ForecastFigures & { month: string | null })[];
-}
+/** The figures that are sums (everything but the currency). */
+export const FIGURE_KEYS = [
+  'count',
+  'amount',
+  'weightedAmount',
+  'openCount',
+  'openAmount',
+  'openWeightedAmount',
+  'wonCount',
+  'wonAmount',
+  'lostCount',
+  'lostAmount',
+] as const;
 
-const ZERO: ForecastFigures = {
-  count: 0,
-  amount: 0,
-  weightedAmount: 0,
-  openCount: 0,
-  openAmount: 0,
-  openWeightedAmount: 0,
-  wonCount: 0,
-  wonAmount: 0,
-  lostCount: 0,
-  lostAmount: 0,
-};
+type StatusRow = ForecastFigures & { caseType: string; status: string; statusName: string; category: string };
+type AgentRow = ForecastFigures & { agentId: string | null; agentName: string | null };
+type MonthRow = ForecastFigures & { month: string | null };
+
+export interface ForecastReport {
+  /** The currencies the figures are in, sorted: one row per currency in every breakdown and the totals. */
+  currencies: string[];
+  totals: ForecastFigures[];
+  byStatus: StatusRow[];
+  byAgent: AgentRow[];
+  byMonth: MonthRow[];
+  /** Set when the amounts were converted into one reporting currency: the rates used. */
+  conversion: { currency: string; rateDate: string; rates: AppliedRate[] } | null;
+}
 
 /** The forecast of no case at all (no case type has an amount). */
 export function emptyForecast(): ForecastReport {
-  return { totals: { ...ZERO }, byStatus: [], byAgent: [], byMonth: [] };
+  return { currencies: [], totals: [], byStatus: [], byAgent: [], byMonth: [], conversion: null };
 }
 
+/** Currency of a case without one (or of a definition without a default): ISO 4217 "no currency". */
+export const NO_CURRENCY = 'XXX';
+
 /**
- * The forecast. Probability of a case: its `data.probability` when set, else the default probability of its
- * status in the definition version the case runs on. Weighted amount = amount x probability / 100.
+ * The forecast, in each case's own currency (never adding one currency to another). Weighted amount: a
+ * `won` case counts 100 %, a `lost` or `closed` one 0 %; an open case its `data.probability` when set, else
+ * the default probability of its status in the definition version the case runs on (amount x probability /
+ * 100). A case without a currency is in its definition's default currency (`fields.properties.currency.default`).
+ * With `convert`, every amount is converted into `convert.currency` with the rate of each currency valid on
+ * `convert.rateDate` (crm/exchange-rates.ts; a 400 `no-exchange-rate` when one is missing).
  */
 export async function forecast(
   db: Queryable,
   scope: ReportScope,
   params: unknown[],
   source: ReportSource = totalsCanAnswer(scope) ? 'totals' : 'cases',
+  convert?: { currency: string; rateDate: string; pointer: string },
 ): Promise<ForecastReport & { source: ReportSource }> {
   const where = scopeSql(scope, params, source);
   const base =
     source === 'totals'
       ? `SELECT c.case_type, c.definition_version, c.status, c.status_category AS category,
-                nullif(c.owner_id, '') AS owner_id, nullif(c.close_month, '') AS month, c.cases AS n, c.amount,
-                c.weighted_override, c.amount_default
+                nullif(c.owner_id, '') AS owner_id, nullif(c.close_month, '') AS month, c.currency, c.cases AS n,
+                c.amount, c.weighted_override, c.amount_default
          FROM case_pipeline_totals c WHERE ${where.join(' AND ')}`
       : `SELECT c.case_type, c.definition_version, c.status, c.status_category AS category, c.owner_id,
-                left(c.expected_close, 7) AS month, count(*) AS n,
+                left(c.expected_close, 7) AS month, coalesce(c.forecast_currency, '') AS currency, count(*) AS n,
                 coalesce(sum(c.forecast_amount), 0) AS amount,
                 coalesce(sum(c.forecast_amount * c.forecast_probability), 0) AS weighted_override,
                 coalesce(sum(c.forecast_amount) FILTER (WHERE c.forecast_probability IS NULL), 0) AS amount_default
          FROM cases c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         GROUP BY 1, 2, 3, 4, 5, 6`;
+         GROUP BY 1, 2, 3, 4, 5, 6, 7`;
+  params.push(NO_CURRENCY);
+  const noCurrency = `$${params.length}`;
   const rows = await db.query(
     `WITH base AS (${base}
-     ), statuses AS (
-       SELECT v.case_type, v.version, s ->> 'code' AS status, s ->> 'name' AS name,
-              coalesce((s ->> 'probability')::numeric, 0) AS probability
-       FROM case_type_versions v CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') s
+     ), versions AS (
+       SELECT v.case_type, v.version, v.content
+       FROM case_type_versions v
        WHERE (v.case_type, v.version) IN (SELECT DISTINCT case_type, definition_version FROM base)
+     ), statuses AS (
+       SELECT v.case_type, v.version, s.st ->> 'code' AS status, s.st ->> 'name' AS name, s.ord,
+              coalesce((s.st ->> 'probability')::numeric, 0) AS probability
+       FROM versions v CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') WITH ORDINALITY s(st, ord)
      ), weighted AS (
-       SELECT b.*, (b.weighted_override + b.amount_default * coalesce(s.probability, 0)) / 100 AS weighted,
-              s.name AS status_name
-       FROM base b LEFT JOIN statuses s
+       SELECT b.*,
+              CASE b.category WHEN 'won' THEN b.amount WHEN 'lost' THEN 0 WHEN 'closed' THEN 0
+                ELSE (b.weighted_override + b.amount_default * coalesce(s.probability, 0)) / 100 END AS weighted,
+              coalesce(nullif(b.currency, ''), v.content -> 'fields' -> 'properties' -> 'currency' ->> 'default',
+                       ${noCurrency}) AS cur,
+              s.name AS status_name, s.ord AS status_ord
+       FROM base b
+       LEFT JOIN statuses s
          ON s.case_type = b.case_type AND s.version = b.definition_version AND s.status = b.status
+       LEFT JOIN versions v ON v.case_type = b.case_type AND v.version = b.definition_version
      )
      SELECT GROUPING(case_type, status) AS g_status, GROUPING(owner_id) AS g_agent, GROUPING(month) AS g_month,
-            case_type, status, owner_id, month,
-            max(status_name) AS status_name, max(category) AS category,
+            case_type, status, owner_id, month, cur,
+            max(status_name) AS status_name, max(category) AS category, CASE WHEN GROUPING(case_type, status) = 0 THEN min(status_ord) END AS status_ord,
             sum(n) AS count, sum(amount) AS amount, round(sum(weighted), 2) AS weighted,
             coalesce(sum(n) FILTER (WHERE category = 'open'), 0) AS open_count,
             coalesce(sum(amount) FILTER (WHERE category = 'open'), 0) AS open_amount,
@@ -160,11 +192,12 @@ export async function forecast(
             coalesce(sum(n) FILTER (WHERE category = 'lost'), 0) AS lost_count,
             coalesce(sum(amount) FILTER (WHERE category = 'lost'), 0) AS lost_amount
      FROM weighted
-     GROUP BY GROUPING SETS ((case_type, status), (owner_id), (month), ())
-     ORDER BY case_type, status, owner_id, month`,
+     GROUP BY GROUPING SETS ((case_type, status, cur), (owner_id, cur), (month, cur), (cur))
+     ORDER BY case_type, status_ord, status, owner_id, month, cur`,
     params,
   );
   const figures = (r: Record<string, unknown>): ForecastFigures => ({
+    currency: r.cur as string,
     count: Number(r.count ?? 0),
     amount: Number(r.amount ?? 0),
     weightedAmount: Number(r.weighted ?? 0),
@@ -176,7 +209,7 @@ export async function forecast(
     lostCount: Number(r.lost_count ?? 0),
     lostAmount: Number(r.lost_amount ?? 0),
   });
-  const report: ForecastReport & { source: ReportSource } = { ...emptyForecast(), source };
+  let report: ForecastReport & { source: ReportSource } = { ...emptyForecast(), source };
   const agents = new Set<string>();
   for (const r of rows) {
     if (r.g_status === 0)
@@ -192,7 +225,20 @@ export async function forecast(
       if (r.owner_id) agents.add(r.owner_id as string);
     } else if (r.g_month === 0)
       report.byMonth.push({ month: (r.month as string | null) ?? null, ...figures(r) });
-    else report.totals = figures(r);
+    else report.totals.push(figures(r));
+  }
+  report.currencies = report.totals.map((t) => t.currency).sort();
+  if (convert) {
+    const rates = await ratesInto(db, report.currencies, convert.currency, convert.rateDate, convert.pointer);
+    report = {
+      ...convertReport(report, convert.currency, rates),
+      conversion: {
+        currency: convert.currency,
+        rateDate: convert.rateDate,
+        rates: [...rates.values()].sort((a, b) => a.from.localeCompare(b.from)),
+      },
+      source,
+    };
   }
   if (agents.size > 0) {
     const names = await db.query<{ id: string; name: string }>(
@@ -203,6 +249,47 @@ export async function forecast(
     for (const a of report.byAgent) a.agentName = a.agentId ? (byId.get(a.agentId) ?? null) : null;
   }
   return report;
+}
+
+const cents = (x: number) => Math.round(x * 100) / 100;
+
+/** Rows of every currency merged per key, their amounts multiplied by their currency's rate (1 for the target). */
+function mergeConverted<R extends ForecastFigures>(
+  rows: R[],
+  key: (r: R) => string,
+  target: string,
+  rates: Map<string, AppliedRate>,
+): R[] {
+  const merged = new Map<string, R>();
+  for (const r of rows) {
+    const rate = r.currency === target ? 1 : (rates.get(r.currency) as AppliedRate).rate;
+    const k = key(r);
+    const into =
+      merged.get(k) ??
+      ({ ...r, currency: target, ...Object.fromEntries(FIGURE_KEYS.map((f) => [f, 0])) } as R);
+    for (const f of FIGURE_KEYS)
+      (into[f] as number) += f.endsWith('Count') || f === 'count' ? r[f] : r[f] * rate;
+    merged.set(k, into);
+  }
+  const out = [...merged.values()];
+  for (const r of out) for (const f of FIGURE_KEYS) (r[f] as number) = cents(r[f]);
+  return out;
+}
+
+function convertReport(
+  report: ForecastReport,
+  target: string,
+  rates: Map<string, AppliedRate>,
+): ForecastReport {
+  const totals = mergeConverted(report.totals, () => '', target, rates);
+  return {
+    currencies: totals.length > 0 ? [target] : [],
+    totals,
+    byStatus: mergeConverted(report.byStatus, (r) => `${r.caseType}\u0000${r.status}`, target, rates),
+    byAgent: mergeConverted(report.byAgent, (r) => r.agentId ?? '', target, rates),
+    byMonth: mergeConverted(report.byMonth, (r) => r.month ?? '', target, rates),
+    conversion: null,
+  };
 }
 
 /** A status set entry: a status code in every case type, or in one (`caseType:STATUS`). */
@@ -253,12 +340,21 @@ export async function openCases(
 ): Promise<OpenCasesReport & { source: ReportSource }> {
   const where = [...scopeSql(scope, params, source), statusSetSql(statuses, params)];
   const n = source === 'totals' ? 'sum(c.cases)' : 'count(*)';
+  // Statuses in pipeline order: their position in the latest version of the case type's definition.
   const rows = await db.query(
-    `SELECT GROUPING(case_type) AS g_type, GROUPING(status) AS g_status, GROUPING(owner_id) AS g_agent,
-            case_type, status, ${source === 'totals' ? "nullif(owner_id, '')" : 'owner_id'} AS owner, ${n} AS count
-     FROM ${source === 'totals' ? 'case_pipeline_totals' : 'cases'} c WHERE ${where.join(' AND ')}
-     GROUP BY GROUPING SETS ((case_type), (case_type, status), (owner_id), ())
-     ORDER BY case_type, status, owner_id`,
+    `SELECT g.*,
+            (SELECT o.ord FROM case_type_versions v
+               CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') WITH ORDINALITY o(st, ord)
+             WHERE g.status IS NOT NULL AND v.case_type = g.case_type AND o.st ->> 'code' = g.status
+             ORDER BY v.version DESC LIMIT 1) AS status_ord
+     FROM (
+       SELECT GROUPING(case_type) AS g_type, GROUPING(status) AS g_status, GROUPING(owner_id) AS g_agent,
+              case_type, status, ${source === 'totals' ? "nullif(owner_id, '')" : 'owner_id'} AS owner,
+              ${n} AS count
+       FROM ${source === 'totals' ? 'case_pipeline_totals' : 'cases'} c WHERE ${where.join(' AND ')}
+       GROUP BY GROUPING SETS ((case_type), (case_type, status), (owner_id), ())
+     ) g
+     ORDER BY g.case_type, status_ord, g.status, g.owner`,
     params,
   );
   const report: OpenCasesReport & { source: ReportSource } = {
@@ -330,4 +426,62 @@ export function csvField(value: unknown): string {
 /** A CSV document from a header and rows. */
 export function toCsv(header: string[], rows: unknown[][]): string {
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/**
+ * Checks that every filter names something that exists: a report on an unknown case type, agent, team or
+ * status would answer zeros that look like real figures. A 400 at each offending query parameter.
+ */
+export async function checkReportFilters(
+  db: Queryable,
+  filters: { caseTypes?: string[]; agentId?: string; teamId?: string; statuses?: StatusSelector[] },
+): Promise<void> {
+  const [row] = await db.query<{
+    types: string[] | null;
+    agent: boolean;
+    team: boolean;
+    statuses: { case_type: string; status: string }[] | null;
+  }>(
+    `SELECT
+       (SELECT array_agg(DISTINCT case_type) FROM case_type_versions WHERE case_type = ANY($1::text[])) AS types,
+       ($2::text IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $2)) AS agent,
+       ($3::text IS NULL OR EXISTS (SELECT 1 FROM teams WHERE id = $3)) AS team,
+       (SELECT jsonb_agg(DISTINCT jsonb_build_object('case_type', v.case_type, 'status', s ->> 'code'))
+        FROM case_type_versions v CROSS JOIN LATERAL jsonb_array_elements(v.content -> 'statuses') s
+        WHERE s ->> 'code' = ANY($4::text[])) AS statuses`,
+    [
+      filters.caseTypes ?? [],
+      filters.agentId ?? null,
+      filters.teamId ?? null,
+      (filters.statuses ?? []).map((s) => s.status),
+    ],
+  );
+  const errors: InputError[] = [];
+  const knownTypes = new Set(row?.types ?? []);
+  const unknownTypes = (filters.caseTypes ?? []).filter((t) => !knownTypes.has(t));
+  if (unknownTypes.length > 0)
+    errors.push({ pointer: '/query/caseType', message: `unknown case type(s): ${unknownTypes.join(', ')}` });
+  if (!row?.agent) errors.push({ pointer: '/query/agent', message: `no user ${filters.agentId}` });
+  if (!row?.team) errors.push({ pointer: '/query/team', message: `no team ${filters.teamId}` });
+  const known = row?.statuses ?? [];
+  const unknownStatuses = (filters.statuses ?? []).filter(
+    (s) =>
+      !known.some(
+        (k) =>
+          k.status === s.status &&
+          (s.caseType
+            ? k.case_type === s.caseType
+            : !filters.caseTypes || filters.caseTypes.includes(k.case_type)),
+      ),
+  );
+  if (unknownStatuses.length > 0)
+    errors.push({
+      pointer: '/query/statuses',
+      message: `no such status in the case types reported on: ${unknownStatuses
+        .map((s) => (s.caseType ? `${s.caseType}:${s.status}` : s.status))
+        .join(', ')}`,
+    });
+  const [first, ...rest] = errors;
+  if (first)
+    throw DomainError.invalid(`The report has ${errors.length} unknown filter value(s)`, [first, ...rest]);
 }

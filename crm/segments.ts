@@ -317,13 +317,16 @@ function fieldSql(f: { field: string; op: Op; value?: unknown }, params: unknown
       string: 'string',
       date: 'string',
     }[field.type];
-    const cast = { number: '::numeric', boolean: '::boolean', 'string[]': '', string: '', date: '' }[
+    const cast = { number: '::numeric', boolean: '::boolean', 'string[]': '', string: '', date: '::date' }[
       field.type
     ];
+    // A custom date is compared as a date: only a YYYY-MM-DD string is cast (anything else is no date).
+    const shape =
+      field.type === 'date' ? ` AND (e.custom #>> ${path}::text[]) ~ '^\\d{4}-\\d{2}-\\d{2}$'` : '';
     expr =
       field.type === 'string[]'
         ? `(e.custom #> ${path}::text[])`
-        : `(CASE WHEN jsonb_typeof(e.custom #> ${path}::text[]) = '${typed}' THEN (e.custom #>> ${path}::text[])${cast} END)`;
+        : `(CASE WHEN jsonb_typeof(e.custom #> ${path}::text[]) = '${typed}'${shape} THEN (e.custom #>> ${path}::text[])${cast} END)`;
   } else {
     expr = field.column as string;
   }

@@ -133,7 +133,15 @@ export function parseVcards(text: string): ParsedCard[] {
       if (component.name !== 'vcard') throw new Error('not a vCard');
       return { card, line: block.line, contact: toContact(component) };
     } catch (err) {
-      return { card, line: block.line, error: (err as Error).message };
+      return { card, line: block.line, error: vcardMessage((err as Error).message) };
     }
   });
+}
+
+/** The parser's (ical.js) messages in the terms of a vCard file, never naming the library or iCalendar. */
+function vcardMessage(message: string): string {
+  if (/component began but did not end/.test(message)) return 'the card has BEGIN:VCARD but no END:VCARD';
+  const line = /^invalid line \(no token ";" or ":"\) (".*")$/.exec(message);
+  if (line) return `a line has no ":" between its name and value: ${line[1]}`;
+  return message.replace(/\bical\b/gi, 'vCard');
 }

@@ -52,6 +52,15 @@ export async function publishDefinition(
   return { stored: toStored(rows[0] as Row), created: true };
 }
 
+/** Whether this content of a case type is already a published version. */
+export async function isPublished(db: Queryable, caseType: string, hash: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM case_type_versions WHERE case_type = $1 AND hash = $2', [
+    caseType,
+    hash,
+  ]);
+  return rows.length > 0;
+}
+
 /** The latest published version of a case type. */
 export async function latestDefinition(
   db: Queryable,

@@ -134,3 +134,25 @@ describe('every command resolves sub-case types the same way', () => {
     }
   });
 });
+
+describe('validate --directory', () => {
+  const dir = folder({
+    'parent.json': parent('cli-child'),
+    'child.json': child,
+    'directory.json': { users: [], teams: ['support'] },
+  });
+  const file = path.join(dir, 'parent.json');
+
+  it('reports a team the directory does not have, with file, pointer and hint', () => {
+    const run = cli('validate', file, '--directory', path.join(dir, 'directory.json'));
+    expect(run.out).toContain(
+      `${file}#/steps/qualify/assign/team: unknown team "sales" (known teams: support; create the team first, or name one that exists)`,
+    );
+    expect(run.code).toBe(1);
+  });
+
+  it('without a directory the names are not checked, and the help says so', () => {
+    expect(cli('validate', file).code).toBe(0);
+    expect(cli('help').out).toMatch(/--directory <file>[\s\S]*without it, the users and teams/);
+  });
+});

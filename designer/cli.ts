@@ -7,14 +7,20 @@ import { toHtml, toMermaid } from './diagram';
 import { coverage, formatCoverage, formatSimulation, simulate } from './simulate';
 import { caseTypeCatalog } from './catalog';
 import { checkSoundness, simulateCommand as replayCommand } from './soundness';
+import { directoryIssues, DirectoryFileError, parseDirectory, type Directory } from './directory';
 import { formatIssues, loadDefinitionFiles, loadDefinitions } from './validate';
 
 const USAGE = `Usage: npm run definitions -- <command>
 
   validate [files...]                       validate definitions (default: every file in the definitions folder)
+           [--directory <file>]             also check the users and teams named in assign and reassign against
+                                            a JSON file {"users": [...], "teams": [...]};
+                                            without it, the users and teams are not checked
+                                            (publish checks them against the database)
   simulate <file> --choose <choices...>     run a case through the interpreter and print its timeline
            [--data '<json>'] [--json]       choices: <outcome> | <step>=<outcome> | wait | wait:<step> |
-           [--pick 0,1,...]                 timer:<case timer id> | sub:<won|lost|closed|open> | sub:<step>:<category>
+           [--pick 0,1,...]                 timer:<case timer id> | sub:<won|lost|closed|open> | sub:<step>:<category> |
+                                            boundary:<step>:<index> | message:<name> | service:<step>:<ok|fail>
                                             --pick answers the condition decisions in order instead of the data
                                             (0 = first transition that may hold), as the soundness check prints
   check <file...>                           the soundness check alone: states explored, whether exhaustively,
@@ -98,8 +104,36 @@ function templatesFor(files: string[]): string {
   return beside !== undefined && fs.existsSync(beside) ? beside : path.join(definitionsDir(), 'templates');
 }
 
-function validateCommand(files: string[]): number {
+/** The `--directory <file>` of a command, if given. */
+function readDirectoryOption(args: Args): Directory | undefined {
+  const values = args.options.get('directory');
+  if (values === undefined) return undefined;
+  const [file, ...rest] = values;
+  // `--directory d.json a.json b.json`: the files after the directory are files to check.
+  args.positional.push(...rest);
+  if (file === undefined) throw new UserError('--directory needs a file: {"users": [...], "teams": [...]}');
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`Cannot read the directory ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return parseDirectory(json);
+  } catch (e) {
+    if (e instanceof DirectoryFileError) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+function validateCommand(args: Args): number {
+  const directory = readDirectoryOption(args);
+  const files = args.positional.slice(1);
   const result = files.length === 0 ? loadDefinitions(definitionsDir()) : loadFiles(files);
+  if (directory) {
+    for (const d of result.definitions)
+      result.issues.push(...directoryIssues(d.definition, d.file, directory));
+  }
   if (result.issues.length > 0) console.log(formatIssues(result.issues));
   const errors = result.issues.filter((i) => i.severity === 'error').length;
   const warnings = result.issues.length - errors;
@@ -283,7 +317,7 @@ function main(argv: string[]): number | Promise<number> {
   const command = args.positional[0];
   switch (command) {
     case 'validate':
-      return validateCommand(args.positional.slice(1));
+      return validateCommand(args);
     case 'simulate':
       return simulateCommand(args);
     case 'coverage':

@@ -1,5 +1,6 @@
 import type {
   Assignment,
+  BoundaryEvent,
   CaseTypeDefinition,
   DateSpec,
   Step,
@@ -44,12 +45,20 @@ function assertUnreachable(value: never): never {
   throw new Error(`Unhandled step: ${JSON.stringify(value)}`);
 }
 
+/** One line per boundary event of a step, e.g. "on message reply (interrupting)". */
+function boundaryText(event: BoundaryEvent): string {
+  const what = event.message !== undefined ? `message ${event.message}` : `after ${event.after ?? ''}`;
+  return `on ${what}${event.interrupting === false ? ' (adds work)' : ' (interrupting)'}`;
+}
+
 function assignText(a: Assignment): string {
   if ('user' in a) return `user ${a.user}`;
   if ('team' in a)
     return `team ${a.team}${a.strategy && a.strategy !== 'candidates' ? ` (${a.strategy})` : ''}`;
   if ('role' in a) return `role ${a.role}`;
-  return `from ${a.field}`;
+  if ('field' in a) return `from ${a.field}`;
+  if ('owner' in a) return 'the case owner';
+  return `who did ${a.performerOf}`;
 }
 
 function dateText(spec: DateSpec): string {
@@ -72,9 +81,16 @@ function stepLines(id: string, step: Step): string[] {
         `${step.action} · ${assignText(step.assign)}`,
         ...(step.due === undefined ? [] : [`due ${dateText(step.due)}`]),
         ...(step.escalations ?? []).map((e) => `escalates after ${e.after}`),
+        ...(step.boundary ?? []).map(boundaryText),
       ];
     case 'wait':
-      return [id, `wait ${typeof step.until === 'string' ? step.until : `until ${dateText(step.until)}`}`];
+      return [
+        id,
+        step.message !== undefined
+          ? `wait for message ${step.message}`
+          : `wait ${typeof step.until === 'string' ? step.until : step.until === undefined ? '' : `until ${dateText(step.until)}`}`,
+        ...(step.boundary ?? []).map(boundaryText),
+      ];
     case 'automatic':
       return [
         id,
@@ -93,6 +109,8 @@ function stepLines(id: string, step: Step): string[] {
       return [id, 'join'];
     case 'subcase':
       return [id, `sub-case ${step.caseType}${step.wait ? ' (waits)' : ''}`];
+    case 'service':
+      return [id, `calls ${step.request.method ?? 'POST'} ${step.request.url}`];
     default:
       return assertUnreachable(step);
   }
@@ -102,18 +120,32 @@ function stepLines(id: string, step: Step): string[] {
 function stepExits(step: Step): { label: string; transition: Transition }[] {
   const labelled = (prefix: string, transitions: Transitions | undefined) =>
     list(transitions).map((transition) => ({ label: prefix, transition }));
+  const boundary = (events: BoundaryEvent[] | undefined) =>
+    (events ?? []).map((e) => ({
+      label: e.message !== undefined ? `message ${e.message}` : `after ${e.after ?? ''}`,
+      transition: e.then,
+    }));
   switch (step.type) {
     case 'human':
-      return Object.entries(step.outcomes).flatMap(([outcome, t]) => labelled(outcome, t));
+      return [
+        ...Object.entries(step.outcomes).flatMap(([outcome, t]) => labelled(outcome, t)),
+        ...boundary(step.boundary),
+      ];
     case 'subcase':
       return [
         ...Object.entries(step.outcomes ?? {}).flatMap(([outcome, t]) => labelled(outcome, t)),
         ...labelled('', step.then),
       ];
     case 'wait':
+      return [
+        ...labelled(step.message === undefined ? '' : `message ${step.message}`, step.then),
+        ...boundary(step.boundary),
+      ];
     case 'automatic':
     case 'join':
       return labelled('', step.then);
+    case 'service':
+      return [...labelled('', step.then), ...labelled('on failure', step.onFailure)];
     case 'parallel':
       return [];
     default:
@@ -200,6 +232,7 @@ function mermaidShape(node: DiagramNode, label: string): string {
     case 'timer':
       return `{{"${label}"}}`;
     case 'automatic':
+    case 'service':
       return `["${label}"]`;
     case 'parallel':
     case 'join':
@@ -362,6 +395,9 @@ function nodeSvg(p: Placed, cls: string): string {
     case 'parallel':
     case 'join':
       shape = `<polygon points="${cx},${y} ${x + w},${cy} ${cx},${y + h} ${x},${cy}" class="shape gateway"/>`;
+      break;
+    case 'service':
+      shape = `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="2" class="shape automatic"/>`;
       break;
     case 'subcase':
       shape =

@@ -5,6 +5,7 @@ import { checkCondition, escapePointer } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { BUILTIN_ACTION_TYPES } from '../engine/types';
 import { issue, suggest, type DefinitionIssue } from './issues';
+import { valueErrors, type ValueError } from '../lib/json-validation';
 import { newAjv } from './schema-check';
 
 /**
@@ -18,6 +19,8 @@ type Obj = Record<string, unknown>;
 export interface SemanticOptions {
   templatesDir: string;
   knownCaseTypes?: string[];
+  /** Definitions of the known case types, to check a sub-case's data against its type's fields. */
+  caseTypes?: ReadonlyMap<string, { fields?: unknown }>;
   /**
    * Whether the document passed the JSON Schema. The graph checks (reachability, termination, loops) only
    * run on a well-formed document: on a broken one they would restate the schema errors as noise.
@@ -103,6 +106,10 @@ function transitionGroups(step: StepInfo): { pointer: string; transitions: Trans
     }
   }
   if (step.type !== 'human' && step.type !== 'parallel') add(step.raw.then, ptr(step.pointer, 'then'));
+  list(step.raw.boundary).forEach((event, i) => {
+    if (isObj(event)) add(event.then, ptr(step.pointer, 'boundary', i, 'then'));
+  });
+  if (step.type === 'service') add(step.raw.onFailure, ptr(step.pointer, 'onFailure'));
   return groups;
 }
 
@@ -189,6 +196,30 @@ function checkStepRef(ctx: Ctx, id: string, pointer: string): boolean {
   return false;
 }
 
+/** Wait steps and boundary events name declared messages. */
+function checkMessages(ctx: Ctx): void {
+  const declared = list(ctx.def.messages).flatMap((m) =>
+    isObj(m) && typeof m.name === 'string' ? [m.name] : [],
+  );
+  const refer = (name: unknown, pointer: string): void => {
+    if (typeof name !== 'string' || declared.includes(name)) return;
+    error(
+      ctx,
+      pointer,
+      `unknown message "${name}"`,
+      declared.length > 0
+        ? suggest(name, declared, 'message')
+        : `declare it: "messages": [{"name": "${name}"}] (add "buffer": true to keep one that arrives early)`,
+    );
+  };
+  for (const step of ctx.steps.values()) {
+    refer(step.raw.message, ptr(step.pointer, 'message'));
+    list(step.raw.boundary).forEach((event, i) => {
+      if (isObj(event)) refer(event.message, ptr(step.pointer, 'boundary', i, 'message'));
+    });
+  }
+}
+
 function checkReferences(ctx: Ctx): void {
   checkStatusRef(ctx, ctx.def.initialStatus, '/initialStatus');
   for (const ref of stringsAt(ctx.def.start, '/start')) checkStepRef(ctx, ref.id, ref.pointer);
@@ -203,6 +234,31 @@ function checkReferences(ctx: Ctx): void {
     if (step.type === 'parallel') {
       for (const ref of stringsAt(step.raw.branches, ptr(step.pointer, 'branches'))) {
         checkStepRef(ctx, ref.id, ref.pointer);
+      }
+      const branchIds = stringsAt(step.raw.branches, '').map((r) => r.id);
+      if (isObj(step.raw.conditions)) {
+        for (const [branch, condition] of Object.entries(step.raw.conditions)) {
+          const at = ptr(step.pointer, 'conditions', branch);
+          if (!branchIds.includes(branch)) {
+            error(
+              ctx,
+              at,
+              `"${branch}" is not a branch of "${step.id}"`,
+              suggest(branch, branchIds, 'branch'),
+            );
+            continue;
+          }
+          const problems = checkCondition(condition, at);
+          for (const p of problems) {
+            error(
+              ctx,
+              p.pointer,
+              `condition does not parse: ${p.message}`,
+              'conditions are JSON Logic; see definitions/README.md#conditions',
+            );
+          }
+          if (problems.length === 0) checkConditionVars(ctx, condition, at);
+        }
       }
       if (typeof step.raw.join === 'string') checkStepRef(ctx, step.raw.join, ptr(step.pointer, 'join'));
     }
@@ -274,6 +330,8 @@ function checkSubcases(ctx: Ctx): void {
         suggest(caseType, known, 'case type'),
       );
     }
+    const child = typeof caseType === 'string' ? ctx.opts.caseTypes?.get(caseType) : undefined;
+    if (child && isObj(child.fields)) checkSubcaseData(ctx, step, caseType as string, child.fields);
     const outcomes = isObj(step.raw.outcomes) ? Object.keys(step.raw.outcomes) : [];
     const wait = step.raw.wait === true;
     for (const outcome of outcomes) {
@@ -288,6 +346,38 @@ function checkSubcases(ctx: Ctx): void {
         );
       }
     }
+  }
+}
+
+/**
+ * A sub-case's literal data against the child type's `fields`, with the validation `POST /api/cases` uses:
+ * what would be refused there is an error here. Values copied with `{"var": ...}` are known only at run
+ * time (the engine checks them then), so only their names are checked.
+ */
+function checkSubcaseData(ctx: Ctx, step: StepInfo, caseType: string, fields: Obj): void {
+  const data = isObj(step.raw.data) ? step.raw.data : {};
+  const copied = new Set(Object.keys(data).filter((k) => isObj(data[k]) && 'var' in (data[k] as Obj)));
+  // A copied value stands as null: its name is checked, the errors about its value are dropped below.
+  const literal = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, copied.has(k) ? null : v]));
+  let errors: ValueError[];
+  try {
+    errors = valueErrors(fields, literal);
+  } catch {
+    return; // The child's own validation reports a schema that does not compile.
+  }
+  const base = ptr(step.pointer, 'data');
+  for (const e of errors) {
+    const key = e.pointer.split('/')[1];
+    // A copied value may well fit; a missing property is fine when it is copied.
+    if (key !== undefined && copied.has(key) && e.message !== 'is not an allowed property') continue;
+    error(
+      ctx,
+      key !== undefined && key in data ? base + e.pointer : base,
+      e.message === 'is required'
+        ? `the sub-case's data has no "${key ?? ''}", which case type "${caseType}" requires`
+        : `the sub-case's data does not fit case type "${caseType}": ${e.pointer.slice(1) || 'data'} ${e.message}`,
+      `the child case would be refused, as POST /api/cases refuses it; see the "fields" of "${caseType}"`,
+    );
   }
 }
 
@@ -395,7 +485,7 @@ function checkTransitions(ctx: Ctx): void {
   }
 }
 
-function checkTextTemplate(ctx: Ctx, text: unknown, pointer: string): void {
+function checkTextTemplate(ctx: Ctx, text: unknown, pointer: string, roots = CONTEXT_ROOTS): void {
   if (typeof text !== 'string') return;
   for (const match of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     const inner = match[1] ?? '';
@@ -407,7 +497,7 @@ function checkTextTemplate(ctx: Ctx, text: unknown, pointer: string): void {
         'titles and descriptions support {{path}} only (no helpers or blocks), e.g. {{data.subject}}',
       );
     } else {
-      checkDataPath(ctx, inner, pointer, CONTEXT_ROOTS);
+      checkDataPath(ctx, inner, pointer, roots);
     }
   }
 }
@@ -416,11 +506,39 @@ function checkTexts(ctx: Ctx): void {
   checkTextTemplate(ctx, ctx.def.title, '/title');
   for (const step of ctx.steps.values()) {
     if (step.type !== 'human') continue;
-    checkTextTemplate(ctx, step.raw.title, ptr(step.pointer, 'title'));
-    checkTextTemplate(ctx, step.raw.description, ptr(step.pointer, 'description'));
+    // A multi-instance step's texts and assignment also read its item and position.
+    const roots = isObj(step.raw.forEach) ? [...CONTEXT_ROOTS, 'item', 'index'] : CONTEXT_ROOTS;
+    checkTextTemplate(ctx, step.raw.title, ptr(step.pointer, 'title'), roots);
+    checkTextTemplate(ctx, step.raw.description, ptr(step.pointer, 'description'), roots);
     const assign = step.raw.assign;
     if (isObj(assign) && typeof assign.field === 'string') {
-      checkDataPath(ctx, assign.field, ptr(step.pointer, 'assign', 'field'), CONTEXT_ROOTS);
+      checkDataPath(ctx, assign.field, ptr(step.pointer, 'assign', 'field'), roots);
+    }
+    const humanSteps = [...ctx.steps.values()].filter((x) => x.type === 'human').map((x) => x.id);
+    const stepNamed = (id: unknown, pointer: string): void => {
+      if (typeof id === 'string' && !humanSteps.includes(id))
+        error(
+          ctx,
+          pointer,
+          `"${id}" is not a human step of this case type`,
+          suggest(id, humanSteps, 'human step'),
+        );
+    };
+    if (isObj(assign)) stepNamed(assign.performerOf, ptr(step.pointer, 'assign', 'performerOf'));
+    list(step.raw.separateFrom).forEach((id, i) => stepNamed(id, ptr(step.pointer, 'separateFrom', i)));
+    if (isObj(step.raw.forEach)) {
+      const forEach = step.raw.forEach;
+      if (typeof forEach.items === 'string')
+        checkDataPath(ctx, forEach.items, ptr(step.pointer, 'forEach', 'items'), CONTEXT_ROOTS);
+      const outcomes = isObj(step.raw.outcomes) ? Object.keys(step.raw.outcomes) : [];
+      if (typeof forEach.emptyOutcome === 'string' && !outcomes.includes(forEach.emptyOutcome)) {
+        error(
+          ctx,
+          ptr(step.pointer, 'forEach', 'emptyOutcome'),
+          `"${forEach.emptyOutcome}" is not an outcome of "${step.id}"`,
+          suggest(forEach.emptyOutcome, outcomes, 'outcome'),
+        );
+      }
     }
   }
   if (ctx.closedFields) {
@@ -1149,7 +1267,9 @@ export function semanticIssues(def: Obj, file: string, opts: SemanticOptions): D
   checkDuplicates(ctx, 'emailRules', 'id', 'email rule id');
   checkDuplicates(ctx, 'timers', 'id', 'timer id');
   checkDuplicates(ctx, 'scheduledEmails', 'id', 'scheduled email id');
+  checkDuplicates(ctx, 'messages', 'name', 'message name');
   checkReferences(ctx);
+  checkMessages(ctx);
   checkActionTypes(ctx);
   checkSubcases(ctx);
   checkTransitions(ctx);

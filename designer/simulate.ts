@@ -183,6 +183,46 @@ function eventFor(
     if (!timer) throw new ChoiceError(`"${choice}": no wait is pending at step "${step}"`);
     return { event: { type: 'timerFired', timerId: timer.id } };
   }
+  if (choice.startsWith('boundary:')) {
+    const [step, index] = choice.slice(9).split(':');
+    const token = state.tokens.find((t) => t.step === step);
+    const timer =
+      token &&
+      state.timers.find((t) => t.kind === 'boundary' && t.tokenId === token.id && String(t.index) === index);
+    if (!timer)
+      throw new ChoiceError(
+        `"${choice}": no boundary timer ${index ?? '?'} is armed at step "${step ?? ''}"`,
+      );
+    return { event: { type: 'timerFired', timerId: timer.id } };
+  }
+  if (choice.startsWith('service:')) {
+    const [step, result] = choice.slice(8).split(':');
+    if (result !== 'ok' && result !== 'fail')
+      throw new ChoiceError(`"${choice}": use service:<step>:ok or service:<step>:fail`);
+    const token = state.tokens.find((t) => t.service && t.step === step);
+    if (!token) throw new ChoiceError(`"${choice}": step "${step ?? ''}" is not calling a service`);
+    return {
+      event: {
+        type: 'serviceDone',
+        tokenId: token.id,
+        ok: result === 'ok',
+        status: result === 'ok' ? 200 : null,
+        response: {},
+      },
+      taken: { step: token.step, outcome: result },
+    };
+  }
+  if (choice.startsWith('message:')) {
+    const name = choice.slice(8);
+    const event: CaseEvent = {
+      type: 'message',
+      name,
+      actor: { userId: 'simulator', role: 'system', teams: [] },
+    };
+    const rejection = checkEvent(def, state, event);
+    if (rejection) throw new ChoiceError(`"${choice}": ${rejection.message}`);
+    return { event };
+  }
   if (choice.startsWith('timer:')) {
     const rule = choice.slice(6);
     const timer = state.timers.find((t) => t.kind === 'case' && t.ruleId === rule);
@@ -339,6 +379,9 @@ export function simulate(
           });
           break;
         }
+        case 'callService':
+          // Nothing is called: the choice service:<step>:ok (or :fail) says how the call ends.
+          break;
         default: {
           const unexpected: never = command;
           throw new DefinitionRuntimeError(`Unhandled command ${JSON.stringify(unexpected)}`);

@@ -177,3 +177,38 @@ describe('the soundness check', () => {
     expect(report.truncated).toContain('more than 6 live tokens');
   });
 });
+
+describe('the soundness check with boundary events and messages', () => {
+  const def = define(
+    {
+      await: human({ replied: { status: 'DONE', end: true } }),
+      chase: human({ done: { status: 'DONE', end: true } }),
+    },
+    'await',
+    { messages: [{ name: 'reply' }] },
+  );
+  (def.steps.await as { boundary?: unknown }).boundary = [
+    { after: 'P7D', then: { next: 'chase' } },
+    { message: 'reply', then: { status: 'DONE', end: true } },
+  ];
+
+  it('explores the task, its timer and its message as three ways out', () => {
+    const report = checkSoundness(def);
+    expect(only(report.findings)).toEqual([]);
+    // start (await open), after the timer (chase open), ended
+    expect(report.states).toBe(3);
+    expect(report.transitions).toBe(4);
+  });
+
+  it('replays boundary and message choices in simulate', () => {
+    const timer = simulate(def, ['boundary:await:0', 'done']);
+    expect(timer.error).toBeUndefined();
+    expect(timer.tasks.map((t) => [t.step, t.status])).toEqual([
+      ['await', 'cancelled'],
+      ['chase', 'completed'],
+    ]);
+    const message = simulate(def, ['message:reply']);
+    expect(message.ended).toBe(true);
+    expect(simulate(def, ['message:nope']).error).toContain('receives no message "nope"');
+  });
+});

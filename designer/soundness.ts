@@ -98,17 +98,32 @@ function abstractKey(state: CaseState): string {
     return fresh;
   };
   const tokens = state.tokens
-    .map((t) => ({ step: t.step, groups: t.groups, wait: t.subcaseId !== undefined ? 's' : '' }))
+    .map((t) => ({
+      step: t.step,
+      groups: t.groups,
+      wait: t.subcaseId !== undefined ? 's' : t.service ? 'h' : '',
+    }))
     .sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : a.groups.length - b.groups.length))
     .map((t) => `${t.step}${t.wait}[${t.groups.map(name).join('/')}]`);
   const joins = Object.entries(state.joins)
-    .map(([g, j]) => `${name(g)}>${j.step}:${j.arrived > 0 ? 'a' : '-'}[${j.groups.map(name).join('/')}]`)
+    .map(([g, j]) => {
+      const progress = j.multi
+        ? `${j.arrived}/${j.multi.started}/${j.multi.need}`
+        : j.arrived > 0
+          ? 'a'
+          : '-';
+      return `${name(g)}>${j.step}:${progress}[${j.groups.map(name).join('/')}]`;
+    })
     .sort();
   const timers = state.timers
-    .filter((t) => t.kind === 'case')
-    .map((t) => t.ruleId ?? '')
+    .flatMap((t) => {
+      if (t.kind === 'case') return [t.ruleId ?? ''];
+      const token = t.kind === 'boundary' ? state.tokens.find((k) => k.id === t.tokenId) : undefined;
+      return token ? [`${token.step}@${t.index ?? 0}`] : [];
+    })
     .sort();
-  return `${state.status}|${tokens.join(',')}|${joins.join(',')}|${timers.join(',')}`;
+  const pending = (state.pendingMessages ?? []).map((m) => m.name).sort();
+  return `${state.status}|${tokens.join(',')}|${joins.join(',')}|${timers.join(',')}|${pending.join(',')}`;
 }
 
 /** Every event that moves the case on, with its choice in `simulate` syntax. */
@@ -134,8 +149,39 @@ function choicesIn(def: CaseTypeDefinition, state: CaseState): { choice: string;
       if (!token || seenWaits.has(token.step)) continue;
       seenWaits.add(token.step);
       out.push({ choice: `wait:${token.step}`, event: { type: 'timerFired', timerId: timer.id } });
+    } else if (timer.kind === 'boundary') {
+      const token = state.tokens.find((t) => t.id === timer.tokenId);
+      if (token)
+        out.push({
+          choice: `boundary:${token.step}:${timer.index ?? 0}`,
+          event: { type: 'timerFired', timerId: timer.id },
+        });
     } else if (timer.kind === 'case' && timer.ruleId !== undefined) {
       out.push({ choice: `timer:${timer.ruleId}`, event: { type: 'timerFired', timerId: timer.id } });
+    }
+  }
+  for (const message of def.messages ?? []) {
+    const caught = state.tokens.some((t) => {
+      const step = def.steps[t.step];
+      if (t.subcaseId !== undefined || (step?.type !== 'wait' && step?.type !== 'human')) return false;
+      return (
+        (step.type === 'wait' && step.message === message.name) ||
+        (step.boundary ?? []).some((e) => e.message === message.name)
+      );
+    });
+    if (caught)
+      out.push({
+        choice: `message:${message.name}`,
+        event: { type: 'message', name: message.name, actor: CHECKER },
+      });
+  }
+  for (const token of state.tokens) {
+    if (!token.service) continue;
+    for (const ok of [true, false]) {
+      out.push({
+        choice: `service:${token.step}:${ok ? 'ok' : 'fail'}`,
+        event: { type: 'serviceDone', tokenId: token.id, ok, status: ok ? 200 : null, response: {} },
+      });
     }
   }
   const seenSubs = new Set<string>();

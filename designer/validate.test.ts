@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { CaseTypeDefinition } from '../engine/types';
 import {
   canonicalJson,
   definitionFiles,
@@ -203,6 +204,52 @@ describe('warnings beside errors', () => {
     const issues = validateDefinition(def, 'x.json', opts);
     expect(lines(errorsOf(issues))).toEqual(['error /steps/a/outcomes/ok/nxt unknown property "nxt"']);
     expect(issues.filter((i) => i.message.includes('never reached'))).toEqual([]);
+  });
+});
+
+describe("a sub-case's data against the child type's fields", () => {
+  const read = (name: string): Record<string, unknown> =>
+    JSON.parse(fs.readFileSync(path.join(DEFINITIONS, `${name}.json`), 'utf8')) as Record<string, unknown>;
+  const opts = {
+    templatesDir: path.join(DEFINITIONS, 'templates'),
+    knownCaseTypes: shippedIds,
+    caseTypes: new Map([['opportunity', read('opportunity') as unknown as CaseTypeDefinition]]),
+  };
+  /** The shipped lead, whose sub-case starts an opportunity with `data`. */
+  const leadWith = (data: Record<string, unknown>): Record<string, unknown> => {
+    const lead = read('lead');
+    const steps = lead.steps as Record<string, Record<string, unknown>>;
+    (steps['open-opportunity'] as Record<string, unknown>).data = data;
+    return lead;
+  };
+  const errorLines = (def: Record<string, unknown>): string[] =>
+    errorsOf(validateDefinition(def, 'lead.json', opts)).map((i) => `${i.pointer} ${i.message}`);
+
+  it('accepts the shipped lead: copied values, and no literal that breaks the fields', () => {
+    expect(errorLines(read('lead'))).toEqual([]);
+  });
+
+  it('rejects a literal of the wrong type, an undeclared field and a missing required one', () => {
+    expect(errorLines(leadWith({ amount: 'lots', colour: 'red' }))).toEqual([
+      '/steps/open-opportunity/data the sub-case\'s data has no "subject", which case type "opportunity" requires',
+      '/steps/open-opportunity/data/colour the sub-case\'s data does not fit case type "opportunity": colour is not an allowed property',
+      '/steps/open-opportunity/data/amount the sub-case\'s data does not fit case type "opportunity": amount must be number',
+    ]);
+  });
+
+  it('checks only the names of copied values, and formats of literal ones', () => {
+    expect(
+      errorLines(
+        leadWith({
+          subject: { var: 'data.subject' },
+          expectedCloseDate: 'next week',
+          notes: { var: 'data.x' },
+        }),
+      ),
+    ).toEqual([
+      '/steps/open-opportunity/data/notes the sub-case\'s data does not fit case type "opportunity": notes is not an allowed property',
+      '/steps/open-opportunity/data/expectedCloseDate the sub-case\'s data does not fit case type "opportunity": expectedCloseDate must match format "date"',
+    ]);
   });
 });
 

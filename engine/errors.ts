@@ -15,7 +15,9 @@ export type RejectionCode =
   | 'UNKNOWN_STATUS'
   | 'STATUS_NOT_MANUAL'
   | 'FIELD_NOT_EDITABLE'
-  | 'INVALID_ACTION';
+  | 'INVALID_ACTION'
+  | 'UNKNOWN_MESSAGE'
+  | 'SEPARATION_OF_DUTIES';
 
 export interface Rejection {
   code: RejectionCode;

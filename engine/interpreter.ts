@@ -17,6 +17,7 @@ import type {
 } from './state';
 import type {
   Assignment,
+  BoundaryEvent,
   CaseTypeDefinition,
   DateSpec,
   EmailAction,
@@ -250,8 +251,10 @@ function endCase(ctx: Ctx, reason: string, step?: string): void {
 // ---------------------------------------------------------------------------------------------
 // Tokens and steps
 
+/** Removes a token with the timers that wait on it (its wait, its boundary timers). */
 function removeToken(ctx: Ctx, tokenId: string): void {
   ctx.state.tokens = ctx.state.tokens.filter((t) => t.id !== tokenId);
+  ctx.state.timers = ctx.state.timers.filter((t) => t.tokenId !== tokenId);
 }
 
 /** Where a transition was taken, for the timeline and the soundness checker's counterexamples. */
@@ -350,6 +353,8 @@ function settleJoins(ctx: Ctx): boolean {
   if (state.ended) return false;
   const pending = Object.values(state.joins);
   for (const [group, join] of Object.entries(state.joins)) {
+    // A multi-instance group settles when its instances complete (completeInstance).
+    if (join.multi) continue;
     // Live while a token of the group is anywhere, or a split nested in it has not settled yet.
     if (state.tokens.some((t) => t.groups.includes(group))) continue;
     if (pending.some((j) => j.groups.includes(group))) continue;
@@ -380,10 +385,22 @@ function runToken(ctx: Ctx, token: Token): void {
   const at = { reason: `step ${stepId}`, step: stepId };
   switch (step.type) {
     case 'human':
+      if (step.forEach && token.instance === undefined) {
+        startInstances(ctx, token, step);
+        return;
+      }
       createStepTask(ctx, token, step);
+      armBoundary(ctx, token, step.boundary);
+      takeBuffered(ctx, token);
       return;
     case 'wait': {
-      const fireAt = waitUntil(ctx, step.until, stepId);
+      if (step.message !== undefined) {
+        record(ctx, 'wait.started', { step: stepId, message: step.message });
+        armBoundary(ctx, token, step.boundary);
+        takeBuffered(ctx, token);
+        return;
+      }
+      const fireAt = waitUntil(ctx, step.until ?? 'PT0S', stepId);
       if (fireAt <= ctx.now) {
         applyTransition(ctx, token, pick(ctx, step.then, context, `/steps/${stepId}/then`), {
           reason: `wait ${stepId}`,
@@ -393,6 +410,7 @@ function runToken(ctx: Ctx, token: Token): void {
       }
       ctx.state.timers.push({ id: nextId(ctx, 'timer-'), kind: 'wait', fireAt, tokenId: token.id });
       record(ctx, 'wait.started', { step: stepId, until: new Date(fireAt).toISOString() });
+      armBoundary(ctx, token, step.boundary);
       return;
     }
     case 'automatic':
@@ -410,16 +428,41 @@ function runToken(ctx: Ctx, token: Token): void {
       return;
     case 'parallel': {
       removeToken(ctx, token.id);
+      const chosen = step.branches.filter((branch) => {
+        const condition = step.conditions?.[branch];
+        if (condition === undefined) return true;
+        if (ctx.oracle) return ctx.oracle.choose(`/steps/${stepId}/conditions/${branch}`, 2) === 0;
+        return evaluateCondition(condition, context);
+      });
+      if (chosen.length === 0) {
+        // An inclusive split that starts no branch goes straight on from its join.
+        record(ctx, 'parallel.skipped', { step: stepId, join: step.join });
+        const join = ctx.def.steps[step.join];
+        const merged: Token = { id: nextId(ctx, 'tok-'), step: step.join, groups: [...groups] };
+        ctx.state.tokens.push(merged);
+        applyTransition(
+          ctx,
+          merged,
+          pick(
+            ctx,
+            join?.type === 'join' ? join.then : undefined,
+            evalContext(ctx.state),
+            `/steps/${step.join}/then`,
+          ),
+          { reason: `join ${step.join}`, step: step.join },
+        );
+        return;
+      }
       const group = nextId(ctx, 'grp-');
       ctx.state.joins[group] = {
         step: step.join,
-        expected: step.branches.length,
+        expected: chosen.length,
         arrived: 0,
         groups: [...groups],
         ...(ctx.legacy ? {} : { split: stepId }),
       };
-      record(ctx, 'parallel.started', { step: stepId, branches: step.branches });
-      for (const branch of step.branches) enterStep(ctx, branch, [...groups, group]);
+      record(ctx, 'parallel.started', { step: stepId, branches: chosen });
+      for (const branch of chosen) enterStep(ctx, branch, [...groups, group]);
       return;
     }
     case 'join': {
@@ -481,9 +524,248 @@ function runToken(ctx: Ctx, token: Token): void {
       );
       return;
     }
+    case 'service': {
+      const render = (value: unknown): unknown =>
+        typeof value === 'string'
+          ? renderText(value, context)
+          : Array.isArray(value)
+            ? value.map(render)
+            : value !== null && typeof value === 'object'
+              ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, render(v)]))
+              : value;
+      token.service = true;
+      ctx.commands.push({
+        kind: 'callService',
+        tokenId: token.id,
+        step: stepId,
+        method: step.request.method ?? 'POST',
+        url: renderText(step.request.url, context),
+        secretHeaders: step.request.secretHeaders ?? {},
+        body: step.request.body === undefined ? undefined : render(step.request.body),
+        idempotencyKey: `${ctx.state.caseId}:${token.id}`,
+        maximumAttempts: step.retry?.maximumAttempts ?? 3,
+        initialIntervalMs: addDuration(ctx.now, step.retry?.initialInterval ?? 'PT1S') - ctx.now,
+      });
+      record(ctx, 'service.called', { step: stepId, method: step.request.method ?? 'POST' });
+      return;
+    }
     default:
       assertUnreachable(step);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-instance steps
+
+/**
+ * Enters a multi-instance step: a group of its own (like a split whose join is the step itself) and one
+ * instance token per item (all at once, or the first of a sequence). An empty list takes the empty outcome.
+ */
+function startInstances(ctx: Ctx, token: Token, step: HumanStep): void {
+  const forEach = step.forEach as NonNullable<HumanStep['forEach']>;
+  const site = `/steps/${token.step}/forEach/items`;
+  const raw = ctx.oracle ? ctx.oracle.choose(site, 3) : getPath(evalContext(ctx.state), forEach.items);
+  const items: unknown[] = Array.isArray(raw)
+    ? raw
+    : typeof raw === 'number' && Number.isInteger(raw) && raw > 0
+      ? Array.from({ length: Math.min(raw, 1000) }, (_, i) => i + 1)
+      : [];
+  removeToken(ctx, token.id);
+  if (items.length === 0) {
+    const outcome = forEach.emptyOutcome ?? Object.keys(step.outcomes)[0] ?? '';
+    record(ctx, 'instances.none', { step: token.step, outcome });
+    applyTransition(
+      ctx,
+      token,
+      pick(ctx, step.outcomes[outcome], evalContext(ctx.state), `/steps/${token.step}/outcomes/${outcome}`),
+      {
+        reason: `step ${token.step} had no items`,
+        step: token.step,
+      },
+    );
+    return;
+  }
+  const complete = forEach.complete ?? 'all';
+  const need = complete === 'all' ? items.length : complete === 'any' ? 1 : Math.min(complete, items.length);
+  const sequential = forEach.mode === 'sequential';
+  const group = nextId(ctx, 'grp-');
+  ctx.state.joins[group] = {
+    step: token.step,
+    expected: need,
+    arrived: 0,
+    groups: [...token.groups],
+    split: token.step,
+    multi: { items, need, started: 0, sequential },
+  };
+  record(ctx, 'instances.started', { step: token.step, items: items.length, need, sequential });
+  const first = sequential ? 1 : items.length;
+  for (let i = 0; i < first; i += 1) startInstance(ctx, token.step, group);
+}
+
+function startInstance(ctx: Ctx, stepId: string, group: string): void {
+  const join = ctx.state.joins[group];
+  if (!join?.multi) return;
+  const index = join.multi.started;
+  join.multi.started += 1;
+  const instance: Token = {
+    id: nextId(ctx, 'tok-'),
+    step: stepId,
+    groups: [...join.groups, group],
+    instance: index,
+  };
+  ctx.state.tokens.push(instance);
+  ctx.state.visits[stepId] = (ctx.state.visits[stepId] ?? 0) + 1;
+  ctx.agenda.push(instance.id);
+}
+
+/**
+ * An instance's task is done. Once `need` instances are, the others are withdrawn and the step takes the
+ * outcome of the instance that completed it; before, a sequential step starts its next instance.
+ */
+function completeInstance(ctx: Ctx, token: Token, outcome: string, evalCtx: Record<string, unknown>): void {
+  const group = token.groups[token.groups.length - 1] ?? '';
+  const join = ctx.state.joins[group];
+  removeToken(ctx, token.id);
+  if (!join?.multi) return;
+  join.arrived += 1;
+  const multi = join.multi;
+  if (join.arrived < multi.need) {
+    if (multi.sequential && multi.started < multi.items.length) startInstance(ctx, token.step, group);
+    else if (!ctx.state.tokens.some((t) => t.groups.includes(group)))
+      finishInstances(ctx, group, token.step, outcome, evalCtx);
+    return;
+  }
+  finishInstances(ctx, group, token.step, outcome, evalCtx);
+}
+
+function finishInstances(
+  ctx: Ctx,
+  group: string,
+  stepId: string,
+  outcome: string,
+  evalCtx: Record<string, unknown>,
+): void {
+  const join = ctx.state.joins[group];
+  if (!join) return;
+  let withdrawn = 0;
+  for (const other of ctx.state.tokens.filter((t) => t.groups.includes(group))) {
+    const task = other.taskId === undefined ? undefined : ctx.state.tasks[other.taskId];
+    if (task?.status === 'open') {
+      task.status = 'cancelled';
+      touch(ctx, task);
+      ctx.state.timers = ctx.state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
+      record(ctx, 'task.cancelled', { reason: 'withdrawn: enough instances completed' }, task.id);
+      withdrawn += 1;
+    }
+    removeToken(ctx, other.id);
+  }
+  delete ctx.state.joins[group];
+  record(ctx, 'instances.completed', { step: stepId, completed: join.arrived, withdrawn, outcome });
+  const step = ctx.def.steps[stepId];
+  const merged: Token = { id: nextId(ctx, 'tok-'), step: stepId, groups: join.groups };
+  ctx.state.tokens.push(merged);
+  const transitions = step?.type === 'human' ? step.outcomes[outcome] : undefined;
+  applyTransition(ctx, merged, pick(ctx, transitions, evalCtx, `/steps/${stepId}/outcomes/${outcome}`), {
+    reason: `step ${stepId} ${outcome}`,
+    step: stepId,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boundary events and messages
+
+/** Arms a step's boundary timers; boundary messages need nothing armed (the token's step names them). */
+function armBoundary(ctx: Ctx, token: Token, events: BoundaryEvent[] | undefined): void {
+  (events ?? []).forEach((event, index) => {
+    if (event.after === undefined) return;
+    ctx.state.timers.push({
+      id: nextId(ctx, 'timer-'),
+      kind: 'boundary',
+      fireAt: addDuration(ctx.now, event.after),
+      tokenId: token.id,
+      index,
+    });
+  });
+}
+
+/** What a live token catches: its wait step's message, and its step's boundary messages (by index). */
+function catches(step: Step | undefined, name: string): 'wait' | number | undefined {
+  if (step?.type === 'wait' && step.message === name) return 'wait';
+  if (step?.type !== 'human' && step?.type !== 'wait') return undefined;
+  const index = (step.boundary ?? []).findIndex((e) => e.message === name);
+  return index === -1 ? undefined : index;
+}
+
+/** Delivers a message to the first live token that catches it; false when none does. */
+function deliverMessage(ctx: Ctx, name: string, payload: Record<string, unknown>): boolean {
+  for (const token of ctx.state.tokens) {
+    if (token.subcaseId !== undefined) continue;
+    const step = ctx.def.steps[token.step];
+    const caught = catches(step, name);
+    if (caught === undefined || !step) continue;
+    record(ctx, 'message.received', { name, step: token.step });
+    if (caught === 'wait' && step.type === 'wait') {
+      applyTransition(
+        ctx,
+        token,
+        pick(ctx, step.then, evalContext(ctx.state, { message: payload }), `/steps/${token.step}/then`),
+        {
+          reason: `message ${name}`,
+          step: token.step,
+        },
+      );
+    } else if (typeof caught === 'number') {
+      fireBoundary(ctx, token, caught, { message: payload });
+    }
+    return true;
+  }
+  return false;
+}
+
+/** A token entering a catch takes a buffered message meant for it at once. */
+function takeBuffered(ctx: Ctx, token: Token): void {
+  const pending = ctx.state.pendingMessages ?? [];
+  const step = ctx.def.steps[token.step];
+  const index = pending.findIndex((m) => catches(step, m.name) !== undefined);
+  const message = pending[index];
+  if (!message) return;
+  ctx.state.pendingMessages = pending.filter((_, i) => i !== index);
+  deliverMessage(ctx, message.name, message.payload);
+}
+
+/**
+ * A boundary event of the token's step happens. Interrupting: the step's task is withdrawn (cancelled, out
+ * of every inbox) and the token takes the event's transition. Non-interrupting: the step stays, and the
+ * transition's steps are entered beside it in the same groups.
+ */
+function fireBoundary(ctx: Ctx, token: Token, index: number, extra: Record<string, unknown> = {}): void {
+  const step = ctx.def.steps[token.step];
+  const event = step?.type === 'human' || step?.type === 'wait' ? step.boundary?.[index] : undefined;
+  if (!event) return;
+  const label = event.message !== undefined ? `message ${event.message}` : `timer after ${event.after ?? ''}`;
+  const interrupting = event.interrupting !== false;
+  record(ctx, 'boundary.fired', { step: token.step, event: label, interrupting });
+  const transition = pick(
+    ctx,
+    event.then,
+    evalContext(ctx.state, extra),
+    `/steps/${token.step}/boundary/${index}/then`,
+  );
+  const source = { reason: `${label} at ${token.step}`, step: token.step };
+  if (interrupting) {
+    const task = token.taskId === undefined ? undefined : ctx.state.tasks[token.taskId];
+    if (task?.status === 'open') {
+      task.status = 'cancelled';
+      touch(ctx, task);
+      ctx.state.timers = ctx.state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
+      record(ctx, 'task.cancelled', { reason: `withdrawn: ${label}` }, task.id);
+    }
+    applyTransition(ctx, token, transition, source);
+    return;
+  }
+  if (!transition) return;
+  const beside: Token = { id: nextId(ctx, 'tok-'), step: token.step, groups: token.groups };
+  applyTransition(ctx, beside, transition, source);
 }
 
 /** When a wait step's timer fires. Under an oracle a date taken from case data may be past or future. */
@@ -494,7 +776,13 @@ function waitUntil(ctx: Ctx, until: DateSpec, stepId: string): number {
   return resolveDate(until, ctx.state, ctx.now) ?? ctx.now;
 }
 
-function assignTask(ctx: Ctx, task: TaskState, assignment: Assignment): void {
+function assignTask(
+  ctx: Ctx,
+  task: TaskState,
+  assignment: Assignment,
+  extra: Record<string, unknown> = {},
+  step?: HumanStep,
+): void {
   task.candidateTeams = [];
   task.candidateRoles = [];
   task.assignee = null;
@@ -506,14 +794,59 @@ function assignTask(ctx: Ctx, task: TaskState, assignment: Assignment): void {
       ctx.commands.push({ kind: 'resolveAssignee', taskId: task.id, team: assignment.team, strategy });
     }
   } else if ('role' in assignment) task.candidateRoles = [assignment.role];
-  else {
-    const value = getPath(evalContext(ctx.state), assignment.field);
+  else if ('field' in assignment) {
+    const value = getPath(evalContext(ctx.state, extra), assignment.field);
     task.assignee = typeof value === 'string' && value !== '' ? value : null;
+    if (task.assignee === null) {
+      // An empty field names nobody: as for the other rules, supervisors see the task and assign it.
+      task.candidateRoles = ['supervisor'];
+      record(ctx, 'task.assignment-unresolved', { assign: assignment }, task.id);
+    }
+  } else {
+    const who = 'owner' in assignment ? ctx.state.ownerId : performerOf(ctx.state, assignment.performerOf);
+    if (who) task.assignee = who;
+    else {
+      // Nobody to give it to (no owner, the step not done yet): supervisors see it and assign it.
+      task.candidateRoles = ['supervisor'];
+      record(ctx, 'task.assignment-unresolved', { assign: assignment }, task.id);
+    }
+  }
+  const excluded = step?.separateFrom ?? [];
+  if (excluded.length > 0) {
+    task.excludedUsers = [...new Set(excluded.flatMap((s) => performersOf(ctx.state, s)))];
+    if (task.assignee !== null && task.excludedUsers.includes(task.assignee)) {
+      record(
+        ctx,
+        'task.assignment-refused',
+        { assignee: task.assignee, reason: 'separation of duties' },
+        task.id,
+      );
+      task.assignee = null;
+      if (task.candidateTeams.length === 0 && task.candidateRoles.length === 0)
+        task.candidateRoles = ['supervisor'];
+    }
   }
 }
 
+/** Everyone who completed a task of `step` in the case, oldest first. */
+function performersOf(state: CaseState, step: string): string[] {
+  return Object.values(state.tasks)
+    .filter((t) => t.step === step && t.status === 'completed' && t.completedBy !== null)
+    .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0))
+    .map((t) => t.completedBy as string);
+}
+
+/** Retain familiar: who last completed a task of `step`, if anyone. */
+function performerOf(state: CaseState, step: string): string | undefined {
+  return performersOf(state, step).at(-1);
+}
+
 function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
-  const context = evalContext(ctx.state);
+  const join =
+    token.instance === undefined ? undefined : ctx.state.joins[token.groups[token.groups.length - 1] ?? ''];
+  const item = token.instance === undefined ? undefined : join?.multi?.items[token.instance];
+  const extra = token.instance === undefined ? {} : { item, index: token.instance };
+  const context = evalContext(ctx.state, extra);
   const task = newTask(ctx, {
     step: token.step,
     tokenId: token.id,
@@ -524,8 +857,9 @@ function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
     dueAt: resolveDate(step.due, ctx.state, ctx.now),
     followUpAt: resolveDate(step.followUp, ctx.state, ctx.now),
   });
+  if (token.instance !== undefined) task.instance = { index: token.instance, item: item ?? null };
   token.taskId = task.id;
-  assignTask(ctx, task, step.assign);
+  assignTask(ctx, task, step.assign, extra, step);
   (step.escalations ?? []).forEach((escalation, index) => {
     ctx.state.timers.push({
       id: nextId(ctx, 'timer-'),
@@ -594,6 +928,12 @@ function announceTask(ctx: Ctx, task: TaskState): void {
   const stepKey = task.step ?? 'adhoc';
   fireRules(ctx, { taskCreated: stepKey }, seq, task.id);
   if (task.assignee) fireRules(ctx, { taskAssigned: stepKey }, seq, task.id);
+  armDueTimers(ctx, task);
+}
+
+/** Arms the overdue and due-soon email timers of a task with a due date. */
+function armDueTimers(ctx: Ctx, task: TaskState): void {
+  const stepKey = task.step ?? 'adhoc';
   if (task.dueAt === null) return;
   for (const rule of ctx.def.emailRules ?? []) {
     if ('taskOverdue' in rule.on && (rule.on.taskOverdue === '*' || rule.on.taskOverdue === stepKey)) {
@@ -690,6 +1030,10 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
       }
       return null;
     }
+    case 'message':
+      return (def.messages ?? []).some((m) => m.name === event.name)
+        ? null
+        : reject('UNKNOWN_MESSAGE', `Case type ${def.id} receives no message "${event.name}"`);
     case 'addTask':
     case 'cancel':
       return actor.role === 'admin' || actor.role === 'supervisor' || actor.role === 'system'
@@ -701,6 +1045,21 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
   const found = findTask(state, event.taskId);
   if ('code' in found) return found;
   const task = found;
+  const excluded = task.excludedUsers ?? [];
+  const who =
+    event.type === 'claim' || event.type === 'complete'
+      ? actor.userId
+      : event.type === 'assign'
+        ? event.assignee
+        : event.type === 'delegate'
+          ? event.to
+          : undefined;
+  if (who !== undefined && excluded.includes(who) && task.status === 'open') {
+    return reject(
+      'SEPARATION_OF_DUTIES',
+      `${who === actor.userId ? 'You' : who} completed an earlier step of this case that task ${task.id} must be checked apart from (four eyes)`,
+    );
+  }
   switch (event.type) {
     case 'claim':
       return (
@@ -768,6 +1127,13 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
     }
     case 'comment':
       return canSeeTask(task, actor) ? null : reject('FORBIDDEN', `You cannot comment on task ${task.id}`);
+    case 'reschedule':
+      return (
+        requireOpen(task) ??
+        (supervises(task, actor)
+          ? null
+          : reject('FORBIDDEN', 'Only a supervisor of the task may change its dates or priority'))
+      );
     case 'editClosed':
       if (task.status !== 'completed')
         return reject('TASK_NOT_CLOSED', `Task ${task.id} is ${task.status}, not completed`);
@@ -959,7 +1325,10 @@ export function applyEvent(
       fireRules(ctx, { taskCompleted: task.step ?? 'adhoc' }, seq, task.id);
       const step = task.step === undefined ? undefined : def.steps[task.step];
       const token = state.tokens.find((t) => t.id === task.tokenId);
-      if (step?.type === 'human' && token) {
+      if (step?.type === 'human' && token?.instance !== undefined) {
+        const evalCtx = evalContext(state, { outcome: event.outcome, form: event.data ?? {} });
+        completeInstance(ctx, token, event.outcome, evalCtx);
+      } else if (step?.type === 'human' && token) {
         const transitions = step.outcomes[event.outcome];
         const evalCtx = evalContext(state, { outcome: event.outcome, form: event.data ?? {} });
         applyTransition(
@@ -973,6 +1342,32 @@ export function applyEvent(
         );
       } else {
         finishIfIdle(ctx);
+      }
+      break;
+    }
+    case 'reschedule': {
+      const task = state.tasks[event.taskId] as TaskState;
+      const before = { dueAt: task.dueAt, followUpAt: task.followUpAt, priority: task.priority };
+      if (event.dueAt !== undefined) task.dueAt = event.dueAt;
+      if (event.followUpAt !== undefined) task.followUpAt = event.followUpAt;
+      if (event.priority !== undefined) task.priority = event.priority;
+      touch(ctx, task);
+      const iso = (v: number | null): string | null => (v === null ? null : new Date(v).toISOString());
+      record(
+        ctx,
+        'task.rescheduled',
+        {
+          before: { ...before, dueAt: iso(before.dueAt), followUpAt: iso(before.followUpAt) },
+          after: { dueAt: iso(task.dueAt), followUpAt: iso(task.followUpAt), priority: task.priority },
+        },
+        task.id,
+      );
+      if (event.dueAt !== undefined) {
+        // The overdue and due-soon reminders follow the new due date.
+        state.timers = state.timers.filter(
+          (t) => !(t.taskId === task.id && (t.kind === 'overdue' || t.kind === 'before-due')),
+        );
+        armDueTimers(ctx, task);
       }
       break;
     }
@@ -1023,6 +1418,17 @@ export function applyEvent(
     case 'cancel':
       endCase(ctx, `cancelled: ${event.reason}`);
       break;
+    case 'message': {
+      const payload = event.payload ?? {};
+      if (deliverMessage(ctx, event.name, payload)) break;
+      if ((def.messages ?? []).find((m) => m.name === event.name)?.buffer) {
+        state.pendingMessages = [...(state.pendingMessages ?? []), { name: event.name, payload, at: now }];
+        record(ctx, 'message.buffered', { name: event.name });
+      } else {
+        record(ctx, 'message.dropped', { name: event.name, reason: 'no step waits for it' });
+      }
+      break;
+    }
     case 'timerFired':
       fireTimer(ctx, event.timerId);
       break;
@@ -1050,6 +1456,62 @@ export function applyEvent(
       );
       break;
     }
+    case 'subcaseRefused': {
+      // The step fails visibly: a waiting step stays where it is (nothing will end the child it waits for)
+      // until someone migrates, sets a status or cancels the case; one that did not wait has gone on.
+      const token = state.tokens.find((t) => t.id === event.tokenId);
+      record(ctx, 'subcase.refused', {
+        step: token?.step ?? null,
+        childCaseId: event.childCaseId,
+        caseType: event.caseType,
+        errors: event.errors,
+      });
+      break;
+    }
+    case 'assignmentUnavailable': {
+      const task = state.tasks[event.taskId];
+      if (!task || task.status !== 'open') break;
+      const gone = new Set(event.missing);
+      const missing = [
+        ...(task.assignee !== null && gone.has(`user:${task.assignee}`) ? [`user:${task.assignee}`] : []),
+        ...task.candidateTeams.filter((t) => gone.has(`team:${t}`)).map((t) => `team:${t}`),
+      ];
+      if (missing.length === 0) break; // Reassigned since.
+      if (task.assignee !== null && gone.has(`user:${task.assignee}`)) task.assignee = null;
+      task.candidateTeams = task.candidateTeams.filter((t) => !gone.has(`team:${t}`));
+      // Nobody left to see it: it goes to the supervisors rather than vanishing.
+      if (task.assignee === null && task.candidateTeams.length === 0 && task.candidateRoles.length === 0)
+        task.candidateRoles = [...UNASSIGNABLE_FALLBACK];
+      touch(ctx, task);
+      record(ctx, 'task.unassignable', { missing, candidateRoles: task.candidateRoles }, task.id);
+      break;
+    }
+    case 'serviceDone': {
+      const token = state.tokens.find((t) => t.id === event.tokenId && t.service);
+      const step = token ? def.steps[token.step] : undefined;
+      if (!token || step?.type !== 'service') break;
+      if (event.ok) {
+        if (step.saveAs) state.data = setPath(state.data, step.saveAs, event.response);
+        record(ctx, 'service.succeeded', {
+          step: token.step,
+          status: event.status,
+          saved: step.saveAs ?? null,
+        });
+        applyTransition(
+          ctx,
+          token,
+          pick(ctx, step.then, evalContext(state, { response: event.response }), `/steps/${token.step}/then`),
+          { reason: `step ${token.step}`, step: token.step },
+        );
+      } else {
+        record(ctx, 'service.failed', { step: token.step, status: event.status, error: event.error ?? null });
+        applyTransition(ctx, token, step.onFailure, {
+          reason: `step ${token.step} failed`,
+          step: token.step,
+        });
+      }
+      break;
+    }
     case 'assigneeResolved': {
       const task = state.tasks[event.taskId];
       if (!task || task.status !== 'open' || task.assignee !== null || event.assignee === null) break;
@@ -1067,6 +1529,8 @@ export function applyEvent(
 }
 
 const PRIORITY_ORDER: Priority[] = ['low', 'normal', 'high', 'urgent'];
+/** Who may take a task whose assignee and teams are not in the directory (administrators act on any task). */
+const UNASSIGNABLE_FALLBACK = ['supervisor'];
 
 function fireTimer(ctx: Ctx, timerId: string): void {
   const { state, def } = ctx;
@@ -1145,6 +1609,11 @@ function fireTimer(ctx: Ctx, timerId: string): void {
       ctx.commands.push(
         emailCommand(rule.id, timer.eventKey ?? timer.id, rule, rule, timer.taskId, timer.eventStatus),
       );
+      return;
+    }
+    case 'boundary': {
+      const token = state.tokens.find((t) => t.id === timer.tokenId);
+      if (token) fireBoundary(ctx, token, timer.index ?? 0);
       return;
     }
     case 'overdue':

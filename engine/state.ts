@@ -27,6 +27,8 @@ export interface TaskState {
   id: string;
   /** The step that created the task; undefined for ad-hoc tasks added by a supervisor. */
   step?: string;
+  /** The item of a multi-instance step this task is for (its position and value). */
+  instance?: { index: number; item: unknown };
   tokenId?: string;
   action: string;
   title: string;
@@ -35,6 +37,8 @@ export interface TaskState {
   assignee: string | null;
   candidateTeams: string[];
   candidateRoles: string[];
+  /** Four eyes: users who may not claim, be given or complete this task. */
+  excludedUsers?: string[];
   priority: Priority;
   dueAt: number | null;
   followUpAt: number | null;
@@ -56,10 +60,14 @@ export interface TaskState {
 export interface Token {
   id: string;
   step: string;
+  /** A multi-instance step's instance: its position in the list. */
+  instance?: number;
   /** Parallel groups this token belongs to, innermost last. */
   groups: string[];
   taskId?: string;
   subcaseId?: string;
+  /** Waiting for a service step's call. */
+  service?: true;
 }
 
 /**
@@ -74,9 +82,11 @@ export interface JoinState {
   groups: string[];
   /** The parallel step that opened the group (semantics 2). */
   split?: string;
+  /** A multi-instance step's group: its items, how many must complete, how many have been started. */
+  multi?: { items: unknown[]; need: number; started: number; sequential: boolean };
 }
 
-export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due';
+export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due' | 'boundary';
 
 export interface TimerState {
   id: string;
@@ -130,6 +140,8 @@ export interface CaseState {
    * cases started before semantics 2 keep, so that no running case changes behaviour.
    */
   semantics?: 2;
+  /** Messages that arrived before a step caught them, kept because their definition says `buffer`. */
+  pendingMessages?: { name: string; payload: Record<string, unknown>; at: number }[];
 }
 
 export interface TimelineEntry {
@@ -164,6 +176,20 @@ export interface EmailCommand {
 export type Command =
   | EmailCommand
   | { kind: 'resolveAssignee'; taskId: string; team: string; strategy: 'round-robin' | 'least-busy' }
+  | {
+      kind: 'callService';
+      tokenId: string;
+      step: string;
+      method: string;
+      url: string;
+      secretHeaders: Record<string, string>;
+      body: unknown;
+      /** Stable for this call of the step: the server can deduplicate retries. */
+      idempotencyKey: string;
+      maximumAttempts: number;
+      /** Milliseconds before the first retry (doubling after). */
+      initialIntervalMs: number;
+    }
   | {
       kind: 'startSubcase';
       tokenId: string;
@@ -203,6 +229,14 @@ export type CaseEvent =
       actor: Actor;
     }
   | { type: 'comment'; taskId: string; text: string; actor: Actor }
+  | {
+      type: 'reschedule';
+      taskId: string;
+      dueAt?: number | null;
+      followUpAt?: number | null;
+      priority?: Priority;
+      actor: Actor;
+    }
   | { type: 'editClosed'; taskId: string; data?: Record<string, unknown>; notes?: string; actor: Actor }
   | { type: 'setStatus'; status: string; actor: Actor }
   | { type: 'updateData'; data: Record<string, unknown>; lines?: Record<string, unknown>[]; actor: Actor }
@@ -218,9 +252,28 @@ export type CaseEvent =
       actor: Actor;
     }
   | { type: 'cancel'; reason: string; actor: Actor }
+  | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }
-  | { type: 'assigneeResolved'; taskId: string; assignee: string | null };
+  /** The child's type refused the sub-case's data (as `POST /api/cases` would): no child was started. */
+  | {
+      type: 'subcaseRefused';
+      tokenId: string;
+      childCaseId: string;
+      caseType: string;
+      errors: { pointer: string; message: string }[];
+    }
+  | { type: 'assigneeResolved'; taskId: string; assignee: string | null }
+  /** The task's assignee or candidate teams are not in the directory (`user:<id>`, `team:<id>`). */
+  | { type: 'assignmentUnavailable'; taskId: string; missing: string[] }
+  | {
+      type: 'serviceDone';
+      tokenId: string;
+      ok: boolean;
+      status: number | null;
+      response: unknown;
+      error?: string;
+    };
 
 export type ActorEvent = Extract<CaseEvent, { actor: Actor }>;
 

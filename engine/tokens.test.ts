@@ -244,3 +244,47 @@ describe('a case started before semantics 2 keeps the rules it started with', ()
     expect(open(s)).toEqual(['b', 'sign']);
   });
 });
+
+describe('an inclusive split starts the branches whose conditions hold, and its join waits for exactly those', () => {
+  const def = define(
+    {
+      split: {
+        type: 'parallel',
+        branches: ['credit', 'legal'],
+        conditions: { credit: { '>': [{ var: 'data.amount' }, 10000] }, legal: { var: 'data.foreign' } },
+        join: 'meet',
+      },
+      credit: human({ ok: { next: 'meet' } }),
+      legal: human({ ok: { next: 'meet' } }),
+      meet: { type: 'join', then: { next: 'sign' } },
+      sign: human({ signed: { status: 'WON', end: true } }),
+    },
+    'split',
+  );
+  const start = (data: Record<string, unknown>) =>
+    startCase(def, { caseId: 'C', caseType: def.id, definitionVersion: 1, data }, T0).state;
+
+  it('one condition holds: one branch, and the join goes on when it arrives', () => {
+    const s = start({ amount: 20000, foreign: false });
+    expect(open(s)).toEqual(['credit']);
+    expect(open(complete(def, s, 'credit', 'ok').state)).toEqual(['sign']);
+  });
+
+  it('both hold: the join waits for both', () => {
+    let s = start({ amount: 20000, foreign: true });
+    expect(open(s)).toEqual(['credit', 'legal']);
+    s = complete(def, s, 'legal', 'ok').state;
+    expect(open(s)).toEqual(['credit']);
+    expect(open(complete(def, s, 'credit', 'ok').state)).toEqual(['sign']);
+  });
+
+  it('none holds: straight on from the join', () => {
+    const result = startCase(
+      def,
+      { caseId: 'C', caseType: def.id, definitionVersion: 1, data: { amount: 5 } },
+      T0,
+    );
+    expect(open(result.state)).toEqual(['sign']);
+    expect(result.timeline.map((e) => e.kind)).toContain('parallel.skipped');
+  });
+});

@@ -45,7 +45,9 @@ export type Assignment =
   | { user: string }
   | { team: string; strategy?: 'candidates' | 'round-robin' | 'least-busy' }
   | { role: 'agent' | 'supervisor' | 'designer' | 'admin' }
-  | { field: string };
+  | { field: string }
+  | { performerOf: string }
+  | { owner: true };
 
 /** Who receives an email: see `definitions/README.md#recipients`. */
 export type Recipient = string;
@@ -88,13 +90,52 @@ export interface HumanStep {
   form?: JsonSchema;
   outcomes: Record<string, Transitions>;
   escalations?: Escalation[];
+  boundary?: BoundaryEvent[];
+  /** Multi-instance: one task per item of a list in the case (or per count). */
+  forEach?: ForEach;
+  /** Four eyes: who completed a task of these steps may not do this one. */
+  separateFrom?: string[];
+}
+
+/**
+ * One task per item of `items` (a path such as `lines` or `data.contacts`, or a number): in parallel or one
+ * after another, until `complete` of them are done (`all`, `any`, or a count); the others are withdrawn.
+ * Titles, descriptions and `field` assignments read the item as `item` (and its position as `index`).
+ */
+export interface ForEach {
+  items: string;
+  mode?: 'parallel' | 'sequential';
+  complete?: 'all' | 'any' | number;
+  /** The outcome taken when the list is empty (default: the first outcome). */
+  emptyOutcome?: string;
+}
+
+/**
+ * An event that may happen while a step waits (a task open, a wait pending): a timer or a message.
+ * Interrupting (default) withdraws the step and takes `then`; non-interrupting adds `then`'s work.
+ */
+export interface BoundaryEvent {
+  after?: Duration;
+  message?: string;
+  interrupting?: boolean;
+  then: Transition;
+}
+
+/** A message cases of a type can receive; `buffer` keeps one that arrives before its catch. */
+export interface MessageDef {
+  name: string;
+  buffer?: boolean;
+  description?: string;
 }
 
 export interface WaitStep {
   type: 'wait';
-  /** Either a duration, or a date (`{ field, offset }`). */
-  until: DateSpec;
+  /** Either a duration, or a date (`{ field, offset }`). Exactly one of `until` and `message`. */
+  until?: DateSpec;
+  /** Waits for this message instead of a time. */
+  message?: string;
   then: Transitions;
+  boundary?: BoundaryEvent[];
 }
 
 export type AutoAction =
@@ -111,6 +152,8 @@ export interface ParallelStep {
   branches: string[];
   /** The join step where all branches meet. */
   join: string;
+  /** Inclusive split: a branch named here starts only when its condition holds. */
+  conditions?: Record<string, Condition>;
 }
 
 export interface JoinStep {
@@ -129,7 +172,29 @@ export interface SubcaseStep {
   then?: Transitions;
 }
 
-export type Step = HumanStep | WaitStep | AutomaticStep | ParallelStep | JoinStep | SubcaseStep;
+/**
+ * Calls another system over HTTP (a Temporal activity, retried with backoff), maps the JSON response into
+ * case data, and takes `then` on success or `onFailure` once the retries are spent or the call is refused.
+ */
+export interface ServiceStep {
+  type: 'service';
+  request: {
+    method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    /** Text template (`{{data.x}}`); must start with an address of the service allowlist. */
+    url: string;
+    /** Header name -> name of a secret from the configuration (SERVICE_SECRET_<NAME>). */
+    secretHeaders?: Record<string, string>;
+    /** JSON body; string values are text templates. */
+    body?: Record<string, unknown>;
+  };
+  /** Case field (dot path under `data`) that receives the JSON response. */
+  saveAs?: string;
+  retry?: { maximumAttempts?: number; initialInterval?: Duration };
+  then: Transitions;
+  onFailure?: Transition;
+}
+
+export type Step = HumanStep | WaitStep | AutomaticStep | ParallelStep | JoinStep | SubcaseStep | ServiceStep;
 export type StepType = Step['type'];
 
 export interface CaseTimer {
@@ -195,6 +260,7 @@ export interface CaseTypeDefinition {
   timers?: CaseTimer[];
   emailRules?: EmailRule[];
   scheduledEmails?: ScheduledEmail[];
+  messages?: MessageDef[];
   soundness?: { accept?: SoundnessAcceptance[] };
 }
 

@@ -21,6 +21,10 @@ export interface Config {
   /** Port of the inbound SMTP listener (email-to-case); undefined = off. */
   inboundSmtpPort: number | undefined;
   mailFrom: string;
+  /** Address prefixes service steps may call (SERVICE_ALLOWLIST, comma-separated); empty: none. */
+  serviceAllowlist: string[];
+  /** Secrets service steps' headers may carry: SERVICE_SECRET_<NAME> as <name> (lower case, - for _). */
+  serviceSecrets: Record<string, string>;
   definitionsDir: string;
   logLevel: string;
   cacheDir: string;
@@ -124,6 +128,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpSinkPort: int(env, 'SMTP_SINK_PORT', 2525),
     inboundSmtpPort: env.INBOUND_SMTP_PORT ? int(env, 'INBOUND_SMTP_PORT', 0) : undefined,
     mailFrom: env.MAIL_FROM || 'CRM <crm@localhost>',
+    serviceAllowlist: (env.SERVICE_ALLOWLIST ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+    serviceSecrets: Object.fromEntries(
+      Object.entries(env)
+        .filter(([k, v]) => k.startsWith('SERVICE_SECRET_') && v !== undefined)
+        .map(([k, v]) => [k.slice('SERVICE_SECRET_'.length).toLowerCase().replace(/_/g, '-'), v as string]),
+    ),
     definitionsDir: path.resolve(env.DEFINITIONS_DIR || path.join(root, 'definitions')),
     logLevel: env.LOG_LEVEL || 'info',
     cacheDir: path.resolve(env.CRM_CACHE_DIR || defaultCacheDir(env)),

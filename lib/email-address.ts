@@ -8,6 +8,7 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 /** Returns why an address is invalid, or null when it is valid. */
 export function emailAddressProblem(address: string): string | null {
   if (address.length > 320) return 'an email address has at most 320 characters';
+  if (/^\s|\s$/.test(address)) return 'the address starts or ends with a space; remove it';
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) return 'an email address needs a local part, "@" and a domain';
   const local = address.slice(0, at);
@@ -18,7 +19,10 @@ export function emailAddressProblem(address: string): string | null {
   if (quoted) {
     if (/(^|[^\\])"/.test(local.slice(1, -1))) return 'a quoted local part must escape inner quotes';
   } else if (!local.split('.').every((atom) => LOCAL_ATOM.test(atom))) {
-    return 'the local part has a character that must be quoted, or an empty dot-separated part';
+    if (local.split('.').some((atom) => atom === ''))
+      return 'the local part (before "@") has two dots in a row, or starts or ends with a dot';
+    const bad = [...local].find((ch) => ch !== '.' && !LOCAL_ATOM.test(ch));
+    return `the local part (before "@") has ${JSON.stringify(bad)} which is only allowed inside quotes`;
   }
   const labels = domain.split('.');
   if (labels.length < 2) return 'the domain needs at least two labels (example.com)';

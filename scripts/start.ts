@@ -109,6 +109,8 @@ async function main(): Promise<void> {
   stops.push({ name: 'database pool', stop: () => db.close() });
   const applied = await migrate(db);
   if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
+  // Before publishing: definitions may assign work only to users and teams that exist.
+  const users = config.seedDemo ? await seedDemo(db, config.dataDir) : [];
   const published = await publishDefinitions(db, config.definitionsDir);
   for (const p of published) {
     log(
@@ -125,7 +127,6 @@ async function main(): Promise<void> {
       `email schedules: created ${schedules.created.length}, updated ${schedules.updated.length}, deleted ${schedules.deleted.length}`,
     );
   }
-  const users = config.seedDemo ? await seedDemo(db, config.dataDir) : [];
 
   const sink =
     config.smtpUrl === undefined

@@ -84,7 +84,10 @@ describe('forecast', () => {
   it('weights each case by its own probability or its status default in its definition version', async () => {
     const res = await env.http(env.users.admin, 'GET', `/api/reports/forecast?caseType=${T}`);
     expect(res.status).toBe(200);
-    expect(res.body.totals).toEqual({
+    expect(res.body.currencies).toEqual(['EUR']);
+    expect(res.body.totals).toHaveLength(1);
+    expect(res.body.totals[0]).toEqual({
+      currency: 'EUR',
       count: 9,
       amount: 32500,
       weightedAmount: 14850,
@@ -96,6 +99,14 @@ describe('forecast', () => {
       lostCount: 1,
       lostAmount: 7000,
     });
+    // Pipeline order, as the definition lists its statuses.
+    expect(res.body.byStatus.map((r: { status: string }) => r.status)).toEqual([
+      'IDENTIFYING',
+      'PRESENTING',
+      'DECIDING',
+      'WON',
+      'LOST',
+    ]);
     const byStatus = Object.fromEntries(res.body.byStatus.map((r: { status: string }) => [r.status, r]));
     expect(byStatus.IDENTIFYING).toMatchObject({
       ...fig(3, 1500, 150),
@@ -131,25 +142,25 @@ describe('forecast', () => {
       'GET',
       `/api/reports/forecast?caseType=${T}&team=${env.prefix}-sales`,
     );
-    expect(team.body.totals).toMatchObject(fig(8, 32000, 14800));
+    expect(team.body.totals[0]).toMatchObject(fig(8, 32000, 14800));
     const bob = await env.http(
       env.users.admin,
       'GET',
       `/api/reports/forecast?caseType=${T}&agent=${env.users.bob.id}`,
     );
-    expect(bob.body.totals).toMatchObject(fig(3, 14000, 2700));
+    expect(bob.body.totals[0]).toMatchObject(fig(3, 14000, 2700));
     const feb = await env.http(
       env.users.admin,
       'GET',
       `/api/reports/forecast?caseType=${T}&from=2031-02&to=2031-02`,
     );
-    expect(feb.body.totals).toMatchObject(fig(2, 7000, 2700));
+    expect(feb.body.totals[0]).toMatchObject(fig(2, 7000, 2700));
     const days = await env.http(
       env.users.admin,
       'GET',
       `/api/reports/forecast?caseType=${T}&from=2031-01-16&to=2031-01-31`,
     );
-    expect(days.body.totals).toMatchObject(fig(2, 7000, 6000));
+    expect(days.body.totals[0]).toMatchObject(fig(2, 7000, 6000));
     const bad = await env.http(env.users.admin, 'GET', `/api/reports/forecast?from=January`);
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].pointer).toBe('/query/from');
@@ -159,7 +170,7 @@ describe('forecast', () => {
     const alice = await env.http(env.users.alice, 'GET', '/api/reports/forecast');
     expect(alice.body.filters.caseTypes).toContain(T);
     expect(alice.body.filters.caseTypes).not.toContain(N);
-    expect(alice.body.totals).toMatchObject(fig(5, 18000, 12100));
+    expect(alice.body.totals[0]).toMatchObject(fig(5, 18000, 12100));
     const forbidden = await env.http(
       env.users.alice,
       'GET',
@@ -167,7 +178,7 @@ describe('forecast', () => {
     );
     expect(forbidden.status).toBe(403);
     const sam = await env.http(env.users.sam, 'GET', `/api/reports/forecast?caseType=${T}`);
-    expect(sam.body.totals).toMatchObject(fig(9, 32500, 14850));
+    expect(sam.body.totals[0]).toMatchObject(fig(9, 32500, 14850));
   });
 
   it('exports CSV on Accept: text/csv or ?format=csv', async () => {
@@ -184,10 +195,10 @@ describe('forecast', () => {
     expect(res.type).toContain('text/csv');
     const lines = (res.body as string).trim().split('\r\n');
     expect(lines[0]).toBe(
-      'dimension,caseType,status,statusName,agentId,month,count,amount,weightedAmount,openCount,openAmount,openWeightedAmount,wonCount,wonAmount,lostCount,lostAmount',
+      'dimension,caseType,status,statusName,agentId,month,currency,count,amount,weightedAmount,openCount,openAmount,openWeightedAmount,wonCount,wonAmount,lostCount,lostAmount',
     );
-    expect(lines).toContain('month,,,,,2031-02,2,7000,2700,2,7000,2700,0,0,0,0');
-    expect(lines[lines.length - 1]).toBe('total,,,,,,9,32500,14850,7,20500,9850,1,5000,1,7000');
+    expect(lines).toContain('month,,,,,2031-02,EUR,2,7000,2700,2,7000,2700,0,0,0,0');
+    expect(lines[lines.length - 1]).toBe('total,,,,,,EUR,9,32500,14850,7,20500,9850,1,5000,1,7000');
     const viaQuery = await env.http(env.users.admin, 'GET', `/api/reports/forecast?caseType=${T}&format=csv`);
     expect(viaQuery.type).toContain('text/csv');
     expect((viaQuery.body as string).split('\r\n').filter((l) => l.startsWith('status,'))).toHaveLength(5);
@@ -203,10 +214,11 @@ describe('open-cases report', () => {
       openStatuses: 'category:open',
       byType: [{ caseType: T, count: 7 }],
     });
+    // In pipeline order (the definition's), not alphabetically.
     expect(res.body.byStatus).toEqual([
-      { caseType: T, status: 'DECIDING', count: 1 },
       { caseType: T, status: 'IDENTIFYING', count: 3 },
       { caseType: T, status: 'PRESENTING', count: 3 },
+      { caseType: T, status: 'DECIDING', count: 1 },
     ]);
     const byAgent = Object.fromEntries(
       res.body.byAgent.map((r: { agentId: string; count: number }) => [r.agentId, r.count]),
@@ -237,7 +249,7 @@ describe('open-cases report', () => {
       { caseType: T, status: 'DECIDING' },
       { caseType: T, status: 'POSTPONED' },
     ]);
-    expect(res.body.byStatus.map((s: { status: string }) => s.status)).toEqual(['DECIDING', 'IDENTIFYING']);
+    expect(res.body.byStatus.map((s: { status: string }) => s.status)).toEqual(['IDENTIFYING', 'DECIDING']);
   });
 
   it('covers every case type by default and exports CSV', async () => {
@@ -274,7 +286,7 @@ describe('pipeline totals', () => {
       `/api/reports/open-cases?caseType=${T}&limit=0&source=cases`,
     );
     expect({ ...open.body, source: null }).toEqual({ ...openCases.body, source: null });
-    return totals.body.totals;
+    return totals.body.totals[0];
   }
 
   it('stay equal to an aggregation of the cases through projection upserts, updates and deletes', async () => {

@@ -1,6 +1,6 @@
 /**
  * Every problem type the code can answer with is documented in docs/problems.md: the slugs passed to
- * `new ProblemError(status, slug, ...)` anywhere in the sources, the engine's rejection codes (the gateway
+ * `new ProblemError(status, slug, ...)` or `new DomainError(status, slug, ...)` anywhere in the sources, the engine's rejection codes (the gateway
  * turns them into slugs) and the types the HTTP layer sends itself.
  */
 import fs from 'node:fs';
@@ -30,7 +30,7 @@ describe('docs/problems.md', () => {
     const thrown = new Map<string, string>();
     for (const file of sources(ROOT)) {
       const text = fs.readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/new ProblemError\(\s*\d{3},\s*'([a-z0-9-]+)'/g)) {
+      for (const m of text.matchAll(/new (?:ProblemError|DomainError)\(\s*\d{3},\s*'([a-z0-9-]+)'/g)) {
         thrown.set(m[1] as string, path.relative(ROOT, file));
       }
     }

@@ -170,3 +170,29 @@ describe('supervisor panel', () => {
     expect(nobody.status).toBe(400);
   });
 });
+
+describe('rescheduling an open task', () => {
+  it('a supervisor changes its due date and priority; the inbox and the history show it; an agent may not', async () => {
+    const { taskId } = await startWork(env, caseType, 'reschedule');
+    const due = '2031-03-04T10:00:00.000Z';
+    const refused = await act('alice', taskId, 'reschedule', { priority: 'urgent' });
+    expect(refused.status).toBe(403);
+    const res = await act('sam', taskId, 'reschedule', { dueAt: due, priority: 'urgent' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ dueAt: due, priority: 'urgent' });
+    const inbox = await env.http(env.users.alice, 'GET', '/api/inbox?limit=200');
+    expect(
+      (inbox.body.items as { id: string; dueAt: string; priority: string }[]).find((t) => t.id === taskId),
+    ).toMatchObject({
+      dueAt: due,
+      priority: 'urgent',
+    });
+    const history = await env.http(env.users.sam, 'GET', `/api/tasks/${taskId}/history`);
+    const entry = (history.body.entries as { kind: string; detail: { after: unknown } }[]).find(
+      (e) => e.kind === 'task.rescheduled',
+    );
+    expect(entry?.detail.after).toEqual({ dueAt: due, followUpAt: null, priority: 'urgent' });
+    const empty = await act('sam', taskId, 'reschedule', {});
+    expect(empty.status).toBe(400);
+  });
+});

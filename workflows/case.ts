@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
@@ -31,6 +32,11 @@ import {
 } from './messages';
 
 const { projectCase } = proxyLocalActivities<activityTypes.CaseActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+});
+
+const { checkDirectory } = proxyLocalActivities<activityTypes.CaseActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
 });
@@ -105,7 +111,18 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         case 'startSubcase':
           track(
             (async () => {
-              const child = await latestDefinition(command.caseType);
+              // Checked as POST /api/cases checks a new case (cases recorded before the check get no errors).
+              const child = await latestDefinition(command.caseType, command.data);
+              if (child.dataErrors && child.dataErrors.length > 0) {
+                events.push({
+                  type: 'subcaseRefused',
+                  tokenId: command.tokenId,
+                  childCaseId: command.childCaseId,
+                  caseType: command.caseType,
+                  errors: child.dataErrors,
+                });
+                return;
+              }
               const handle = await startChild(caseWorkflow, {
                 workflowId: command.childCaseId,
                 args: [
@@ -136,6 +153,37 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
             })(),
           );
           break;
+        case 'callService': {
+          // Per step: its own retry policy; refusals (address not allowed, 4xx) are not retried.
+          const { callService } = proxyActivities<activityTypes.CaseActivities>({
+            startToCloseTimeout: '30 seconds',
+            retry: {
+              maximumAttempts: command.maximumAttempts,
+              initialInterval: command.initialIntervalMs,
+              backoffCoefficient: 2,
+              nonRetryableErrorTypes: ['ServiceRefusedError'],
+            },
+          });
+          track(
+            callService({ caseId: state.caseId, ...command }).then(
+              (reply) => {
+                events.push({ type: 'serviceDone', tokenId: command.tokenId, ok: true, ...reply });
+              },
+              (err: unknown) => {
+                const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+                events.push({
+                  type: 'serviceDone',
+                  tokenId: command.tokenId,
+                  ok: false,
+                  status: null,
+                  response: null,
+                  error: cause,
+                });
+              },
+            ),
+          );
+          break;
+        }
         default: {
           const unknown: never = command;
           throw ApplicationFailure.nonRetryable(`Unknown command ${JSON.stringify(unknown)}`);
@@ -144,10 +192,46 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     }
   }
 
+  /** `user:<id>` / `team:<id>` this run has found in the directory: not looked up again. */
+  const inDirectory = new Set<string>();
+
+  /**
+   * Looks up the assignees and teams of new (and escalated) tasks; those not in the directory become an
+   * `assignmentUnavailable` event, so such a task goes to the supervisors instead of reaching nobody.
+   */
+  function checkRouting(taskIds: string[]): void {
+    const pending = new Map<string, string[]>();
+    for (const id of taskIds) {
+      const task = state.tasks[id];
+      if (!task || task.status !== 'open') continue;
+      const refs = [
+        ...(task.assignee === null ? [] : [`user:${task.assignee}`]),
+        ...task.candidateTeams.map((t) => `team:${t}`),
+      ].filter((r) => !inDirectory.has(r));
+      if (refs.length > 0) pending.set(id, refs);
+    }
+    if (pending.size === 0 || !patched('directory-check')) return;
+    const refs = [...new Set([...pending.values()].flat())];
+    track(
+      checkDirectory(refs).then((missing) => {
+        for (const r of refs) if (!missing.includes(r)) inDirectory.add(r);
+        for (const [taskId, mine] of pending) {
+          const lost = mine.filter((r) => missing.includes(r));
+          if (lost.length > 0) events.push({ type: 'assignmentUnavailable', taskId, missing: lost });
+        }
+      }),
+    );
+  }
+
   async function apply(event: CaseEvent): Promise<StepResult> {
+    const known = new Set(Object.keys(state.tasks));
     const result = applyEvent(def, state, event, Date.now());
     state = result.state;
     dispatch(result.commands);
+    // New tasks, and tasks an escalation may have reassigned; users' own actions name existing people.
+    checkRouting(
+      event.type === 'timerFired' ? result.changedTasks : result.changedTasks.filter((id) => !known.has(id)),
+    );
     await project(result);
     return result;
   }
@@ -238,6 +322,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
 
   if (startResult) {
     dispatch(startResult.commands);
+    checkRouting(startResult.changedTasks);
     await project(startResult);
     projected = true;
   }

@@ -38,6 +38,25 @@ export const setStatusSchema = {
   additionalProperties: false,
 };
 
+/** A message for a running case: a wait step or a boundary event of the case type catches it. */
+export const caseMessageSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 80 },
+    payload: { type: 'object', description: 'Data the message carries (conditions read it as `message`)' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+};
+
+/** Cancelling a case: the reason is recorded in the timeline. */
+export const cancelCaseSchema = {
+  type: 'object',
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+  required: ['reason'],
+  additionalProperties: false,
+};
+
 /** Changes to a running case's data (merged into it) and lines (replacing them): the editable fields only. */
 export const updateCaseSchema = {
   type: 'object',
@@ -155,6 +174,29 @@ export function caseRoutes(ctx: ApiContext): Router {
     await actOnCase(req, res, 'status', async (caller) => ({
       type: 'setStatus',
       status: body.status,
+      actor: caller,
+    }));
+  });
+
+  router.post('/cases/:id/messages', async (req, res) => {
+    const body = check<{ name: string; payload?: Record<string, unknown> }>(
+      caseMessageSchema,
+      req.body ?? {},
+      '/body',
+    );
+    await actOnCase(req, res, 'message', async (caller) => ({
+      type: 'message',
+      name: body.name,
+      ...(body.payload === undefined ? {} : { payload: body.payload }),
+      actor: caller,
+    }));
+  });
+
+  router.post('/cases/:id/cancel', async (req, res) => {
+    const body = check<{ reason: string }>(cancelCaseSchema, req.body ?? {}, '/body');
+    await actOnCase(req, res, 'cancel', async (caller) => ({
+      type: 'cancel',
+      reason: body.reason,
       actor: caller,
     }));
   });

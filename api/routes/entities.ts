@@ -17,6 +17,7 @@ import {
   findEntity,
   insertEntity,
   updateEntity,
+  mergeCustom,
   type EntityView,
 } from '../../crm/entities';
 import { loadSegmentPredicate } from '../../crm/segment-store';
@@ -240,7 +241,7 @@ export const entityOperations: OperationSpec[] = [
     tag,
     summary: `Changes an entity's fields ${writers}`,
     description:
-      'Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` replaces the whole object and is validated against the company-defined entity schema.',
+      'Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` is merged into the stored custom fields (fields not sent are kept, a null removes one); the values sent are validated against the company-defined entity schema.',
     params: { id: 'Entity id' },
     body: entityInputSchema,
     responses: {
@@ -435,7 +436,12 @@ export function entityRoutes(ctx: ApiContext): Router {
         req.params.id,
       ]);
       if (!rows[0]) throw ProblemError.notFound(`Entity ${req.params.id}`);
-      return updateEntity(tx, entityView(rows[0]), patch);
+      const current = entityView(rows[0]);
+      return updateEntity(
+        tx,
+        current,
+        patch.custom ? { ...patch, custom: mergeCustom(current.custom, patch.custom) } : patch,
+      );
     });
     res.json({ ...result.entity, changed: result.changed });
   });

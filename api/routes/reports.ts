@@ -4,6 +4,8 @@ import {
   forecast,
   emptyForecast,
   forecastCaseTypes,
+  checkReportFilters,
+  FIGURE_KEYS,
   totalsCanAnswer,
   openCases,
   openCasesPage,
@@ -17,6 +19,7 @@ import { requireRole, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { caseViewSchema, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { knownQuery } from '../request-guards';
 import { caseView } from '../views';
 import { decodeCursor, encodeCursor, pageLimit, queryString } from './crm-common';
 
@@ -27,11 +30,55 @@ const MONTH = /^\d{4}-\d{2}$/;
 function dateParam(req: Request, name: 'from' | 'to'): string | undefined {
   const raw = queryString(req, name, 10);
   if (raw === undefined) return undefined;
-  if (DAY.test(raw)) return raw;
-  if (MONTH.test(raw)) return name === 'from' ? `${raw}-01` : `${raw}-31`;
+  if (DAY.test(raw) && isCalendarDay(raw)) return raw;
+  if (MONTH.test(raw) && isCalendarDay(`${raw}-01`)) return name === 'from' ? `${raw}-01` : `${raw}-31`;
   throw ProblemError.badRequest(`${name} must be a date`, [
-    { pointer: `/query/${name}`, message: 'must be YYYY-MM-DD or YYYY-MM' },
+    {
+      pointer: `/query/${name}`,
+      message: `must be a day YYYY-MM-DD or a month YYYY-MM of the calendar (month 01 to 12); got ${raw}`,
+    },
   ]);
+}
+
+/** A YYYY-MM-DD that names a real day (no month 13, no 30 February). */
+export function isCalendarDay(day: string): boolean {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+/** `from` after `to` selects nothing: say so instead of answering zeros. */
+function checkPeriod(from: string | undefined, to: string | undefined): void {
+  if (from && to && from > to)
+    throw ProblemError.badRequest('from is after to', [
+      { pointer: '/query/to', message: `must not be before from (${from})` },
+    ]);
+}
+
+/** `?currency=XXX&rateDate=YYYY-MM-DD`: the reporting currency and the day whose rates convert into it. */
+function conversionParams(req: Request): { currency: string; rateDate: string; pointer: string } | undefined {
+  const currency = queryString(req, 'currency', 3);
+  const rateDate = queryString(req, 'rateDate', 10);
+  if (currency !== undefined && !/^[A-Z]{3}$/.test(currency))
+    throw ProblemError.badRequest('currency is an ISO 4217 code', [
+      { pointer: '/query/currency', message: 'must be three capital letters, e.g. EUR' },
+    ]);
+  if (rateDate !== undefined && !(DAY.test(rateDate) && isCalendarDay(rateDate)))
+    throw ProblemError.badRequest('rateDate must be a date', [
+      { pointer: '/query/rateDate', message: 'must be YYYY-MM-DD' },
+    ]);
+  if (currency === undefined) {
+    if (rateDate !== undefined)
+      throw ProblemError.badRequest('rateDate needs currency', [
+        { pointer: '/query/rateDate', message: 'only with currency' },
+      ]);
+    return undefined;
+  }
+  return {
+    currency,
+    rateDate: rateDate ?? new Date().toISOString().slice(0, 10),
+    pointer: '/query/currency',
+  };
 }
 
 function listParam(req: Request, name: string): string[] | undefined {
@@ -103,18 +150,7 @@ function sendCsv(res: Response, filename: string, csv: string): void {
   res.status(200).type('text/csv; charset=utf-8').attachment(filename).send(csv);
 }
 
-const FIGURES = [
-  'count',
-  'amount',
-  'weightedAmount',
-  'openCount',
-  'openAmount',
-  'openWeightedAmount',
-  'wonCount',
-  'wonAmount',
-  'lostCount',
-  'lostAmount',
-] as const;
+const FIGURES = FIGURE_KEYS;
 
 /** The query parameters both reports read to choose the cases they cover (see `scopeFor`). */
 const scopeQueryProperties = {
@@ -164,6 +200,20 @@ const forecastQuery = {
       enum: ['status', 'agent', 'month'],
       description: 'Only this breakdown (and the totals); default: all three',
     },
+    currency: {
+      type: 'string',
+      pattern: '^[A-Z]{3}$',
+      description:
+        'Reporting currency: every amount converted into it with the exchange-rate table (GET /api/exchange-rates), ' +
+        'the rates used listed in `conversion`; a currency without a rate on rateDate is a 400 no-exchange-rate. ' +
+        'Default: no conversion, one row per currency',
+    },
+    rateDate: {
+      type: 'string',
+      format: 'date',
+      description:
+        'With currency: the day whose rates apply (the latest rate valid on it); default today (UTC)',
+    },
   },
 };
 
@@ -189,6 +239,7 @@ const openCasesQuery = {
 
 const numberSchema = { type: 'number' };
 const figureProperties = {
+  currency: { type: 'string', description: 'ISO 4217 code of every amount in this row' },
   count: { type: 'integer' },
   amount: numberSchema,
   weightedAmount: { type: 'number', description: 'Amount x probability / 100' },
@@ -225,9 +276,35 @@ const forecastSchema = {
         },
         to: { type: 'string', description: 'YYYY-MM-DD (a month becomes YYYY-MM-31); absent when not asked' },
         source: { enum: ['totals', 'cases'], description: 'Where the figures come from' },
+        currency: { type: ['string', 'null'], description: 'The reporting currency asked for, or null' },
       },
     },
-    totals: figuresSchema,
+    currencies: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'The currencies of the figures (one with currency=)',
+    },
+    totals: { type: 'array', items: figuresSchema, description: 'One row per currency, never summed across' },
+    conversion: {
+      type: ['object', 'null'],
+      description: 'With currency=: the reporting currency, the rate date and each rate used; else null',
+      properties: {
+        currency: { type: 'string' },
+        rateDate: { type: 'string', format: 'date' },
+        rates: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              from: { type: 'string' },
+              to: { type: 'string' },
+              rate: { type: 'number', description: '1 from = rate to' },
+              validFrom: { type: 'string', format: 'date' },
+            },
+          },
+        },
+      },
+    },
     byStatus: rowsOf({
       caseType: { type: 'string' },
       status: { type: 'string' },
@@ -239,7 +316,7 @@ const forecastSchema = {
       month: { type: ['string', 'null'], description: 'YYYY-MM; null without a close date' },
     }),
   },
-  required: ['filters', 'totals'],
+  required: ['filters', 'currencies', 'totals', 'conversion'],
 };
 
 const countOf = (properties: Record<string, unknown>) => ({
@@ -288,11 +365,15 @@ export const reportOperations: OperationSpec[] = [
     summary:
       'Pipeline forecast by status, agent and expected-close month (agents, supervisors and administrators)',
     description:
-      `Scope: ${reportCallers}; asking for another agent or team is a 403. The weighted amount uses the case's ` +
-      '`data.probability`, else the default probability of its status. JSON by default; with `format=csv` or ' +
-      '`Accept: text/csv`, a text/csv attachment (forecast.csv) with columns dimension, caseType, status, statusName, ' +
-      'agentId, month and the figures, one row per breakdown line and a total row. The totals cannot answer a ' +
-      'segment or a period not made of whole months: `source=totals` is then a 400.',
+      `Scope: ${reportCallers}; asking for another agent or team is a 403. Weighted amount: a won case 100 %, a ` +
+      'lost or closed one 0 %, an open one its `data.probability`, else the default probability of its status. ' +
+      'Figures per currency (every row names its currency; a case without one is in its definition default), ' +
+      'or converted into `currency` with the dated exchange-rate table. An unknown case type, agent or team, a ' +
+      'date that is not in the calendar, from after to or an unknown parameter is a 400. JSON by default; with ' +
+      '`format=csv` or `Accept: text/csv`, a text/csv attachment (forecast.csv) with columns dimension, caseType, ' +
+      'status, statusName, agentId, month, currency and the figures, one row per breakdown line and currency and ' +
+      'a total row per currency. The totals cannot answer a segment or a period not made of whole months: ' +
+      '`source=totals` is then a 400.',
     query: forecastQuery,
     responses: {
       '200': {
@@ -301,6 +382,7 @@ export const reportOperations: OperationSpec[] = [
       },
       ...problemResponses(400, 401, 403),
     },
+    problems: ['no-exchange-rate'],
   },
   {
     method: 'get',
@@ -328,12 +410,20 @@ export function reportRoutes(ctx: ApiContext): Router {
   /** Forecast by status, agent and expected-close month. JSON, or CSV with `Accept: text/csv` / `?format=csv`. */
   router.get('/reports/forecast', async (req, res) => {
     const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    knownQuery(req, forecastQuery);
     const params: unknown[] = [];
     const scope = await scopeFor(ctx, req, caller, params);
     const from = dateParam(req, 'from');
     const to = dateParam(req, 'to');
+    checkPeriod(from, to);
+    const convert = conversionParams(req);
     if (from) scope.from = from;
     if (to) scope.to = to;
+    await checkReportFilters(ctx.db, {
+      ...(scope.caseTypes ? { caseTypes: scope.caseTypes } : {}),
+      ...(scope.agentId ? { agentId: scope.agentId } : {}),
+      ...(scope.teamId ? { teamId: scope.teamId } : {}),
+    });
     scope.caseTypes ??= await forecastCaseTypes(ctx.db);
     const groupBy = queryString(req, 'groupBy', 10);
     if (groupBy !== undefined && !['status', 'agent', 'month'].includes(groupBy))
@@ -349,7 +439,9 @@ export function reportRoutes(ctx: ApiContext): Router {
     const report =
       scope.caseTypes.length === 0
         ? { ...emptyForecast(), source: 'totals' as const }
-        : await forecast(ctx.db, scope, params, source);
+        : await forecast(ctx.db, scope, params, source, convert);
+    if (report.conversion === null && convert)
+      report.conversion = { currency: convert.currency, rateDate: convert.rateDate, rates: [] };
     const filters = {
       caseTypes: scope.caseTypes,
       agent: scope.agentId ?? null,
@@ -357,30 +449,54 @@ export function reportRoutes(ctx: ApiContext): Router {
       from,
       to,
       source: report.source,
+      currency: convert?.currency ?? null,
     };
     if (!wantsCsv(req)) {
       const sections = { status: 'byStatus', agent: 'byAgent', month: 'byMonth' } as const;
       const only = groupBy ? sections[groupBy as keyof typeof sections] : undefined;
       const { source: _source, ...figures } = report;
-      res.json(only ? { filters, totals: report.totals, [only]: report[only] } : { filters, ...figures });
+      res.json(
+        only
+          ? {
+              filters,
+              currencies: report.currencies,
+              totals: report.totals,
+              conversion: report.conversion,
+              [only]: report[only],
+            }
+          : { filters, ...figures },
+      );
       return;
     }
     const rows: unknown[][] = [];
     const want = (g: string) => groupBy === undefined || groupBy === g;
     if (want('status'))
       for (const r of report.byStatus)
-        rows.push(['status', r.caseType, r.status, r.statusName, '', '', ...FIGURES.map((f) => r[f])]);
+        rows.push([
+          'status',
+          r.caseType,
+          r.status,
+          r.statusName,
+          '',
+          '',
+          r.currency,
+          ...FIGURES.map((f) => r[f]),
+        ]);
     if (want('agent'))
       for (const r of report.byAgent)
-        rows.push(['agent', '', '', '', r.agentId ?? '', '', ...FIGURES.map((f) => r[f])]);
+        rows.push(['agent', '', '', '', r.agentId ?? '', '', r.currency, ...FIGURES.map((f) => r[f])]);
     if (want('month'))
       for (const r of report.byMonth)
-        rows.push(['month', '', '', '', '', r.month ?? '', ...FIGURES.map((f) => r[f])]);
-    rows.push(['total', '', '', '', '', '', ...FIGURES.map((f) => report.totals[f])]);
+        rows.push(['month', '', '', '', '', r.month ?? '', r.currency, ...FIGURES.map((f) => r[f])]);
+    for (const t of report.totals)
+      rows.push(['total', '', '', '', '', '', t.currency, ...FIGURES.map((f) => t[f])]);
     sendCsv(
       res,
       'forecast.csv',
-      toCsv(['dimension', 'caseType', 'status', 'statusName', 'agentId', 'month', ...FIGURES], rows),
+      toCsv(
+        ['dimension', 'caseType', 'status', 'statusName', 'agentId', 'month', 'currency', ...FIGURES],
+        rows,
+      ),
     );
   });
 
@@ -390,6 +506,7 @@ export function reportRoutes(ctx: ApiContext): Router {
    */
   router.get('/reports/open-cases', async (req, res) => {
     const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    knownQuery(req, openCasesQuery);
     const params: unknown[] = [];
     const scope = await scopeFor(ctx, req, caller, params);
     const statuses: StatusSelector[] | undefined = listParam(req, 'statuses')?.map((s) => {
@@ -400,6 +517,12 @@ export function reportRoutes(ctx: ApiContext): Router {
       throw ProblemError.badRequest('statuses lists at least one status', [
         { pointer: '/query/statuses', message: 'is empty' },
       ]);
+    await checkReportFilters(ctx.db, {
+      ...(scope.caseTypes ? { caseTypes: scope.caseTypes } : {}),
+      ...(scope.agentId ? { agentId: scope.agentId } : {}),
+      ...(scope.teamId ? { teamId: scope.teamId } : {}),
+      ...(statuses ? { statuses } : {}),
+    });
     const scopeParams = [...params];
     const source = sourceParam(req);
     if (source === 'totals' && !totalsCanAnswer(scope))

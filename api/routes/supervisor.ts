@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { requireTeamAssignee } from '../../crm/teams';
 import type { ActorEvent } from '../../engine/state';
 import { BUILTIN_ACTION_TYPES, PRIORITIES, type Priority } from '../../engine/types';
 import { callerOf, type Caller } from '../auth';
@@ -127,6 +128,8 @@ export const supervisorOperations: OperationSpec[] = [
     operationId: 'reassignTasks',
     tag: 'Supervisor',
     summary: 'Reassigns up to 100 tasks of the team to one user, each through its case workflow',
+    description:
+      'The assignee must be a member of the team with the role agent or supervisor (anyone else is a 400 at /body/assignee, before any task changes).',
     params: { id: 'Team id' },
     body: reassignSchema,
     idempotent: true,
@@ -254,6 +257,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
     const body = check<{ taskIds: string[]; assignee: string }>(reassignSchema, req.body ?? {}, '/body');
     const team = await requireSupervisedTeam(ctx, caller, req.params.id);
     await requireActiveUser(ctx.db, body.assignee, '/body/assignee');
+    await requireTeamAssignee(ctx.db, team.id, body.assignee, '/body/assignee');
     await idempotent(ctx.db, req, res, caller, async (key) => {
       const results = await mapLimited(body.taskIds, REASSIGN_CONCURRENCY, async (taskId) => {
         try {

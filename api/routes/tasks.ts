@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import type { ActorEvent } from '../../engine/state';
+import type { Priority } from '../../engine/types';
 import type { ActionResult } from '../../workflows/messages';
 import { callerOf, type Caller } from '../auth';
 import { visibleTaskSql } from '../access';
@@ -62,6 +63,36 @@ const ACTIONS = {
       additionalProperties: false,
     },
     event: (b: { text: string }) => ({ type: 'comment', text: b.text }),
+  },
+  reschedule: {
+    summary:
+      'Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history',
+    schema: {
+      type: 'object',
+      properties: {
+        dueAt: {
+          type: ['string', 'null'],
+          format: 'date-time',
+          description: 'New due date; null removes it',
+        },
+        followUpAt: {
+          type: ['string', 'null'],
+          format: 'date-time',
+          description: 'New follow-up date; null removes it',
+        },
+        priority: { enum: ['low', 'normal', 'high', 'urgent'] },
+      },
+      minProperties: 1,
+      additionalProperties: false,
+    },
+    event: (b: { dueAt?: string | null; followUpAt?: string | null; priority?: Priority }) => ({
+      type: 'reschedule',
+      ...(b.dueAt !== undefined ? { dueAt: b.dueAt === null ? null : Date.parse(b.dueAt) } : {}),
+      ...(b.followUpAt !== undefined
+        ? { followUpAt: b.followUpAt === null ? null : Date.parse(b.followUpAt) }
+        : {}),
+      ...(b.priority !== undefined ? { priority: b.priority } : {}),
+    }),
   },
   complete: {
     summary: "Completes a task with an outcome of its step, form data validated against the step's form",
@@ -160,6 +191,7 @@ export const taskOperations: OperationSpec[] = [
       'task-already-claimed',
       'task-claimed-by-other',
       'not-a-candidate',
+      'separation-of-duties',
       'case-ended',
     ],
   })),

@@ -1,3 +1,4 @@
+import type { ServiceSettings } from '../../activities/service';
 /**
  * One integration environment per test file: a migrated database (shared server, own users and teams),
  * an in-process SMTP sink, a worker on its own task queue and the API on a free port.
@@ -159,7 +160,9 @@ async function seedUsers(db: Db, prefix: string): Promise<TestEnv['users']> {
 }
 
 /** Starts an environment; call `stop()` in afterAll. */
-export async function startTestEnv(options: { worker?: boolean } = {}): Promise<TestEnv> {
+export async function startTestEnv(
+  options: { worker?: boolean; services?: ServiceSettings } = {},
+): Promise<TestEnv> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const temporalAddress = required('TEST_TEMPORAL_ADDRESS');
   const databaseUrl = required('TEST_DATABASE_URL');
@@ -177,6 +180,7 @@ export async function startTestEnv(options: { worker?: boolean } = {}): Promise<
     templates: new TemplateStore(path.join(DEFINITIONS_DIR, 'templates')),
     mailFrom: 'CRM <crm@example.com>',
     publicUrl,
+    ...(options.services ? { services: options.services } : {}),
   });
   const app = createApp({
     db,

@@ -1,0 +1,111 @@
+/** Round-robin assignment goes round a team's active members in turn, durably and under concurrent picks. */
+import { pickAssignee } from '../activities/assignment';
+import type { CaseTypeDefinition } from '../engine/types';
+import { eventually, startTestEnv, type TestEnv } from './support/env';
+
+let env: TestEnv;
+let team: string;
+/** The active members, in user id order: the order the turns go in. */
+let members: string[];
+
+beforeAll(async () => {
+  env = await startTestEnv();
+  team = `${env.prefix}-rr`;
+  members = ['m1', 'm2', 'm3'].map((m) => `${env.prefix}-${m}`);
+  const inactive = `${env.prefix}-m0`;
+  await env.db.transaction(async (tx) => {
+    for (const id of [inactive, ...members]) {
+      await tx.query(`INSERT INTO users (id, name, email, role) VALUES ($1, $1, $2, 'agent')`, [
+        id,
+        `${id}@example.com`,
+      ]);
+    }
+    await tx.query(`UPDATE users SET active = false WHERE id = $1`, [inactive]);
+    await tx.query(`INSERT INTO teams (id, name) VALUES ($1, 'Round robin')`, [team]);
+    for (const id of [inactive, ...members]) {
+      await tx.query(`INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)`, [team, id]);
+    }
+  });
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** How many picks each member got. */
+function tally(picks: (string | null)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of picks) out[String(p)] = (out[String(p)] ?? 0) + 1;
+  return out;
+}
+
+it('seven picks go m1, m2, m3, m1, m2, m3, m1 (the inactive member never gets one)', async () => {
+  const picks: (string | null)[] = [];
+  for (let i = 0; i < 7; i += 1) picks.push(await pickAssignee(env.db, team, 'round-robin', `seq-${i}`));
+  const [m1, m2, m3] = members;
+  expect(picks).toEqual([m1, m2, m3, m1, m2, m3, m1]);
+});
+
+it('30 picks at once give each of the 3 members exactly 10', async () => {
+  const picks = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => pickAssignee(env.db, team, 'round-robin', `burst-${i}`)),
+  );
+  expect(tally(picks)).toEqual(Object.fromEntries(members.map((m) => [m, 10])));
+});
+
+it('a retried pick (same key) answers the same member and does not use up a turn', async () => {
+  const first = await pickAssignee(env.db, team, 'round-robin', 'retried');
+  const again = await pickAssignee(env.db, team, 'round-robin', 'retried');
+  const next = await pickAssignee(env.db, team, 'round-robin', 'after-retry');
+  expect(again).toBe(first);
+  expect(members.indexOf(next as string)).toBe((members.indexOf(first as string) + 1) % members.length);
+});
+
+it('cases assigned by the engine go round the team in the order they were created', async () => {
+  const def: CaseTypeDefinition = {
+    dslVersion: '1',
+    id: `${env.prefix}-rr-case`,
+    version: '1',
+    name: 'Round robin',
+    statuses: [
+      { code: 'OPEN', name: 'Open', category: 'open' },
+      { code: 'DONE', name: 'Done', category: 'closed' },
+    ],
+    initialStatus: 'OPEN',
+    start: 'call',
+    steps: {
+      call: {
+        type: 'human',
+        action: 'call',
+        title: 'Call',
+        assign: { team, strategy: 'round-robin' },
+        outcomes: { done: { status: 'DONE', end: true } },
+      },
+    },
+  };
+  const caseType = await env.publish(def);
+  const [{ last }] = (await env.db.query<{ last: string }>(
+    'SELECT last_user_id AS last FROM round_robin_cursors WHERE team_id = $1',
+    [team],
+  )) as [{ last: string }];
+  const assignees: string[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const res = await env.http(env.users.admin, 'POST', '/api/cases', { caseType, data: {} });
+    expect(res.status).toBe(201);
+    assignees.push(
+      await eventually(
+        async () => {
+          const [row] = await env.db.query<{ assignee: string | null }>(
+            'SELECT assignee FROM tasks WHERE case_id = $1',
+            [res.body.id],
+          );
+          return row?.assignee;
+        },
+        20_000,
+        `case ${i + 1} assigned`,
+      ),
+    );
+  }
+  const start = members.indexOf(last) + 1;
+  expect(assignees).toEqual([0, 1, 2, 3].map((i) => members[(start + i) % members.length]));
+});
