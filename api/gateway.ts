@@ -49,7 +49,7 @@ export class CaseGateway {
      * Writes the read model from an update's committed result before the API answers, so the inbox shows
      * a completed action before its HTTP answer returns (docs/projection.md).
      */
-    private readonly writeCommitted: (projection: ProjectionInput) => Promise<void> = async () => {},
+    private readonly writeCommitted: (projection: ProjectionInput) => Promise<void>,
   ) {}
 
   private async committed<T extends { projection?: ProjectionInput }>(result: T): Promise<T> {

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createActivities } from '../activities';
 import { TemplateStore } from '../activities/templates';
 import { CaseGateway } from '../api/gateway';
+import { projectCase } from '../activities/projection';
 import { createDb, type Db } from '../db';
 import { publishDefinition } from '../db/definitions';
 import { migrate } from '../db/migrate';
@@ -214,7 +215,7 @@ const bench: Bench = async (): Promise<BenchResult> => {
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
-  const gateway = new CaseGateway(client, taskQueue, 60_000);
+  const gateway = new CaseGateway(client, taskQueue, 60_000, (projection) => projectCase(db, projection));
   try {
     const paced = await run(db, gateway, sink, def, prefix, 'paced');
     const burst = await run(db, gateway, sink, def, prefix, 'burst');

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { activityDeps, createActivities } from '../activities';
 import { appSettings, createApp } from '../api/app';
 import { CaseGateway } from '../api/gateway';
+import { projectCase } from '../activities/projection';
 import { startInboundSmtp } from '../infra/inbound-smtp';
 import { listen } from '../api/server';
 import { createDb, type Db } from '../db';
@@ -174,7 +175,9 @@ async function main(): Promise<void> {
           port: config.inboundSmtpPort,
           db,
           startCase: (definition, start) =>
-            new CaseGateway(client, config.taskQueue, config.updateTimeoutMs).start(definition, start),
+            new CaseGateway(client, config.taskQueue, config.updateTimeoutMs, (projection) =>
+              projectCase(db, projection),
+            ).start(definition, start),
         });
   if (inbound) stops.push({ name: 'inbound SMTP', stop: () => inbound.stop() });
   const server = await listen(app, config.port);

@@ -1,4 +1,5 @@
 import { CaseGateway } from '../api/gateway';
+import { projectCase } from '../activities/projection';
 import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
 import { latestDefinition } from '../db/definitions';
 import { count, upload } from './support/crm';
@@ -197,7 +198,9 @@ describe('case import', () => {
     await createImportJob(env.db, { ...job, id: `${id}-live`, definitionVersion: stored.version }, [], []);
     await env.db.query(`UPDATE imports SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [id]);
 
-    const gateway = new CaseGateway(env.client, env.taskQueue, 15_000);
+    const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (projection) =>
+      projectCase(env.db, projection),
+    );
     const startCase = gateway.start.bind(gateway);
     const [taken, again] = await Promise.all([
       resumeStaleImports(env.db, startCase, 5 * 60_000),

@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 import { CaseGateway } from '../api/gateway';
+import { projectCase } from '../activities/projection';
 import { startInboundSmtp, type InboundSmtp } from '../infra/inbound-smtp';
 import { count, upload } from './support/crm';
 import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
@@ -163,7 +164,9 @@ describe('inbound email through SMTP', () => {
   let smtp: InboundSmtp;
 
   beforeAll(async () => {
-    const gateway = new CaseGateway(env.client, env.taskQueue, 10_000);
+    const gateway = new CaseGateway(env.client, env.taskQueue, 10_000, (projection) =>
+      projectCase(env.db, projection),
+    );
     smtp = await startInboundSmtp({
       port: 0,
       db: env.db,

@@ -20,14 +20,23 @@ let env: TestEnv;
 let caseType: string;
 let worker: { worker: Worker; connection: NativeConnection; running: Promise<void> };
 const mailer = { close: () => undefined as void };
-const WAIT = 20_000;
-/** How many of the next sends fail at each point, as a crashed worker would there. */
-const faults: Record<keyof MailHooks, number> = { afterAccepted: 0, afterRecorded: 0 };
+const WAIT = 60_000;
+/** Every case this file started, so a fault armed for the next case never hits an earlier one's retry. */
+const startedCases = new Set<string>();
+/**
+ * How many of the next sends fail at each point, as a crashed worker would there; only sends of cases
+ * started after the fault was armed count (`key` is `${caseId}/...`).
+ */
+type Fault = { left: number; earlier: ReadonlySet<string> };
+const noFault = (): Fault => ({ left: 0, earlier: new Set() });
+const faults: Record<keyof MailHooks, Fault> = { afterAccepted: noFault(), afterRecorded: noFault() };
 const fired: string[] = [];
 
 function crash(point: keyof MailHooks, key: string): void {
-  if (faults[point] <= 0) return;
-  faults[point] -= 1;
+  const fault = faults[point];
+  const caseId = key.slice(0, key.indexOf('/'));
+  if (fault.left <= 0 || fault.earlier.has(caseId)) return;
+  fault.left -= 1;
   fired.push(`${point} ${key}`);
   throw new Error(`simulated worker crash (${point})`);
 }
@@ -63,6 +72,12 @@ beforeAll(async () => {
   caseType = await env.publish(def);
 });
 
+beforeEach(() => {
+  faults.afterAccepted = noFault();
+  faults.afterRecorded = noFault();
+  env.sink.failNext(0, 451);
+});
+
 afterAll(async () => {
   if (worker) {
     worker.worker.shutdown();
@@ -80,6 +95,7 @@ async function startCase(subject: string): Promise<{ id: string; title: string }
     data: { subject, amount: 100 },
   });
   expect(res.status).toBe(201);
+  startedCases.add(res.body.id);
   return res.body;
 }
 
@@ -252,7 +268,7 @@ it('a second activity execution for the same key (a replayed command) sends noth
 });
 
 async function startCaseWith(point: keyof MailHooks, subject: string) {
-  faults[point] = 1;
+  faults[point] = { left: 1, earlier: new Set(startedCases) };
   const started = await startCase(subject);
   await eventually(
     async () => fired.some((f) => f.startsWith(`${point} ${started.id}/`)),
