@@ -252,6 +252,8 @@ export async function loadCaseContext(
            FROM tasks t LEFT JOIN users u ON u.id = t.assignee WHERE t.id = $1`,
           [taskId],
         );
+  // A task email for a task the read model does not hold yet: not projected, like a missing case.
+  if (taskId !== undefined && !task) return undefined;
   const def = await publishedDefinition(db, row.case_type, row.definition_version);
   const code = status ?? row.status;
   const statusDef = def?.statuses.find((s) => s.code === code);

@@ -380,6 +380,10 @@ export async function prepareCaseMessage(
 ): Promise<PreparedMessage | SkippedMessage> {
   const caseId = request.caseId;
   if (caseId === null) throw new TemplateError(`Rule ${request.ruleId}: a case email needs a case`);
+  // The read model first: the workflow may send before its projection of the same change is written, and
+  // recipients resolved from a missing row ("owner: nobody") would drop the email for good; this retries.
+  const loaded = await loadCaseContext(deps.db, caseId, request.taskId, deps.publicUrl, request.status);
+  if (!loaded) throw new CaseNotProjectedError(`Case ${caseId} is not in the read model yet`);
   const recipients =
     resolved ??
     (await resolveRecipients(
@@ -397,8 +401,6 @@ export async function prepareCaseMessage(
       recipients.skipped,
     );
   }
-  const loaded = await loadCaseContext(deps.db, caseId, request.taskId, deps.publicUrl, request.status);
-  if (!loaded) throw new CaseNotProjectedError(`Case ${caseId} is not in the read model yet`);
   const headers: Record<string, string> = { 'X-CRM-Case': caseId, 'X-CRM-Rule': request.ruleId };
   let unsubscribe: { url: string } | null = null;
   if (request.marketing) {

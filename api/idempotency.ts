@@ -13,6 +13,8 @@ export interface Outcome {
   body: unknown;
   /** Set for problem answers (application/problem+json). */
   problem?: boolean;
+  /** Headers of the answer that a replay repeats (e.g. `Location`). */
+  headers?: Record<string, string>;
 }
 
 /** The Idempotency-Key header, validated; undefined when absent. */
@@ -52,6 +54,7 @@ function fingerprint(req: Request): string {
 /** Sends an outcome. */
 export function sendOutcome(res: Response, outcome: Outcome): void {
   res.status(outcome.status);
+  if (outcome.headers) res.set(outcome.headers);
   if (outcome.problem) res.type('application/problem+json');
   res.json(outcome.body);
 }
@@ -99,7 +102,7 @@ export async function idempotent(
       key,
       print,
       outcome.status,
-      JSON.stringify({ problem: outcome.problem ?? false, body: outcome.body }),
+      JSON.stringify({ problem: outcome.problem ?? false, body: outcome.body, headers: outcome.headers }),
     ],
   );
   if (inserted.length === 0) {
@@ -116,7 +119,7 @@ export async function idempotent(
 type StoredRow = {
   fingerprint: string;
   status: number;
-  body: { problem: boolean; body: unknown };
+  body: { problem: boolean; body: unknown; headers?: Record<string, string> };
 };
 
 async function lookup(db: Db, userId: string, key: string): Promise<StoredRow | undefined> {
@@ -138,5 +141,10 @@ function replay(stored: StoredRow, print: string, res: Response): Outcome {
     );
   }
   res.set('Idempotent-Replayed', 'true');
-  return { status: stored.status, body: stored.body.body, problem: stored.body.problem };
+  return {
+    status: stored.status,
+    body: stored.body.body,
+    problem: stored.body.problem,
+    ...(stored.body.headers ? { headers: stored.body.headers } : {}),
+  };
 }

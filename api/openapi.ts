@@ -47,7 +47,11 @@ const foundationOperations: OperationSpec[] = [
     operationId: 'startCase',
     tag: 'Cases',
     summary: 'Starts a case of a published case type; answers once its first tasks exist',
+    description:
+      'Accepts an Idempotency-Key header: a retry with the same key (also one sent while the first is still ' +
+      'running) answers the same case and starts no second one.',
     body: startSchema,
+    idempotent: true,
     responses: {
       '201': {
         description: 'The case with its tasks',
@@ -56,7 +60,7 @@ const foundationOperations: OperationSpec[] = [
           properties: { id: { type: 'string' }, tasks: { type: 'array', items: taskSchema } },
         },
       },
-      ...problemResponses(400, 401, 403, 503),
+      ...problemResponses(400, 401, 403, 422, 503),
     },
   },
   {
@@ -157,6 +161,28 @@ const foundationOperations: OperationSpec[] = [
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
     problems: ['field-not-editable', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'get',
+    path: '/livez',
+    operationId: 'getLiveness',
+    tag: 'Operations',
+    auth: false,
+    summary: 'Liveness: the process answers (checks no dependency; for a liveness probe)',
+    responses: { '200': { description: 'The process is up', schema: { type: 'object' } } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    tag: 'Operations',
+    auth: false,
+    summary:
+      'Readiness: Postgres and Temporal answer; SMTP is reported but not required (for a readiness probe)',
+    responses: {
+      '200': { description: 'Ready; `checks` lists every component', schema: { type: 'object' } },
+      '503': { description: 'Postgres or Temporal is down; `Retry-After` says when to ask again' },
+    },
   },
   {
     method: 'get',

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isDatabaseUnavailable } from '../db';
 import { DomainError } from '../lib/domain-errors';
 import { logger } from '../lib/logger';
 
@@ -44,7 +45,11 @@ export class ProblemError extends Error {
   }
 }
 
+/** Seconds a client should wait before retrying a 503 (the dependency is restarting or overloaded). */
+const RETRY_AFTER_SECONDS = '2';
+
 function send(res: Parameters<ErrorRequestHandler>[2], problem: ProblemError, instance: string): void {
+  if (problem.status === 503 && !res.get('Retry-After')) res.set('Retry-After', RETRY_AFTER_SECONDS);
   res
     .status(problem.status)
     .type('application/problem+json')
@@ -62,6 +67,19 @@ function send(res: Parameters<ErrorRequestHandler>[2], problem: ProblemError, in
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(ProblemError.notFound(`${req.method} ${req.path}`));
 };
+
+/** A Temporal client call that failed because the server could not be reached (gRPC UNAVAILABLE). */
+function isTemporalUnavailable(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    depth += 1
+  ) {
+    if (e.code === 14) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 /** Maps every error to problem+json. Unexpected errors are logged and answered 500 without internals. */
 export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
@@ -105,6 +123,32 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
       ProblemError.badRequest('A value in the request is out of range or malformed', [
         { pointer: '', message: (err as Error).message || 'out of range or malformed' },
       ]),
+      req.originalUrl,
+    );
+  }
+  if (isDatabaseUnavailable(err)) {
+    logger.warn({ err, path: req.path }, 'database unavailable');
+    return send(
+      res,
+      new ProblemError(
+        503,
+        'database-unavailable',
+        'The database is unavailable',
+        'The database did not answer; nothing was changed by this request. Retry after the time in Retry-After.',
+      ),
+      req.originalUrl,
+    );
+  }
+  if (isTemporalUnavailable(err)) {
+    logger.warn({ err, path: req.path }, 'Temporal unavailable');
+    return send(
+      res,
+      new ProblemError(
+        503,
+        'engine-unavailable',
+        'The case engine is unavailable',
+        'Temporal could not be reached; retry with the same Idempotency-Key.',
+      ),
       req.originalUrl,
     );
   }

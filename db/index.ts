@@ -43,9 +43,38 @@ function runner(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * Whether an error means Postgres cannot be reached or is shutting down (not that a statement is wrong):
+ * a refused or broken connection, SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown,
+ * cannot connect now), 53300 (too many connections), or the pool's connection timeout. Callers answer
+ * "try again later" for these.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (CONNECTION_ERRNOS.has(code) || /^08/.test(code) || /^57P0[123]$/.test(code) || code === '53300')
+    return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+    message,
+  );
+}
+
 /** Opens a pool. All SQL in the project goes through this module, parameterized. */
 export function createDb(connectionString: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // A connection that cannot be made in 5 s fails (the default waits for ever), so an outage answers 503.
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5000 });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries report their own errors.
   });

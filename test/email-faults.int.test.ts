@@ -267,6 +267,33 @@ it('a second activity execution for the same key (a replayed command) sends noth
   expect((await outbox(started.id))[0]).toMatchObject({ attempts: 1, deliveries: 1 });
 });
 
+it('an email for a case the read model does not hold yet is retried, not dropped as "no recipients"', async () => {
+  const transport = createMailer(`smtp://127.0.0.1:${env.sink.port}`);
+  const activities = createActivities({
+    db: env.db,
+    mailer: transport,
+    templates: new TemplateStore(path.join(DEFINITIONS_DIR, 'templates')),
+    mailFrom: 'CRM <crm@example.com>',
+    publicUrl: 'http://localhost:3000',
+  });
+  const caseId = `case-${env.prefix}-not-projected`;
+  const sent = activities.sendEmail({
+    caseId,
+    kind: 'email',
+    ruleId: 'entered-en',
+    eventKey: 'status:NEW:1',
+    template: 'opportunity-update',
+    to: ['owner'],
+    cc: ['supervisor'],
+    bcc: [],
+  });
+  // Retryable (the workflow's retry policy lists only permanent failures as non-retryable).
+  await expect(sent).rejects.toMatchObject({ name: 'CaseNotProjectedError' });
+  transport.close();
+  expect(env.sink.messages().filter((m) => m.raw.includes(caseId))).toEqual([]);
+  expect((await outbox(caseId)).map((r) => [r.state, r.deliveries])).toEqual([['queued', 0]]);
+});
+
 async function startCaseWith(point: keyof MailHooks, subject: string) {
   faults[point] = { left: 1, earlier: new Set(startedCases) };
   const started = await startCase(subject);

@@ -194,6 +194,98 @@ describe('bad input gets problem details', () => {
   });
 });
 
+describe('POST /api/cases with an Idempotency-Key', () => {
+  const body = () => ({
+    caseType,
+    entityId: `${env.prefix}-acme`,
+    data: { subject: 'Retried start', amount: 700, currency: 'EUR' },
+  });
+  const casesOf = async (id: string) =>
+    env.db.query<{ id: string }>('SELECT id FROM cases WHERE id = $1', [id]);
+  const startedWithSubject = async () =>
+    env.db.query<{ id: string }>(
+      `SELECT id FROM cases WHERE data->>'subject' = 'Retried start' AND owner_id = $1`,
+      [env.users.alice.id],
+    );
+
+  it('a retry with the same key answers the first case and starts no second one', async () => {
+    const key = `start-${env.prefix}-1`;
+    const first = await env.http(env.users.alice, 'POST', '/api/cases', body(), { 'idempotency-key': key });
+    expect(first.status).toBe(201);
+    const again = await env.http(env.users.alice, 'POST', '/api/cases', body(), { 'idempotency-key': key });
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get('location')).toBe(`/api/cases/${first.body.id}`);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await casesOf(first.body.id)).toHaveLength(1);
+    expect(await startedWithSubject()).toHaveLength(1);
+  });
+
+  it('concurrent duplicates start one case, and every answer names it', async () => {
+    const key = `start-${env.prefix}-2`;
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        env.http(
+          env.users.alice,
+          'POST',
+          '/api/cases',
+          { ...body(), title: 'Concurrent' },
+          { 'idempotency-key': key },
+        ),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+    const ids = new Set(answers.map((a) => a.body.id));
+    expect(ids.size).toBe(1);
+    const rows = await env.db.query(`SELECT id FROM cases WHERE title = 'Concurrent' AND owner_id = $1`, [
+      env.users.alice.id,
+    ]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('the same key on a different request answers 422 and starts nothing', async () => {
+    const key = `start-${env.prefix}-3`;
+    const first = await env.http(
+      env.users.alice,
+      'POST',
+      '/api/cases',
+      { ...body(), title: 'Keyed A' },
+      { 'idempotency-key': key },
+    );
+    expect(first.status).toBe(201);
+    const other = await env.http(
+      env.users.alice,
+      'POST',
+      '/api/cases',
+      { ...body(), title: 'Keyed B' },
+      { 'idempotency-key': key },
+    );
+    expect(other.status).toBe(422);
+    expect(other.body.type).toMatch(/idempotency-key-reused$/);
+    expect(await env.db.query(`SELECT id FROM cases WHERE title = 'Keyed B'`)).toHaveLength(0);
+  });
+
+  it('keys are per user: another user with the same key gets a case of their own', async () => {
+    const key = `start-${env.prefix}-4`;
+    const a = await env.http(
+      env.users.alice,
+      'POST',
+      '/api/cases',
+      { ...body(), title: 'Per user' },
+      { 'idempotency-key': key },
+    );
+    const b = await env.http(
+      env.users.bob,
+      'POST',
+      '/api/cases',
+      { ...body(), title: 'Per user' },
+      { 'idempotency-key': key },
+    );
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.body.id).not.toBe(a.body.id);
+  });
+});
+
 describe('health', () => {
   it('reports Temporal, Postgres and SMTP up', async () => {
     const res = await env.http(null, 'GET', '/health');

@@ -55,6 +55,13 @@ const { projectCase: projectCommitted } = proxyActivities<activityTypes.CaseActi
 /** Cases whose history has this marker project committed state only; older histories replay as they ran. */
 const COMMITTED_PROJECTION = 'projection-committed';
 
+/**
+ * Cases whose history has this marker send a change's emails once the read model holds that change:
+ * an email is rendered from the read model (owner, entity, status), and one prepared before the
+ * projection was written found nobody to send to. Older histories replay as they ran.
+ */
+const EMAIL_AFTER_PROJECTION = 'email-after-projection';
+
 const { sendEmail } = proxyActivities<activityTypes.CaseActivities>(emailActivityOptions());
 
 const { resolveAssignee, latestDefinition } = proxyActivities<activityTypes.CaseActivities>({
@@ -90,14 +97,20 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   // row, each changed task as it is now, the new timeline entries), written by one activity at a time.
   let pending: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
   let reconciling = false;
+  // Changes recorded for the read model so far, and how many of them a reconciling write has finished.
+  let recorded = 0;
+  let reconciled = 0;
 
   function reconcile(): void {
     if (reconciling || !pending) return;
     const input = projectionOf(pending.tasks, pending.timeline);
+    const upTo = recorded;
     pending = undefined;
     reconciling = true;
     track(
       projectCommitted(input).finally(() => {
+        // Also after a failure (logged by track): an email waiting on it then relies on its own retries.
+        reconciled = upTo;
         reconciling = false;
         reconcile();
       }),
@@ -119,6 +132,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     let projection: ProjectionInput | undefined;
     if (patched(COMMITTED_PROJECTION)) {
       projection = projectionOf(result.changedTasks, result.timeline);
+      recorded += 1;
       pending ??= { tasks: new Set(), timeline: [] };
       for (const id of result.changedTasks) pending.tasks.add(id);
       pending.timeline.push(...result.timeline);
@@ -151,9 +165,17 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   function dispatch(commands: Command[]): void {
     for (const command of commands) {
       switch (command.kind) {
-        case 'email':
-          track(sendEmail({ caseId: state.caseId, ...command }).then(() => undefined));
+        case 'email': {
+          const send = () => sendEmail({ caseId: state.caseId, ...command }).then(() => undefined);
+          // dispatch() runs just before project() records the same change: it is change number recorded + 1.
+          if (patched(COMMITTED_PROJECTION) && patched(EMAIL_AFTER_PROJECTION)) {
+            const change = recorded + 1;
+            track(condition(() => reconciled >= change).then(send));
+          } else {
+            track(send());
+          }
           break;
+        }
         case 'resolveAssignee':
           track(
             resolveAssignee({ caseId: state.caseId, team: command.team, strategy: command.strategy }).then(

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
@@ -6,7 +6,7 @@ import { callerOf, requireRole, type Caller } from '../auth';
 import { visibleCaseSql, visibleTaskSql } from '../access';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
-import { idempotencyHeader, idempotent } from '../idempotency';
+import { idempotencyHeader, idempotent, type Outcome } from '../idempotency';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, caseView, taskView } from '../views';
@@ -85,12 +85,31 @@ export async function loadVisibleCase(ctx: ApiContext, caller: ReturnType<typeof
   return rows[0];
 }
 
+/** The case id a keyed start uses: a UUID-shaped digest of (user, Idempotency-Key), the same for every retry. */
+export function keyedCaseId(userId: string, key: string): string {
+  const hex = createHash('sha256').update(`case-start\n${userId}\n${key}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `case-${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 export function caseRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.post('/cases', async (req, res) => {
     const caller = callerOf(req);
-    const body = check<StartBody>(startSchema, req.body ?? {}, '/body');
+    await idempotent(ctx.db, req, res, caller, (key) => startCase(caller, req.body, key));
+  });
+
+  /**
+   * Starts a case. With an Idempotency-Key the case id is derived from (caller, key), so a retry, even
+   * one that races the first request, reaches the same workflow (its start is `USE_EXISTING`).
+   */
+  const startCase = async (
+    caller: Caller,
+    requestBody: unknown,
+    key: string | undefined,
+  ): Promise<Outcome> => {
+    const body = check<StartBody>(startSchema, requestBody ?? {}, '/body');
     const stored = await latestDefinition(ctx.db, body.caseType);
     if (!stored) {
       throw ProblemError.badRequest(`Unknown case type "${body.caseType}"`, [
@@ -122,7 +141,7 @@ export function caseRoutes(ctx: ApiContext): Router {
     if (ownerId !== caller.userId && caller.role === 'agent') {
       throw ProblemError.forbidden('Agents open cases for themselves; leave ownerId out');
     }
-    const caseId = `case-${randomUUID()}`;
+    const caseId = key === undefined ? `case-${randomUUID()}` : keyedCaseId(caller.userId, key);
     await ctx.gateway.start(def, {
       caseId,
       caseType: def.id,
@@ -139,11 +158,12 @@ export function caseRoutes(ctx: ApiContext): Router {
       `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
       [caseId],
     );
-    res
-      .status(201)
-      .location(`/api/cases/${caseId}`)
-      .json({ ...caseView(row ?? {}), tasks: tasks.map((t) => taskView(t)) });
-  });
+    return {
+      status: 201,
+      headers: { Location: `/api/cases/${caseId}` },
+      body: { ...caseView(row ?? {}), tasks: tasks.map((t) => taskView(t)) },
+    };
+  };
 
   router.get('/cases/:id', async (req, res) => {
     const caller = callerOf(req);

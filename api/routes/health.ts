@@ -1,34 +1,32 @@
 import { Router } from 'express';
 import type { ApiContext } from '../context';
-
-const PROBE_TIMEOUT_MS = 3000;
-
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { checkComponents, REQUIRED_COMPONENTS } from '../../lib/health';
 
 export function healthRoutes(ctx: ApiContext): Router {
   const router = Router();
+  /** Liveness: the process answers. Never checks a dependency, so an outage elsewhere restarts nothing. */
+  router.get('/livez', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'up' });
+  });
+  /**
+   * Readiness: Postgres and Temporal answer (503 otherwise, with Retry-After); other components (SMTP) are
+   * reported but do not take the API out of rotation, since mail is retried by the workflows.
+   */
+  router.get('/readyz', async (_req, res) => {
+    const report = await checkComponents(ctx.probes, REQUIRED_COMPONENTS);
+    if (report.status !== 'up') res.set('Retry-After', '5');
+    res
+      .status(report.status === 'up' ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(report);
+  });
   /** Reports each component; 503 when any is down. Unauthenticated, and says nothing secret. */
   router.get('/health', async (_req, res) => {
-    const checks: Record<string, { status: 'up' | 'down'; latencyMs: number; error?: string }> = {};
-    await Promise.all(
-      Object.entries(ctx.probes).map(async ([name, probe]) => {
-        const started = Date.now();
-        try {
-          await withTimeout(probe());
-          checks[name] = { status: 'up', latencyMs: Date.now() - started };
-        } catch (err) {
-          checks[name] = { status: 'down', latencyMs: Date.now() - started, error: (err as Error).message };
-        }
-      }),
-    );
-    const up = Object.values(checks).every((c) => c.status === 'up');
-    res.status(up ? 200 : 503).json({ status: up ? 'up' : 'down', checks });
+    const report = await checkComponents(ctx.probes, Object.keys(ctx.probes));
+    res
+      .status(report.status === 'up' ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(report);
   });
   return router;
 }

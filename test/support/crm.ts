@@ -16,7 +16,12 @@ export async function upload(
   });
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
-  return { status: res.status, type, body: type.includes('json') && text ? JSON.parse(text) : text };
+  return {
+    status: res.status,
+    type,
+    body: type.includes('json') && text ? JSON.parse(text) : text,
+    headers: res.headers,
+  };
 }
 
 /** Inserts an entity directly (fixtures the test does not exercise). */

@@ -83,6 +83,7 @@ export interface HttpResult {
   status: number;
   type: string;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
 }
 
 let bundlePromise: Promise<{ codePath: string }> | undefined;
@@ -249,7 +250,12 @@ export async function startTestEnv(
       });
       const type = res.headers.get('content-type') ?? '';
       const text = await res.text();
-      return { status: res.status, type, body: type.includes('json') && text ? JSON.parse(text) : text };
+      return {
+        status: res.status,
+        type,
+        body: type.includes('json') && text ? JSON.parse(text) : text,
+        headers: res.headers,
+      };
     },
     async stop() {
       await env.stopWorker();
