@@ -19,6 +19,15 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
 ];
 
+/** The domain and the worker side never reach into the HTTP layer: `api/` imports them, not the other way. */
+const noApiImports = [
+  {
+    regex: '^(\\.\\./)+api(/|$)',
+    message:
+      'Domain code must not import api/: throw a lib/domain-errors.ts error (api/problem.ts maps it) and keep shared code outside api/.',
+  },
+];
+
 export default tseslint.config(
   {
     // web/public/sw.js is plain browser JavaScript outside any tsconfig; vite.config.mts is build glue whose
@@ -54,6 +63,19 @@ export default tseslint.config(
     },
   },
   {
+    files: [
+      'crm/**/*.ts',
+      'cases/**/*.ts',
+      'activities/**/*.ts',
+      'worker/**/*.ts',
+      'lib/**/*.ts',
+      'designer/**/*.ts',
+      'db/**/*.ts',
+    ],
+    rules: { 'no-restricted-imports': ['error', { patterns: noApiImports }] },
+  },
+  {
+    // The same rule key: this block repeats the api/ patterns, since a later block replaces an earlier one's options.
     files: ['workflows/**/*.ts', 'engine/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -63,6 +85,7 @@ export default tseslint.config(
             name,
             message: 'Workflow and interpreter code must be deterministic: no I/O or Node builtins.',
           })),
+          patterns: noApiImports,
         },
       ],
     },

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Db } from '../db';
 import { logger } from '../lib/logger';
 import type { Caller } from './auth';
-import { PROBLEM_BASE, ProblemError } from './problem';
+import { PROBLEM_BASE, ProblemError, asProblem } from './problem';
 
 /** How long a first answer is replayed. */
 const RETENTION = '24 hours';
@@ -88,8 +88,9 @@ export async function idempotent(
     outcome = await run(key);
   } catch (err) {
     // Server-side failures (5xx) are not final: the retry should try again.
-    if (!(err instanceof ProblemError) || err.status >= 500) throw err;
-    outcome = problemOutcome(err, req.originalUrl);
+    const problem = asProblem(err);
+    if (!problem || problem.status >= 500) throw err;
+    outcome = problemOutcome(problem, req.originalUrl);
   }
   const inserted = await db.query(
     `INSERT INTO idempotent_requests (user_id, key, fingerprint, status, body) VALUES ($1, $2, $3, $4, $5)

@@ -1,16 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isDatabaseUnavailable } from '../db';
-import { DomainError } from '../lib/domain-errors';
+import { DomainError, type DomainErrorKind, type InputError } from '../lib/domain-errors';
 import { logger } from '../lib/logger';
 
 /** Base of the stable problem `type` URIs; each problem's page is documented in docs/problems.md. */
 export const PROBLEM_BASE = 'https://crm-process-engine.dev/problems/';
 
-export interface FieldError {
-  /** JSON pointer into the request: `/body/data/amount`, `/query/limit`, `/headers/idempotency-key`. */
-  pointer: string;
-  message: string;
-}
+/** A JSON pointer into the request (`/body/data/amount`, `/query/limit`, `/headers/idempotency-key`) and its error. */
+export type FieldError = InputError;
 
 /** An RFC 9457 problem: thrown anywhere in a request, rendered by `problemHandler`. */
 export class ProblemError extends Error {
@@ -47,6 +44,26 @@ export class ProblemError extends Error {
 
 /** Seconds a client should wait before retrying a 503 (the dependency is restarting or overloaded). */
 const RETRY_AFTER_SECONDS = '2';
+
+/** The one mapping of domain errors to HTTP: each kind answers with one status. */
+const STATUS_OF: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  conflict: 409,
+  'too-large': 413,
+  unprocessable: 422,
+};
+
+/** The problem a domain error answers with: same code (slug), title, detail and context fields. */
+export function problemOf(err: DomainError): ProblemError {
+  return new ProblemError(STATUS_OF[err.kind], err.code, err.title, err.message, { ...err.context });
+}
+
+/** `err` as the problem it answers with, when it is a problem or a domain error; undefined otherwise. */
+export function asProblem(err: unknown): ProblemError | undefined {
+  if (err instanceof ProblemError) return err;
+  if (err instanceof DomainError) return problemOf(err);
+  return undefined;
+}
 
 function send(res: Parameters<ErrorRequestHandler>[2], problem: ProblemError, instance: string): void {
   if (problem.status === 503 && !res.get('Retry-After')) res.set('Retry-After', RETRY_AFTER_SECONDS);
@@ -85,12 +102,7 @@ function isTemporalUnavailable(err: unknown): boolean {
 export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (res.headersSent) return;
   if (err instanceof ProblemError) return send(res, err, req.originalUrl);
-  if (err instanceof DomainError)
-    return send(
-      res,
-      new ProblemError(err.status, err.slug, err.title, err.message, err.extensions),
-      req.originalUrl,
-    );
+  if (err instanceof DomainError) return send(res, problemOf(err), req.originalUrl);
   const e = err as { type?: string; status?: number; message?: string };
   if (e.type === 'entity.parse.failed') {
     return send(

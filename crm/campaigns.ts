@@ -1,6 +1,6 @@
 /** Campaigns: their targets (from a spreadsheet or a segment), progress and results against the budget. */
 import type { Queryable, Row } from '../db';
-import { ProblemError, type FieldError } from '../api/problem';
+import { InvalidInputError, type InputError } from '../lib/domain-errors';
 import { campaignCaseId } from '../workflows/campaign-messages';
 import { forecastCaseTypes } from './reports';
 import type { SheetRow } from './spreadsheet';
@@ -56,7 +56,7 @@ export interface TargetImport {
   added: number;
   alreadyTargets: number;
   rejected: number;
-  errors: (FieldError & { line: number })[];
+  errors: (InputError & { line: number })[];
   duplicates: { line: number; sameAs: number }[];
 }
 
@@ -71,7 +71,7 @@ export async function addTargetsFromRows(
   source: string,
   acceptValid: boolean,
 ): Promise<TargetImport> {
-  const errors: (FieldError & { line: number })[] = [];
+  const errors: (InputError & { line: number })[] = [];
   const duplicates: { line: number; sameAs: number }[] = [];
   const seen = new Map<string, number>();
   const candidates: SheetRow[] = [];
@@ -121,7 +121,7 @@ export async function addTargetsFromRows(
   }
   errors.sort((a, b) => a.line - b.line);
   if (errors.length > 0 && !acceptValid) {
-    throw ProblemError.badRequest(
+    throw new InvalidInputError(
       `${errors.length} of ${rows.length} row(s) cannot be used; nothing was added. Fix them, or send ?acceptValid=true to add the ${valid.length} valid row(s).`,
       errors,
     );

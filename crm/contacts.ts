@@ -1,8 +1,8 @@
 /** Contacts of entities: validation, writes (one primary per entity) and quick search. */
 import { randomUUID } from 'node:crypto';
 import type { Queryable, Row } from '../db';
-import { ProblemError, type FieldError } from '../api/problem';
-import { fieldErrors, validatorFor } from '../api/validation';
+import { ConflictError, InvalidInputError, type InputError } from '../lib/domain-errors';
+import { fieldErrors, validatorFor } from '../lib/json-validation';
 import { emailAddressProblem } from '../lib/email-address';
 import { customSchema } from './schemas';
 
@@ -79,9 +79,9 @@ export function contactView(r: Row) {
 export type ContactView = ReturnType<typeof contactView>;
 
 /** Field errors of a contact (schema, RFC 3696 address, custom fields); empty when valid. */
-export function contactErrors(body: unknown, prefix: string, creating: boolean): FieldError[] {
+export function contactErrors(body: unknown, prefix: string, creating: boolean): InputError[] {
   const validate = validatorFor(creating ? contactCreateSchema : contactInputSchema);
-  const errors: FieldError[] = validate(body) ? [] : fieldErrors(validate.errors, prefix);
+  const errors: InputError[] = validate(body) ? [] : fieldErrors(validate.errors, prefix);
   const input = (body ?? {}) as ContactInput;
   if (typeof input.email === 'string') {
     const problem = emailAddressProblem(input.email);
@@ -97,15 +97,14 @@ export function contactErrors(body: unknown, prefix: string, creating: boolean):
 /** Validates a contact; throws one 400 listing every error. */
 export function checkContactInput(body: unknown, prefix: string, creating: boolean): ContactInput {
   const errors = contactErrors(body, prefix, creating);
-  if (errors.length > 0) throw ProblemError.badRequest(`The contact has ${errors.length} error(s)`, errors);
+  if (errors.length > 0) throw new InvalidInputError(`The contact has ${errors.length} error(s)`, errors);
   return body as ContactInput;
 }
 
 function conflictOf(err: unknown, input: ContactInput, prefix: string): unknown {
   const e = err as { code?: string; constraint?: string };
   if (e.code === '23505' && e.constraint === 'contacts_entity_email') {
-    return new ProblemError(
-      409,
+    return new ConflictError(
       'duplicate-contact',
       'Duplicate contact',
       'The entity already has a contact with this address',

@@ -5,8 +5,8 @@
 import { canonicalJson } from '../lib/canonical-json';
 import { randomUUID } from 'node:crypto';
 import type { Queryable, Row } from '../db';
-import { ProblemError, type FieldError } from '../api/problem';
-import { fieldErrors, validatorFor } from '../api/validation';
+import { ConflictError, InvalidInputError, type InputError } from '../lib/domain-errors';
+import { fieldErrors, validatorFor } from '../lib/json-validation';
 import { emailAddressProblem } from '../lib/email-address';
 import { customSchema } from './schemas';
 
@@ -110,7 +110,7 @@ export function entityView(r: Row): EntityView {
 /** Validates standard fields, the address (RFC 3696) and custom fields; throws one 400 listing every error. */
 export function checkEntityInput(body: unknown, prefix: string, creating: boolean): EntityInput {
   const validate = validatorFor(creating ? entityCreateSchema : entityInputSchema);
-  const errors: FieldError[] = validate(body) ? [] : fieldErrors(validate.errors, prefix);
+  const errors: InputError[] = validate(body) ? [] : fieldErrors(validate.errors, prefix);
   const input = (body ?? {}) as EntityInput;
   if (typeof input.email === 'string') {
     const problem = emailAddressProblem(input.email);
@@ -124,7 +124,7 @@ export function checkEntityInput(body: unknown, prefix: string, creating: boolea
       : Object.fromEntries(Object.entries(input.custom).filter(([, v]) => v !== null));
     if (!custom(values)) errors.push(...fieldErrors(custom.errors, `${prefix}/custom`));
   }
-  if (errors.length > 0) throw ProblemError.badRequest(`The entity has ${errors.length} error(s)`, errors);
+  if (errors.length > 0) throw new InvalidInputError(`The entity has ${errors.length} error(s)`, errors);
   return input;
 }
 
@@ -133,7 +133,7 @@ async function checkAgent(db: Queryable, agentId: string | null | undefined, pre
   if (!agentId) return;
   const rows = await db.query('SELECT 1 FROM users WHERE id = $1', [agentId]);
   if (rows.length === 0)
-    throw ProblemError.badRequest('Unknown agent', [
+    throw new InvalidInputError('Unknown agent', [
       { pointer: `${prefix}/agentId`, message: 'is not a user' },
     ]);
 }
@@ -143,11 +143,11 @@ function conflictOf(err: unknown, input: EntityInput, prefix: string): unknown {
   const e = err as { code?: string; constraint?: string };
   if (e.code !== '23505') return err;
   if (e.constraint === 'entities_external_code') {
-    return new ProblemError(409, 'duplicate-code', 'Duplicate code', 'The external code is already used', {
+    return new ConflictError('duplicate-code', 'Duplicate code', 'The external code is already used', {
       errors: [{ pointer: `${prefix}/externalCode`, message: `"${input.externalCode}" is already used` }],
     });
   }
-  return new ProblemError(409, 'duplicate-code', 'Duplicate code', 'The code is already used for this kind', {
+  return new ConflictError('duplicate-code', 'Duplicate code', 'The code is already used for this kind', {
     errors: [
       {
         pointer: `${prefix}/code`,
@@ -273,8 +273,9 @@ export async function upsertByExternalCode(
   try {
     return await attempt();
   } catch (err) {
-    const e = err as { status?: number; extensions?: { errors?: FieldError[] } };
-    const raced = e.status === 409 && e.extensions?.errors?.[0]?.pointer.endsWith('/externalCode');
+    const raced =
+      err instanceof ConflictError &&
+      (err.context.errors as InputError[] | undefined)?.[0]?.pointer.endsWith('/externalCode') === true;
     if (raced) return attempt();
     throw err;
   }

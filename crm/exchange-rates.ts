@@ -3,7 +3,7 @@
  * `validFrom` until the pair's next rate. Reports convert only with these rates, never with a guess.
  */
 import type { Queryable } from '../db';
-import { DomainError } from '../lib/domain-errors';
+import { InvalidInputError } from '../lib/domain-errors';
 
 export interface ExchangeRate {
   from: string;
@@ -57,7 +57,7 @@ export async function putRate(
   userId: string,
 ): Promise<ExchangeRate> {
   if (rate.from === rate.to)
-    throw DomainError.invalid('A rate converts between two different currencies', [
+    throw new InvalidInputError('A rate converts between two different currencies', [
       { pointer: '/path/to', message: 'must differ from the source currency' },
     ]);
   const [row] = await db.query<Row>(
@@ -123,14 +123,13 @@ export async function ratesInto(
     });
   const missing = sources.filter((c) => !rates.has(c));
   if (missing.length > 0)
-    throw new DomainError(
-      400,
-      'no-exchange-rate',
-      'No exchange rate',
+    throw new InvalidInputError(
       `No exchange rate into ${target} valid on ${day} for ${missing.join(', ')}; an administrator adds one with PUT /api/exchange-rates/{from}/{to}/{validFrom}`,
+      missing.map((c) => ({ pointer, message: `no rate from ${c} into ${target} on ${day}` })),
       {
-        errors: missing.map((c) => ({ pointer, message: `no rate from ${c} into ${target} on ${day}` })),
-        missing: missing.map((c) => ({ from: c, to: target, on: day })),
+        code: 'no-exchange-rate',
+        title: 'No exchange rate',
+        context: { missing: missing.map((c) => ({ from: c, to: target, on: day })) },
       },
     );
   return rates;

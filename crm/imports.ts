@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import type { Db, Queryable } from '../db';
 import { definitionVersion, type StoredDefinition } from '../db/definitions';
-import { ProblemError, type FieldError } from '../api/problem';
-import { caseContentProperties } from '../api/routes/cases';
-import { fieldErrors, validatorFor } from '../api/validation';
+import { caseContentProperties } from '../cases/content-schema';
+import { InvalidInputError, TooLargeError, type InputError } from '../lib/domain-errors';
+import { fieldErrors, validatorFor } from '../lib/json-validation';
 import type { StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
 import { logger } from '../lib/logger';
@@ -36,7 +36,7 @@ export interface SourcedCase {
   value: ImportCase;
 }
 
-export type ImportError = FieldError & { line: number; externalKey: string | null };
+export type ImportError = InputError & { line: number; externalKey: string | null };
 
 export const MAX_IMPORT_CASES = 50_000;
 
@@ -90,7 +90,7 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
     records = parse(text, { bom: true, relax_column_count: false, skip_empty_lines: true }) as string[][];
   } catch (err) {
     const e = err as { lines?: number; message: string };
-    throw ProblemError.badRequest(`The CSV cannot be read: ${e.message}`, [
+    throw new InvalidInputError(`The CSV cannot be read: ${e.message}`, [
       { pointer: `/body/rows/${e.lines ?? 1}`, message: e.message },
     ]);
   }
@@ -101,7 +101,7 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
       ({ h }) => !(HEADER_COLUMNS as readonly string[]).includes(h) && !/^(data|line)\.[\w-]+$/.test(h),
     );
   if (!header.includes('externalKey') || unknown.length > 0) {
-    throw ProblemError.badRequest(
+    throw new InvalidInputError(
       `The header row must have an externalKey column; other columns are ${HEADER_COLUMNS.join(', ')}, data.<field> or line.<field>`,
       [
         ...(header.includes('externalKey')
@@ -115,7 +115,7 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
     );
   }
   if (records.length - 1 > MAX_IMPORT_CASES * 10)
-    throw new ProblemError(413, 'too-many-rows', 'Too many rows', 'Split the document into smaller files');
+    throw new TooLargeError('too-many-rows', 'Too many rows', 'Split the document into smaller files');
   const dataTypes = propertyTypes(def.fields);
   const lineTypes = propertyTypes(def.lines);
   const byKey = new Map<string, SourcedCase>();

@@ -7,8 +7,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { Db, Queryable } from '../db';
 import { latestDefinition } from '../db/definitions';
-import { ProblemError } from '../api/problem';
-import { validatorFor, fieldErrors } from '../api/validation';
+import { InvalidInputError, UnprocessableError } from '../lib/domain-errors';
+import { fieldErrors, validatorFor } from '../lib/json-validation';
 import type { StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
 import { emailAddressProblem } from '../lib/email-address';
@@ -94,7 +94,7 @@ export async function receiveEmail(
   recipients: string[] = [],
 ): Promise<InboundResult> {
   if (raw.length === 0)
-    throw ProblemError.badRequest('The message is empty', [{ pointer: '/body', message: 'is empty' }]);
+    throw new InvalidInputError('The message is empty', [{ pointer: '/body', message: 'is empty' }]);
   const parsed = await simpleParser(raw, {
     skipHtmlToText: true,
     skipTextToHtml: true,
@@ -102,12 +102,12 @@ export async function receiveEmail(
   });
   const sender = addresses(parsed.from)[0];
   if (!sender)
-    throw ProblemError.badRequest('The message has no sender', [
+    throw new InvalidInputError('The message has no sender', [
       { pointer: '/body/headers/from', message: 'has no address' },
     ]);
   const problem = emailAddressProblem(sender);
   if (problem)
-    throw ProblemError.badRequest(`The sender address is not valid: ${problem}`, [
+    throw new InvalidInputError(`The sender address is not valid: ${problem}`, [
       { pointer: '/body/headers/from', message: problem },
     ]);
   const senderName = ([] as AddressObject[]).concat(parsed.from ?? [])[0]?.value[0]?.name?.trim() || sender;
@@ -123,8 +123,7 @@ export async function receiveEmail(
     [candidates],
   );
   if (!mailbox)
-    throw new ProblemError(
-      422,
+    throw new UnprocessableError(
       'unknown-mailbox',
       'No inbound mailbox for the recipient',
       `None of ${candidates.join(', ') || '(no recipient)'} is a configured inbound address`,
@@ -137,8 +136,7 @@ export async function receiveEmail(
 
   const stored = await latestDefinition(deps.db, mailbox.case_type);
   if (!stored)
-    throw new ProblemError(
-      422,
+    throw new UnprocessableError(
       'mailbox-misconfigured',
       'The inbound mailbox is misconfigured',
       `Case type "${mailbox.case_type}" of ${mailbox.address} is not published`,
@@ -148,8 +146,7 @@ export async function receiveEmail(
   if (def.fields) {
     const validate = validatorFor(def.fields);
     if (!validate(data))
-      throw new ProblemError(
-        422,
+      throw new UnprocessableError(
         'mailbox-misconfigured',
         'The inbound mailbox is misconfigured',
         `The case data of ${mailbox.address} does not fit case type "${mailbox.case_type}"`,

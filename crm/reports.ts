@@ -7,7 +7,7 @@
  * boundaries) aggregates the cases themselves, over the covering `cases_forecast` index.
  */
 import type { Queryable } from '../db';
-import { DomainError, type InputError } from '../lib/domain-errors';
+import { InvalidInputError, type InputError } from '../lib/domain-errors';
 import { ratesInto, type AppliedRate } from './exchange-rates';
 
 /** Which cases a report covers. Every filter is ANDed; an empty or undefined filter does not restrict. */
@@ -481,7 +481,6 @@ export async function checkReportFilters(
         .map((s) => (s.caseType ? `${s.caseType}:${s.status}` : s.status))
         .join(', ')}`,
     });
-  const [first, ...rest] = errors;
-  if (first)
-    throw DomainError.invalid(`The report has ${errors.length} unknown filter value(s)`, [first, ...rest]);
+  if (errors.length > 0)
+    throw new InvalidInputError(`The report has ${errors.length} unknown filter value(s)`, errors);
 }

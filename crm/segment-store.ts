@@ -1,6 +1,6 @@
 /** Saved segments: load by id and compile for use in entity lists, campaigns and reports. */
 import type { Queryable } from '../db';
-import { ProblemError } from '../api/problem';
+import { InvalidInputError } from '../lib/domain-errors';
 import { compileSegment, type SegmentFilter } from './segments';
 
 export interface StoredSegment {
@@ -44,7 +44,7 @@ export async function loadSegmentPredicate(
 ): Promise<string> {
   const segment = await findSegment(db, idOrName);
   if (!segment)
-    throw ProblemError.badRequest(`Unknown segment "${idOrName}"`, [
+    throw new InvalidInputError(`Unknown segment "${idOrName}"`, [
       { pointer, message: 'is not a saved segment' },
     ]);
   return compileSegment(segment.filter, params);

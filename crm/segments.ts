@@ -8,7 +8,7 @@
  *   { "actionsDone": { "action", "since"?, "minCount"? } }       completed tasks of an action type
  *   { "wonAmount": { "op", "value", "caseType"?, "since"? } }     sum of won cases' amounts
  */
-import type { FieldError } from '../api/problem';
+import type { InputError } from '../lib/domain-errors';
 import { customFieldType, type FieldType } from './schemas';
 
 export type Op =
@@ -241,8 +241,8 @@ function valueProblem(type: FieldType, op: Op, value: unknown): string | undefin
 }
 
 /** Semantic errors of a structurally valid filter: unknown fields, operators that do not fit, bad values. */
-export function segmentErrors(filter: SegmentFilter, pointer: string): FieldError[] {
-  const errors: FieldError[] = [];
+export function segmentErrors(filter: SegmentFilter, pointer: string): InputError[] {
+  const errors: InputError[] = [];
   let nodes = 0;
   const walk = (f: SegmentFilter, at: string, depth: number): void => {
     nodes += 1;

@@ -5,7 +5,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
-import { ProblemError } from '../api/problem';
+import { InvalidInputError, TooLargeError } from '../lib/domain-errors';
 
 export interface SheetRow {
   /** 1-based line in the sheet (the header is line 1). */
@@ -19,8 +19,8 @@ export const MAX_SHEET_ROWS = 100_000;
 const TYPE_HEADERS = ['type', 'entity type', 'entitytype', 'entity_type', 'kind', 'tipo', 'tipo entidad'];
 const CODE_HEADERS = ['code', 'entity code', 'entitycode', 'entity_code', 'código', 'codigo'];
 
-function headerProblem(found: string[]): ProblemError {
-  return ProblemError.badRequest(
+function headerProblem(found: string[]): InvalidInputError {
+  return new InvalidInputError(
     `The first row must name the columns "type" (EN, CL or PR) and "code"; found ${found.length ? found.map((h) => `"${h}"`).join(', ') : 'an empty row'}`,
     [{ pointer: '/body/rows/1', message: 'expected a header row with the columns "type" and "code"' }],
   );
@@ -35,9 +35,8 @@ function columnsOf(header: string[]): { type: number; code: number } {
   return { type, code };
 }
 
-function tooMany(): ProblemError {
-  return new ProblemError(
-    413,
+function tooMany(): TooLargeError {
+  return new TooLargeError(
     'too-many-rows',
     'Too many rows',
     `A target list has at most ${MAX_SHEET_ROWS} rows`,
@@ -50,7 +49,7 @@ export async function readXlsx(content: Buffer): Promise<SheetRow[]> {
   try {
     await workbook.xlsx.load(content as unknown as ArrayBuffer);
   } catch (err) {
-    throw ProblemError.badRequest(`The file is not a readable .xlsx workbook: ${(err as Error).message}`, [
+    throw new InvalidInputError(`The file is not a readable .xlsx workbook: ${(err as Error).message}`, [
       { pointer: '/body', message: 'is not an .xlsx workbook' },
     ]);
   }
@@ -87,7 +86,7 @@ export function readCsv(content: string): SheetRow[] {
     }) as string[][];
   } catch (err) {
     const e = err as { lines?: number; message: string };
-    throw ProblemError.badRequest(`The CSV cannot be read: ${e.message}`, [
+    throw new InvalidInputError(`The CSV cannot be read: ${e.message}`, [
       { pointer: `/body/rows/${e.lines ?? 1}`, message: e.message },
     ]);
   }

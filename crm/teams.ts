@@ -1,6 +1,6 @@
 /** Team membership rules the task services and the CRM share (issue 15). */
 import type { Queryable } from '../db';
-import { DomainError } from '../lib/domain-errors';
+import { InvalidInputError } from '../lib/domain-errors';
 
 /**
  * A team's tasks go only to a member of the team who works tasks (an agent or a supervisor): another team's
@@ -18,13 +18,13 @@ export async function requireTeamAssignee(
      FROM users u WHERE u.id = $2`,
     [teamId, userId],
   );
-  if (!row) throw DomainError.invalid(`No user ${userId}`, [{ pointer, message: 'is not a user' }]);
+  if (!row) throw new InvalidInputError(`No user ${userId}`, [{ pointer, message: 'is not a user' }]);
   if (!row.member)
-    throw DomainError.invalid(`${userId} is not a member of team ${teamId}`, [
+    throw new InvalidInputError(`${userId} is not a member of team ${teamId}`, [
       { pointer, message: `must be a member of team ${teamId}` },
     ]);
   if (row.role !== 'agent' && row.role !== 'supervisor')
-    throw DomainError.invalid(`${userId} is a ${row.role}, who does not work tasks`, [
+    throw new InvalidInputError(`${userId} is a ${row.role}, who does not work tasks`, [
       { pointer, message: 'must be an agent or a supervisor of the team' },
     ]);
 }

@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { ProblemError } from '../api/problem';
+import { DomainError } from '../lib/domain-errors';
 import { MAX_INBOUND_BYTES, receiveEmail, type InboundDeps, type InboundResult } from '../crm/inbound';
 import { logger } from '../lib/logger';
 
@@ -64,7 +64,7 @@ export async function startInboundSmtp(opts: InboundSmtpOptions): Promise<Inboun
           },
           (err: unknown) => {
             // A message we will never accept is bounced; anything else is retried by the sender's MTA.
-            if (err instanceof ProblemError && err.status < 500) return callback(smtpError(550, err.message));
+            if (err instanceof DomainError) return callback(smtpError(550, err.message));
             logger.error({ err }, 'inbound email failed');
             callback(smtpError(451, 'Temporary failure; try again later'));
           },

@@ -1,6 +1,7 @@
 /**
- * Errors the domain (`crm/`, the case and task services) raises, without knowing HTTP. The API maps each to an
- * RFC 9457 problem of the same status and slug (api/problem.ts); every slug is documented in docs/problems.md.
+ * Errors the domain (`crm/`, the case and task services) raises, without knowing HTTP. Each carries a stable
+ * string `code` (also the slug of its problem type, documented in docs/problems.md), a title, a detail and the
+ * context fields a caller needs. The API maps each kind of error to one HTTP status in one place (api/problem.ts).
  */
 
 /** A place in the caller's input (a JSON pointer such as `/query/currency`) and what is wrong there. */
@@ -9,21 +10,58 @@ export interface InputError {
   message: string;
 }
 
-export class DomainError extends Error {
-  override name = 'DomainError';
+/** What a domain error says about the request; api/problem.ts picks the HTTP status from it. */
+export type DomainErrorKind = 'invalid' | 'conflict' | 'too-large' | 'unprocessable';
+
+/** Base of every domain error: `code` is stable, `context` holds the fields a caller needs. */
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
   constructor(
-    /** The HTTP status the API answers with (400 invalid input, 404 unknown, 409 conflict). */
-    readonly status: number,
-    readonly slug: string,
+    readonly code: string,
     readonly title: string,
     detail: string,
-    readonly extensions: Record<string, unknown> = {},
+    readonly context: Record<string, unknown> = {},
   ) {
     super(detail);
   }
+}
 
-  /** Invalid input: at least one pointer says where. */
-  static invalid(detail: string, errors: [InputError, ...InputError[]]): DomainError {
-    return new DomainError(400, 'validation-error', 'The request is not valid', detail, { errors });
+/**
+ * Input the domain refuses. `errors` says where (never empty: with none given, the detail stands at the root,
+ * pointer ``); the code is `validation-error` unless a more precise one applies.
+ */
+export class InvalidInputError extends DomainError {
+  override name = 'InvalidInputError';
+  readonly kind = 'invalid';
+  readonly errors: InputError[];
+  constructor(
+    detail: string,
+    errors: InputError[],
+    more: { code?: string; title?: string; context?: Record<string, unknown> } = {},
+  ) {
+    const listed = errors.length > 0 ? errors : [{ pointer: '', message: detail }];
+    super(more.code ?? 'validation-error', more.title ?? 'The request is not valid', detail, {
+      errors: listed,
+      ...more.context,
+    });
+    this.errors = listed;
   }
+}
+
+/** The request conflicts with what is stored (a duplicate code, a record in the wrong state). */
+export class ConflictError extends DomainError {
+  override name = 'ConflictError';
+  readonly kind = 'conflict';
+}
+
+/** The input is larger than the domain accepts (rows of a document, items of a list). */
+export class TooLargeError extends DomainError {
+  override name = 'TooLargeError';
+  readonly kind = 'too-large';
+}
+
+/** Well-formed input that cannot be processed as configured (no mailbox for a recipient, a misconfiguration). */
+export class UnprocessableError extends DomainError {
+  override name = 'UnprocessableError';
+  readonly kind = 'unprocessable';
 }

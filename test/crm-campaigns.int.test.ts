@@ -324,4 +324,55 @@ describe('starting a campaign', () => {
     expect(badData.status).toBe(400);
     expect(badData.body.errors[0].pointer).toBe('/body/caseData/colour');
   });
+
+  it('points date errors at the date the request sent, not at the stored one', async () => {
+    const campaign = await createCampaign(); // runs 2031-03-01 .. 2031-05-31
+    const late = await env.http(env.users.sam, 'PATCH', `/api/campaigns/${campaign.id}`, {
+      startsOn: '2031-06-15',
+    });
+    expect(late.status).toBe(400);
+    expect(late.body.errors).toEqual([
+      { pointer: '/body/startsOn', message: 'is after the end of the campaign, 2031-05-31' },
+    ]);
+    const early = await env.http(env.users.sam, 'PATCH', `/api/campaigns/${campaign.id}`, {
+      endsOn: '2031-02-01',
+    });
+    expect(early.status).toBe(400);
+    expect(early.body.errors).toEqual([
+      { pointer: '/body/endsOn', message: 'is before the start of the campaign, 2031-03-01' },
+    ]);
+  });
+
+  it('points at the name when the subject the cases take from it does not fit their case type', async () => {
+    const def = scoped(shippedDefinition('campaign-follow-up'), env.prefix);
+    def.id = `${def.id}-short`;
+    const fields = def.fields as { properties: Record<string, Record<string, unknown>> };
+    fields.properties.subject = { type: 'string', maxLength: 5 };
+    const shortSubject = await env.publish(def);
+    const res = await env.http(env.users.sam, 'POST', '/api/campaigns', {
+      name: 'Longer than five',
+      caseType: shortSubject,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { pointer: '/body/name', message: 'must NOT have more than 5 characters (the subject of the cases)' },
+    ]);
+  });
+
+  it('points at the case type when it refuses the campaign id every campaign case carries', async () => {
+    const def = scoped(shippedDefinition('campaign-follow-up'), env.prefix);
+    def.id = `${def.id}-no-campaign`;
+    const fields = def.fields as { properties: Record<string, unknown>; required: string[] };
+    delete fields.properties.campaignId;
+    fields.required = fields.required.filter((f) => f !== 'campaignId');
+    const noCampaign = await env.publish(def);
+    const res = await env.http(env.users.sam, 'POST', '/api/campaigns', { name: 'x', caseType: noCampaign });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        pointer: '/body/caseType',
+        message: 'does not accept the campaignId every campaign case carries: is not an allowed property',
+      },
+    ]);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Every problem type the code can answer with is documented in docs/problems.md: the slugs passed to
- * `new ProblemError(status, slug, ...)` or `new DomainError(status, slug, ...)` anywhere in the sources, the engine's rejection codes (the gateway
- * turns them into slugs) and the types the HTTP layer sends itself.
+ * `new ProblemError(status, slug, ...)`, to the domain errors of lib/domain-errors.ts
+ * (`new ConflictError(code, ...)`, `{ code: slug }` of an `InvalidInputError`) anywhere in the sources, the engine's
+ * rejection codes (the gateway turns them into slugs) and the types the HTTP layer sends itself.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +31,12 @@ describe('docs/problems.md', () => {
     const thrown = new Map<string, string>();
     for (const file of sources(ROOT)) {
       const text = fs.readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/new (?:ProblemError|DomainError)\(\s*\d{3},\s*'([a-z0-9-]+)'/g)) {
+      const patterns = [
+        /new ProblemError\(\s*\d{3},\s*'([a-z0-9-]+)'/g,
+        /new (?:ConflictError|TooLargeError|UnprocessableError)\(\s*'([a-z0-9-]+)'/g,
+        /\{\s*code: '([a-z0-9-]+)',\s*title:/g,
+      ];
+      for (const m of patterns.flatMap((p) => [...text.matchAll(p)])) {
         thrown.set(m[1] as string, path.relative(ROOT, file));
       }
     }

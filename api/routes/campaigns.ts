@@ -25,8 +25,8 @@ import {
 import { callerOf, requireRole } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
-import { ProblemError } from '../problem';
-import { check } from '../validation';
+import { ProblemError, type FieldError } from '../problem';
+import { check, fieldErrors, validatorFor } from '../validation';
 import { flag, pageLimit, textBody } from './crm-common';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -436,9 +436,31 @@ async function load(ctx: ApiContext, id: string): Promise<CampaignView> {
   return campaignView(rows[0]);
 }
 
+const CASE_DATA = '/body/caseData';
+
+/**
+ * Where the request sent what an error of the cases' data is about. Values of `caseData` the request sent (and
+ * missing required ones) keep their pointer; the subject taken from the name points at `/body/name`; the
+ * campaign id every case carries, and case data stored earlier, point at the case type that refuses them.
+ */
+function requestPointer(e: FieldError, body: CampaignBody): FieldError {
+  const segment = e.pointer.startsWith(`${CASE_DATA}/`)
+    ? e.pointer.slice(CASE_DATA.length + 1).split('/')[0]
+    : '';
+  const key = (segment ?? '').replace(/~1/g, '/').replace(/~0/g, '~');
+  if (key === '' || e.message === 'is required') return e;
+  if (key !== 'campaignId' && body.caseData !== undefined && key in body.caseData) return e;
+  if (key === 'subject' && body.name !== undefined && body.caseData?.subject === undefined)
+    return { pointer: '/body/name', message: `${e.message} (the subject of the cases)` };
+  if (body.caseType === undefined) return e;
+  const what = key === 'campaignId' ? 'the campaignId every campaign case carries' : `the campaign's ${key}`;
+  return { pointer: '/body/caseType', message: `does not accept ${what}: ${e.message}` };
+}
+
 /** Checks that the case type is published and that the campaign's case data fits its fields. */
 async function checkCaseSetup(
   ctx: ApiContext,
+  body: CampaignBody,
   name: string,
   caseType: string,
   caseData: Record<string, unknown>,
@@ -451,7 +473,14 @@ async function checkCaseSetup(
   const fieldsSchema = stored.definition.fields;
   if (fieldsSchema) {
     const data = campaignCaseData({ id: 'campaign-id', name, case_data: caseData }, fieldsSchema as never);
-    check(fieldsSchema, data, '/body/caseData', `data of the "${caseType}" cases`);
+    const validate = validatorFor(fieldsSchema);
+    if (!validate(data)) {
+      const errors = fieldErrors(validate.errors, CASE_DATA).map((e) => requestPointer(e, body));
+      throw ProblemError.badRequest(
+        `The data of the "${caseType}" cases has ${errors.length} error(s)`,
+        errors,
+      );
+    }
   }
   return stored;
 }
@@ -463,13 +492,22 @@ async function checkSegment(ctx: ApiContext, segmentId: string | null | undefine
     ]);
 }
 
+/** 400 when the campaign would end before it starts, at the date the request sent (endsOn when it sent both). */
 function checkDates(body: CampaignBody, current?: CampaignView): void {
   const startsOn = body.startsOn !== undefined ? body.startsOn : current?.startsOn;
   const endsOn = body.endsOn !== undefined ? body.endsOn : current?.endsOn;
-  if (startsOn && endsOn && endsOn < startsOn)
-    throw ProblemError.badRequest('The campaign ends before it starts', [
-      { pointer: '/body/endsOn', message: 'is before startsOn' },
-    ]);
+  if (!startsOn || !endsOn || endsOn >= startsOn) return;
+  const error: FieldError =
+    body.endsOn === undefined
+      ? { pointer: '/body/startsOn', message: `is after the end of the campaign, ${endsOn}` }
+      : {
+          pointer: '/body/endsOn',
+          message:
+            body.startsOn === undefined
+              ? `is before the start of the campaign, ${startsOn}`
+              : 'is before startsOn',
+        };
+  throw ProblemError.badRequest('The campaign ends before it starts', [error]);
 }
 
 const param = (key: keyof CampaignBody, value: unknown) =>
@@ -483,7 +521,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
     const body = check<CampaignBody>(createSchema, req.body ?? {}, '/body');
     checkDates(body);
     const caseType = body.caseType ?? DEFAULT_CAMPAIGN_CASE_TYPE;
-    await checkCaseSetup(ctx, body.name as string, caseType, body.caseData ?? {});
+    await checkCaseSetup(ctx, body, body.name as string, caseType, body.caseData ?? {});
     await checkSegment(ctx, body.segmentId);
     const values: CampaignBody = { ...body, caseType };
     const keys = (Object.keys(values) as (keyof CampaignBody)[]).filter((k) => values[k] !== undefined);
@@ -540,6 +578,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
     if (body.caseType !== undefined || body.caseData !== undefined || body.name !== undefined)
       await checkCaseSetup(
         ctx,
+        body,
         body.name ?? current.name,
         body.caseType ?? current.caseType,
         body.caseData ?? current.caseData,
@@ -637,7 +676,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
     requireRole(req, 'supervisor', 'admin');
     const campaign = await load(ctx, req.params.id);
     if (campaign.definitionVersion === null) {
-      const stored = await checkCaseSetup(ctx, campaign.name, campaign.caseType, campaign.caseData);
+      const stored = await checkCaseSetup(ctx, {}, campaign.name, campaign.caseType, campaign.caseData);
       await ctx.db.query(
         'UPDATE campaigns SET definition_version = $2 WHERE id = $1 AND definition_version IS NULL',
         [campaign.id, stored.version],

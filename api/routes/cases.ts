@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
+import { caseContentProperties } from '../../cases/content-schema';
 import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
 import { callerOf, requireRole, type Caller } from '../auth';
@@ -10,15 +11,6 @@ import { idempotencyHeader, idempotent, type Outcome } from '../idempotency';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, caseView, taskView } from '../views';
-
-/** What a new case may carry, whether started through the API or imported. */
-export const caseContentProperties = {
-  title: { type: 'string', minLength: 1, maxLength: 300 },
-  entityId: { type: 'string', minLength: 1, maxLength: 100 },
-  ownerId: { type: 'string', minLength: 1, maxLength: 100 },
-  data: { type: 'object' },
-  lines: { type: 'array', maxItems: 1000, items: { type: 'object' } },
-} as const;
 
 export const startSchema = {
   type: 'object',

@@ -8,7 +8,7 @@ import { cachedDefinition } from '../definition-cache';
 import { idempotent, type Outcome } from '../idempotency';
 import { INBOX_COLUMNS } from '../inbox-query';
 import { idString, inboxItemSchema, problemResponses, taskSchema, type OperationSpec } from '../operation';
-import { ProblemError } from '../problem';
+import { ProblemError, asProblem } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, inboxItemView, taskView } from '../views';
 import { loadVisibleCase } from './cases';
@@ -277,11 +277,17 @@ export function supervisorRoutes(ctx: ApiContext): Router {
           );
           return { taskId, status: done.status, task: done.body };
         } catch (err) {
-          if (!(err instanceof ProblemError) || err.status >= 500) throw err;
+          const problem = asProblem(err);
+          if (!problem || problem.status >= 500) throw err;
           return {
             taskId,
-            status: err.status,
-            problem: { type: err.slug, title: err.title, detail: err.message, ...err.extensions },
+            status: problem.status,
+            problem: {
+              type: problem.slug,
+              title: problem.title,
+              detail: problem.message,
+              ...problem.extensions,
+            },
           };
         }
       });
