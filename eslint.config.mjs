@@ -66,6 +66,7 @@ export default tseslint.config(
     files: [
       'crm/**/*.ts',
       'cases/**/*.ts',
+      'identity/**/*.ts',
       'activities/**/*.ts',
       'worker/**/*.ts',
       'lib/**/*.ts',

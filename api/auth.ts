@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Queryable } from '../db';
+import { hashToken } from '../identity/tokens';
 import type { CallerCache } from './caller-cache';
 import type { Actor, Role } from '../engine/state';
-import { hashToken } from '../lib/api-tokens';
 import { ProblemError } from './problem';
 import {
   CSRF_HEADER,
@@ -32,7 +32,8 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export { generateToken, hashToken, issueToken } from '../lib/api-tokens';
+// Tokens are issued by the identity domain; re-exported for the routes and tests that issue them.
+export { generateToken, hashToken, issueToken } from '../identity/tokens';
 
 /** A row of `CALLER_COLUMNS`. */
 export type CallerRow = {
@@ -66,28 +67,26 @@ export function callerFromRow(row: CallerRow): Caller {
   };
 }
 
+/** The caller of a live token, with when the token stops working on its own (null: until revoked). */
+export type TokenCaller = Caller & { tokenId: string; tokenExpiresAt: string | null };
+
 /** Resolves a bearer token to its user, teams and supervised teams, in one query. */
-export function callerForToken(
-  db: Queryable,
-  token: string,
-): Promise<(Caller & { tokenId: string }) | undefined> {
+export function callerForToken(db: Queryable, token: string): Promise<TokenCaller | undefined> {
   return callerForTokenHash(db, hashToken(token));
 }
 
-/** `callerForToken` for a token already hashed. */
-export async function callerForTokenHash(
-  db: Queryable,
-  tokenHash: string,
-): Promise<(Caller & { tokenId: string }) | undefined> {
-  const rows = await db.query<CallerRow & { token_id: string }>(
-    `SELECT k.id AS token_id, ${CALLER_COLUMNS}
+/** `callerForToken` for a token already hashed. Revoked and expired tokens and inactive users resolve to nothing. */
+export async function callerForTokenHash(db: Queryable, tokenHash: string): Promise<TokenCaller | undefined> {
+  const rows = await db.query<CallerRow & { token_id: string; expires_at: string | null }>(
+    `SELECT k.id AS token_id, k.expires_at, ${CALLER_COLUMNS}
      FROM api_tokens k JOIN users u ON u.id = k.user_id
-     WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.active`,
+     WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+       AND u.active`,
     [tokenHash],
   );
   const row = rows[0];
   if (!row) return undefined;
-  return { ...callerFromRow(row), tokenId: row.token_id };
+  return { ...callerFromRow(row), tokenId: row.token_id, tokenExpiresAt: row.expires_at };
 }
 
 /** Who a session id belongs to (api/sessions.ts `SessionStore`). */
@@ -114,7 +113,7 @@ export function authenticate(
       callers
         .resolve(match[1] as string)
         .then((caller) => {
-          if (!caller) return next(ProblemError.unauthorized('The API token is unknown or revoked'));
+          if (!caller) return next(ProblemError.unauthorized('The API token is unknown, revoked or expired'));
           req.caller = caller;
           next();
         })

@@ -22,7 +22,8 @@ const TOUCH_EVERY = '1 minute';
  * changes, and every process drops its whole cache. Entries are kept only while that notification
  * channel is live (it is opened with the cache); when it drops, the cache empties and every request asks
  * Postgres until it is back.
- * A lookup that raced a change is not cached (generation check). Unknown tokens are never cached.
+ * A lookup that raced a change is not cached (generation check). Unknown tokens are never cached; a token
+ * with an end (expires_at) is cached until that end at most.
  */
 export class CallerCache {
   private readonly entries = new Map<string, { caller: Caller; expires: number }>();
@@ -72,7 +73,8 @@ export class CallerCache {
     );
     if (this.listening && generation === this.generation) {
       this.entries.delete(key);
-      this.entries.set(key, { caller, expires: Date.now() + this.options.ttlMs });
+      const until = caller.tokenExpiresAt === null ? Infinity : Date.parse(caller.tokenExpiresAt);
+      this.entries.set(key, { caller, expires: Math.min(Date.now() + this.options.ttlMs, until) });
       if (this.entries.size > this.options.maxEntries) {
         const oldest = this.entries.keys().next();
         if (!oldest.done) this.entries.delete(oldest.value);

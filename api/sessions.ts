@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db';
+import type { Db } from '../db';
 import type { AuthSettings } from '../lib/config';
 import { logger } from '../lib/logger';
 import { CALLER_COLUMNS, callerFromRow, type Caller, type CallerRow } from './auth';
@@ -70,12 +70,4 @@ export class SessionStore {
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
   }
-}
-
-/** Ends every session of a user but `keepIdHash` (the one that changed the password, if any). */
-export async function endSessions(db: Queryable, userId: string, keepIdHash?: string): Promise<void> {
-  await db.query('DELETE FROM sessions WHERE user_id = $1 AND ($2::text IS NULL OR id_hash <> $2)', [
-    userId,
-    keepIdHash ?? null,
-  ]);
 }

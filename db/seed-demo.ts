@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db, Queryable } from './index';
-import { issueToken } from '../lib/api-tokens';
+import { issueToken } from '../identity/tokens';
 import { hashPassword } from '../lib/passwords';
 
 export interface DemoUser {

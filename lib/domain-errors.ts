@@ -11,7 +11,7 @@ export interface InputError {
 }
 
 /** What a domain error says about the request; api/problem.ts picks the HTTP status from it. */
-export type DomainErrorKind = 'invalid' | 'conflict' | 'too-large' | 'unprocessable';
+export type DomainErrorKind = 'invalid' | 'not-found' | 'conflict' | 'too-large' | 'unprocessable';
 
 /** Base of every domain error: `code` is stable, `context` holds the fields a caller needs. */
 export abstract class DomainError extends Error {
@@ -46,6 +46,12 @@ export class InvalidInputError extends DomainError {
     });
     this.errors = listed;
   }
+}
+
+/** The record the request names does not exist (or the caller may not know it exists). */
+export class NotFoundError extends DomainError {
+  override name = 'NotFoundError';
+  readonly kind = 'not-found';
 }
 
 /** The request conflicts with what is stored (a duplicate code, a record in the wrong state). */

@@ -1,7 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import type { Db, Queryable } from '../../db';
+import type { Db } from '../../db';
+import {
+  discardPasswordToken,
+  issuePasswordToken,
+  passwordTokenHash,
+  setPasswordHash,
+  setPasswordLink,
+} from '../../identity/password-links';
 import { logger } from '../../lib/logger';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem } from '../../lib/passwords';
 import { emailUnavailable, type AccountTemplate } from '../account-mail';
@@ -11,7 +17,6 @@ import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { noQuery } from '../request-guards';
 import { sessionIdHash, sessionIdOf } from '../session-cookie';
-import { endSessions } from '../sessions';
 import { check } from '../validation';
 import { bodyEmail, rateLimitedHandler, sessionSchema, sessionUser } from './session';
 
@@ -113,8 +118,6 @@ export const accountOperations: OperationSpec[] = [
   },
 ];
 
-const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
-
 const tokenInvalid = () =>
   new ProblemError(
     400,
@@ -125,22 +128,6 @@ const tokenInvalid = () =>
   );
 
 type Recipient = { id: string; name: string; email: string; locale: string; time_zone: string | null };
-
-/** Stores a new one-time token (its hash) for a user; returns it in clear with its end. */
-async function issuePasswordToken(
-  db: Queryable,
-  userId: string,
-  purpose: 'invite' | 'reset',
-  validMinutes: number,
-): Promise<{ token: string; expiresAt: string }> {
-  const token = randomBytes(32).toString('base64url');
-  const [row] = await db.query<{ expires_at: string }>(
-    `INSERT INTO password_tokens (token_hash, user_id, purpose, expires_at)
-     VALUES ($1, $2, $3, now() + make_interval(mins => $4)) RETURNING expires_at`,
-    [hashOf(token), userId, purpose, validMinutes],
-  );
-  return { token, expiresAt: new Date((row as { expires_at: string }).expires_at).toISOString() };
-}
 
 function timeZoneProblem(timeZone: string): string | undefined {
   try {
@@ -163,10 +150,6 @@ function tracker(db: Db): (work: Promise<unknown>) => void {
     void done.finally(() => pending.delete(done));
   };
 }
-
-/** The link that an account email carries. */
-const setPasswordLink = (publicUrl: string, token: string) =>
-  `${publicUrl}/set-password?token=${encodeURIComponent(token)}`;
 
 /** Authenticated account routes: preferences (any user) and invites (administrators). */
 export function accountRoutes(ctx: ApiContext): Router {
@@ -218,7 +201,7 @@ export function accountRoutes(ctx: ApiContext): Router {
         invitedBy: callerOf(req).name,
       });
     } catch (err) {
-      await db.query('DELETE FROM password_tokens WHERE token_hash = $1', [hashOf(token)]);
+      await discardPasswordToken(db, token);
       logger.warn({ err, userId: user.id }, 'invite email not sent');
       throw emailUnavailable('The SMTP server did not take the invite; try again');
     }
@@ -290,17 +273,9 @@ export function passwordRoutes(ctx: ApiContext): Router {
          FROM users u
          WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND u.active
          RETURNING t.user_id`,
-        [hashOf(body.token)],
+        [passwordTokenHash(body.token)],
       );
       if (!used) throw tokenInvalid();
-      await tx.query('UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1', [
-        used.user_id,
-        passwordHash,
-      ]);
-      // Other links of the user stop working too: the password they were for is gone.
-      await tx.query('UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
-        used.user_id,
-      ]);
       // A session of the same user that sent this request stays; every other one ends.
       const [own] = sessionId
         ? await tx.query<{ id_hash: string }>(
@@ -308,7 +283,7 @@ export function passwordRoutes(ctx: ApiContext): Router {
             [sessionIdHash(sessionId), used.user_id],
           )
         : [];
-      await endSessions(tx, used.user_id, own?.id_hash);
+      await setPasswordHash(tx, used.user_id, passwordHash, own?.id_hash);
       logger.info({ userId: used.user_id }, 'password set');
     });
     res.status(204).end();

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
+import { getToken, issueToken, listTokens, revokeToken, type ApiToken } from '../../identity/tokens';
+import { USER_ROLES, createUser, type UserRole, type UserRow } from '../../identity/users';
 import { emailAddressProblem } from '../../lib/email-address';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem } from '../../lib/passwords';
-import { callerOf, issueToken, requireRole, type Caller } from '../auth';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from '../../lib/passwords';
+import { callerOf, requireRole, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { noQuery } from '../request-guards';
 import { check } from '../validation';
 
-const ROLES = ['agent', 'supervisor', 'designer', 'admin'] as const;
+const ROLES = USER_ROLES;
 const objectId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$' };
 const name = { type: 'string', minLength: 1, maxLength: 200 };
 const email = {
@@ -124,6 +126,10 @@ export const tokenSchema = {
     createdAt: dateTime,
     lastUsedAt: nullableDateTime,
     revokedAt: nullableDateTime,
+    expiresAt: {
+      ...nullableDateTime,
+      description: 'When the token stops working on its own; null: until revoked',
+    },
     token: { type: 'string', description: 'Only in the answer to POST: the token in clear, shown once' },
   },
   required: ['id', 'userId', 'name', 'createdAt'],
@@ -282,25 +288,6 @@ export const identityOperations: OperationSpec[] = [
   },
 ];
 
-type UserRow = {
-  id: string;
-  name: string;
-  email: string;
-  role: string;
-  locale: string;
-  active: boolean;
-  password_hash: string | null;
-  created_at: string;
-};
-type TokenRow = {
-  id: string;
-  user_id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-};
-
 const userView = (u: UserRow) => ({
   id: u.id,
   name: u.name,
@@ -310,15 +297,6 @@ const userView = (u: UserRow) => ({
   active: u.active,
   hasPassword: u.password_hash !== null,
   createdAt: u.created_at,
-});
-
-const tokenView = (t: TokenRow) => ({
-  id: t.id,
-  userId: t.user_id,
-  name: t.name,
-  createdAt: t.created_at,
-  lastUsedAt: t.last_used_at,
-  revokedAt: t.revoked_at,
 });
 
 function checkEmail(value: string | undefined): void {
@@ -442,7 +420,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       id?: string;
       name: string;
       email: string;
-      role: string;
+      role: UserRole;
       locale?: string;
       password?: string;
     }>(createUserSchema, req.body ?? {}, '/body');
@@ -452,22 +430,11 @@ export function identityRoutes(ctx: ApiContext): Router {
       throw ProblemError.badRequest('The password is too weak', [
         { pointer: '/body/password', message: weak },
       ]);
-    const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
-    const id = body.id ?? `u-${randomBytes(6).toString('hex')}`;
-    try {
-      const [user] = await db.query<UserRow>(
-        `INSERT INTO users (id, name, email, role, locale, password_hash, password_changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END) RETURNING *`,
-        [id, body.name, body.email, body.role, body.locale ?? 'en', passwordHash],
-      );
-      res
-        .status(201)
-        .location(`/api/users/${id}`)
-        .json({ ...userView(user as UserRow), teams: [], supervisedTeams: [] });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw alreadyExists(`User ${id}`);
-      throw err;
-    }
+    const user = await createUser(db, body);
+    res
+      .status(201)
+      .location(`/api/users/${user.id}`)
+      .json({ ...userView(user), teams: [], supervisedTeams: [] });
   });
 
   router.get('/users/:id', async (req, res) => {
@@ -608,11 +575,10 @@ export function identityRoutes(ctx: ApiContext): Router {
         ]);
     }
     const { id, token } = await issueToken(db, userId, body.name);
-    const [row] = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id]);
     res
       .status(201)
       .set('Cache-Control', 'no-store')
-      .json({ ...tokenView(row as TokenRow), token });
+      .json({ ...((await getToken(db, id)) as ApiToken), token });
   });
 
   router.get('/tokens', async (req, res) => {
@@ -621,22 +587,13 @@ export function identityRoutes(ctx: ApiContext): Router {
     const userId = query.userId ?? caller.userId;
     if (userId !== caller.userId && caller.role !== 'admin')
       throw ProblemError.forbidden("Only administrators list other users' tokens");
-    const rows = await db.query<TokenRow>(
-      `SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens
-       WHERE user_id = $1 ORDER BY created_at, id LIMIT 1000`,
-      [userId],
-    );
-    res.json({ items: rows.map(tokenView) });
+    res.json({ items: await listTokens(db, userId) });
   });
 
   router.delete('/tokens/:id', async (req, res) => {
     const caller = callerOf(req);
-    const revoked = await db.query(
-      `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now())
-       WHERE id = $1 AND ($2 OR user_id = $3) RETURNING id`,
-      [req.params.id, caller.role === 'admin', caller.userId],
-    );
-    if (revoked.length === 0) throw ProblemError.notFound(`Token ${req.params.id}`);
+    const revoked = await revokeToken(db, req.params.id, caller.role === 'admin' ? undefined : caller.userId);
+    if (!revoked) throw ProblemError.notFound(`Token ${req.params.id}`);
     ctx.callers.invalidate();
     res.status(204).end();
   });
