@@ -4772,6 +4772,11 @@ export interface operations {
                             lastUsedAt?: string | null;
                             /** Format: date-time */
                             revokedAt?: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the token stops working on its own; null: until revoked
+                             */
+                            expiresAt?: string | null;
                             /** @description Only in the answer to POST: the token in clear, shown once */
                             token?: string;
                         }[];
@@ -4891,6 +4896,11 @@ export interface operations {
                         lastUsedAt?: string | null;
                         /** Format: date-time */
                         revokedAt?: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the token stops working on its own; null: until revoked
+                         */
+                        expiresAt?: string | null;
                         /** @description Only in the answer to POST: the token in clear, shown once */
                         token?: string;
                     };
