@@ -235,10 +235,8 @@ it('(d) SMTP fails permanently: marked failed with the response, visible through
   expect(row?.attempts).toBe(1);
 });
 
-it('a second activity execution for the same key (a replayed command) sends nothing', async () => {
-  const started = await startCase('Twice');
-  await env.sink.waitFor(byRule(started.id, 'entered-en'), WAIT);
-  await eventually(async () => (await outbox(started.id))[0]?.state === 'sent');
+/** The email activities as a second worker would run them, outside Temporal, with their own SMTP transport. */
+function activitiesWithoutWorker() {
   const transport = createMailer(`smtp://127.0.0.1:${env.sink.port}`);
   const activities = createActivities({
     db: env.db,
@@ -247,6 +245,14 @@ it('a second activity execution for the same key (a replayed command) sends noth
     mailFrom: 'CRM <crm@example.com>',
     publicUrl: 'http://localhost:3000',
   });
+  return { transport, activities };
+}
+
+it('a second activity execution for the same key (a replayed command) sends nothing', async () => {
+  const started = await startCase('Twice');
+  await env.sink.waitFor(byRule(started.id, 'entered-en'), WAIT);
+  await eventually(async () => (await outbox(started.id))[0]?.state === 'sent');
+  const { transport, activities } = activitiesWithoutWorker();
   const [event] = await env.db.query<{ event_key: string }>(
     'SELECT event_key FROM email_outbox WHERE case_id = $1',
     [started.id],
@@ -268,14 +274,7 @@ it('a second activity execution for the same key (a replayed command) sends noth
 });
 
 it('an email for a case the read model does not hold yet is retried, not dropped as "no recipients"', async () => {
-  const transport = createMailer(`smtp://127.0.0.1:${env.sink.port}`);
-  const activities = createActivities({
-    db: env.db,
-    mailer: transport,
-    templates: new TemplateStore(path.join(DEFINITIONS_DIR, 'templates')),
-    mailFrom: 'CRM <crm@example.com>',
-    publicUrl: 'http://localhost:3000',
-  });
+  const { transport, activities } = activitiesWithoutWorker();
   const caseId = `case-${env.prefix}-not-projected`;
   const sent = activities.sendEmail({
     caseId,
