@@ -18,7 +18,7 @@ import { emailActivityOptions } from './email-options';
 import type * as activityTypes from '../activities/types';
 import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpreter';
 import { casePlan, migrateState } from '../engine/migration';
-import type { CaseEvent, CaseState, Command, StepResult } from '../engine/state';
+import type { CaseEvent, CaseState, Command, EmailCommand, StepResult } from '../engine/state';
 import type { ProjectionInput } from '../activities/types';
 import { CASE_STATUS, CASE_TYPE } from './search-attributes';
 import {
@@ -62,6 +62,14 @@ const COMMITTED_PROJECTION = 'projection-committed';
  */
 const EMAIL_AFTER_PROJECTION = 'email-after-projection';
 
+/**
+ * Runs whose history has this marker continue as new while their read-model write is still running
+ * (and while emails wait for it), handing both to the next run: with updates arriving faster than one
+ * write, the chain of writes never left the run idle, so it never continued and its history grew
+ * without bound. Older histories replay as they ran.
+ */
+const HANDOVER_ON_CONTINUE = 'continue-hands-over-projection';
+
 const { sendEmail } = proxyActivities<activityTypes.CaseActivities>(emailActivityOptions());
 
 const { resolveAssignee, latestDefinition } = proxyActivities<activityTypes.CaseActivities>({
@@ -97,6 +105,11 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   // row, each changed task as it is now, the new timeline entries), written by one activity at a time.
   let pending: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
   let reconciling = false;
+  // What the running write covers, so that a continue-as-new can hand it over.
+  let writing: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
+  // Emails waiting for a write (each keyed by a number of this run), not yet handed to sendEmail.
+  const awaiting = new Map<number, EmailCommand>();
+  let awaitingSeq = 0;
   // Changes recorded for the read model so far, and how many of them a reconciling write has finished.
   let recorded = 0;
   let reconciled = 0;
@@ -105,6 +118,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     if (reconciling || !pending) return;
     const input = projectionOf(pending.tasks, pending.timeline);
     const upTo = recorded;
+    writing = pending;
     pending = undefined;
     reconciling = true;
     track(
@@ -112,6 +126,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         // Also after a failure (logged by track): an email waiting on it then relies on its own retries.
         reconciled = upTo;
         reconciling = false;
+        writing = undefined;
         reconcile();
       }),
     );
@@ -162,6 +177,35 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     inflight.add(tracked);
   }
 
+  /** Sends an email once the write of change number `change` of this run has finished. */
+  function sendAfterWrite(command: EmailCommand, change: number): void {
+    const key = (awaitingSeq += 1);
+    awaiting.set(key, command);
+    track(
+      condition(() => reconciled >= change).then(() => {
+        awaiting.delete(key);
+        return sendEmail({ caseId: state.caseId, ...command }).then(() => undefined);
+      }),
+    );
+  }
+
+  /**
+   * A run may continue as new with work in flight only if all of it can be handed over: the running
+   * read-model write (the next run writes it again: writes are versioned) and emails still waiting for it.
+   */
+  function handedOverWork(): number {
+    return (reconciling ? 1 : 0) + awaiting.size;
+  }
+
+  function handover(): NonNullable<CaseWorkflowInput['handover']> {
+    const tasks = new Set([...(writing?.tasks ?? []), ...(pending?.tasks ?? [])]);
+    return {
+      tasks: [...tasks],
+      timeline: [...(writing?.timeline ?? []), ...(pending?.timeline ?? [])],
+      emails: [...awaiting.values()],
+    };
+  }
+
   function dispatch(commands: Command[]): void {
     for (const command of commands) {
       switch (command.kind) {
@@ -169,8 +213,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           const send = () => sendEmail({ caseId: state.caseId, ...command }).then(() => undefined);
           // dispatch() runs just before project() records the same change: it is change number recorded + 1.
           if (patched(COMMITTED_PROJECTION) && patched(EMAIL_AFTER_PROJECTION)) {
-            const change = recorded + 1;
-            track(condition(() => reconciled >= change).then(send));
+            sendAfterWrite(command, recorded + 1);
           } else {
             track(send());
           }
@@ -320,6 +363,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     state = input.state;
     lastStatus = state.status;
     projected = true;
+    if (input.handover) {
+      // What the previous run had not written yet: written first, then its waiting emails are sent.
+      recorded = 1;
+      pending = { tasks: new Set(input.handover.tasks), timeline: [...input.handover.timeline] };
+      reconcile();
+      for (const email of input.handover.emails) sendAfterWrite(email, 1);
+    }
   } else {
     // Cases whose history began before token semantics 2 replay without this marker and keep semantics 1.
     const semantics = patched('token-semantics-2') ? 2 : 1;
@@ -427,6 +477,19 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           start: input.start,
           state,
           continueAfterEvents: continueAfter,
+        });
+      }
+      continue;
+    }
+    if (tooLong && inflight.size === handedOverWork() && patched(HANDOVER_ON_CONTINUE)) {
+      await condition(allHandlersFinished);
+      if (events.length === 0 && inflight.size === handedOverWork()) {
+        await continueAsNew<typeof caseWorkflow>({
+          definition: def,
+          start: input.start,
+          state,
+          continueAfterEvents: continueAfter,
+          handover: handover(),
         });
       }
       continue;

@@ -2,7 +2,14 @@
  * Messages of the case workflow, shared by the workflow and the API (the API never loads workflow code).
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ActorEvent, CaseState, StartInput, TaskState } from '../engine/state';
+import type {
+  ActorEvent,
+  CaseState,
+  EmailCommand,
+  StartInput,
+  TaskState,
+  TimelineEntry,
+} from '../engine/state';
 import type { MigrationPlan } from '../engine/migration';
 import type { CaseTypeDefinition } from '../engine/types';
 import type { ProjectionInput } from '../activities/types';
@@ -14,6 +21,12 @@ export interface CaseWorkflowInput {
   state?: CaseState;
   /** Continue-as-new after this many history events (default: when the server suggests it). */
   continueAfterEvents?: number;
+  /**
+   * Carried over by continue-as-new: the read-model write the previous run had not finished (its tasks
+   * as they are in `state`, its timeline entries) and the emails that waited for it. The new run writes
+   * it first, then sends them; a steady stream of updates no longer keeps a run from continuing.
+   */
+  handover?: { tasks: string[]; timeline: TimelineEntry[]; emails: EmailCommand[] };
 }
 
 export interface CaseSummary {

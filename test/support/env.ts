@@ -27,6 +27,8 @@ import { createMailer } from '../../lib/mailer';
 import { connectTemporal } from '../../lib/temporal';
 import { createWorker, WORKFLOWS_PATH } from '../../worker';
 
+type Activities = ReturnType<typeof createActivities>;
+
 export const ROOT = path.resolve(__dirname, '../..');
 export const DEFINITIONS_DIR = path.join(ROOT, 'definitions');
 
@@ -162,7 +164,12 @@ async function seedUsers(db: Db, prefix: string): Promise<TestEnv['users']> {
 
 /** Starts an environment; call `stop()` in afterAll. */
 export async function startTestEnv(
-  options: { worker?: boolean; services?: ServiceSettings } = {},
+  options: {
+    worker?: boolean;
+    services?: ServiceSettings;
+    /** Changes the worker's activities, e.g. to make a real write slower than the updates arriving. */
+    wrapActivities?: (activities: Activities) => Activities;
+  } = {},
 ): Promise<TestEnv> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const temporalAddress = required('TEST_TEMPORAL_ADDRESS');
@@ -175,7 +182,7 @@ export async function startTestEnv(
   const { client, connection } = await connectTemporal(temporalAddress, 'default');
   const taskQueue = `q-${prefix}`;
   const publicUrl = 'http://localhost:3000';
-  const activities = createActivities({
+  const created = createActivities({
     db,
     mailer,
     templates: new TemplateStore(path.join(DEFINITIONS_DIR, 'templates')),
@@ -183,6 +190,7 @@ export async function startTestEnv(
     publicUrl,
     ...(options.services ? { services: options.services } : {}),
   });
+  const activities = options.wrapActivities ? options.wrapActivities(created) : created;
   const app = createApp({
     db,
     client,
