@@ -290,7 +290,10 @@ export default function BoardPage({ team }: { team?: string }) {
                               aria-controls={shown ? `control-${item.id}` : undefined}
                               // The visible label first (WCAG 2.5.3), then which task it is for.
                               aria-label={`${t(kind === 'schedule' ? 'reschedule' : 'addAction')}: ${item.title}`}
-                              onClick={() => setControl(shown ? null : { taskId: item.id, kind })}
+                              onClick={() => {
+                                setResult(null);
+                                setControl(shown ? null : { taskId: item.id, kind });
+                              }}
                             >
                               {t(kind === 'schedule' ? 'reschedule' : 'addAction')}
                             </button>

@@ -120,7 +120,10 @@ export function RescheduleForm({ task, onDone }: { task: InboxItem; onDone(messa
               {...props}
               type="datetime-local"
               value={value.followUpAt}
-              onChange={(e) => setValue({ ...value, followUpAt: e.target.value })}
+              onChange={(e) => {
+                setFollowUpLate(false);
+                setValue({ ...value, followUpAt: e.target.value });
+              }}
             />
           )}
         </Field>
@@ -222,7 +225,10 @@ export function AddActionForm({
             {...props}
             value={value.title}
             maxLength={300}
-            onChange={(e) => setValue({ ...value, title: e.target.value })}
+            onChange={(e) => {
+              setUntitled(false);
+              setValue({ ...value, title: e.target.value });
+            }}
           />
         )}
       </Field>
