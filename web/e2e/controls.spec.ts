@@ -90,7 +90,7 @@ test.describe('on a phone', () => {
     await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
     await expect(page.getByTestId('zone-now')).toContainText(`(${ZONE})`);
     await expectAccessible(page);
-    await screenshot(page, 'phone-settings');
+    await screenshot(page, 'phone-settings-zone');
     const me = await page.request.get('/api/session');
     expect((await me.json()).user.timeZone).toBe(ZONE);
 
