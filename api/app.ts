@@ -16,6 +16,7 @@ import { requestGuards } from './request-guards';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
 import { caseRoutes } from './routes/cases';
 import { caseTypeRoutes } from './routes/case-types';
+import { delegateRoutes } from './routes/delegates';
 import { devRoutes } from './routes/dev';
 import { docsRoutes } from './routes/docs';
 import { emailRoutes } from './routes/emails';
@@ -150,6 +151,7 @@ export function createApp(deps: AppDeps): Express {
   // Before identityRoutes: PATCH /users/me is the caller's own, PATCH /users/:id an administrator's.
   api.use(accountRoutes(ctx));
   api.use(identityRoutes(ctx));
+  api.use(delegateRoutes(ctx));
   api.use(supervisorRoutes(ctx));
   api.use(parameterRoutes(ctx));
   api.use(calendarRoutes(ctx));

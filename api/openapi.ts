@@ -5,6 +5,7 @@
  */
 import { PROBLEM_BASE } from './problem';
 import {
+  caseDetailSchema,
   problemResponses,
   problemSchema,
   taskSchema,
@@ -24,6 +25,7 @@ import {
   updateCaseSchema,
 } from './routes/cases';
 import { contactOperations } from './routes/contacts';
+import { delegateOperations } from './routes/delegates';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
 import { eventOperations } from './routes/events';
@@ -71,7 +73,7 @@ const foundationOperations: OperationSpec[] = [
     summary: 'A case with its tasks and timeline',
     params: { id: 'Case id' },
     responses: {
-      '200': { description: 'The case', schema: { type: 'object' } },
+      '200': { description: 'The case', schema: caseDetailSchema },
       ...problemResponses(401, 404),
     },
   },
@@ -91,7 +93,7 @@ const foundationOperations: OperationSpec[] = [
     responses: {
       '200': {
         description: 'The case as the change left it (as GET /api/cases/{id})',
-        schema: { type: 'object' },
+        schema: caseDetailSchema,
       },
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
@@ -113,7 +115,7 @@ const foundationOperations: OperationSpec[] = [
     responses: {
       '200': {
         description: 'The case as the message left it (as GET /api/cases/{id})',
-        schema: { type: 'object' },
+        schema: caseDetailSchema,
       },
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
@@ -134,7 +136,7 @@ const foundationOperations: OperationSpec[] = [
     responses: {
       '200': {
         description: 'The cancelled case (as GET /api/cases/{id})',
-        schema: { type: 'object' },
+        schema: caseDetailSchema,
       },
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
@@ -156,7 +158,7 @@ const foundationOperations: OperationSpec[] = [
     responses: {
       '200': {
         description: 'The case as the change left it (as GET /api/cases/{id})',
-        schema: { type: 'object' },
+        schema: caseDetailSchema,
       },
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
@@ -234,6 +236,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...sessionOperations,
   ...accountOperations,
   ...identityOperations,
+  ...delegateOperations,
   ...inboxOperations,
   ...eventOperations,
   ...taskOperations,
@@ -405,7 +408,7 @@ export function openApiDocument(
             'X-CSRF-Token with the csrfToken of GET /api/session (403 csrf-token-invalid otherwise).',
         },
       },
-      schemas: { Problem: problemSchema, Task: taskSchema },
+      schemas: { Problem: problemSchema, Task: taskSchema, CaseDetail: caseDetailSchema },
     },
   };
 }

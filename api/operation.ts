@@ -151,6 +151,84 @@ export const caseViewSchema: JsonSchema = {
   },
 };
 
+/** A case as GET /api/cases/:id and the case actions answer: its view, status name, tasks and timeline. */
+export const caseDetailSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    ...(caseViewSchema.properties as Record<string, JsonSchema>),
+    entity: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'string' }, name: { type: ['string', 'null'] } },
+      required: ['id', 'name'],
+    },
+    data: {
+      type: 'object',
+      additionalProperties: true,
+      description: "The case's data, as its fields describe",
+    },
+    lines: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: true },
+      description: "The case's lines, as the case type's `lines` describe",
+    },
+    statusName: { type: 'string', description: "The status's name in the case type" },
+    probability: {
+      type: ['number', 'null'],
+      description: "The case's own probability, else its status's; null when neither has one",
+    },
+    tasks: {
+      type: 'array',
+      description: 'Every task of the case, oldest first',
+      items: {
+        type: 'object',
+        properties: {
+          ...(taskSchema.properties as Record<string, JsonSchema>),
+          actionable: { type: 'boolean', description: 'Whether the caller may open and act on it' },
+        },
+        required: [...(taskSchema.required as string[]), 'actionable'],
+      },
+    },
+    timeline: {
+      type: 'array',
+      description: 'The first 1000 entries, oldest first',
+      items: {
+        type: 'object',
+        properties: {
+          seq: { type: 'integer' },
+          at: dateTime,
+          kind: { type: 'string', description: 'case.started, task.created, status.changed, ...' },
+          actor: { type: ['string', 'null'], description: 'User id; null for the engine' },
+          taskId: { type: ['string', 'null'] },
+          detail: { description: 'What the entry records; its shape depends on `kind`' },
+        },
+        required: ['seq', 'at', 'kind', 'actor', 'taskId'],
+      },
+    },
+  },
+  required: [
+    'id',
+    'caseType',
+    'definitionVersion',
+    'title',
+    'status',
+    'statusName',
+    'statusCategory',
+    'probability',
+    'entity',
+    'ownerId',
+    'parentCaseId',
+    'data',
+    'lines',
+    'currentSteps',
+    'createdAt',
+    'updatedAt',
+    'endedAt',
+    'version',
+    'tasks',
+    'timeline',
+  ],
+};
+
 export const problemResponses = (...statuses: number[]): Record<string, ResponseSpec> =>
   Object.fromEntries(
     statuses.map((s) => [

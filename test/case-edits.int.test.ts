@@ -3,6 +3,9 @@
  * a running case's data and lines (PATCH /api/cases/:id), as the case type allows (manual statuses,
  * editable fields), through the case workflow like task actions.
  */
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { caseDetailSchema } from '../api/operation';
 import { scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
@@ -26,6 +29,26 @@ async function startCase() {
   expect(res.status).toBe(201);
   return res.body as { id: string; tasks: { id: string }[] };
 }
+
+describe('the case as the API shows it', () => {
+  it('fits the schema the OpenAPI document publishes for GET /api/cases/{id} and the case actions', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const fits = ajv.compile(caseDetailSchema);
+    const c = await startCase();
+    const shown = await env.http(env.users.alice, 'GET', `/api/cases/${c.id}`);
+    expect(shown.status).toBe(200);
+    expect({ valid: fits(shown.body), errors: fits.errors ?? null }).toEqual({ valid: true, errors: null });
+    expect(shown.body).toMatchObject({ id: c.id, entity: { id: `${env.prefix}-acme` } });
+    const changed = await env.http(env.users.alice, 'PATCH', `/api/cases/${c.id}`, {
+      data: { amount: 13000 },
+    });
+    expect(changed.status).toBe(200);
+    expect({ valid: fits(changed.body), errors: fits.errors ?? null }).toEqual({ valid: true, errors: null });
+    // The schema is not a blank check: a case without its timeline does not fit.
+    expect(fits({ ...shown.body, timeline: undefined })).toBe(false);
+  });
+});
 
 describe('setting a case status by hand', () => {
   it('moves the case to an open status and keeps its work going', async () => {

@@ -195,4 +195,33 @@ describe('rescheduling an open task', () => {
     const empty = await act('sam', taskId, 'reschedule', {});
     expect(empty.status).toBe(400);
   });
+
+  it('refuses a follow-up date later than the due date, at the field the request changed', async () => {
+    const { taskId } = await startWork(env, caseType, 'follow-up');
+    const due = '2031-03-04T10:00:00.000Z';
+    expect((await act('sam', taskId, 'reschedule', { dueAt: due })).status).toBe(200);
+    const late = await act('sam', taskId, 'reschedule', { followUpAt: '2031-03-05T09:00:00.000Z' });
+    expect({ status: late.status, type: late.type, errors: late.body.errors }).toEqual({
+      status: 400,
+      type: 'application/problem+json; charset=utf-8',
+      errors: [{ pointer: '/body/followUpAt', message: `must not be later than the due date (${due})` }],
+    });
+    const followUp = '2031-03-03T09:00:00.000Z';
+    expect((await act('sam', taskId, 'reschedule', { followUpAt: followUp })).body.followUpAt).toBe(followUp);
+    const early = await act('sam', taskId, 'reschedule', { dueAt: '2031-03-02T09:00:00.000Z' });
+    expect(early.status).toBe(400);
+    expect(early.body.errors).toEqual([
+      { pointer: '/body/dueAt', message: `must not be earlier than the follow-up date (${followUp})` },
+    ]);
+    // Both moved together, in order, is fine; so is removing the due date.
+    const both = await act('sam', taskId, 'reschedule', {
+      dueAt: '2031-04-02T09:00:00.000Z',
+      followUpAt: '2031-04-01T09:00:00.000Z',
+    });
+    expect(both.body).toMatchObject({
+      dueAt: '2031-04-02T09:00:00.000Z',
+      followUpAt: '2031-04-01T09:00:00.000Z',
+    });
+    expect((await act('sam', taskId, 'reschedule', { dueAt: null })).body.dueAt).toBeNull();
+  });
 });

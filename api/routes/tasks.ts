@@ -66,7 +66,7 @@ const ACTIONS = {
   },
   reschedule: {
     summary:
-      'Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history',
+      'Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history. A follow-up date later than the due date is a 400 at the field that changed',
     schema: {
       type: 'object',
       properties: {
@@ -227,6 +227,33 @@ export async function requireActiveUser(db: Queryable, userId: string, pointer: 
   if (!user) throw ProblemError.badRequest('Unknown user', [{ pointer, message: 'is not an active user' }]);
 }
 
+/** An instant of the read model (a timestamptz column) in epoch ms, or null. */
+const instantOf = (value: unknown): number | null =>
+  value === null || value === undefined ? null : new Date(value as string | Date).getTime();
+
+/**
+ * A follow-up date is when to look at a task again before it is due: one later than the due date (as the
+ * change leaves them) is refused at the field the request changed.
+ */
+function checkSchedule(
+  row: Record<string, unknown>,
+  change: { dueAt?: number | null; followUpAt?: number | null },
+): void {
+  const due = change.dueAt !== undefined ? change.dueAt : instantOf(row.due_at);
+  const followUp = change.followUpAt !== undefined ? change.followUpAt : instantOf(row.follow_up_at);
+  if (due === null || followUp === null || followUp <= due) return;
+  const pointer = change.followUpAt !== undefined ? '/body/followUpAt' : '/body/dueAt';
+  throw ProblemError.badRequest('The follow-up date is after the due date', [
+    {
+      pointer,
+      message:
+        pointer === '/body/followUpAt'
+          ? `must not be later than the due date (${new Date(due).toISOString()})`
+          : `must not be earlier than the follow-up date (${new Date(followUp).toISOString()})`,
+    },
+  ]);
+}
+
 /** Validates form data against the form of the task's step, if it has one. */
 async function checkForm(
   ctx: ApiContext,
@@ -356,6 +383,7 @@ export function taskRoutes(ctx: ApiContext): Router {
       if (event.type === 'assign') await requireActiveUser(ctx.db, event.assignee, '/body/assignee');
       if (event.type === 'delegate') await requireActiveUser(ctx.db, event.to, '/body/to');
       if (event.type === 'complete') await checkForm(ctx, row, event.data, '/body/data');
+      if (event.type === 'reschedule') checkSchedule(row, event);
       await idempotent(ctx.db, req, res, caller, (key) =>
         actOnTask(
           ctx,

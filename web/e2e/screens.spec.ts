@@ -3,7 +3,7 @@ import { adminCall, newTeam, newUser, startOpportunity } from './support/api';
 import { SignInPage } from './pages/SignInPage';
 import { InboxPage } from './pages/InboxPage';
 import { BoardPage } from './pages/BoardPage';
-import { expectAccessible, screenshot } from './support/screens';
+import { expectAccessible, screenshot, scrollsSideways, smallTouchTargets } from './support/screens';
 
 const SIZES = [
   { name: 'phone', width: 390, height: 844 },
@@ -87,6 +87,21 @@ for (const size of SIZES) {
       await expect(page.getByRole('checkbox', { name: /Visit the warehouse/ })).toBeVisible();
       await expectAccessible(page);
       await screenshot(page, `${size.name}-board`);
+      if (size.name === 'phone') {
+        // The members fit the phone as cards, every control within reach of a thumb.
+        expect(await scrollsSideways(page)).toBe(false);
+        expect(await smallTouchTargets(page)).toEqual([]);
+        const card = await board.member('Pablo Screens').boundingBox();
+        expect(card?.width).toBeLessThanOrEqual(size.width);
+      }
+      await board.openSchedule(`Visit the warehouse of ${opportunity.customer}`);
+      await expectAccessible(page);
+      await screenshot(page, `${size.name}-board-controls`);
+
+      await page.goto('/settings');
+      await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();
+      await expectAccessible(page);
+      await screenshot(page, `${size.name}-settings`);
     });
   });
 }

@@ -22,4 +22,18 @@ export class TaskPage {
   get success() {
     return this.page.getByRole('status').filter({ hasText: /completed|completada|saved|guardados/i });
   }
+
+  /** Searches the delegate picker; the people it offers, as radio buttons named "name email". */
+  async searchDelegates(text: string) {
+    await this.page.getByLabel(/^(Find a person|Buscar una persona)$/).fill(text);
+    return this.page.getByRole('group', { name: /^(Person to delegate to|Persona a la que delegar)$/ });
+  }
+
+  async delegateTo(name: string): Promise<void> {
+    await this.page.getByRole('radio', { name: new RegExp(name) }).check();
+    await this.page.getByRole('button', { name: new RegExp(`^(Delegate to|Delegar en) ${name}$`) }).click();
+    await expect(
+      this.page.getByRole('status').filter({ hasText: /Task delegated|Tarea delegada/ }),
+    ).toBeVisible();
+  }
 }

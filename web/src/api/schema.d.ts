@@ -410,6 +410,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/delegates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * People the caller can delegate a task to, by name
+         * @description Active agents and supervisors who are members or the supervisor of a team the caller belongs to or supervises (administrators: of any team), never the caller. `q` filters by name or email.
+         */
+        get: operations["listDelegates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/inbox": {
         parameters: {
             query?: never;
@@ -615,7 +635,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history
+         * Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history. A follow-up date later than the due date is a 400 at the field that changed
          * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
          */
         post: operations["rescheduleTask"];
@@ -1711,6 +1731,103 @@ export interface components {
                 text?: string;
             }[];
         };
+        CaseDetail: {
+            id: string;
+            caseType: string;
+            definitionVersion: number;
+            title: string;
+            status: string;
+            statusCategory: string;
+            entity: {
+                id: string;
+                name: string | null;
+            } | null;
+            ownerId: string | null;
+            parentCaseId: string | null;
+            /** @description The case's data, as its fields describe */
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description The case's lines, as the case type's `lines` describe */
+            lines: {
+                [key: string]: unknown;
+            }[];
+            currentSteps: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            endedAt: string | null;
+            version: number;
+            /** @description The status's name in the case type */
+            statusName: string;
+            /** @description The case's own probability, else its status's; null when neither has one */
+            probability: number | null;
+            /** @description Every task of the case, oldest first */
+            tasks: {
+                id: string;
+                caseId: string;
+                /** @description The definition step; null for ad-hoc tasks */
+                step?: string | null;
+                /** @description Action type: call, visit, email, ... */
+                action?: string;
+                title: string;
+                /** @enum {unknown} */
+                status: "open" | "completed" | "cancelled";
+                assignee: string | null;
+                candidateTeams?: string[];
+                candidateRoles?: string[];
+                /** @enum {unknown} */
+                priority: "low" | "normal" | "high" | "urgent";
+                /** Format: date-time */
+                dueAt?: string | null;
+                /** Format: date-time */
+                followUpAt?: string | null;
+                overdue?: boolean;
+                /** Format: date-time */
+                createdAt?: string;
+                /** Format: date-time */
+                claimedAt?: string | null;
+                /** Format: date-time */
+                completedAt?: string | null;
+                completedBy?: string | null;
+                outcome?: string | null;
+                delegatedBy?: string | null;
+                escalationLevel?: number;
+                case: {
+                    id: string;
+                    type: string;
+                    title: string;
+                    status: string;
+                };
+                entityName?: string | null;
+                version: number;
+                description?: string | null;
+                formData?: Record<string, never> | null;
+                notes?: string | null;
+                comments?: {
+                    at?: number;
+                    by?: string;
+                    text?: string;
+                }[];
+                /** @description Whether the caller may open and act on it */
+                actionable: boolean;
+            }[];
+            /** @description The first 1000 entries, oldest first */
+            timeline: {
+                seq: number;
+                /** Format: date-time */
+                at: string;
+                /** @description case.started, task.created, status.changed, ... */
+                kind: string;
+                /** @description User id; null for the engine */
+                actor: string | null;
+                taskId: string | null;
+                /** @description What the entry records; its shape depends on `kind` */
+                detail?: unknown;
+            }[];
+        };
     };
     responses: never;
     parameters: never;
@@ -1951,7 +2068,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
                 };
             };
             /** @description Missing, unknown or revoked token */
@@ -2036,7 +2249,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
                 };
             };
             /** @description Invalid request (validation-error, with a JSON pointer per error) */
@@ -2224,7 +2533,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
                 };
             };
             /** @description Invalid request (validation-error, with a JSON pointer per error) */
@@ -2414,7 +2819,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
                 };
             };
             /** @description Invalid request (validation-error, with a JSON pointer per error) */
@@ -2602,7 +3103,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
                 };
             };
             /** @description Invalid request (validation-error, with a JSON pointer per error) */
@@ -5033,6 +5630,91 @@ export interface operations {
             };
             /** @description Unknown, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    listDelegates: {
+        parameters: {
+            query?: {
+                /** @description Part of the name or email, any case */
+                q?: string;
+                /** @description At most this many (default 20, at most 50) */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching people, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                            email: string;
+                        }[];
+                        /** @description Others match too: the search text narrows the list */
+                        more: boolean;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

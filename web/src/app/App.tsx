@@ -13,6 +13,7 @@ import { ApiError } from '../api/client';
 const TaskPage = lazy(() => import('../tasks/TaskPage'));
 const CasePage = lazy(() => import('../cases/CasePage'));
 const BoardPage = lazy(() => import('../board/BoardPage'));
+const SettingsPage = lazy(() => import('../settings/SettingsPage'));
 
 function newQueryClient(): QueryClient {
   return new QueryClient({
@@ -35,6 +36,7 @@ function Routes() {
   if ((params = match('/cases/:id', path))) return <CasePage id={params.id as string} />;
   if ((params = match('/board', path))) return <BoardPage />;
   if ((params = match('/board/:team', path))) return <BoardPage team={params.team} />;
+  if (path === '/settings') return <SettingsPage />;
   if (path === '/' || path === '/inbox') return <InboxPage />;
   return (
     <main id="main" className="page">

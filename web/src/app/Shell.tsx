@@ -45,6 +45,9 @@ export function Shell({ children }: { children: ReactNode }) {
             <div className="menu">
               <p className="muted small">{user.email}</p>
               <LanguagePicker onChange={setLanguage} />
+              <Link to="/settings" className="button wide" aria-current={current('/settings')}>
+                {t('settings')}
+              </Link>
               <button type="button" className="button wide" onClick={() => void signOut()}>
                 {t('signOut')}
               </button>

@@ -7,6 +7,7 @@ import type { InboxItem } from '../api/types';
 import { useSession } from '../session/session';
 import { ProblemBanner } from '../shared/ProblemBanner';
 import { DueChip } from '../shared/DueChip';
+import { AddActionForm, RescheduleForm } from './TaskControls';
 
 /** The supervisor's control panel: each member's load, unassigned work, and reassigning it. */
 export default function BoardPage({ team }: { team?: string }) {
@@ -21,6 +22,8 @@ export default function BoardPage({ team }: { team?: string }) {
   const [assignee, setAssignee] = useState('');
   const [result, setResult] = useState<string | null>(null);
   const [dragOver, setDragOver] = useState<string | null>(null);
+  // One task's control form is open at a time.
+  const [control, setControl] = useState<{ taskId: string; kind: 'schedule' | 'action' } | null>(null);
 
   const board = useQuery({
     queryKey: ['board', teamId, timeZone],
@@ -75,6 +78,10 @@ export default function BoardPage({ team }: { team?: string }) {
     setSelected(next);
   };
   const members = b?.members ?? [];
+  const done = (message: string) => {
+    setControl(null);
+    setResult(message);
+  };
 
   return (
     <main id="main" className="page board-page">
@@ -111,20 +118,31 @@ export default function BoardPage({ team }: { team?: string }) {
             <h2 id="members-h">{t('members')}</h2>
             <p className="muted small">{t('dropHint')}</p>
             <div className="table-wrap">
-              <table className="members">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('member')}</th>
-                    <th scope="col">{t('pending')}</th>
-                    <th scope="col">{t('overdue')}</th>
-                    <th scope="col">{t('dueToday')}</th>
-                    <th scope="col">{t('nextDue')}</th>
+              <table className="members" role="table">
+                <thead role="rowgroup">
+                  <tr role="row">
+                    <th scope="col" role="columnheader">
+                      {t('member')}
+                    </th>
+                    <th scope="col" role="columnheader">
+                      {t('pending')}
+                    </th>
+                    <th scope="col" role="columnheader">
+                      {t('overdue')}
+                    </th>
+                    <th scope="col" role="columnheader">
+                      {t('dueToday')}
+                    </th>
+                    <th scope="col" role="columnheader">
+                      {t('nextDue')}
+                    </th>
                   </tr>
                 </thead>
-                <tbody>
+                <tbody role="rowgroup">
                   {members.map((m) => (
                     <tr
                       key={m.id}
+                      role="row"
                       className={dragOver === m.id ? 'drop-target' : member === m.id ? 'selected' : undefined}
                       onDragOver={(e) => {
                         e.preventDefault();
@@ -138,7 +156,7 @@ export default function BoardPage({ team }: { team?: string }) {
                         if (ids.length > 0 && m.id) reassign.mutate({ ids, to: m.id });
                       }}
                     >
-                      <th scope="row">
+                      <th scope="row" role="rowheader">
                         <button
                           type="button"
                           className="linklike"
@@ -148,12 +166,26 @@ export default function BoardPage({ team }: { team?: string }) {
                           {m.name}
                         </button>
                       </th>
-                      <td>{format.number(m.pending ?? 0)}</td>
-                      <td className={(m.overdue ?? 0) > 0 ? 'overdue-text' : undefined}>
+                      <td role="cell" data-label={t('pending')}>
+                        {format.number(m.pending ?? 0)}
+                      </td>
+                      <td
+                        role="cell"
+                        data-label={t('overdue')}
+                        className={(m.overdue ?? 0) > 0 ? 'overdue-text' : undefined}
+                      >
                         {format.number(m.overdue ?? 0)}
                       </td>
-                      <td>{format.number(m.dueToday ?? 0)}</td>
-                      <td>{m.nextDueAt ? format.dateTime(m.nextDueAt) : '—'}</td>
+                      <td role="cell" data-label={t('dueToday')}>
+                        {format.number(m.dueToday ?? 0)}
+                      </td>
+                      <td role="cell" data-label={t('nextDue')} className="next-due">
+                        {m.nextDueAt ? (
+                          <time dateTime={m.nextDueAt}>{format.dateTime(m.nextDueAt)}</time>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -238,11 +270,51 @@ export default function BoardPage({ team }: { team?: string }) {
                           open={item.status === 'open'}
                         />
                         <span className="chip">{tApp(`priority.${item.priority}`)}</span>
-                        <Link to={`/cases/${item.caseId}`} className="chip">
+                      </div>
+                      <div className="control-buttons">
+                        <Link
+                          to={`/cases/${item.caseId}`}
+                          className="button"
+                          aria-label={`${t('case')}: ${item.case.title}`}
+                        >
                           {t('case')}
                         </Link>
+                        {(['schedule', 'action'] as const).map((kind) => {
+                          const shown = control?.taskId === item.id && control.kind === kind;
+                          return (
+                            <button
+                              key={kind}
+                              type="button"
+                              className="button"
+                              aria-expanded={shown}
+                              aria-controls={shown ? `control-${item.id}` : undefined}
+                              // The visible label first (WCAG 2.5.3), then which task it is for.
+                              aria-label={`${t(kind === 'schedule' ? 'reschedule' : 'addAction')}: ${item.title}`}
+                              onClick={() => {
+                                setResult(null);
+                                setControl(shown ? null : { taskId: item.id, kind });
+                              }}
+                            >
+                              {t(kind === 'schedule' ? 'reschedule' : 'addAction')}
+                            </button>
+                          );
+                        })}
                       </div>
                     </div>
+                    {control?.taskId === item.id && (
+                      <div id={`control-${item.id}`} className="control-panel">
+                        {control.kind === 'schedule' ? (
+                          <RescheduleForm task={item} onDone={done} />
+                        ) : (
+                          <AddActionForm
+                            task={item}
+                            team={teamId}
+                            members={members.map((m) => ({ id: m.id ?? '', name: m.name ?? '' }))}
+                            onDone={done}
+                          />
+                        )}
+                      </div>
+                    )}
                   </li>
                 ))}
               </ul>

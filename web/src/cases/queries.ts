@@ -1,38 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { api, call } from '../api/client';
-import type { Task } from '../api/types';
+import type { components } from '../api/schema';
 import type { ObjectSchema } from '../shared/SchemaForm';
 
-/** GET /api/cases/:id (its OpenAPI response is an untyped object, so its shape is named here). */
-export interface CaseDetail {
-  id: string;
-  caseType: string;
-  definitionVersion: number;
-  title: string;
-  status: string;
-  statusName: string;
-  statusCategory: string;
-  probability: number | null;
-  entity: { id: string; name: string | null } | null;
-  ownerId: string | null;
-  parentCaseId: string | null;
-  data: Record<string, unknown>;
-  lines: Record<string, unknown>[] | null;
-  currentSteps: string[];
-  createdAt: string;
-  updatedAt: string;
-  endedAt: string | null;
-  version: number;
-  tasks: (Task & { actionable: boolean })[];
-  timeline: {
-    seq: number;
-    at: string;
-    kind: string;
-    actor: string | null;
-    taskId: string | null;
-    detail: unknown;
-  }[];
-}
+/** A case as GET /api/cases/:id shows it. */
+export type CaseDetail = components['schemas']['CaseDetail'];
 
 /** The parts of a case-type definition the screens read. */
 export interface Definition {
@@ -41,6 +13,7 @@ export interface Definition {
   fields?: ObjectSchema;
   lines?: ObjectSchema;
   editableFields?: string[];
+  actionTypes?: { code: string; name: string }[];
   steps: Record<
     string,
     { type: string; form?: ObjectSchema; outcomes?: Record<string, { status?: string }> }
@@ -51,10 +24,7 @@ export function useCase(id: string | undefined) {
   return useQuery({
     queryKey: ['case', id],
     enabled: id !== undefined,
-    queryFn: async () =>
-      (await call(
-        api.GET('/api/cases/{id}', { params: { path: { id: id as string } } }),
-      )) as unknown as CaseDetail,
+    queryFn: () => call(api.GET('/api/cases/{id}', { params: { path: { id: id as string } } })),
   });
 }
 

@@ -6,12 +6,13 @@ import { messages as inbox } from '../inbox/messages';
 import { messages as tasks } from '../tasks/messages';
 import { messages as cases } from '../cases/messages';
 import { messages as board } from '../board/messages';
+import { messages as settings } from '../settings/messages';
 
 export const LANGUAGES = ['en', 'es'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 /** Every feature's messages, one namespace each; English is the reference the others must match. */
-const features = { app, session, inbox, tasks, cases, board };
+const features = { app, session, inbox, tasks, cases, board, settings };
 
 export const resources = Object.fromEntries(
   LANGUAGES.map((lng) => [lng, Object.fromEntries(Object.entries(features).map(([ns, m]) => [ns, m[lng]]))]),

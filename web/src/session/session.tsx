@@ -12,6 +12,8 @@ interface SessionContextValue {
   timeZone: string;
   signOut(): Promise<void>;
   setLanguage(lng: Language): void;
+  /** Saves the person's time zone (null: follow the device); dates re-render in it once saved. */
+  setTimeZone(zone: string | null): Promise<void>;
 }
 
 const SessionContext = createContext<SessionContextValue | null>(null);
@@ -91,9 +93,17 @@ export function SessionProvider({ session, children }: { session: Session; child
     [i18n, queryClient],
   );
 
+  const setTimeZone = useCallback(
+    async (zone: string | null) => {
+      const saved = await call(api.PATCH('/api/users/me', { body: { timeZone: zone } }));
+      queryClient.setQueryData<Session | null>(SESSION_KEY, (old) => (old ? { ...old, user: saved } : old));
+    },
+    [queryClient],
+  );
+
   const value = useMemo(
-    () => ({ user, format, timeZone, signOut, setLanguage }),
-    [user, format, timeZone, signOut, setLanguage],
+    () => ({ user, format, timeZone, signOut, setLanguage, setTimeZone }),
+    [user, format, timeZone, signOut, setLanguage, setTimeZone],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -53,3 +53,41 @@ export function createFormatter(locale: string, timeZone: string): Formatter {
     day: (iso) => day.format(new Date(iso)),
   };
 }
+
+/** The offset of a time zone from UTC at an instant, in ms (Europe/Madrid in July: +2 h). */
+function zoneOffset(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(instant));
+  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const wall = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
+  return wall - (instant - (instant % 1000));
+}
+
+/** An instant as a `datetime-local` input shows it in the time zone: `2027-01-31T09:30`. */
+export function toZonedInput(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return '';
+  const instant = Date.parse(iso);
+  const wall = new Date(instant + zoneOffset(instant, timeZone));
+  return wall.toISOString().slice(0, 16);
+}
+
+/**
+ * A `datetime-local` value read as a wall-clock time in the time zone, as an ISO instant; '' for an empty
+ * input. A time that a clock change skips resolves to the offset before the change.
+ */
+export function fromZonedInput(local: string, timeZone: string): string {
+  if (!local) return '';
+  const wall = Date.parse(`${local}Z`);
+  if (Number.isNaN(wall)) return '';
+  const first = wall - zoneOffset(wall, timeZone);
+  const second = wall - zoneOffset(first, timeZone);
+  return new Date(second).toISOString();
+}

@@ -10,6 +10,7 @@ import { useAttachments, useCase, useContacts, useDefinition, type CaseDetail } 
 import { useTask, useTaskMutation } from './queries';
 import { CaseHeader } from '../cases/CaseHeader';
 import { Icon } from '../shared/Icon';
+import { DelegatePicker } from './DelegatePicker';
 
 /** The task page: the case it belongs to, whom to call, the step's form and outcomes, comments and history. */
 export default function TaskPage({ id }: { id: string }) {
@@ -23,7 +24,6 @@ export default function TaskPage({ id }: { id: string }) {
   const [data, setData] = useState<Record<string, unknown>>({});
   const [notes, setNotes] = useState('');
   const [comment, setComment] = useState('');
-  const [delegateTo, setDelegateTo] = useState('');
   const [editing, setEditing] = useState(false);
   const [done, setDone] = useState<string | null>(null);
 
@@ -206,25 +206,12 @@ export default function TaskPage({ id }: { id: string }) {
           {open && mine && (
             <section className="card" aria-labelledby="delegate-h">
               <h2 id="delegate-h">{t('delegate')}</h2>
-              <form
-                className="inline-form"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  if (delegateTo.trim()) run({ kind: 'delegate', to: delegateTo.trim() }, t('delegated'));
-                }}
-              >
-                <label className="field grow">
-                  <span>{t('delegateTo')}</span>
-                  <input
-                    value={delegateTo}
-                    onChange={(e) => setDelegateTo(e.target.value)}
-                    autoComplete="off"
-                  />
-                </label>
-                <button type="submit" className="button">
-                  {t('delegate')}
-                </button>
-              </form>
+              {!tk.delegatedBy && (
+                <DelegatePicker
+                  busy={mutation.isPending}
+                  onDelegate={(to) => run({ kind: 'delegate', to }, t('delegated'))}
+                />
+              )}
               {tk.delegatedBy && (
                 <button
                   type="button"
