@@ -66,6 +66,14 @@ async function startBusyCase(name: string) {
   return { caseId, handle };
 }
 
+/** Started outside the API, a case reaches the read model through the (slow) write. */
+async function untilProjected(taskId: string) {
+  for (let tries = 0; tries < 50; tries++) {
+    if ((await env.http(env.users.alice, 'GET', `/api/tasks/${taskId}`)).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function comment(taskId: string, text: string) {
   const res = await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/comment`, { text });
   expect([res.status, res.body.detail]).toEqual([200, undefined]);
@@ -74,10 +82,7 @@ async function comment(taskId: string, text: string) {
 it('sends an email waiting for a write exactly once, when the run continues as new meanwhile', async () => {
   const { caseId } = await startBusyCase('mail');
   const first = `${caseId}-T2`;
-  for (let tries = 0; tries < 50; tries++) {
-    if ((await env.http(env.users.alice, 'GET', `/api/tasks/${first}`)).status === 200) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilProjected(first);
   expect((await env.http(env.users.alice, 'POST', `/api/tasks/${first}/claim`, {})).status).toBe(200);
   for (let i = 0; i < 6; i++) await comment(first, `before ${i}`);
   const done = await env.http(env.users.alice, 'POST', `/api/tasks/${first}/complete`, {
@@ -98,39 +103,13 @@ it('sends an email waiting for a write exactly once, when the run continues as n
 });
 
 it('keeps continuing as new when every update arrives while the last change is still being written', async () => {
-  const definition = scoped(shippedDefinition('opportunity'), env.prefix);
-  const caseType = await env.publish(definition);
-  const caseId = `case-busy-${env.prefix}`;
-  const input: CaseWorkflowInput = {
-    definition,
-    start: {
-      caseId,
-      caseType,
-      definitionVersion: 1,
-      data: { subject: 'Busy' },
-      ownerId: env.users.alice.id,
-    },
-    continueAfterEvents: THRESHOLD,
-  };
-  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
-    workflowId: caseId,
-    taskQueue: env.taskQueue,
-    args: [input],
-  });
-  await handle.executeUpdate(readyUpdate);
+  const { caseId, handle } = await startBusyCase('busy');
   const taskId = `${caseId}-T2`;
-  // Started outside the API, the case reaches the read model through the (slow) write.
-  for (let tries = 0; tries < 50; tries++) {
-    if ((await env.http(env.users.alice, 'GET', `/api/tasks/${taskId}`)).status === 200) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilProjected(taskId);
   expect((await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/claim`, {})).status).toBe(200);
 
   const COMMENTS = 40;
-  for (let i = 0; i < COMMENTS; i++) {
-    const res = await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/comment`, { text: `n${i}` });
-    expect([res.status, res.body.detail]).toEqual([200, undefined]);
-  }
+  for (let i = 0; i < COMMENTS; i++) await comment(taskId, `n${i}`);
 
   // Each update adds about seven events; 40 of them in one run would be ~300. A run may overshoot the
   // threshold by the updates that arrive while it hands over, never by the whole stream.
