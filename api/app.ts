@@ -14,6 +14,7 @@ import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
 import { requestGuards } from './request-guards';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
+import { caseListRoutes } from './routes/case-list';
 import { caseRoutes } from './routes/cases';
 import { caseTypeRoutes } from './routes/case-types';
 import { devRoutes } from './routes/dev';
@@ -133,6 +134,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(passwordRoutes(ctx));
   const api = express.Router();
   api.use(authenticate(ctx.callers, ctx.sessions, ctx.publicUrl));
+  api.use(caseListRoutes(ctx));
   api.use(caseRoutes(ctx));
   api.use(caseTypeRoutes(ctx));
   api.use(taskRoutes(ctx));

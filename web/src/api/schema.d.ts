@@ -7,7 +7,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The cases the caller may see, filtered, sorted and in cursor pages
+         * @description A caller sees the cases they own and those holding a task they may see (administrators: every case). Filters combine with AND; lists within one filter with OR. Unknown parameters, malformed values, an unknown case type and a page size above the maximum answer 400 with the pointer /query/<name>. Pass nextCursor back as cursor (null on the last page).
+         */
+        get: operations["listCases"];
         put?: never;
         /**
          * Starts a case of a published case type; answers once its first tasks exist
@@ -1720,6 +1724,135 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listCases: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated case type ids */
+                type?: string;
+                /** @description Comma-separated status codes */
+                status?: string;
+                /** @description Comma-separated status categories (open, won, lost, closed) */
+                category?: string;
+                /** @description The entity's cases */
+                entity?: string;
+                /** @description Cases owned by this user */
+                owner?: string;
+                /** @description Cases the team works on: owned by a member, or holding a task of the team's or of a member's */
+                team?: string;
+                /** @description Created at or after: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                createdAfter?: string | unknown | unknown;
+                /** @description Created before: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                createdBefore?: string | unknown | unknown;
+                /** @description Last changed at or after: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                updatedAfter?: string | unknown | unknown;
+                /** @description Last changed before: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                updatedBefore?: string | unknown | unknown;
+                /** @description Words that start words of the case title or entity name (all of them; case-insensitive), or a case id */
+                q?: string;
+                /** @description Default created */
+                sort?: "created" | "updated" | "title";
+                /** @description Default desc (asc for title) */
+                order?: "asc" | "desc";
+                /** @description Page size, 1 to the configured maximum (MAX_PAGE_SIZE); default 50 */
+                limit?: string;
+                /** @description nextCursor of the previous page (same sort and order) */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id?: string;
+                            caseType?: string;
+                            definitionVersion?: number;
+                            title?: string;
+                            status?: string;
+                            statusCategory?: string;
+                            entity?: {
+                                id?: string;
+                                name?: string | null;
+                            } | null;
+                            ownerId?: string | null;
+                            parentCaseId?: string | null;
+                            data?: Record<string, never>;
+                            lines?: Record<string, never>[];
+                            currentSteps?: string[];
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            updatedAt?: string;
+                            /** Format: date-time */
+                            endedAt?: string | null;
+                            version?: number;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     startCase: {
         parameters: {
             query?: never;
