@@ -873,7 +873,11 @@ export interface paths {
         /** Every published case type at its latest version, with its statuses */
         get: operations["listCaseTypes"];
         put?: never;
-        post?: never;
+        /**
+         * Validates a definition and publishes it as a new version, without a restart (designers, administrators)
+         * @description The checks of `npm run definitions -- validate` (language version, schema, meaning, templates, soundness) plus the users and teams of the directory. Errors answer 400 `invalid-definition`: each entry of `errors` has the pointer into the request (`/body/definition/...`) and the located error as the CLI prints it (`file`, `definitionPointer`, `message`, `hint`). New cases use the published version at once; running cases keep the version they started with. The same content again is `created: false`.
+         */
+        post: operations["publishCaseType"];
         delete?: never;
         options?: never;
         head?: never;
@@ -9888,6 +9892,139 @@ export interface operations {
             };
             /** @description Missing, unknown or revoked token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    publishCaseType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The case-type definition, as a file in definitions/ holds it (definitions/case-type.schema.json) */
+                    definition: Record<string, never>;
+                    /** @description File name the errors are reported against, as the CLI does (default: <id>.json) */
+                    file?: string;
+                    /** @description Only validate; publish nothing (default false) */
+                    dryRun?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Valid, and unchanged or a dry run (same shape as 201) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A new version was published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @description Null on a dry run */
+                        version: number | null;
+                        created: boolean;
+                        dryRun: boolean;
+                        warnings: {
+                            file: string;
+                            /** @description RFC 6901 pointer into the definition */
+                            pointer: string;
+                            message: string;
+                            hint?: string;
+                            /** @enum {unknown} */
+                            severity: "error" | "warning";
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
