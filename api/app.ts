@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
-import { DEFAULT_AUTH, type AuthSettings, type Config } from '../lib/config';
+import { DEFAULT_AUTH, loadConfig, type AuthSettings, type Config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { AccountMailer, type AccountMailOptions } from './account-mail';
 import { authenticate } from './auth';
@@ -14,6 +14,7 @@ import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
 import { requestGuards } from './request-guards';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
+import { caseListRoutes } from './routes/case-list';
 import { caseRoutes } from './routes/cases';
 import { caseTypeRoutes } from './routes/case-types';
 import { delegateRoutes } from './routes/delegates';
@@ -64,6 +65,8 @@ export interface AppDeps {
   accountMail?: AccountMailOptions;
   /** The built web app served at `/`; defaults to web/dist. */
   webDistDir?: string;
+  /** Where definitions published at run time find their email templates (`templates/`); default DEFINITIONS_DIR. */
+  definitionsDir?: string;
 }
 
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
@@ -88,10 +91,18 @@ export function appSettings(
   config: Config,
 ): Pick<
   AppDeps,
-  'taskQueue' | 'publicUrl' | 'maxPageSize' | 'bodyLimit' | 'updateTimeoutMs' | 'auth' | 'webDistDir'
+  | 'taskQueue'
+  | 'publicUrl'
+  | 'maxPageSize'
+  | 'bodyLimit'
+  | 'updateTimeoutMs'
+  | 'auth'
+  | 'webDistDir'
+  | 'definitionsDir'
 > {
-  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir } = config;
-  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir };
+  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, definitionsDir } =
+    config;
+  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, definitionsDir };
 }
 
 /** Builds the HTTP API. Listening is the caller's job. */
@@ -111,6 +122,7 @@ export function createApp(deps: AppDeps): Express {
     taskQueue: deps.taskQueue,
     publicUrl: deps.publicUrl,
     maxPageSize: deps.maxPageSize,
+    definitionsDir: deps.definitionsDir ?? loadConfig().definitionsDir,
     ...(deps.mailbox ? { mailbox: deps.mailbox } : {}),
     probes: {
       postgres: () => deps.db.query('SELECT 1'),
@@ -134,6 +146,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(passwordRoutes(ctx));
   const api = express.Router();
   api.use(authenticate(ctx.callers, ctx.sessions, ctx.publicUrl));
+  api.use(caseListRoutes(ctx));
   api.use(caseRoutes(ctx));
   api.use(caseTypeRoutes(ctx));
   api.use(taskRoutes(ctx));

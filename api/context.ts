@@ -38,6 +38,8 @@ export interface ApiContext {
   taskQueue: string;
   publicUrl: string;
   maxPageSize: number;
+  /** The definitions folder: email templates of definitions published through the API. */
+  definitionsDir: string;
   /** The development SMTP sink, when `npm start` runs one: served at /dev/mail. */
   mailbox?: { messages(): MailboxMessage[] };
   /** Health probes by component name; each resolves when healthy. */

@@ -16,6 +16,7 @@ import { accountOperations } from './routes/account';
 import { attachmentOperations } from './routes/attachments';
 import { calendarOperations } from './routes/calendar';
 import { campaignOperations } from './routes/campaigns';
+import { caseListOperations } from './routes/case-list';
 import { caseTypeOperations } from './routes/case-types';
 import {
   cancelCaseSchema,
@@ -233,6 +234,7 @@ export const docOperations: OperationSpec[] = [
 /** Every described operation. */
 export const ALL_OPERATIONS: OperationSpec[] = [
   ...foundationOperations,
+  ...caseListOperations,
   ...sessionOperations,
   ...accountOperations,
   ...identityOperations,

@@ -155,7 +155,8 @@ function stepExits(step: Step): { label: string; transition: Transition }[] {
 
 function edgeLabel(prefix: string, t: Transition, toEnd: boolean): string {
   const status = t.status && !toEnd ? `→ ${t.status}` : '';
-  return [prefix, t.if === undefined ? '' : '[if]', status].filter((p) => p !== '').join(' ');
+  const cancels = t.cancel ? `✕ ${t.cancel.join(', ')}` : '';
+  return [prefix, t.if === undefined ? '' : '[if]', cancels, status].filter((p) => p !== '').join(' ');
 }
 
 function addExits(

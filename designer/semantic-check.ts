@@ -125,11 +125,14 @@ function allTransitions(ctx: Ctx): TransitionInfo[] {
   return found;
 }
 
-function nextRefs(t: TransitionInfo): { id: string; pointer: string }[] {
+/** The steps a transition enters, each with the steps the same transition cancels. */
+function nextRefs(t: TransitionInfo): { id: string; pointer: string; cancels?: string[] }[] {
   const next = t.raw.next;
-  if (typeof next === 'string') return [{ id: next, pointer: ptr(t.pointer, 'next') }];
+  const cancels = list(t.raw.cancel).filter((c): c is string => typeof c === 'string');
+  const extra = cancels.length > 0 ? { cancels } : {};
+  if (typeof next === 'string') return [{ id: next, pointer: ptr(t.pointer, 'next'), ...extra }];
   return list(next).flatMap((id, i) =>
-    typeof id === 'string' ? [{ id, pointer: ptr(t.pointer, 'next', i) }] : [],
+    typeof id === 'string' ? [{ id, pointer: ptr(t.pointer, 'next', i), ...extra }] : [],
   );
 }
 
@@ -226,6 +229,8 @@ function checkReferences(ctx: Ctx): void {
   for (const t of allTransitions(ctx)) {
     checkStatusRef(ctx, t.raw.status, ptr(t.pointer, 'status'));
     for (const ref of nextRefs(t)) checkStepRef(ctx, ref.id, ref.pointer);
+    for (const ref of stringsAt(t.raw.cancel, ptr(t.pointer, 'cancel')))
+      checkStepRef(ctx, ref.id, ref.pointer);
   }
   for (const step of ctx.steps.values()) {
     list(step.raw.do).forEach((action, i) => {
@@ -1135,7 +1140,7 @@ function checkGraph(ctx: Ctx): void {
 }
 
 /** Every `next` reference and parallel branch of a step, with its pointer. */
-function edges(step: StepInfo): { id: string; pointer: string }[] {
+function edges(step: StepInfo): { id: string; pointer: string; cancels?: string[] }[] {
   const out = transitionGroups(step).flatMap((g) => g.transitions.flatMap((t) => nextRefs(t)));
   if (step.type === 'parallel') out.push(...stringsAt(step.raw.branches, ptr(step.pointer, 'branches')));
   return out;
@@ -1195,19 +1200,25 @@ function checkRegions(ctx: Ctx, roots: { id: string; pointer: string }[], reacha
     const inside = new Set([...region].filter((id) => !after.has(id) && id !== split.id));
     for (const id of inside) {
       for (const edge of edges(ctx.steps.get(id) as StepInfo)) {
-        if (edge.id === split.id) {
+        if (edge.id === split.id && !edge.cancels?.includes(split.id)) {
           error(
             ctx,
             edge.pointer,
             `goes back to "${split.id}" from inside its parallel region, without passing the join "${joinId}"`,
             `let the branch reach "${joinId}" and loop from after the join, or loop within the branch`,
           );
-        } else if (ctx.steps.has(edge.id) && !inside.has(edge.id) && edge.id !== joinId) {
+        } else if (
+          ctx.steps.has(edge.id) &&
+          !inside.has(edge.id) &&
+          edge.id !== joinId &&
+          // Cancelling the region is the way out of it: nothing of the split instance is left behind.
+          !edge.cancels?.includes(split.id)
+        ) {
           error(
             ctx,
             edge.pointer,
             `leaves the parallel region of "${split.id}" for "${edge.id}" without passing its join "${joinId}"`,
-            `lead the branch to "${joinId}" and go on from the join's "then"; to stop the whole case use "end": true`,
+            `lead the branch to "${joinId}" and go on from the join's "then", or cancel the region on the way out ("cancel": ["${split.id}"]); to stop the whole case use "end": true`,
           );
         }
       }

@@ -212,6 +212,21 @@ function eventFor(
       taken: { step: token.step, outcome: result },
     };
   }
+  if (choice.startsWith('cancel:')) {
+    // A supervisor cancels the open task of a step (POST /api/tasks/:id/cancel).
+    const step = choice.slice(7);
+    const task = Object.values(state.tasks).find((t) => t.step === step && t.status === 'open');
+    if (!task) throw new ChoiceError(`"${choice}": step "${step}" has no open task`);
+    const event: CaseEvent = {
+      type: 'cancelTask',
+      taskId: task.id,
+      reason: 'simulated',
+      actor: { userId: 'simulator', role: 'system', teams: [] },
+    };
+    const rejection = checkEvent(def, state, event);
+    if (rejection) throw new ChoiceError(`"${choice}": ${rejection.message}`);
+    return { event };
+  }
   if (choice.startsWith('message:')) {
     const name = choice.slice(8);
     const event: CaseEvent = {

@@ -281,6 +281,9 @@ function applyTransition(
     if (ctx.legacy) finishIfIdle(ctx);
     return;
   }
+  // Regions cancelled here are gone: the new tokens no longer belong to their groups.
+  const cancelled = transition.cancel ? cancelSteps(ctx, transition.cancel, source) : undefined;
+  const groups = (token?.groups ?? []).filter((g) => !cancelled?.has(g));
   for (const [path, value] of Object.entries(transition.set ?? {})) {
     ctx.state.data = setPath(ctx.state.data, path, value);
     record(ctx, 'field.set', { path, value });
@@ -293,8 +296,66 @@ function applyTransition(
   const next =
     transition.next === undefined ? [] : Array.isArray(transition.next) ? transition.next : [transition.next];
   if (next.length === 0) withdrawn(ctx, token);
-  for (const stepId of next) enterStep(ctx, stepId, token?.groups ?? []);
+  for (const stepId of next) enterStep(ctx, stepId, groups);
   if (ctx.legacy) finishIfIdle(ctx);
+}
+
+/** Cancels an open task: it leaves every inbox, its reminders and escalations stop (delayed emails stay). */
+function cancelOpenTask(ctx: Ctx, task: TaskState, reason: string): void {
+  if (task.status !== 'open') return;
+  task.status = 'cancelled';
+  touch(ctx, task);
+  ctx.state.timers = ctx.state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
+  record(ctx, 'task.cancelled', { reason }, task.id);
+}
+
+/** Withdraws a live token: its open task is cancelled and its timers stop; its path is over. */
+function withdrawToken(ctx: Ctx, token: Token, reason: string): void {
+  const task = token.taskId === undefined ? undefined : ctx.state.tasks[token.taskId];
+  if (task) cancelOpenTask(ctx, task, reason);
+  removeToken(ctx, token.id);
+  ctx.agenda = ctx.agenda.filter((id) => id !== token.id);
+  withdrawn(ctx, token);
+}
+
+/**
+ * A transition's `cancel`: withdraws every live token on each named step and, for a parallel or
+ * multi-instance step, every token inside its open regions (nested regions included), whose joins then never
+ * fire. Returns the groups cancelled.
+ */
+function cancelSteps(ctx: Ctx, names: string[], source: Source): Set<string> {
+  const { state } = ctx;
+  const all = new Set<string>();
+  for (const name of names) {
+    const groups = new Set(
+      Object.entries(state.joins)
+        .filter(([, j]) => j.split === name)
+        .map(([g]) => g),
+    );
+    // Regions opened inside a cancelled one go with it.
+    for (let grown = true; grown;) {
+      grown = false;
+      for (const [g, j] of Object.entries(state.joins)) {
+        if (!groups.has(g) && j.groups.some((outer) => groups.has(outer))) {
+          groups.add(g);
+          grown = true;
+        }
+      }
+    }
+    const doomed = state.tokens.filter((t) => t.step === name || t.groups.some((g) => groups.has(g)));
+    const reason =
+      source.step === undefined ? `cancelled by ${source.reason}` : `cancelled by step ${source.step}`;
+    for (const token of doomed) withdrawToken(ctx, token, reason);
+    for (const g of groups) delete state.joins[g];
+    record(ctx, 'steps.cancelled', {
+      step: name,
+      by: source.step ?? null,
+      tokens: doomed.length,
+      regions: groups.size,
+    });
+    for (const g of groups) all.add(g);
+  }
+  return all;
 }
 
 /** A token inside a parallel region that ends its path without reaching the join: recorded, so the join can go on without it. */
@@ -1127,6 +1188,14 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
     }
     case 'comment':
       return canSeeTask(task, actor) ? null : reject('FORBIDDEN', `You cannot comment on task ${task.id}`);
+    case 'cancelTask':
+      // An instance alone cannot go: the step would wait for it forever. Cancel the step's region instead.
+      if (task.instance !== undefined)
+        return reject('INVALID_ACTION', `Task ${task.id} is one instance of a multi-instance step`);
+      return (
+        requireOpen(task) ??
+        (supervises(task, actor) ? null : reject('FORBIDDEN', 'Only a supervisor of the task may cancel it'))
+      );
     case 'reschedule':
       return (
         requireOpen(task) ??
@@ -1369,6 +1438,15 @@ export function applyEvent(
         );
         armDueTimers(ctx, task);
       }
+      break;
+    }
+    case 'cancelTask': {
+      const task = state.tasks[event.taskId] as TaskState;
+      const reason = `cancelled by ${event.actor.userId}: ${event.reason}`;
+      const token = state.tokens.find((t) => t.taskId === task.id);
+      // The task's path is over (as a dead end): a join goes on without it, and an idle case ends.
+      if (token) withdrawToken(ctx, token, reason);
+      else cancelOpenTask(ctx, task, reason);
       break;
     }
     case 'comment': {

@@ -252,6 +252,7 @@ export type CaseEvent =
       actor: Actor;
     }
   | { type: 'cancel'; reason: string; actor: Actor }
+  | { type: 'cancelTask'; taskId: string; reason: string; actor: Actor }
   | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }

@@ -58,6 +58,11 @@ export interface Transition {
   next?: string | string[];
   status?: string;
   end?: boolean;
+  /**
+   * Steps cancelled before the rest of the transition: their live tokens are withdrawn (open tasks cancelled);
+   * a parallel or multi-instance step cancels its whole region.
+   */
+  cancel?: string[];
   /** Case fields to set (dot paths under `data`). */
   set?: Record<string, unknown>;
 }

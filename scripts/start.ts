@@ -14,7 +14,6 @@ import { listen } from '../api/server';
 import { createDb, type Db } from '../db';
 import { migrate } from '../db/migrate';
 import { seedDemo } from '../db/seed-demo';
-import { formatIssues, loadDefinitions } from '../designer/validate';
 import { startEmbeddedPostgres } from '../infra/postgres';
 import { startSmtpSink } from '../infra/smtp-sink';
 import { resolveTemporalCli } from '../infra/temporal-cli';
@@ -22,7 +21,7 @@ import { ensureSearchAttributes, startTemporalDevServer } from '../infra/tempora
 import { loadConfig } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
-import { publishDefinitions } from '../lib/publish';
+import { publishAtStartup } from '../lib/publish';
 import { syncSchedules } from '../lib/schedules';
 import { listLatestDefinitions } from '../db/definitions';
 import { connectTemporal } from '../lib/temporal';
@@ -52,14 +51,6 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = (msg: string) => logger.info(msg);
   fs.mkdirSync(config.dataDir, { recursive: true });
-
-  // Definitions first: a broken file stops start-up before anything is started.
-  const loaded = loadDefinitions(config.definitionsDir);
-  const errors = loaded.issues.filter((i) => i.severity === 'error');
-  if (errors.length > 0) {
-    console.error(`Invalid case-type definitions in ${config.definitionsDir}:\n${formatIssues(errors)}`);
-    process.exit(1);
-  }
 
   // The web app is served from web/dist by the API; build it first if a source changed.
   ensureWebBuild(log);
@@ -112,12 +103,9 @@ async function main(): Promise<void> {
   if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
   // Before publishing: definitions may assign work only to users and teams that exist.
   const users = config.seedDemo ? await seedDemo(db, config.dataDir) : [];
-  const published = await publishDefinitions(db, config.definitionsDir);
-  for (const p of published) {
-    log(
-      `${p.created ? 'published' : 'unchanged'} ${p.stored.caseType} v${p.stored.version} (${p.stored.label})`,
-    );
-  }
+  // A broken definition file is logged (file, pointer, message) and skipped: the other case types and the
+  // last published version of its own keep serving.
+  await publishAtStartup(db, config.definitionsDir);
   const schedules = await syncSchedules(
     client,
     (await listLatestDefinitions(db)).map((d) => d.definition),

@@ -105,7 +105,14 @@ const keys = {
     manual: true,
   } satisfies Keys<StatusDef>,
   escalation: { after: true, notify: true, reassign: true, priority: true } satisfies Keys<Escalation>,
-  transition: { if: true, next: true, status: true, end: true, set: true } satisfies Keys<Transition>,
+  transition: {
+    if: true,
+    next: true,
+    status: true,
+    end: true,
+    cancel: true,
+    set: true,
+  } satisfies Keys<Transition>,
   scheduledEmail: {
     id: true,
     cron: true,

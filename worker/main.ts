@@ -8,7 +8,7 @@ import { migrate } from '../db/migrate';
 import { loadConfig, ConfigError } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
-import { publishDefinitions } from '../lib/publish';
+import { publishAtStartup } from '../lib/publish';
 import { syncSchedules } from '../lib/schedules';
 import { listLatestDefinitions } from '../db/definitions';
 import { ensureSearchAttributes } from '../infra/temporal-server';
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   await ensureSearchAttributes(temporal.connection, config.temporalNamespace, SEARCH_ATTRIBUTES);
   const db = createDb(config.databaseUrl);
   await migrate(db);
-  await publishDefinitions(db, config.definitionsDir);
+  // A broken file is logged and skipped; its case type keeps its last published version.
+  await publishAtStartup(db, config.definitionsDir);
   // Calendar email rules become Temporal Schedules, created, updated and removed with the definitions.
   await syncSchedules(
     temporal.client,

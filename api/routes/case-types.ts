@@ -1,6 +1,10 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { definitionVersion, latestDefinition, listLatestDefinitions } from '../../db/definitions';
+import { formatIssues, type DefinitionIssue } from '../../designer/validate';
+import { publishOneDefinition } from '../../lib/publish';
+import { syncSchedules } from '../../lib/schedules';
+import { logger } from '../../lib/logger';
 import { casePlan, checkMigrationPlan, type MigrationPlan } from '../../engine/migration';
 import type { CaseState } from '../../engine/state';
 import { toHtml, toMermaid } from '../../designer/diagram';
@@ -52,6 +56,38 @@ const diagramQuery = {
     format: { enum: ['html', 'mermaid', 'svg'], description: 'Default: from the Accept header' },
   },
   additionalProperties: false,
+};
+
+/** A definition sent to be validated and published at run time. */
+export const publishCaseTypeSchema = {
+  type: 'object',
+  properties: {
+    definition: {
+      type: 'object',
+      description:
+        'The case-type definition, as a file in definitions/ holds it (definitions/case-type.schema.json)',
+    },
+    file: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._-]{1,120}$',
+      description: 'File name the errors are reported against, as the CLI does (default: <id>.json)',
+    },
+    dryRun: { type: 'boolean', description: 'Only validate; publish nothing (default false)' },
+  },
+  required: ['definition'],
+  additionalProperties: false,
+};
+
+const located = {
+  type: 'object',
+  properties: {
+    file: { type: 'string' },
+    pointer: { type: 'string', description: 'RFC 6901 pointer into the definition' },
+    message: { type: 'string' },
+    hint: { type: 'string' },
+    severity: { enum: ['error', 'warning'] },
+  },
+  required: ['file', 'pointer', 'message', 'severity'],
 };
 
 /** Running cases of one version that a migration would consider. */
@@ -168,6 +204,43 @@ export const caseTypeOperations: OperationSpec[] = [
     },
   },
   {
+    method: 'post',
+    path: '/api/case-types',
+    operationId: 'publishCaseType',
+    tag: 'Case types',
+    summary:
+      'Validates a definition and publishes it as a new version, without a restart (designers, administrators)',
+    description:
+      'The checks of `npm run definitions -- validate` (language version, schema, meaning, templates, soundness) ' +
+      'plus the users and teams of the directory. Errors answer 400 `invalid-definition`: each entry of `errors` ' +
+      'has the pointer into the request (`/body/definition/...`) and the located error as the CLI prints it ' +
+      '(`file`, `definitionPointer`, `message`, `hint`). New cases use the published version at once; running ' +
+      'cases keep the version they started with. The same content again is `created: false`.',
+    body: publishCaseTypeSchema,
+    responses: {
+      '201': {
+        description: 'A new version was published',
+        schema: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            version: { type: ['integer', 'null'], description: 'Null on a dry run' },
+            created: { type: 'boolean' },
+            dryRun: { type: 'boolean' },
+            warnings: { type: 'array', items: located },
+          },
+          required: ['id', 'version', 'created', 'dryRun', 'warnings'],
+        },
+      },
+      '200': {
+        description: 'Valid, and unchanged or a dry run (same shape as 201)',
+        schema: { type: 'object' },
+      },
+      ...problemResponses(400, 401, 403),
+    },
+    problems: ['invalid-definition'],
+  },
+  {
     method: 'get',
     path: '/api/case-types/:id',
     operationId: 'getCaseType',
@@ -264,6 +337,55 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
         publishedAt: d.publishedAt,
         statuses: d.definition.statuses,
       })),
+    });
+  });
+
+  router.post('/case-types', async (req, res) => {
+    const caller = requireRole(req, 'designer', 'admin');
+    const body = check<{ definition: Record<string, unknown>; file?: string; dryRun?: boolean }>(
+      publishCaseTypeSchema,
+      req.body ?? {},
+      '/body',
+    );
+    const id = typeof body.definition.id === 'string' ? body.definition.id : undefined;
+    const file = body.file ?? `${id ?? 'definition'}.json`;
+    const { issues, publication } = await publishOneDefinition(ctx.db, body.definition, {
+      file,
+      definitionsDir: ctx.definitionsDir,
+      dryRun: body.dryRun === true,
+    });
+    const errors = issues.filter((i) => i.severity === 'error');
+    const warnings = issues.filter((i) => i.severity === 'warning').map(locatedView);
+    if (errors.length > 0) {
+      throw new ProblemError(400, 'invalid-definition', 'The definition is not valid', formatIssues(errors), {
+        errors: errors.map((e) => ({
+          pointer: `/body/definition${e.pointer}`,
+          message: e.message,
+          file: e.file,
+          definitionPointer: e.pointer,
+          ...(e.hint === undefined ? {} : { hint: e.hint }),
+        })),
+        warnings,
+      });
+    }
+    if (publication?.created) {
+      logger.info(
+        { caseType: publication.stored.caseType, version: publication.stored.version, by: caller.userId },
+        'case type published through the API',
+      );
+      // Calendar email rules follow the latest versions, as at start-up.
+      await syncSchedules(
+        ctx.client,
+        (await listLatestDefinitions(ctx.db)).map((d) => d.definition),
+        ctx.taskQueue,
+      );
+    }
+    res.status(publication?.created ? 201 : 200).json({
+      id: id as string,
+      version: publication?.stored.version ?? null,
+      created: publication?.created ?? false,
+      dryRun: body.dryRun === true,
+      warnings,
     });
   });
 
@@ -413,4 +535,15 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
   });
 
   return router;
+}
+
+/** A definition issue as the API shows it: the CLI's file, pointer, message and hint. */
+function locatedView(i: DefinitionIssue) {
+  return {
+    file: i.file,
+    pointer: i.pointer,
+    message: i.message,
+    ...(i.hint === undefined ? {} : { hint: i.hint }),
+    severity: i.severity,
+  };
 }

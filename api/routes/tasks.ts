@@ -94,6 +94,17 @@ const ACTIONS = {
       ...(b.priority !== undefined ? { priority: b.priority } : {}),
     }),
   },
+  cancel: {
+    summary:
+      'Cancels an open task (supervisors of the task, admins): it leaves every inbox, the reason is in the timeline, and its path of the case is over (a join goes on without it; a case left with no work ends)',
+    schema: {
+      type: 'object',
+      properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+      required: ['reason'],
+      additionalProperties: false,
+    },
+    event: (b: { reason: string }) => ({ type: 'cancelTask', reason: b.reason }),
+  },
   complete: {
     summary: "Completes a task with an outcome of its step, form data validated against the step's form",
     schema: {

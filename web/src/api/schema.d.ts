@@ -7,7 +7,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The cases the caller may see, filtered, sorted and in cursor pages
+         * @description A caller sees the cases they own and those holding a task they may see (administrators: every case). Filters combine with AND; lists within one filter with OR. Unknown parameters, malformed values, an unknown case type and a page size above the maximum answer 400 with the pointer /query/<name>. Pass nextCursor back as cursor (null on the last page).
+         */
+        get: operations["listCases"];
         put?: never;
         /**
          * Starts a case of a published case type; answers once its first tasks exist
@@ -645,6 +649,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancels an open task (supervisors of the task, admins): it leaves every inbox, the reason is in the timeline, and its path of the case is over (a join goes on without it; a case left with no work ends)
+         * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
+         */
+        post: operations["cancelTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/complete": {
         parameters: {
             query?: never;
@@ -889,7 +913,11 @@ export interface paths {
         /** Every published case type at its latest version, with its statuses */
         get: operations["listCaseTypes"];
         put?: never;
-        post?: never;
+        /**
+         * Validates a definition and publishes it as a new version, without a restart (designers, administrators)
+         * @description The checks of `npm run definitions -- validate` (language version, schema, meaning, templates, soundness) plus the users and teams of the directory. Errors answer 400 `invalid-definition`: each entry of `errors` has the pointer into the request (`/body/definition/...`) and the located error as the CLI prints it (`file`, `definitionPointer`, `message`, `hint`). New cases use the published version at once; running cases keep the version they started with. The same content again is `created: false`.
+         */
+        post: operations["publishCaseType"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1837,6 +1865,135 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listCases: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated case type ids */
+                type?: string;
+                /** @description Comma-separated status codes */
+                status?: string;
+                /** @description Comma-separated status categories (open, won, lost, closed) */
+                category?: string;
+                /** @description The entity's cases */
+                entity?: string;
+                /** @description Cases owned by this user */
+                owner?: string;
+                /** @description Cases the team works on: owned by a member, or holding a task of the team's or of a member's */
+                team?: string;
+                /** @description Created at or after: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                createdAfter?: string | unknown | unknown;
+                /** @description Created before: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                createdBefore?: string | unknown | unknown;
+                /** @description Last changed at or after: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                updatedAfter?: string | unknown | unknown;
+                /** @description Last changed before: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time */
+                updatedBefore?: string | unknown | unknown;
+                /** @description Words that start words of the case title or entity name (all of them; case-insensitive), or a case id */
+                q?: string;
+                /** @description Default created */
+                sort?: "created" | "updated" | "title";
+                /** @description Default desc (asc for title) */
+                order?: "asc" | "desc";
+                /** @description Page size, 1 to the configured maximum (MAX_PAGE_SIZE); default 50 */
+                limit?: string;
+                /** @description nextCursor of the previous page (same sort and order) */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id?: string;
+                            caseType?: string;
+                            definitionVersion?: number;
+                            title?: string;
+                            status?: string;
+                            statusCategory?: string;
+                            entity?: {
+                                id?: string;
+                                name?: string | null;
+                            } | null;
+                            ownerId?: string | null;
+                            parentCaseId?: string | null;
+                            data?: Record<string, never>;
+                            lines?: Record<string, never>[];
+                            currentSteps?: string[];
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            updatedAt?: string;
+                            /** Format: date-time */
+                            endedAt?: string | null;
+                            version?: number;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     startCase: {
         parameters: {
             query?: never;
@@ -8270,6 +8427,266 @@ export interface operations {
             };
         };
     };
+    cancelTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The task after the action */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseId: string;
+                        /** @description The definition step; null for ad-hoc tasks */
+                        step?: string | null;
+                        /** @description Action type: call, visit, email, ... */
+                        action?: string;
+                        title: string;
+                        /** @enum {unknown} */
+                        status: "open" | "completed" | "cancelled";
+                        assignee: string | null;
+                        candidateTeams?: string[];
+                        candidateRoles?: string[];
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** Format: date-time */
+                        dueAt?: string | null;
+                        /** Format: date-time */
+                        followUpAt?: string | null;
+                        overdue?: boolean;
+                        /** Format: date-time */
+                        createdAt?: string;
+                        /** Format: date-time */
+                        claimedAt?: string | null;
+                        /** Format: date-time */
+                        completedAt?: string | null;
+                        completedBy?: string | null;
+                        outcome?: string | null;
+                        delegatedBy?: string | null;
+                        escalationLevel?: number;
+                        case: {
+                            id: string;
+                            type: string;
+                            title: string;
+                            status: string;
+                        };
+                        entityName?: string | null;
+                        version: number;
+                        description?: string | null;
+                        formData?: Record<string, never> | null;
+                        notes?: string | null;
+                        comments?: {
+                            at?: number;
+                            by?: string;
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Idempotency-Key reused for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     completeTask: {
         parameters: {
             query?: never;
@@ -10437,6 +10854,139 @@ export interface operations {
             };
             /** @description Missing, unknown or revoked token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    publishCaseType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The case-type definition, as a file in definitions/ holds it (definitions/case-type.schema.json) */
+                    definition: Record<string, never>;
+                    /** @description File name the errors are reported against, as the CLI does (default: <id>.json) */
+                    file?: string;
+                    /** @description Only validate; publish nothing (default false) */
+                    dryRun?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Valid, and unchanged or a dry run (same shape as 201) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description A new version was published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @description Null on a dry run */
+                        version: number | null;
+                        created: boolean;
+                        dryRun: boolean;
+                        warnings: {
+                            file: string;
+                            /** @description RFC 6901 pointer into the definition */
+                            pointer: string;
+                            message: string;
+                            hint?: string;
+                            /** @enum {unknown} */
+                            severity: "error" | "warning";
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
