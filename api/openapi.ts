@@ -24,6 +24,7 @@ import {
   updateCaseSchema,
 } from './routes/cases';
 import { contactOperations } from './routes/contacts';
+import { schemaOperations } from './routes/schemas';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
 import { eventOperations } from './routes/events';
@@ -244,6 +245,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...caseTypeOperations,
   ...entityOperations,
   ...contactOperations,
+  ...schemaOperations,
   ...segmentOperations,
   ...reportOperations,
   ...exchangeRateOperations,
