@@ -53,7 +53,14 @@ async function sentEmail(caseId: string): Promise<string> {
       `${env.prefix}/mail/${n}`,
       caseId,
       `<${env.prefix}-${n}@crm.test>`,
-      JSON.stringify({ kind: 'rule', template: 'agent-digest', to: [{ address: 'x@example.com' }] }),
+      JSON.stringify({
+        kind: 'rule',
+        caseId,
+        ruleId: 'rule',
+        eventKey: 'ev',
+        template: 'agent-digest',
+        to: [{ address: 'x@example.com' }],
+      }),
       JSON.stringify({ to: [{ address: 'x@example.com' }] }),
     ],
   );

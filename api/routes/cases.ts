@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { caseContentProperties } from '../../cases/content-schema';
 import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
-import { callerOf, requireRole, type Caller } from '../auth';
+import { callerOf, type Caller } from '../auth';
 import { permit } from '../../crm/permissions';
 import { visibleCaseSql, visibleTaskSql } from '../../identity/visibility';
 import type { ApiContext } from '../context';

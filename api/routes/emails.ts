@@ -10,7 +10,7 @@ import { loadConfig } from '../../lib/config';
 import { linkSecret, verifyUnsubscribeToken } from '../../lib/unsubscribe';
 import { permit, visibleEmailSql } from '../../crm/permissions';
 import { visibleCaseSql } from '../../identity/visibility';
-import { authenticate, callerOf, requireRole, type Caller } from '../auth';
+import { authenticate, callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';

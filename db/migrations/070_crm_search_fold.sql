@@ -13,3 +13,7 @@ CREATE INDEX entities_name_fold_trgm ON entities USING gin (crm_fold(name) gin_t
 DROP INDEX IF EXISTS contacts_search_trgm;
 CREATE INDEX contacts_search_fold_trgm ON contacts
   USING gin ((crm_fold(name) || ' ' || lower(coalesce(email, ''))) gin_trgm_ops);
+
+-- The entity list is ordered by (name, id) and keyset-paginated on it; an unselective search walks this index
+-- and stops at the first page instead of sorting every match.
+CREATE INDEX entities_name_id ON entities (name, id);
