@@ -378,3 +378,92 @@ describe('CRM access matrix', () => {
     expect(results.filter((r) => !matches(r.expected, r.status) || !r.problem)).toEqual([]);
   });
 });
+
+describe('reassigning, creating for someone and deleting an entity', () => {
+  it("gives an entity only to an active agent or supervisor (400), within the supervisor's teams (403)", async () => {
+    const { entityId } = await account(env.users.bob.id);
+    const toDesigner = await env.http(env.users.sam, 'PATCH', `/api/entities/${entityId}`, {
+      agentId: env.users.dana.id,
+    });
+    expect(toDesigner.status).toBe(400);
+    expect(toDesigner.body.errors).toEqual([
+      { pointer: '/body/agentId', message: 'must be an agent or a supervisor' },
+    ]);
+    const outside = await env.http(env.users.sam, 'PATCH', `/api/entities/${entityId}`, {
+      agentId: oscar.id,
+    });
+    expectProblem(outside, 403);
+    expect(await agentOf(entityId)).toBe(env.users.bob.id);
+    const within = await env.http(env.users.sam, 'PATCH', `/api/entities/${entityId}`, {
+      agentId: env.users.carol.id,
+    });
+    expect(within.status).toBe(200);
+    expect(within.body.changed).toEqual(['agentId']);
+    expect(await agentOf(entityId)).toBe(env.users.carol.id);
+  });
+
+  it('lets an agent create an entity for herself only', async () => {
+    const forBob = await env.http(env.users.alice, 'POST', '/api/entities', {
+      name: `For Bob ${env.prefix}`,
+      agentId: env.users.bob.id,
+    });
+    expectProblem(forBob, 403);
+    expect(
+      await env.db.query('SELECT 1 FROM entities WHERE name = $1', [`For Bob ${env.prefix}`]),
+    ).toHaveLength(0);
+    const mine = await env.http(env.users.alice, 'POST', '/api/entities', {
+      name: `Mine ${env.prefix}`,
+      agentId: env.users.alice.id,
+    });
+    expect(mine.status).toBe(201);
+    expect(await agentOf(mine.body.id)).toBe(env.users.alice.id);
+  });
+
+  it('keeps an entity that cases name (409 entity-in-use) and deletes one without history, with its contacts', async () => {
+    const { entityId } = await account(env.users.bob.id);
+    await must(env, env.users.admin, 'POST', '/api/cases', {
+      caseType: types.sales,
+      data: { n: 'x' },
+      entityId,
+    });
+    const inUse = await env.http(env.users.sam, 'DELETE', `/api/entities/${entityId}`);
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.type).toBe(`${PROBLEM_BASE}entity-in-use`);
+    expect(await exists('entities', entityId)).toBe(true);
+    const free = await account(env.users.bob.id);
+    const deleted = await env.http(env.users.sam, 'DELETE', `/api/entities/${free.entityId}`);
+    expect(deleted.status).toBe(204);
+    expect(await exists('entities', free.entityId)).toBe(false);
+    expect(await exists('contacts', free.contactId)).toBe(false);
+  });
+});
+
+describe('POST /api/campaigns/:id/start', () => {
+  it("answers a stored setup that no longer holds with 409, pointing at the campaign's fields, not a body", async () => {
+    const def = workDefinition(env.prefix, 'sales');
+    def.id = `${def.id}-camp`;
+    def.fields = { type: 'object', properties: { n: { type: 'string' } } };
+    const caseType = await env.publish(def);
+    const campaign = await must(env, env.users.sam, 'POST', '/api/campaigns', {
+      name: `Setup ${env.prefix}`,
+      caseType,
+      caseData: { n: 'x' },
+    });
+    // The case type's next version wants a number: the campaign's data no longer fits the version it would pin.
+    await env.publish({
+      ...def,
+      version: '1.1.0',
+      fields: { type: 'object', properties: { n: { type: 'integer' } } },
+    });
+    const res = await env.http(env.users.sam, 'POST', `/api/campaigns/${campaign.id}/start`);
+    expect(res.status).toBe(409);
+    expect(res.type).toContain('application/problem+json');
+    expect(res.body.type).toBe(`${PROBLEM_BASE}campaign-not-startable`);
+    expect(res.body.errors).toEqual([{ pointer: '/caseData/n', message: 'must be integer' }]);
+    const [row] = await env.db.query<{ status: string; definition_version: number | null }>(
+      'SELECT status, definition_version FROM campaigns WHERE id = $1',
+      [campaign.id],
+    );
+    expect(row).toEqual({ status: 'draft', definition_version: null });
+  });
+});
