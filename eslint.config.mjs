@@ -72,6 +72,7 @@ export default tseslint.config(
       'lib/**/*.ts',
       'designer/**/*.ts',
       'db/**/*.ts',
+      'infra/**/*.ts',
     ],
     rules: { 'no-restricted-imports': ['error', { patterns: noApiImports }] },
   },

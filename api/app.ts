@@ -32,6 +32,7 @@ import { accountRoutes, passwordRoutes } from './routes/account';
 import { attachmentRoutes } from './routes/attachments';
 import { campaignRoutes } from './routes/campaigns';
 import { contactRoutes } from './routes/contacts';
+import { schemaRoutes } from './routes/schemas';
 import { entityRoutes } from './routes/entities';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
@@ -154,6 +155,7 @@ export function createApp(deps: AppDeps): Express {
   // CRM core (issue 6).
   api.use(entityRoutes(ctx));
   api.use(contactRoutes(ctx));
+  api.use(schemaRoutes(ctx));
   api.use(segmentRoutes(ctx));
   api.use(reportRoutes(ctx));
   api.use(exchangeRateRoutes(ctx));

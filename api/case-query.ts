@@ -1,8 +1,8 @@
 /**
- * SQL for GET /api/cases: one keyset page of the cases a caller may see (access.ts visibleCaseSql), with
+ * SQL for GET /api/cases: one keyset page of the cases a caller may see (identity/visibility.ts visibleCaseSql), with
  * filters. The route validates the query and cursor; this module only builds the statement.
  */
-import { visibleCaseSql } from './access';
+import { visibleCaseSql } from '../identity/visibility';
 import type { Caller } from './auth';
 import { prefixTsQuery } from './inbox-query';
 

@@ -27,6 +27,7 @@ import {
 } from './routes/cases';
 import { contactOperations } from './routes/contacts';
 import { delegateOperations } from './routes/delegates';
+import { schemaOperations } from './routes/schemas';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
 import { eventOperations } from './routes/events';
@@ -249,6 +250,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...caseTypeOperations,
   ...entityOperations,
   ...contactOperations,
+  ...schemaOperations,
   ...segmentOperations,
   ...reportOperations,
   ...exchangeRateOperations,

@@ -48,6 +48,7 @@ const RETRY_AFTER_SECONDS = '2';
 /** The one mapping of domain errors to HTTP: each kind answers with one status. */
 const STATUS_OF: Record<DomainErrorKind, number> = {
   invalid: 400,
+  forbidden: 403,
   'not-found': 404,
   conflict: 409,
   'too-large': 413,

@@ -93,7 +93,9 @@ async function seed(env: TestEnv, opportunity: string, followUp: string): Promis
   });
   await env.db.query(
     `INSERT INTO entities (id, kind, code, name, entity_type, email, agent_id, sector, zone, source, custom, created_at)
-     SELECT 'be-' || g, (ARRAY['EN','CL','PR'])[1 + g % 3], 'BE' || g, 'Bench entity ' || g,
+     SELECT 'be-' || g, (ARRAY['EN','CL','PR'])[1 + g % 3], 'BE' || g,
+            -- Surnames with and without accents, 1 in 8 entities each, for the accent-insensitive search.
+            (ARRAY['Gómez','Núñez','Pérez','Ibáñez','Muñoz','García','Smith','Müller'])[1 + g % 8] || ' bench entity ' || g,
             CASE WHEN g % 2 = 0 THEN 'company' ELSE 'person' END, 'be' || g || '@bench.example',
             ($1::text[])[1 + g % ${AGENTS}],
             (ARRAY['retail','food','logistics','industry','health','energy','public','services'])[1 + g % 8],
@@ -186,6 +188,19 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
       ],
       ['open cases, supervisor scope', env.users.sam, '/api/reports/open-cases'],
     ];
+    // Entity search ignores accents (crm_fold, migration 070): "gomez" finds "Gómez".
+    const searches: [string, string][] = [
+      ['entity search "gomez 4242" (accents ignored, selective)', 'gomez%20bench%20entity%204242'],
+      ['entity search "GOMEZ" (accents ignored, 1 in 8 entities), first page', 'GOMEZ'],
+      ['entity search "nunez bench entity 77" (a few hundred matches)', 'nunez%20bench%20entity%2077'],
+    ];
+    for (const [name, q] of searches) {
+      const r = await latency(env, env.users.alice, `/api/entities?q=${q}`);
+      figures[`${name}: p50 (ms)`] = r.p50;
+      figures[`${name}: p99 (ms)`] = r.p99;
+      const items = (r.last as { items: { name: string }[] }).items;
+      notes.push(`${name}: ${items.length} entities on the first page, e.g. ${items[0]?.name ?? 'none'}`);
+    }
     for (const [name, user, url, headers] of SKIP_REPORTS ? [] : reports) {
       const r = await latency(env, user, url, headers);
       figures[`${name}: p50 (ms)`] = r.p50;

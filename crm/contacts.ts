@@ -183,20 +183,47 @@ export async function updateContact(
 }
 
 /**
- * Quick search across name, email and phone: a trigram "contains" match on name and email, a digits match on
- * the phone. Results the caller cannot act on are not hidden: contacts are shared CRM master data.
+ * Quick search across name, email and phone: a trigram "contains" match on the name (case- and
+ * accent-insensitively, crm_fold) and email, a digits match on the phone. Contacts are shared CRM master data:
+ * every role that reads contacts finds all of them (crm/permissions.ts).
  */
 export async function searchContacts(db: Queryable, q: string, limit: number): Promise<ContactView[]> {
   const needle = q.trim().toLowerCase();
   const digits = needle.replace(/[^0-9]/g, '');
-  const like = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const escaped = needle.replace(/[\\%_]/g, (c) => `\\${c}`);
   const rows = await db.query(
     `SELECT ${CONTACT_SELECT}, e.name AS entity_name FROM contacts k JOIN entities e ON e.id = k.entity_id
-     WHERE (lower(k.name) || ' ' || lower(coalesce(k.email, ''))) LIKE $1
+     WHERE (crm_fold(k.name) || ' ' || lower(coalesce(k.email, ''))) LIKE crm_fold($1)
         OR ($2 <> '' AND length($2) >= 3 AND k.phone_digits LIKE '%' || $2 || '%')
-     ORDER BY (lower(k.name) LIKE $3) DESC, k.is_primary DESC, k.name, k.id
+     ORDER BY (crm_fold(k.name) LIKE crm_fold($3)) DESC, k.is_primary DESC, k.name, k.id
      LIMIT $4`,
-    [like, digits, `${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit],
+    [`%${escaped}%`, digits, `${escaped}%`, limit],
   );
   return rows.map((r) => ({ ...contactView(r), entityName: r.entity_name as string }));
+}
+
+/** One contact; with `lock` (in a transaction) its row stays locked, after its entity's when `lockEntity`. */
+export async function findContact(
+  db: Queryable,
+  id: string,
+  options: { lock?: boolean; lockEntity?: boolean } = {},
+): Promise<ContactView | undefined> {
+  // Taking the primary flag locks the entity, and that lock comes before the contact's (as when a contact is
+  // added), or two such edits of one entity could deadlock.
+  if (options.lockEntity)
+    await db.query(
+      'SELECT 1 FROM entities e JOIN contacts k ON k.entity_id = e.id WHERE k.id = $1 FOR NO KEY UPDATE OF e',
+      [id],
+    );
+  const rows = await db.query(
+    `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.id = $1${options.lock ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0] ? contactView(rows[0]) : undefined;
+}
+
+/** Deletes a contact; false when there was none. */
+export async function deleteContact(db: Queryable, id: string): Promise<boolean> {
+  const rows = await db.query('DELETE FROM contacts WHERE id = $1 RETURNING id', [id]);
+  return rows.length > 0;
 }

@@ -57,3 +57,57 @@ export function customFieldType(name: CustomSchemaName, dotted: string): FieldTy
       return undefined;
   }
 }
+
+/** A company-defined field as the API lists it, for forms and filters. */
+export interface CustomField {
+  /** Dotted path under `custom` (`billing.paymentTerms`); segments filter it as `custom.<path>`. */
+  path: string;
+  /** The JSON Schema type (`string`, `integer`, `number`, `boolean`, `array`). */
+  type: string;
+  /** What a form shows: the schema's `title`, or the field name in words. */
+  label: string;
+  description: string | null;
+  format: string | null;
+  enum: unknown[] | null;
+  /** For arrays, the type of the items. */
+  itemType: string | null;
+  required: boolean;
+}
+
+/** `annualRevenue` -> `Annual revenue`, `vip` -> `Vip`. */
+function words(name: string): string {
+  const spaced = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase();
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}
+
+/** Every leaf field of the custom schema, in the order the schema declares them (objects are walked into). */
+export function customFields(name: CustomSchemaName): CustomField[] {
+  const out: CustomField[] = [];
+  const walk = (node: JsonSchemaNode, prefix: string) => {
+    const required = new Set(Array.isArray(node.required) ? (node.required as string[]) : []);
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      const type =
+        (Array.isArray(child.type) ? child.type.find((t) => t !== 'null') : child.type) ?? 'string';
+      if (type === 'object' && child.properties) {
+        walk(child, path);
+        continue;
+      }
+      out.push({
+        path,
+        type,
+        label: typeof child.title === 'string' ? child.title : words(key),
+        description: typeof child.description === 'string' ? child.description : null,
+        format: child.format ?? null,
+        enum: child.enum ?? null,
+        itemType: type === 'array' ? ((child.items?.type as string | undefined) ?? null) : null,
+        required: required.has(key),
+      });
+    }
+  };
+  walk(customSchema(name), '');
+  return out;
+}

@@ -11,7 +11,8 @@ export interface InputError {
 }
 
 /** What a domain error says about the request; api/problem.ts picks the HTTP status from it. */
-export type DomainErrorKind = 'invalid' | 'not-found' | 'conflict' | 'too-large' | 'unprocessable';
+export type DomainErrorKind =
+  'invalid' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'unprocessable';
 
 /** Base of every domain error: `code` is stable, `context` holds the fields a caller needs. */
 export abstract class DomainError extends Error {
@@ -45,6 +46,15 @@ export class InvalidInputError extends DomainError {
       ...more.context,
     });
     this.errors = listed;
+  }
+}
+
+/** The caller may not do this: their role never may, or the record is one they see but may not change. */
+export class ForbiddenError extends DomainError {
+  override name = 'ForbiddenError';
+  readonly kind = 'forbidden';
+  constructor(detail: string, context: Record<string, unknown> = {}) {
+    super('forbidden', 'Forbidden', detail, context);
   }
 }
 

@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { findAttachment, listAttachments } from '../../cases/attachments';
+import { permit } from '../../crm/permissions';
 import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, problemResponses, type OperationSpec } from '../operation';
@@ -65,37 +67,22 @@ export function attachmentRoutes(ctx: ApiContext): Router {
   /** Files attached to a case (an inbound email's raw message, ...), without their content. */
   router.get('/cases/:id/attachments', async (req, res) => {
     const caller = callerOf(req);
+    permit(caller, 'attachment', 'read');
     await loadVisibleCase(ctx, caller, req.params.id);
-    const rows = await ctx.db.query(
-      `SELECT id, kind, filename, content_type, size_bytes, message_id, created_by, created_at
-       FROM case_attachments WHERE case_id = $1 ORDER BY created_at, id`,
-      [req.params.id],
-    );
+    const items = await listAttachments(ctx.db, req.params.id);
     res.json({
-      items: rows.map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        filename: r.filename,
-        contentType: r.content_type,
-        size: r.size_bytes,
-        messageId: r.message_id,
-        createdBy: r.created_by,
-        createdAt: r.created_at,
-        href: `/api/cases/${req.params.id}/attachments/${String(r.id)}`,
-      })),
+      items: items.map((a) => ({ ...a, href: `/api/cases/${req.params.id}/attachments/${a.id}` })),
     });
   });
 
   /** One attachment's content, as it was received. */
   router.get('/cases/:id/attachments/:attachmentId', async (req, res) => {
     const caller = callerOf(req);
+    permit(caller, 'attachment', 'read');
     await loadVisibleCase(ctx, caller, req.params.id);
-    const [row] = await ctx.db.query<{ filename: string; content_type: string; content: Buffer }>(
-      'SELECT filename, content_type, content FROM case_attachments WHERE case_id = $1 AND id = $2',
-      [req.params.id, req.params.attachmentId],
-    );
-    if (!row) throw ProblemError.notFound(`Attachment ${req.params.attachmentId}`);
-    res.status(200).type(row.content_type).attachment(row.filename).send(row.content);
+    const file = await findAttachment(ctx.db, req.params.id, req.params.attachmentId);
+    if (!file) throw ProblemError.notFound(`Attachment ${req.params.attachmentId}`);
+    res.status(200).type(file.contentType).attachment(file.filename).send(file.content);
   });
 
   return router;

@@ -22,10 +22,11 @@ import {
   startCampaignSignal,
   type CampaignWorkflowInput,
 } from '../../workflows/campaign-messages';
-import { callerOf, requireRole } from '../auth';
+import { permit } from '../../crm/permissions';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
-import { ProblemError, type FieldError } from '../problem';
+import { asProblem, ProblemError, type FieldError } from '../problem';
 import { check, fieldErrors, validatorFor } from '../validation';
 import { flag, pageLimit, textBody } from './crm-common';
 
@@ -349,7 +350,7 @@ export const campaignOperations: OperationSpec[] = [
       'Long-running: the cases are started in the background through Temporal, in batches and rate-limited; ' +
       'follow the progress with GET /api/campaigns/{id}. Pins the case type version at the first start and, ' +
       'when the campaign has no targets, adds those of its segment. Idempotent: a running start is joined and ' +
-      'started targets are not started again. Takes no body.',
+      "started targets are not started again. Takes no body: a stored setup that no longer holds is a 409 campaign-not-startable pointing at the campaign's fields.",
     params: { id: 'Campaign id' },
     responses: {
       '202': {
@@ -360,9 +361,9 @@ export const campaignOperations: OperationSpec[] = [
           required: [...campaignRequired, 'progress'],
         },
       },
-      ...problemResponses(400, 401, 403, 404, 409),
+      ...problemResponses(401, 403, 404, 409),
     },
-    problems: ['no-targets'],
+    problems: ['no-targets', 'campaign-not-startable'],
   },
   {
     method: 'post',
@@ -485,6 +486,33 @@ async function checkCaseSetup(
   return stored;
 }
 
+/**
+ * Runs a check of the campaign's stored setup for `POST /api/campaigns/:id/start`, which has no body: what the
+ * check would report at `/body/...` is the campaign's own field, so it answers 409 campaign-not-startable with
+ * pointers into the campaign as GET /api/campaigns/{id} shows it (`/caseType`, `/caseData/...`, `/segmentId`).
+ */
+async function storedSetup<T>(check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    const problem = asProblem(err);
+    if (!problem || problem.status !== 400) throw err;
+    const errors = ((problem.extensions.errors as FieldError[] | undefined) ?? []).map((e) => ({
+      ...e,
+      pointer: e.pointer.replace(/^\/body(?=\/|$)/, ''),
+    }));
+    throw new ProblemError(
+      409,
+      'campaign-not-startable',
+      'The campaign cannot start as it is',
+      problem.message,
+      {
+        errors,
+      },
+    );
+  }
+}
+
 async function checkSegment(ctx: ApiContext, segmentId: string | null | undefined): Promise<void> {
   if (segmentId && !(await findSegment(ctx.db, segmentId)))
     throw ProblemError.badRequest('Unknown segment', [
@@ -517,7 +545,8 @@ export function campaignRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.post('/campaigns', async (req, res) => {
-    const caller = requireRole(req, 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'campaign', 'write');
     const body = check<CampaignBody>(createSchema, req.body ?? {}, '/body');
     checkDates(body);
     const caseType = body.caseType ?? DEFAULT_CAMPAIGN_CASE_TYPE;
@@ -538,7 +567,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/campaigns', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'campaign', 'read');
     const rows = await ctx.db.query(
       `SELECT ${CAMPAIGN_SELECT} FROM campaigns ORDER BY created_at DESC, id LIMIT $1`,
       [pageLimit(req, 50, ctx.maxPageSize)],
@@ -548,7 +577,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
 
   /** The campaign with its start progress and its results against the budget. */
   router.get('/campaigns/:id', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'campaign', 'read');
     const campaign = await load(ctx, req.params.id);
     res.json({
       ...campaign,
@@ -558,13 +587,13 @@ export function campaignRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/campaigns/:id/results', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'campaign', 'read');
     const campaign = await load(ctx, req.params.id);
     res.json(await campaignResults(ctx.db, campaign));
   });
 
   router.patch('/campaigns/:id', async (req, res) => {
-    requireRole(req, 'supervisor', 'admin');
+    permit(callerOf(req), 'campaign', 'write');
     const body = check<CampaignBody>(patchSchema, req.body ?? {}, '/body');
     const current = await load(ctx, req.params.id);
     checkDates(body, current);
@@ -603,7 +632,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
     express.raw({ type: [XLSX_TYPE, 'application/octet-stream'], limit: '20mb' }),
     express.text({ type: ['text/csv', 'application/csv'], limit: '20mb' }),
     async (req: Request, res) => {
-      requireRole(req, 'supervisor', 'admin');
+      permit(callerOf(req), 'campaign', 'write');
       const acceptValid = flag(req, 'acceptValid');
       const campaign = await load(ctx, req.params.id as string);
       if (req.is('application/json')) {
@@ -644,7 +673,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
   );
 
   router.get('/campaigns/:id/targets', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'campaign', 'read');
     const campaign = await load(ctx, req.params.id);
     const rows = await ctx.db.query(
       `SELECT t.entity_id, e.kind, e.code, e.name, t.case_id, t.source, t.state, t.error, t.added_at, t.started_at,
@@ -673,10 +702,12 @@ export function campaignRoutes(ctx: ApiContext): Router {
    * Idempotent: a running start is joined, started targets are not started again. Progress: GET the campaign.
    */
   router.post('/campaigns/:id/start', async (req, res) => {
-    requireRole(req, 'supervisor', 'admin');
+    permit(callerOf(req), 'campaign', 'write');
     const campaign = await load(ctx, req.params.id);
     if (campaign.definitionVersion === null) {
-      const stored = await checkCaseSetup(ctx, {}, campaign.name, campaign.caseType, campaign.caseData);
+      const stored = await storedSetup(() =>
+        checkCaseSetup(ctx, {}, campaign.name, campaign.caseType, campaign.caseData),
+      );
       await ctx.db.query(
         'UPDATE campaigns SET definition_version = $2 WHERE id = $1 AND definition_version IS NULL',
         [campaign.id, stored.version],
@@ -685,7 +716,10 @@ export function campaignRoutes(ctx: ApiContext): Router {
     let progress = await campaignProgress(ctx.db, campaign.id);
     if (progress.targets === 0 && campaign.segmentId) {
       const params: unknown[] = [];
-      const predicate = await loadSegmentPredicate(ctx.db, campaign.segmentId, params, '/segmentId');
+      const segmentId = campaign.segmentId;
+      const predicate = await storedSetup(() =>
+        loadSegmentPredicate(ctx.db, segmentId, params, '/body/segmentId'),
+      );
       await addTargetsFromSegment(ctx.db, campaign.id, predicate, params, `segment:${campaign.segmentId}`);
       progress = await campaignProgress(ctx.db, campaign.id);
     }
@@ -715,7 +749,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
     ['resume', resumeCampaignSignal, 'running'],
   ] as const) {
     router.post(`/campaigns/:id/${action}`, async (req, res) => {
-      requireRole(req, 'supervisor', 'admin');
+      permit(callerOf(req), 'campaign', 'write');
       const campaign = await load(ctx, req.params.id as string);
       try {
         await ctx.client.workflow.getHandle(campaignWorkflowId(campaign.id)).signal(signal);

@@ -242,6 +242,39 @@ export const caseTypeOperations: OperationSpec[] = [
   },
   {
     method: 'get',
+    path: '/api/case-types/:id/statuses',
+    operationId: 'listCaseTypeStatuses',
+    tag: 'Case types',
+    summary: "The statuses of a case type's latest version, in pipeline order",
+    description:
+      'Pipeline order is the order the definition lists its statuses (the forecast and open-cases reports use it too); `position` counts from 1.',
+    params: { id: 'Case type id, e.g. opportunity' },
+    responses: {
+      '200': {
+        description: 'The statuses',
+        schema: {
+          type: 'object',
+          properties: {
+            caseType: { type: 'string' },
+            version: { type: 'integer' },
+            initialStatus: { type: 'string' },
+            items: {
+              type: 'array',
+              items: {
+                ...statusSchema,
+                properties: { position: { type: 'integer' }, ...statusSchema.properties },
+                required: ['position', ...statusSchema.required],
+              },
+            },
+          },
+          required: ['caseType', 'version', 'initialStatus', 'items'],
+        },
+      },
+      ...problemResponses(401, 404),
+    },
+  },
+  {
+    method: 'get',
     path: '/api/case-types/:id',
     operationId: 'getCaseType',
     tag: 'Case types',
@@ -398,6 +431,19 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
       [req.params.id],
     );
     res.json({ id: latest.caseType, version: latest.version, definition: latest.definition, versions });
+  });
+
+  /** The statuses of the latest version in pipeline order: the order the definition lists them. */
+  router.get('/case-types/:id/statuses', async (req, res) => {
+    callerOf(req);
+    const latest = await latestDefinition(ctx.db, req.params.id);
+    if (!latest) throw ProblemError.notFound(`Case type ${req.params.id}`);
+    res.json({
+      caseType: latest.caseType,
+      version: latest.version,
+      initialStatus: latest.definition.initialStatus,
+      items: latest.definition.statuses.map((s, i) => ({ position: i + 1, ...s })),
+    });
   });
 
   /** The definition as a picture; with `caseId`, the case's current steps are highlighted. */

@@ -3,8 +3,9 @@ import { Router, type Request, type Response } from 'express';
 import { caseContentProperties } from '../../cases/content-schema';
 import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
-import { callerOf, requireRole, type Caller } from '../auth';
-import { visibleCaseSql, visibleTaskSql } from '../access';
+import { callerOf, type Caller } from '../auth';
+import { permit } from '../../crm/permissions';
+import { visibleCaseSql, visibleTaskSql } from '../../identity/visibility';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
 import { idempotencyHeader, idempotent, type Outcome } from '../idempotency';
@@ -89,6 +90,7 @@ export function caseRoutes(ctx: ApiContext): Router {
 
   router.post('/cases', async (req, res) => {
     const caller = callerOf(req);
+    permit(caller, 'case', 'start');
     await idempotent(ctx.db, req, res, caller, (key) => startCase(caller, req.body, key));
   });
 
@@ -159,6 +161,7 @@ export function caseRoutes(ctx: ApiContext): Router {
 
   router.get('/cases/:id', async (req, res) => {
     const caller = callerOf(req);
+    permit(caller, 'case', 'read');
     res.json(await caseDetail(ctx, caller, await loadVisibleCase(ctx, caller, req.params.id)));
   });
 
@@ -169,7 +172,8 @@ export function caseRoutes(ctx: ApiContext): Router {
     action: string,
     event: (caller: Caller, row: Record<string, unknown>) => Promise<ActorEvent>,
   ): Promise<void> => {
-    const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'case', action === 'cancel' ? 'cancel' : 'edit');
     idempotencyHeader(req);
     const row = await loadVisibleCase(ctx, caller, req.params.id as string);
     const caseId = row.id as string;

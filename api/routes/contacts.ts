@@ -2,12 +2,13 @@ import { Router } from 'express';
 import {
   checkContactInput,
   contactInputSchema,
-  contactView,
-  CONTACT_SELECT,
+  deleteContact,
+  findContact,
   searchContacts,
   updateContact,
 } from '../../crm/contacts';
-import { callerOf, requireRole } from '../auth';
+import { guardContact, permit } from '../../crm/permissions';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
@@ -100,7 +101,8 @@ export const contactOperations: OperationSpec[] = [
     path: '/api/contacts/:id',
     operationId: 'updateContact',
     tag: 'CRM: Contacts',
-    summary: "Changes a contact's fields (agents, supervisors and administrators)",
+    summary:
+      "Changes a contact's fields (agents and supervisors on their own and their teams' entities, administrators on all)",
     description:
       "Only the fields sent change. Making a contact primary takes the flag from the entity's previous primary contact. `custom` is also validated against the company-defined contact schema.",
     params: { id: 'Contact id' },
@@ -116,7 +118,8 @@ export const contactOperations: OperationSpec[] = [
     path: '/api/contacts/:id',
     operationId: 'deleteContact',
     tag: 'CRM: Contacts',
-    summary: 'Deletes a contact (agents, supervisors and administrators)',
+    summary:
+      "Deletes a contact (agents and supervisors on their own and their teams' entities, administrators on all)",
     params: { id: 'Contact id' },
     responses: {
       '204': { description: 'Deleted' },
@@ -130,7 +133,7 @@ export function contactRoutes(ctx: ApiContext): Router {
 
   /** Quick search across name, email and phone (`?q=`, at least 2 characters). */
   router.get('/contacts', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'contact', 'search');
     const q = queryString(req, 'q', 200);
     if (!q || q.trim().length < 2)
       throw ProblemError.badRequest('Search with at least 2 characters', [
@@ -141,38 +144,34 @@ export function contactRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/contacts/:id', async (req, res) => {
-    callerOf(req);
-    const rows = await ctx.db.query(`SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.id = $1`, [
-      req.params.id,
-    ]);
-    if (!rows[0]) throw ProblemError.notFound(`Contact ${req.params.id}`);
-    res.json(contactView(rows[0]));
+    await guardContact(ctx.db, callerOf(req), req.params.id, 'read');
+    const contact = await findContact(ctx.db, req.params.id);
+    if (!contact) throw ProblemError.notFound(`Contact ${req.params.id}`);
+    res.json(contact);
   });
 
   router.patch('/contacts/:id', async (req, res) => {
-    requireRole(req, 'agent', 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'contact', 'edit');
     const patch = checkContactInput(req.body ?? {}, '/body', false);
     const contact = await ctx.db.transaction(async (tx) => {
-      // Taking the primary flag locks the entity, and that lock comes before the contact's (as when a
-      // contact is added), or two such edits of one entity could deadlock.
-      if (patch.isPrimary)
-        await tx.query(
-          'SELECT 1 FROM entities e JOIN contacts k ON k.entity_id = e.id WHERE k.id = $1 FOR NO KEY UPDATE OF e',
-          [req.params.id],
-        );
-      const rows = await tx.query(`SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.id = $1 FOR UPDATE`, [
-        req.params.id,
-      ]);
-      if (!rows[0]) throw ProblemError.notFound(`Contact ${req.params.id}`);
-      return updateContact(tx, contactView(rows[0]), patch);
+      const current = await findContact(tx, req.params.id, {
+        lock: true,
+        lockEntity: patch.isPrimary === true,
+      });
+      await guardContact(tx, caller, req.params.id, 'edit');
+      if (!current) throw ProblemError.notFound(`Contact ${req.params.id}`);
+      return updateContact(tx, current, patch);
     });
     res.json(contact);
   });
 
   router.delete('/contacts/:id', async (req, res) => {
-    requireRole(req, 'agent', 'supervisor', 'admin');
-    const rows = await ctx.db.query('DELETE FROM contacts WHERE id = $1 RETURNING id', [req.params.id]);
-    if (!rows[0]) throw ProblemError.notFound(`Contact ${req.params.id}`);
+    const caller = callerOf(req);
+    await ctx.db.transaction(async (tx) => {
+      await guardContact(tx, caller, req.params.id, 'delete', { lock: true });
+      await deleteContact(tx, req.params.id);
+    });
     res.status(204).end();
   });
 

@@ -8,8 +8,9 @@ import { listLatestDefinitions } from '../../db/definitions';
 import { PreviewError, previewTemplate } from '../../designer/preview';
 import { loadConfig } from '../../lib/config';
 import { linkSecret, verifyUnsubscribeToken } from '../../lib/unsubscribe';
-import { visibleCaseSql } from '../access';
-import { authenticate, callerOf, requireRole, type Caller } from '../auth';
+import { permit, visibleEmailSql } from '../../crm/permissions';
+import { visibleCaseSql } from '../../identity/visibility';
+import { authenticate, callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
@@ -217,17 +218,6 @@ function emailView(r: Row, caller: Caller, withBodies = false): Record<string, u
   };
 }
 
-/**
- * Which outbox rows (`o`, joined to `cases c`) the caller may see: everything for supervisors and
- * administrators; otherwise the emails of visible cases, and scheduled emails addressed to the caller.
- */
-function visibleEmailSql(caller: Caller, params: unknown[]): string {
-  if (caller.role === 'supervisor' || caller.role === 'admin') return 'true';
-  const cases = visibleCaseSql(caller, params, 'c');
-  params.push(JSON.stringify([{ address: caller.email }]));
-  return `((c.id IS NOT NULL AND ${cases}) OR (o.case_id IS NULL AND o.recipients->'to' @> $${params.length}::jsonb))`;
-}
-
 const LIST_COLUMNS = `o.id, o.idempotency_key, o.kind, o.case_id, o.rule_id, o.event_key, o.template, o.state, o.message_id,
   o.subject, o.locale, o.recipients, o.attempts, o.deliveries, o.redelivered, o.smtp_response, o.last_error, o.resend_of,
   o.requested_by, o.created_at, o.updated_at, o.sent_at, o.events`;
@@ -271,6 +261,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
 
   router.get('/api/emails', auth, async (req, res) => {
     const caller = callerOf(req);
+    permit(caller, 'email', 'list');
     const query = check<{
       caseId?: string;
       ruleId?: string;
@@ -303,6 +294,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
 
   router.get('/api/emails/:id', auth, async (req, res) => {
     const caller = callerOf(req);
+    permit(caller, 'email', 'read');
     const row = await loadVisible(
       ctx,
       caller,
@@ -313,7 +305,8 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
   });
 
   router.post('/api/emails/:id/resend', auth, async (req, res) => {
-    const caller = requireRole(req, 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'email', 'resend');
     check(emptyBody, req.body ?? {}, '/body');
     await loadVisible(ctx, caller, req.params.id as string);
     const created = await ctx.db.transaction(async (tx) => {

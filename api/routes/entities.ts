@@ -1,29 +1,36 @@
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import {
   checkContactInput,
   contactCreateSchema,
   contactErrors,
-  contactView,
-  CONTACT_SELECT,
   insertContact,
+  type ContactView,
 } from '../../crm/contacts';
 import {
   checkEntityInput,
   ENTITY_COLUMNS,
   entityCreateSchema,
   entityInputSchema,
-  ENTITY_SELECT,
-  entityView,
   findEntity,
   insertEntity,
   updateEntity,
   mergeCustom,
   type EntityView,
 } from '../../crm/entities';
+import {
+  deleteEntity,
+  entityCaseCounts,
+  entityCases,
+  entityContacts,
+  entityTimeline,
+  findCardContact,
+  listEntities,
+  type EntityFilters,
+} from '../../crm/entity-queries';
+import { checkEntityAgent, guardEntity, permit, permitRelation, roleMay } from '../../crm/permissions';
 import { loadSegmentPredicate } from '../../crm/segment-store';
 import { parseVcards } from '../../crm/vcard';
-import { visibleCaseSql } from '../access';
-import { callerOf, requireRole } from '../auth';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { caseViewSchema, dateTime, problemResponses, problemSchema, type OperationSpec } from '../operation';
 import { ProblemError, type FieldError } from '../problem';
@@ -164,7 +171,8 @@ const vcardResultSchema = {
 };
 
 const tag = 'CRM: Entities';
-const writers = '(agents, supervisors and administrators)';
+const writers =
+  "(agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)";
 
 export const entityOperations: OperationSpec[] = [
   {
@@ -241,7 +249,7 @@ export const entityOperations: OperationSpec[] = [
     tag,
     summary: `Changes an entity's fields ${writers}`,
     description:
-      'Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` is merged into the stored custom fields (fields not sent are kept, a null removes one); the values sent are validated against the company-defined entity schema.',
+      "Changing `agentId` reassigns the entity: only its team's supervisor (to themselves or a member of a team they belong to or supervise) or an administrator may, and the new agent must be an active agent or supervisor. Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` is merged into the stored custom fields (fields not sent are kept, a null removes one); the values sent are validated against the company-defined entity schema.",
     params: { id: 'Entity id' },
     body: entityInputSchema,
     responses: {
@@ -258,6 +266,21 @@ export const entityOperations: OperationSpec[] = [
       ...problemResponses(400, 401, 403, 404, 409),
     },
     problems: ['duplicate-code'],
+  },
+  {
+    method: 'delete',
+    path: '/api/entities/:id',
+    operationId: 'deleteEntity',
+    tag,
+    summary: "Deletes an entity and its contacts (its team's supervisor, or an administrator)",
+    description:
+      'An entity that cases, campaign targets or received emails name is their history and stays: 409 entity-in-use. See docs/permissions.md.',
+    params: { id: 'Entity id' },
+    responses: {
+      '204': { description: 'Deleted' },
+      ...problemResponses(401, 403, 404, 409),
+    },
+    problems: ['entity-in-use'],
   },
   {
     method: 'get',
@@ -358,85 +381,71 @@ export async function entityOr404(ctx: ApiContext, id: string): Promise<EntityVi
   return entity;
 }
 
+/** The standard-field filters of the entity list, as the query sends them. */
+function entityFilters(req: Request): EntityFilters {
+  const filters: EntityFilters = {};
+  for (const name of ['q', 'kind', 'sector', 'zone', 'source', 'agentId', 'externalCode', 'code'] as const) {
+    const value = queryString(req, name);
+    if (value !== undefined && (name !== 'q' || value !== '')) filters[name] = value;
+  }
+  return filters;
+}
+
 export function entityRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.post('/entities', async (req, res) => {
-    const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'entity', 'create');
     const input = checkEntityInput(req.body ?? {}, '/body', true);
+    if (input.agentId) await checkEntityAgent(ctx.db, caller, input.agentId, '/body/agentId');
     const entity = await insertEntity(ctx.db, input, caller.userId);
     res.status(201).location(`/api/entities/${entity.id}`).json(entity);
   });
 
   /** Entities by name, filtered by standard fields, a text query or a saved segment; keyset-paginated. */
   router.get('/entities', async (req, res) => {
-    callerOf(req);
+    const caller = callerOf(req);
+    permit(caller, 'entity', 'list');
     const limit = pageLimit(req, 50, ctx.maxPageSize);
+    const filters = entityFilters(req);
     const params: unknown[] = [];
     const where: string[] = [];
-    const q = queryString(req, 'q');
-    if (q) {
-      params.push(`%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`, q);
-      where.push(
-        `(e.name ILIKE $${params.length - 1} OR e.code = $${params.length} OR e.external_code = $${params.length})`,
-      );
-    }
-    for (const [name, column] of [
-      ['kind', 'kind'],
-      ['sector', 'sector'],
-      ['zone', 'zone'],
-      ['source', 'source'],
-      ['agentId', 'agent_id'],
-      ['externalCode', 'external_code'],
-      ['code', 'code'],
-    ] as const) {
-      const value = queryString(req, name);
-      if (value !== undefined) {
-        params.push(value);
-        where.push(`e.${column} = $${params.length}`);
-      }
-    }
     const segmentId = queryString(req, 'segmentId');
     if (segmentId) where.push(await loadSegmentPredicate(ctx.db, segmentId, params, '/query/segmentId'));
     const cursor = decodeCursor(req, 2);
-    if (cursor) {
-      params.push(cursor[0], cursor[1]);
-      where.push(`(e.name, e.id) > ($${params.length - 1}, $${params.length})`);
-    }
-    params.push(limit + 1);
-    const rows = await ctx.db.query(
-      `SELECT ${ENTITY_SELECT} FROM entities e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY e.name, e.id LIMIT $${params.length}`,
-      params,
+    const page = await listEntities(
+      ctx.db,
+      filters,
+      { limit, ...(cursor ? { after: [String(cursor[0]), String(cursor[1])] as [string, string] } : {}) },
+      { where, params },
     );
-    const items = rows.slice(0, limit).map(entityView);
-    const last = items[items.length - 1];
-    res.json({ items, nextCursor: rows.length > limit && last ? encodeCursor([last.name, last.id]) : null });
+    const last = page.items[page.items.length - 1];
+    res.json({
+      items: page.items,
+      nextCursor: page.more && last ? encodeCursor([last.name, last.id]) : null,
+    });
   });
 
   router.get('/entities/:id', async (req, res) => {
-    callerOf(req);
+    const caller = callerOf(req);
+    await guardEntity(ctx.db, caller, req.params.id, 'read');
     const entity = await entityOr404(ctx, req.params.id);
-    const contacts = await ctx.db.query(
-      `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 ORDER BY k.is_primary DESC, k.name, k.id LIMIT 200`,
-      [entity.id],
-    );
-    const [counts] = await ctx.db.query<{ open: number; total: number }>(
-      `SELECT count(*) FILTER (WHERE status_category = 'open') AS open, count(*) AS total FROM cases WHERE entity_id = $1`,
-      [entity.id],
-    );
-    res.json({ ...entity, contacts: contacts.map(contactView), cases: counts });
+    const contacts = roleMay(caller, 'contact', 'read') ? await entityContacts(ctx.db, entity.id, 200) : [];
+    res.json({ ...entity, contacts, cases: await entityCaseCounts(ctx.db, entity.id) });
   });
 
   router.patch('/entities/:id', async (req, res) => {
-    requireRole(req, 'agent', 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'entity', 'edit');
     const patch = checkEntityInput(req.body ?? {}, '/body', false);
     const result = await ctx.db.transaction(async (tx) => {
-      const rows = await tx.query(`SELECT ${ENTITY_SELECT} FROM entities e WHERE e.id = $1 FOR UPDATE`, [
-        req.params.id,
-      ]);
-      if (!rows[0]) throw ProblemError.notFound(`Entity ${req.params.id}`);
-      const current = entityView(rows[0]);
+      const relation = await guardEntity(tx, caller, req.params.id, 'edit', { lock: true });
+      const current = (await findEntity(tx, req.params.id)) as EntityView;
+      if (patch.agentId !== undefined && patch.agentId !== current.agentId) {
+        permitRelation(caller, 'entity', 'reassign', relation, `Entity ${current.id}`);
+        if (patch.agentId !== null) await checkEntityAgent(tx, caller, patch.agentId, '/body/agentId');
+      }
       return updateEntity(
         tx,
         current,
@@ -446,65 +455,46 @@ export function entityRoutes(ctx: ApiContext): Router {
     res.json({ ...result.entity, changed: result.changed });
   });
 
+  router.delete('/entities/:id', async (req, res) => {
+    const caller = callerOf(req);
+    await ctx.db.transaction(async (tx) => {
+      await guardEntity(tx, caller, req.params.id, 'delete', { lock: true });
+      await deleteEntity(tx, req.params.id);
+    });
+    res.status(204).end();
+  });
+
   /** The entity's cases the caller may see, newest first. */
   router.get('/entities/:id/cases', async (req, res) => {
     const caller = callerOf(req);
-    const entity = await entityOr404(ctx, req.params.id);
+    await guardEntity(ctx.db, caller, req.params.id, 'read');
     const limit = pageLimit(req, 50, ctx.maxPageSize);
-    const params: unknown[] = [entity.id];
-    const visible = visibleCaseSql(caller, params);
-    params.push(limit);
-    const rows = await ctx.db.query(
-      `SELECT c.* FROM cases c WHERE c.entity_id = $1 AND ${visible}
-       ORDER BY c.created_at DESC, c.id LIMIT $${params.length}`,
-      params,
-    );
+    const rows = await entityCases(ctx.db, caller, req.params.id, limit);
     res.json({ items: rows.map(caseView) });
   });
 
   /** The timeline of the entity: events of its cases the caller may see, newest first. */
   router.get('/entities/:id/timeline', async (req, res) => {
     const caller = callerOf(req);
-    const entity = await entityOr404(ctx, req.params.id);
+    await guardEntity(ctx.db, caller, req.params.id, 'read');
     const limit = pageLimit(req, 100, ctx.maxPageSize);
-    const params: unknown[] = [entity.id];
-    const visible = visibleCaseSql(caller, params);
-    params.push(limit);
-    const rows = await ctx.db.query(
-      `SELECT ev.case_id, c.case_type, c.title, ev.seq, ev.at, ev.kind, ev.actor, ev.task_id, ev.detail
-       FROM cases c JOIN case_events ev ON ev.case_id = c.id
-       WHERE c.entity_id = $1 AND ${visible}
-       ORDER BY ev.at DESC, ev.case_id, ev.seq DESC LIMIT $${params.length}`,
-      params,
-    );
-    res.json({
-      items: rows.map((r) => ({
-        case: { id: r.case_id, type: r.case_type, title: r.title },
-        seq: r.seq,
-        at: r.at,
-        kind: r.kind,
-        actor: r.actor,
-        taskId: r.task_id,
-        detail: r.detail,
-      })),
-    });
+    res.json({ items: await entityTimeline(ctx.db, caller, req.params.id, limit) });
   });
 
   router.get('/entities/:id/contacts', async (req, res) => {
-    callerOf(req);
-    const entity = await entityOr404(ctx, req.params.id);
-    const rows = await ctx.db.query(
-      `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 ORDER BY k.is_primary DESC, k.name, k.id LIMIT 1000`,
-      [entity.id],
-    );
-    res.json({ items: rows.map(contactView) });
+    const caller = callerOf(req);
+    permit(caller, 'contact', 'read');
+    await guardEntity(ctx.db, caller, req.params.id, 'read');
+    res.json({ items: await entityContacts(ctx.db, req.params.id, 1000) });
   });
 
+  /** Adding a contact is an edit of its entity (crm/permissions.ts). */
   router.post('/entities/:id/contacts', async (req, res) => {
-    requireRole(req, 'agent', 'supervisor', 'admin');
-    const entity = await entityOr404(ctx, req.params.id);
+    const caller = callerOf(req);
+    permit(caller, 'entity', 'edit');
+    await guardEntity(ctx.db, caller, req.params.id, 'edit');
     const input = checkContactInput(req.body ?? {}, '/body', true);
-    const contact = await ctx.db.transaction((tx) => insertContact(tx, entity.id, input));
+    const contact = await ctx.db.transaction((tx) => insertContact(tx, req.params.id, input));
     res.status(201).location(`/api/contacts/${contact.id}`).json(contact);
   });
 
@@ -517,10 +507,12 @@ export function entityRoutes(ctx: ApiContext): Router {
     '/entities/:id/contacts/vcard',
     express.text({ type: VCARD_TYPES, limit: '5mb' }),
     async (req, res) => {
-      requireRole(req, 'agent', 'supervisor', 'admin');
+      const caller = callerOf(req);
+      permit(caller, 'entity', 'edit');
       const text = textBody(req, VCARD_TYPES);
       const acceptValid = flag(req, 'acceptValid');
-      const entity = await entityOr404(ctx, req.params.id);
+      await guardEntity(ctx.db, caller, req.params.id, 'edit');
+      const entityId = req.params.id;
       const cards = parseVcards(text);
       if (cards.length === 0)
         throw ProblemError.badRequest('The file holds no vCard', [
@@ -553,20 +545,11 @@ export function entityRoutes(ctx: ApiContext): Router {
         );
       }
       const results = await ctx.db.transaction(async (tx) => {
-        const out: {
-          card: number;
-          result: 'created' | 'unchanged';
-          contact: ReturnType<typeof contactView>;
-        }[] = [];
+        const out: { card: number; result: 'created' | 'unchanged'; contact: ContactView }[] = [];
         for (const { card, contact } of valid) {
-          const existing = await tx.query(
-            contact.email
-              ? `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 AND lower(k.email) = lower($2)`
-              : `SELECT ${CONTACT_SELECT} FROM contacts k WHERE k.entity_id = $1 AND k.email IS NULL AND k.name = $2`,
-            [entity.id, contact.email ?? contact.name],
-          );
-          if (existing[0]) out.push({ card, result: 'unchanged', contact: contactView(existing[0]) });
-          else out.push({ card, result: 'created', contact: await insertContact(tx, entity.id, contact) });
+          const existing = await findCardContact(tx, entityId, contact);
+          if (existing) out.push({ card, result: 'unchanged', contact: existing });
+          else out.push({ card, result: 'created', contact: await insertContact(tx, entityId, contact) });
         }
         return out;
       });

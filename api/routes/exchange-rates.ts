@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { deleteRate, listRates, putRate } from '../../crm/exchange-rates';
-import { requireRole } from '../auth';
+import { permit } from '../../crm/permissions';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { problemResponses, type OperationSpec } from '../operation';
 import { ProblemError, type FieldError } from '../problem';
@@ -107,7 +108,7 @@ export function exchangeRateRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/exchange-rates', async (req, res) => {
-    requireRole(req, 'agent', 'supervisor', 'admin', 'designer');
+    permit(callerOf(req), 'exchangeRate', 'read');
     knownQuery(req, listQuery);
     const from = queryString(req, 'from', 3);
     const to = queryString(req, 'to', 3);
@@ -116,7 +117,8 @@ export function exchangeRateRoutes(ctx: ApiContext): Router {
   });
 
   router.put('/exchange-rates/:from/:to/:validFrom', async (req, res) => {
-    const caller = requireRole(req, 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'exchangeRate', 'write');
     const key = pathKey(req.params);
     let bodyErrors: FieldError[] = [];
     let rate = 0;
@@ -134,7 +136,7 @@ export function exchangeRateRoutes(ctx: ApiContext): Router {
   });
 
   router.delete('/exchange-rates/:from/:to/:validFrom', async (req, res) => {
-    requireRole(req, 'admin');
+    permit(callerOf(req), 'exchangeRate', 'write');
     const key = pathKey(req.params);
     if (key.errors.length > 0) throw ProblemError.notFound(`Rate ${key.from}/${key.to}/${key.validFrom}`);
     if (!(await deleteRate(ctx.db, key)))

@@ -12,7 +12,8 @@ import {
   type ImportCase,
 } from '../../crm/imports';
 import { logger } from '../../lib/logger';
-import { requireRole } from '../auth';
+import { permit } from '../../crm/permissions';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import {
   dateTime,
@@ -247,7 +248,8 @@ export function importRoutes(ctx: ApiContext): Router {
     '/imports',
     express.text({ type: ['text/csv', 'application/csv'], limit: '50mb' }),
     async (req, res) => {
-      const caller = requireRole(req, 'supervisor', 'admin');
+      const caller = callerOf(req);
+      permit(caller, 'import', 'write');
       const acceptValid = flag(req, 'acceptValid');
       const wait = flag(req, 'wait');
       let format: 'json' | 'csv';
@@ -328,13 +330,13 @@ export function importRoutes(ctx: ApiContext): Router {
   );
 
   router.get('/imports/:id', async (req, res) => {
-    requireRole(req, 'supervisor', 'admin');
+    permit(callerOf(req), 'import', 'read');
     res.json(importView(await loadJob(ctx, req.params.id)));
   });
 
   /** The rows of an import with their outcome (`?state=failed` for the error report). */
   router.get('/imports/:id/rows', async (req, res) => {
-    requireRole(req, 'supervisor', 'admin');
+    permit(callerOf(req), 'import', 'read');
     const job = await loadJob(ctx, req.params.id);
     const state = queryString(req, 'state', 20);
     const rows = await ctx.db.query(
@@ -355,7 +357,8 @@ export function importRoutes(ctx: ApiContext): Router {
 
   /** Resumes a job that stopped (the API restarted, the engine was down): its pending rows are processed. */
   router.post('/imports/:id/resume', async (req, res) => {
-    const caller = requireRole(req, 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'import', 'write');
     const job = await loadJob(ctx, req.params.id);
     const stored = await definitionVersion(ctx.db, job.case_type as string, job.definition_version as number);
     if (!stored)

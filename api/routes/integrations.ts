@@ -7,7 +7,8 @@ import {
 } from '../../crm/entities';
 import { MAX_INBOUND_BYTES, receiveEmail } from '../../crm/inbound';
 import { emailAddressProblem } from '../../lib/email-address';
-import { requireRole } from '../auth';
+import { permit } from '../../crm/permissions';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, problemResponses, problemSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
@@ -201,7 +202,8 @@ export function integrationRoutes(ctx: ApiContext): Router {
    * Idempotent: the same payload again changes nothing and answers `"result": "unchanged"`.
    */
   router.post('/integrations/erp/customers', async (req, res) => {
-    const caller = requireRole(req, 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'integration', 'write');
     const input = checkEntityInput(req.body ?? {}, '/body', false) as EntityInput;
     if (!input.externalCode)
       throw ProblemError.badRequest('The ERP customer needs its external code', [
@@ -224,7 +226,7 @@ export function integrationRoutes(ctx: ApiContext): Router {
 
   /** Configures an inbound address: which case type a message sent to it opens. */
   router.put('/integrations/inbound-mailboxes/:address', async (req, res) => {
-    requireRole(req, 'admin');
+    permit(callerOf(req), 'integration', 'write');
     const address = String(req.params.address).toLowerCase();
     const problem = emailAddressProblem(address);
     if (problem)
@@ -263,7 +265,7 @@ export function integrationRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/integrations/inbound-mailboxes', async (req, res) => {
-    requireRole(req, 'admin', 'supervisor');
+    permit(callerOf(req), 'integration', 'read');
     const rows = await ctx.db.query('SELECT * FROM inbound_mailboxes ORDER BY address');
     res.json({ items: rows.map(mailboxView) });
   });
@@ -276,7 +278,7 @@ export function integrationRoutes(ctx: ApiContext): Router {
     '/integrations/inbound-email',
     express.raw({ type: 'message/rfc822', limit: MAX_INBOUND_BYTES }),
     async (req, res) => {
-      requireRole(req, 'admin');
+      permit(callerOf(req), 'integration', 'write');
       if (!Buffer.isBuffer(req.body)) throw unsupportedType(req, ['message/rfc822']);
       const to = queryString(req, 'to', 320);
       const result = await receiveEmail(

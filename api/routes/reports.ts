@@ -15,7 +15,8 @@ import {
   type StatusSelector,
 } from '../../crm/reports';
 import { loadSegmentPredicate } from '../../crm/segment-store';
-import { requireRole, type Caller } from '../auth';
+import { permit } from '../../crm/permissions';
+import { callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { caseViewSchema, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
@@ -409,7 +410,8 @@ export function reportRoutes(ctx: ApiContext): Router {
 
   /** Forecast by status, agent and expected-close month. JSON, or CSV with `Accept: text/csv` / `?format=csv`. */
   router.get('/reports/forecast', async (req, res) => {
-    const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'report', 'read');
     knownQuery(req, forecastQuery);
     const params: unknown[] = [];
     const scope = await scopeFor(ctx, req, caller, params);
@@ -505,7 +507,8 @@ export function reportRoutes(ctx: ApiContext): Router {
    * statuses that count as open (default: the `open` category of each case's definition).
    */
   router.get('/reports/open-cases', async (req, res) => {
-    const caller = requireRole(req, 'agent', 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'report', 'read');
     knownQuery(req, openCasesQuery);
     const params: unknown[] = [];
     const scope = await scopeFor(ctx, req, caller, params);

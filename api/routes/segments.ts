@@ -4,7 +4,8 @@ import type { Queryable } from '../../db';
 import { ENTITY_SELECT, entityView } from '../../crm/entities';
 import { findSegment } from '../../crm/segment-store';
 import { compileSegment, segmentErrors, segmentFilterSchema, type SegmentFilter } from '../../crm/segments';
-import { callerOf, requireRole } from '../auth';
+import { permit } from '../../crm/permissions';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
@@ -277,14 +278,15 @@ export function segmentRoutes(ctx: ApiContext): Router {
 
   /** Tries a filter without saving it: how many entities match, and the first ones. */
   router.post('/segments/preview', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'segment', 'read');
     const body = check<{ filter: unknown }>(previewSchema, req.body ?? {}, '/body');
     const filter = checkFilter(body.filter, '/body/filter');
     res.json(await members(ctx.db, filter, pageLimit(req, 20, ctx.maxPageSize)));
   });
 
   router.post('/segments', async (req, res) => {
-    const caller = requireRole(req, 'supervisor', 'admin');
+    const caller = callerOf(req);
+    permit(caller, 'segment', 'write');
     const body = check<{ name: string; description?: string | null; filter: unknown }>(
       segmentSchema,
       req.body ?? {},
@@ -303,7 +305,7 @@ export function segmentRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/segments', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'segment', 'read');
     const rows = await ctx.db.query(
       'SELECT id, name, description, filter, created_by, created_at, updated_at FROM segments ORDER BY name LIMIT 1000',
     );
@@ -321,14 +323,14 @@ export function segmentRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/segments/:id', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'segment', 'read');
     const segment = await findSegment(ctx.db, req.params.id);
     if (!segment) throw ProblemError.notFound(`Segment ${req.params.id}`);
     res.json(segment);
   });
 
   router.put('/segments/:id', async (req, res) => {
-    requireRole(req, 'supervisor', 'admin');
+    permit(callerOf(req), 'segment', 'write');
     const body = check<{ name: string; description?: string | null; filter: unknown }>(
       segmentSchema,
       req.body ?? {},
@@ -346,7 +348,7 @@ export function segmentRoutes(ctx: ApiContext): Router {
   });
 
   router.delete('/segments/:id', async (req, res) => {
-    requireRole(req, 'supervisor', 'admin');
+    permit(callerOf(req), 'segment', 'write');
     const rows = await ctx.db.query('DELETE FROM segments WHERE id = $1 RETURNING id', [req.params.id]);
     if (!rows[0]) throw ProblemError.notFound(`Segment ${req.params.id}`);
     res.status(204).end();
@@ -354,7 +356,8 @@ export function segmentRoutes(ctx: ApiContext): Router {
 
   /** The entities of a saved segment, evaluated now. */
   router.get('/segments/:id/entities', async (req, res) => {
-    callerOf(req);
+    permit(callerOf(req), 'segment', 'read');
+    permit(callerOf(req), 'entity', 'list');
     const segment = await findSegment(ctx.db, req.params.id);
     if (!segment) throw ProblemError.notFound(`Segment ${req.params.id}`);
     res.json({

@@ -4,7 +4,7 @@ import type { ActorEvent } from '../../engine/state';
 import type { Priority } from '../../engine/types';
 import type { ActionResult } from '../../workflows/messages';
 import { callerOf, type Caller } from '../auth';
-import { visibleTaskSql } from '../access';
+import { visibleTaskSql } from '../../identity/visibility';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
 import { currentTask, taskViewOf } from '../current-task';

@@ -924,6 +924,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/case-types/{id}/statuses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The statuses of a case type's latest version, in pipeline order
+         * @description Pipeline order is the order the definition lists its statuses (the forecast and open-cases reports use it too); `position` counts from 1.
+         */
+        get: operations["listCaseTypeStatuses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/case-types/{id}": {
         parameters: {
             query?: never;
@@ -995,7 +1015,7 @@ export interface paths {
         get: operations["listEntities"];
         put?: never;
         /**
-         * Creates an entity (person or company) (agents, supervisors and administrators)
+         * Creates an entity (person or company) (agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
          * @description Kind defaults to EN, type to company, code to the external code or a generated one. `custom` is also validated against the company-defined entity schema; `agentId` must be a user. Answers with a Location header.
          */
         post: operations["createEntity"];
@@ -1019,12 +1039,16 @@ export interface paths {
         get: operations["getEntity"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Deletes an entity and its contacts (its team's supervisor, or an administrator)
+         * @description An entity that cases, campaign targets or received emails name is their history and stays: 409 entity-in-use. See docs/permissions.md.
+         */
+        delete: operations["deleteEntity"];
         options?: never;
         head?: never;
         /**
-         * Changes an entity's fields (agents, supervisors and administrators)
-         * @description Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` is merged into the stored custom fields (fields not sent are kept, a null removes one); the values sent are validated against the company-defined entity schema.
+         * Changes an entity's fields (agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
+         * @description Changing `agentId` reassigns the entity: only its team's supervisor (to themselves or a member of a team they belong to or supervise) or an administrator may, and the new agent must be an active agent or supervisor. Only the fields sent change; `changed` lists those whose value differed (empty when nothing changed). `custom` is merged into the stored custom fields (fields not sent are kept, a null removes one); the values sent are validated against the company-defined entity schema.
          */
         patch: operations["updateEntity"];
         trace?: never;
@@ -1083,7 +1107,7 @@ export interface paths {
         get: operations["listEntityContacts"];
         put?: never;
         /**
-         * Adds a contact to the entity (agents, supervisors and administrators)
+         * Adds a contact to the entity (agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
          * @description A primary contact takes the flag from the entity's previous primary. `custom` is also validated against the company-defined contact schema. Answers with a Location header.
          */
         post: operations["createEntityContact"];
@@ -1103,7 +1127,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Imports business cards (.vcf) as contacts of the entity (agents, supervisors and administrators)
+         * Imports business cards (.vcf) as contacts of the entity (agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
          * @description The body is the file itself, as text/vcard (or text/x-vcard, text/directory), at most 5 MB, with one or more cards (vCard 2.1, 3.0 or 4.0). A card whose address (or, without one, name) is already a contact of the entity is left as it is ("unchanged"), so a re-import changes nothing. With any invalid card nothing is written and the 400 lists every error with its card and line, unless `acceptValid=true`. Answers 201 when at least one contact was created, 200 otherwise.
          */
         post: operations["importEntityContactsVcard"];
@@ -1144,15 +1168,35 @@ export interface paths {
         get: operations["getContact"];
         put?: never;
         post?: never;
-        /** Deletes a contact (agents, supervisors and administrators) */
+        /** Deletes a contact (agents and supervisors on their own and their teams' entities, administrators on all) */
         delete: operations["deleteContact"];
         options?: never;
         head?: never;
         /**
-         * Changes a contact's fields (agents, supervisors and administrators)
+         * Changes a contact's fields (agents and supervisors on their own and their teams' entities, administrators on all)
          * @description Only the fields sent change. Making a contact primary takes the flag from the entity's previous primary contact. `custom` is also validated against the company-defined contact schema.
          */
         patch: operations["updateContact"];
+        trace?: never;
+    };
+    "/api/schemas/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The company-defined (custom) fields of entities or contacts, with their types and labels
+         * @description `name` is `entity` or `contact`. `fields` lists every leaf field in the order the schema declares it (nested objects walked into, as `billing.paymentTerms`); `schema` is the JSON Schema every write is validated against (definitions/<name>.schema.json). Every role may read it: it holds no personal data.
+         */
+        get: operations["getCustomFieldSchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/segments/preview": {
@@ -1416,7 +1460,7 @@ export interface paths {
         put?: never;
         /**
          * Starts or resumes a campaign: one case per target (supervisors and administrators)
-         * @description Long-running: the cases are started in the background through Temporal, in batches and rate-limited; follow the progress with GET /api/campaigns/{id}. Pins the case type version at the first start and, when the campaign has no targets, adds those of its segment. Idempotent: a running start is joined and started targets are not started again. Takes no body.
+         * @description Long-running: the cases are started in the background through Temporal, in batches and rate-limited; follow the progress with GET /api/campaigns/{id}. Pins the case type version at the first start and, when the campaign has no targets, adds those of its segment. Idempotent: a running start is joined and started targets are not started again. Takes no body: a stored setup that no longer holds is a 409 campaign-not-startable pointing at the campaign's fields.
          */
         post: operations["startCampaign"];
         delete?: never;
@@ -11013,6 +11057,96 @@ export interface operations {
             };
         };
     };
+    listCaseTypeStatuses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case type id, e.g. opportunity */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statuses */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        caseType: string;
+                        version: number;
+                        initialStatus: string;
+                        items: {
+                            position: number;
+                            code: string;
+                            name: string;
+                            /** @enum {unknown} */
+                            category: "open" | "won" | "lost" | "closed";
+                            /** @description Default close probability in percent, for the forecast */
+                            probability?: number;
+                            /** @description A user may set this status by hand */
+                            manual?: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     getCaseType: {
         parameters: {
             query?: never;
@@ -11776,6 +11910,131 @@ export interface operations {
             };
             /** @description Unknown, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteEntity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13286,6 +13545,102 @@ export interface operations {
             };
             /** @description Conflict with the current state (body carries the current task for task actions) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    getCustomFieldSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description entity or contact */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The custom fields */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {unknown} */
+                        name: "entity" | "contact";
+                        fields: {
+                            /** @description Dotted path under `custom`; segments filter it as custom.<path> */
+                            path: string;
+                            /** @description JSON Schema type: string, integer, number, boolean, array */
+                            type: string;
+                            /** @description The schema's title, or the field name in words */
+                            label: string;
+                            description: string | null;
+                            /** @description date, uri, ... */
+                            format: string | null;
+                            /** @description The allowed values, when the field has a list */
+                            enum: unknown[] | null;
+                            /** @description Type of the items of an array field */
+                            itemType: string | null;
+                            required: boolean;
+                        }[];
+                        /** @description The JSON Schema of `custom` */
+                        schema: Record<string, never>;
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15930,32 +16285,6 @@ export interface operations {
                             failed: number;
                             casesCreated: number;
                         };
-                    };
-                };
-            };
-            /** @description Invalid request (validation-error, with a JSON pointer per error) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": {
-                        /**
-                         * Format: uri
-                         * @description Stable URI; documented in docs/problems.md
-                         */
-                        type: string;
-                        title: string;
-                        status: number;
-                        detail?: string;
-                        instance?: string;
-                        /** @description Engine rejection code, for rejected task actions */
-                        code?: string;
-                        errors?: {
-                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
-                            pointer: string;
-                            message: string;
-                        }[];
                     };
                 };
             };

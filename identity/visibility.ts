@@ -1,4 +1,18 @@
-import type { Caller } from './auth';
+/** Which tasks and cases a person may see, as SQL predicates (the task services and the CRM policy share them). */
+import type { UserRole } from './users';
+
+/** Who is asking: a user with their role, teams and what they supervise (the API's `Caller` is one). */
+export interface Principal {
+  userId: string;
+  role: UserRole;
+  email: string;
+  /** Teams the user belongs to. */
+  teams: string[];
+  /** Teams the user supervises (supervisors and administrators only). */
+  supervisedTeams: string[];
+  /** Members of the supervised teams. */
+  supervisedUsers: string[];
+}
 
 /**
  * SQL predicate over `tasks t` for tasks the caller may see: their own (assigned, delegated by them,
@@ -7,7 +21,7 @@ import type { Caller } from './auth';
  * Parameters are appended to `params`; the returned text references them by position.
  */
 export function visibleTaskSql(
-  caller: Caller,
+  caller: Principal,
   params: unknown[],
   alias = 't',
   options: { forAction?: boolean } = {},
@@ -24,7 +38,7 @@ export function visibleTaskSql(
 }
 
 /** SQL predicate over `cases c` for cases the caller may see: owned, or holding a task they may see. */
-export function visibleCaseSql(caller: Caller, params: unknown[], alias = 'c'): string {
+export function visibleCaseSql(caller: Principal, params: unknown[], alias = 'c'): string {
   if (caller.role === 'admin') return 'true';
   const tasks = visibleTaskSql(caller, params, 'vt');
   params.push(caller.userId);
