@@ -3,7 +3,13 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
-import { DEFAULT_AUTH, type AuthSettings, type Config } from '../lib/config';
+import {
+  DEFAULT_AUTH,
+  DEFAULT_SECURITY,
+  type AuthSettings,
+  type Config,
+  type SecuritySettings,
+} from '../lib/config';
 import { logger } from '../lib/logger';
 import { AccountMailer, type AccountMailOptions } from './account-mail';
 import { authenticate } from './auth';
@@ -13,6 +19,7 @@ import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
 import { requestGuards } from './request-guards';
+import { authFailureLimit, limitExpensiveRoutes, noStore, securityHeaders } from './security';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
 import { caseRoutes } from './routes/cases';
 import { caseTypeRoutes } from './routes/case-types';
@@ -63,6 +70,10 @@ export interface AppDeps {
   accountMail?: AccountMailOptions;
   /** The built web app served at `/`; defaults to web/dist. */
   webDistDir?: string;
+  /** Rate limits and token lifetimes; defaults as in lib/config.ts. */
+  security?: SecuritySettings;
+  /** Express `trust proxy` (TRUST_PROXY), which decides the client address rate limits count by. */
+  trustProxy?: Config['trustProxy'];
 }
 
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
@@ -87,20 +98,42 @@ export function appSettings(
   config: Config,
 ): Pick<
   AppDeps,
-  'taskQueue' | 'publicUrl' | 'maxPageSize' | 'bodyLimit' | 'updateTimeoutMs' | 'auth' | 'webDistDir'
+  | 'taskQueue'
+  | 'publicUrl'
+  | 'maxPageSize'
+  | 'bodyLimit'
+  | 'updateTimeoutMs'
+  | 'auth'
+  | 'webDistDir'
+  | 'security'
+  | 'trustProxy'
 > {
-  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir } = config;
-  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir };
+  const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, security } =
+    config;
+  const { trustProxy } = config;
+  return {
+    taskQueue,
+    publicUrl,
+    maxPageSize,
+    bodyLimit,
+    updateTimeoutMs,
+    auth,
+    webDistDir,
+    security,
+    trustProxy,
+  };
 }
 
 /** Builds the HTTP API. Listening is the caller's job. */
 export function createApp(deps: AppDeps): Express {
   const auth = deps.auth ?? DEFAULT_AUTH;
+  const security = deps.security ?? DEFAULT_SECURITY;
   const ctx: ApiContext = {
     db: deps.db,
     callers: new CallerCache(deps.db),
     sessions: new SessionStore(deps.db, auth),
     auth,
+    security,
     ...(deps.accountMail ? { accountMail: new AccountMailer(deps.accountMail) } : {}),
     textStats: new TextStats(deps.db),
     client: deps.client,
@@ -120,10 +153,17 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  app.use(securityHeaders(deps.publicUrl));
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(requestGuards);
   app.use(healthRoutes(ctx));
-  if (deps.mailbox) app.use(devRoutes(ctx));
+  const authenticated = [
+    authFailureLimit(security, auth.signInWindowMinutes),
+    noStore,
+    authenticate(ctx.callers, ctx.sessions, ctx.publicUrl),
+  ];
+  if (deps.mailbox) app.use(devRoutes(ctx, authenticated));
   app.use(docsRoutes(ctx));
   app.use(calendarFeedRoutes(ctx));
   // Email outbox, resends, template previews (authenticated) and unsubscribe links (not): issue 5.
@@ -132,7 +172,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionRoutes(ctx));
   app.use(passwordRoutes(ctx));
   const api = express.Router();
-  api.use(authenticate(ctx.callers, ctx.sessions, ctx.publicUrl));
+  api.use(authenticated);
+  limitExpensiveRoutes(api, security);
   api.use(caseRoutes(ctx));
   api.use(caseTypeRoutes(ctx));
   api.use(taskRoutes(ctx));

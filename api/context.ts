@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
-import type { AuthSettings } from '../lib/config';
+import type { AuthSettings, SecuritySettings } from '../lib/config';
 import type { AccountMailer } from './account-mail';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
@@ -28,6 +28,8 @@ export interface ApiContext {
   sessions: SessionStore;
   /** Sign-in settings: session lifetimes, rate limits, password link lifetimes. */
   auth: AuthSettings;
+  /** Rate limits and API-token lifetimes. */
+  security: SecuritySettings;
   /** Sends invites and password links; undefined when no SMTP transport is configured. */
   accountMail?: AccountMailer;
   /** Word frequencies among open tasks, for administrators' text search. */
