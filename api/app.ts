@@ -18,6 +18,7 @@ import { CallerCache } from './caller-cache';
 import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
+import { ApiMetrics } from './metrics';
 import { requestGuards } from './request-guards';
 import { authFailureLimit, limitExpensiveRoutes, noStore, securityHeaders } from './security';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
@@ -72,6 +73,8 @@ export interface AppDeps {
   webDistDir?: string;
   /** Rate limits and token lifetimes; defaults as in lib/config.ts. */
   security?: SecuritySettings;
+  /** Bearer token for GET /metrics (METRICS_TOKEN); without it only clients on this host read it. */
+  metricsToken?: string;
   /** Express `trust proxy` (TRUST_PROXY), which decides the client address rate limits count by. */
   trustProxy?: Config['trustProxy'];
 }
@@ -107,10 +110,11 @@ export function appSettings(
   | 'webDistDir'
   | 'security'
   | 'trustProxy'
+  | 'metricsToken'
 > {
   const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, security } =
     config;
-  const { trustProxy } = config;
+  const { trustProxy, metricsToken } = config;
   return {
     taskQueue,
     publicUrl,
@@ -121,6 +125,7 @@ export function appSettings(
     webDistDir,
     security,
     trustProxy,
+    ...(metricsToken ? { metricsToken } : {}),
   };
 }
 
@@ -128,6 +133,7 @@ export function appSettings(
 export function createApp(deps: AppDeps): Express {
   const auth = deps.auth ?? DEFAULT_AUTH;
   const security = deps.security ?? DEFAULT_SECURITY;
+  const metrics = new ApiMetrics(deps.db);
   const ctx: ApiContext = {
     db: deps.db,
     callers: new CallerCache(deps.db),
@@ -137,9 +143,14 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.accountMail ? { accountMail: new AccountMailer(deps.accountMail) } : {}),
     textStats: new TextStats(deps.db),
     client: deps.client,
-    gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs, (projection) =>
-      projectCase(deps.db, projection),
+    gateway: new CaseGateway(
+      deps.client,
+      deps.taskQueue,
+      deps.updateTimeoutMs,
+      (projection) => projectCase(deps.db, projection),
+      (call, fn) => metrics.timeCaseCall(call, fn),
     ),
+    metrics,
     taskQueue: deps.taskQueue,
     publicUrl: deps.publicUrl,
     maxPageSize: deps.maxPageSize,
@@ -154,10 +165,12 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  app.use(metrics.middleware);
   app.use(securityHeaders(deps.publicUrl));
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(requestGuards);
   app.use(healthRoutes(ctx));
+  app.use(metrics.routes(deps.metricsToken));
   const authenticated = [
     authFailureLimit(security, auth.signInWindowMinutes),
     noStore,
@@ -172,6 +185,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionRoutes(ctx));
   app.use(passwordRoutes(ctx));
   const api = express.Router();
+  api.use(metrics.markBase);
   api.use(authenticated);
   limitExpensiveRoutes(api, security);
   api.use(caseRoutes(ctx));

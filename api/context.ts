@@ -4,6 +4,7 @@ import type { AuthSettings, SecuritySettings } from '../lib/config';
 import type { AccountMailer } from './account-mail';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
+import type { ApiMetrics } from './metrics';
 import type { SessionStore } from './sessions';
 import type { TextStats } from './text-stats';
 
@@ -42,6 +43,8 @@ export interface ApiContext {
   maxPageSize: number;
   /** The development SMTP sink, when `npm start` runs one: served at /dev/mail. */
   mailbox?: { messages(): MailboxMessage[] };
+  /** Prometheus metrics of this API process (GET /metrics). */
+  metrics: ApiMetrics;
   /** Health probes by component name; each resolves when healthy. */
   probes: Record<string, () => Promise<unknown>>;
 }

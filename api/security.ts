@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { SecuritySettings } from '../lib/config';
@@ -36,6 +36,18 @@ export function securityHeaders(publicUrl: string): RequestHandler {
     xFrameOptions: { action: 'deny' },
     // A one-time ?token= link must not leave with the Referer header.
     referrerPolicy: { policy: 'same-origin' },
+  });
+}
+
+/**
+ * For a page the web app shows in an iframe of its own (the case diagram): framing by the same origin
+ * only, and a policy that lets the page load nothing and run nothing (it is inline SVG and styles).
+ */
+export function allowSameOriginFraming(res: Response): void {
+  res.set({
+    'X-Frame-Options': 'SAMEORIGIN',
+    'Content-Security-Policy':
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
   });
 }
 

@@ -42,6 +42,10 @@ export interface Config {
   webDistDir: string;
   /** Rate limits and token lifetimes. */
   security: SecuritySettings;
+  /** Bearer token Prometheus sends for /metrics (METRICS_TOKEN); unset: only clients on this host. */
+  metricsToken: string | undefined;
+  /** Port of the worker's /livez, /readyz and /metrics (WORKER_OPS_PORT); 0: none. */
+  workerOpsPort: number;
 }
 
 /** Rate limits and API-token lifetimes (README configuration table). */
@@ -213,5 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webDistDir: path.resolve(env.WEB_DIST_DIR || path.join(root, 'web', 'dist')),
     security,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    workerOpsPort: int(env, 'WORKER_OPS_PORT', 0),
   };
 }

@@ -11,7 +11,7 @@ import { createApp, type AppDeps } from '../api/app';
 import { listen } from '../api/server';
 import { freePort } from '../infra/ports';
 import { DEFAULT_SECURITY } from '../lib/config';
-import { startTestEnv, type TestEnv } from './support/env';
+import { scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
 import { spawnProcess, stopProcess } from './support/processes';
 
 let env: TestEnv;
@@ -108,6 +108,17 @@ describe('headers', () => {
     const behindTls = await fetch(`${secure}/livez`);
     expect(behindTls.headers.get('strict-transport-security')).toMatch(/^max-age=\d+; includeSubDomains$/);
     expect(behindTls.headers.get('content-security-policy')).toContain('upgrade-insecure-requests');
+  });
+
+  it("lets only the app's own origin frame the case diagram, which may load and run nothing", async () => {
+    const caseType = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
+    const res = await env.http(env.users.alice, 'GET', `/api/case-types/${caseType}/diagram`);
+    expect(res.status).toBe(200);
+    expect(res.type).toContain('text/html');
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'self'");
+    expect(csp).toContain("default-src 'none'");
   });
 
   it('marks authenticated reads Cache-Control: no-store', async () => {
