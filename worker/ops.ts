@@ -87,7 +87,9 @@ export async function installWorkerTelemetry(opsPort: number): Promise<string | 
     installRuntime();
     return undefined;
   }
-  const port = await freePort();
+  // Never the ops port itself: the OS may hand out a port just released by whoever chose that one.
+  let port = await freePort();
+  while (port === opsPort) port = await freePort();
   installRuntime({ prometheusBindAddress: `127.0.0.1:${port}` });
   return `http://127.0.0.1:${port}/metrics`;
 }
