@@ -3,7 +3,14 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
-import { DEFAULT_AUTH, loadConfig, type AuthSettings, type Config } from '../lib/config';
+import {
+  DEFAULT_AUTH,
+  DEFAULT_SECURITY,
+  loadConfig,
+  type AuthSettings,
+  type Config,
+  type SecuritySettings,
+} from '../lib/config';
 import { logger } from '../lib/logger';
 import { AccountMailer, type AccountMailOptions } from './account-mail';
 import { authenticate } from './auth';
@@ -12,7 +19,9 @@ import { CallerCache } from './caller-cache';
 import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
+import { ApiMetrics } from './metrics';
 import { requestGuards } from './request-guards';
+import { authFailureLimit, limitExpensiveRoutes, noStore, securityHeaders } from './security';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
 import { caseListRoutes } from './routes/case-list';
 import { caseRoutes } from './routes/cases';
@@ -68,6 +77,12 @@ export interface AppDeps {
   webDistDir?: string;
   /** Where definitions published at run time find their email templates (`templates/`); default DEFINITIONS_DIR. */
   definitionsDir?: string;
+  /** Rate limits and token lifetimes; defaults as in lib/config.ts. */
+  security?: SecuritySettings;
+  /** Bearer token for GET /metrics (METRICS_TOKEN); without it only clients on this host read it. */
+  metricsToken?: string;
+  /** Express `trust proxy` (TRUST_PROXY), which decides the client address rate limits count by. */
+  trustProxy?: Config['trustProxy'];
 }
 
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
@@ -100,26 +115,50 @@ export function appSettings(
   | 'auth'
   | 'webDistDir'
   | 'definitionsDir'
+  | 'security'
+  | 'trustProxy'
+  | 'metricsToken'
 > {
   const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, definitionsDir } =
     config;
-  return { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, definitionsDir };
+  const { security, trustProxy, metricsToken } = config;
+  return {
+    taskQueue,
+    publicUrl,
+    maxPageSize,
+    bodyLimit,
+    updateTimeoutMs,
+    auth,
+    webDistDir,
+    definitionsDir,
+    security,
+    trustProxy,
+    ...(metricsToken ? { metricsToken } : {}),
+  };
 }
 
 /** Builds the HTTP API. Listening is the caller's job. */
 export function createApp(deps: AppDeps): Express {
   const auth = deps.auth ?? DEFAULT_AUTH;
+  const security = deps.security ?? DEFAULT_SECURITY;
+  const metrics = new ApiMetrics(deps.db);
   const ctx: ApiContext = {
     db: deps.db,
     callers: new CallerCache(deps.db),
     sessions: new SessionStore(deps.db, auth),
     auth,
+    security,
     ...(deps.accountMail ? { accountMail: new AccountMailer(deps.accountMail) } : {}),
     textStats: new TextStats(deps.db),
     client: deps.client,
-    gateway: new CaseGateway(deps.client, deps.taskQueue, deps.updateTimeoutMs, (projection) =>
-      projectCase(deps.db, projection),
+    gateway: new CaseGateway(
+      deps.client,
+      deps.taskQueue,
+      deps.updateTimeoutMs,
+      (projection) => projectCase(deps.db, projection),
+      (call, fn) => metrics.timeCaseCall(call, fn),
     ),
+    metrics,
     taskQueue: deps.taskQueue,
     publicUrl: deps.publicUrl,
     maxPageSize: deps.maxPageSize,
@@ -134,10 +173,19 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  app.use(metrics.middleware);
+  app.use(securityHeaders(deps.publicUrl));
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(requestGuards);
   app.use(healthRoutes(ctx));
-  if (deps.mailbox) app.use(devRoutes(ctx));
+  app.use(metrics.routes(deps.metricsToken));
+  const authenticated = [
+    authFailureLimit(security, auth.signInWindowMinutes),
+    noStore,
+    authenticate(ctx.callers, ctx.sessions, ctx.publicUrl),
+  ];
+  if (deps.mailbox) app.use(devRoutes(ctx, authenticated));
   app.use(docsRoutes(ctx));
   app.use(calendarFeedRoutes(ctx));
   // Email outbox, resends, template previews (authenticated) and unsubscribe links (not): issue 5.
@@ -146,7 +194,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionRoutes(ctx));
   app.use(passwordRoutes(ctx));
   const api = express.Router();
-  api.use(authenticate(ctx.callers, ctx.sessions, ctx.publicUrl));
+  api.use(metrics.markBase);
+  api.use(authenticated);
+  limitExpensiveRoutes(api, security);
   api.use(caseListRoutes(ctx));
   api.use(caseRoutes(ctx));
   api.use(caseTypeRoutes(ctx));

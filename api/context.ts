@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
-import type { AuthSettings } from '../lib/config';
+import type { AuthSettings, SecuritySettings } from '../lib/config';
 import type { AccountMailer } from './account-mail';
 import type { CallerCache } from './caller-cache';
 import type { CaseGateway } from './gateway';
+import type { ApiMetrics } from './metrics';
 import type { SessionStore } from './sessions';
 import type { TextStats } from './text-stats';
 
@@ -28,6 +29,8 @@ export interface ApiContext {
   sessions: SessionStore;
   /** Sign-in settings: session lifetimes, rate limits, password link lifetimes. */
   auth: AuthSettings;
+  /** Rate limits and API-token lifetimes. */
+  security: SecuritySettings;
   /** Sends invites and password links; undefined when no SMTP transport is configured. */
   accountMail?: AccountMailer;
   /** Word frequencies among open tasks, for administrators' text search. */
@@ -42,6 +45,8 @@ export interface ApiContext {
   definitionsDir: string;
   /** The development SMTP sink, when `npm start` runs one: served at /dev/mail. */
   mailbox?: { messages(): MailboxMessage[] };
+  /** Prometheus metrics of this API process (GET /metrics). */
+  metrics: ApiMetrics;
   /** Health probes by component name; each resolves when healthy. */
   probes: Record<string, () => Promise<unknown>>;
 }

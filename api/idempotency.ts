@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Db } from '../db';
 import { logger } from '../lib/logger';
 import type { Caller } from './auth';
-import { PROBLEM_BASE, ProblemError, asProblem } from './problem';
+import { PROBLEM_BASE, ProblemError, asProblem, shownPath } from './problem';
 
 /** How long a first answer is replayed. */
 const RETENTION = '24 hours';
@@ -90,7 +90,7 @@ export async function idempotent(
     // Server-side failures (5xx) are not final: the retry should try again.
     const problem = asProblem(err);
     if (!problem || problem.status >= 500) throw err;
-    outcome = problemOutcome(problem, req.originalUrl);
+    outcome = problemOutcome(problem, shownPath(req));
   }
   const inserted = await db.query(
     `INSERT INTO idempotent_requests (user_id, key, fingerprint, status, body) VALUES ($1, $2, $3, $4, $5)

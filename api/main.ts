@@ -34,8 +34,8 @@ async function main(): Promise<void> {
         }
       : {}),
   });
-  const server = await listen(app, config.port);
-  logger.info({ port: config.port }, 'API listening');
+  const server = await listen(app, config.port, config.host);
+  logger.info({ host: config.host, port: config.port }, 'API listening');
   const stop = () => {
     server.close(() => {
       void client.connection

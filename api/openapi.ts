@@ -205,9 +205,12 @@ const foundationOperations: OperationSpec[] = [
     path: '/dev/mail',
     operationId: 'getDevMail',
     tag: 'Operations',
-    auth: false,
-    summary: 'Development only: messages received by the built-in SMTP sink',
-    responses: { '200': { description: 'Messages', schema: { type: 'object' } } },
+    summary:
+      'Development only (npm start without SMTP_URL): messages received by the built-in SMTP sink (administrators)',
+    responses: {
+      '200': { description: 'Messages', schema: { type: 'object' } },
+      ...problemResponses(401, 403),
+    },
   },
 ];
 

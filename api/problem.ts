@@ -82,9 +82,22 @@ function send(res: Parameters<ErrorRequestHandler>[2], problem: ProblemError, in
     });
 }
 
+/** Paths whose next segment is a credential (a calendar feed's secret, a signed unsubscribe token). */
+const SECRET_IN_PATH = /^(\/(?:calendar|unsubscribe))\/[^/]+/;
+
+/**
+ * The request's path as a problem may show it: without the query string (a careless client's
+ * `?access_token=`, a one-time `?token=` link) and with credentials in the path replaced, so no problem
+ * body, and no log or proxy that keeps one, holds a secret.
+ */
+export function shownPath(req: Parameters<RequestHandler>[0]): string {
+  const path = req.originalUrl.split('?')[0] ?? '';
+  return path.replace(SECRET_IN_PATH, '$1/{secret}');
+}
+
 /** Unknown routes answer 404 problem+json, never Express's HTML page. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(ProblemError.notFound(`${req.method} ${req.path}`));
+  next(ProblemError.notFound(`${req.method} ${shownPath(req)}`));
 };
 
 /** A Temporal client call that failed because the server could not be reached (gRPC UNAVAILABLE). */
@@ -103,8 +116,9 @@ function isTemporalUnavailable(err: unknown): boolean {
 /** Maps every error to problem+json. Unexpected errors are logged and answered 500 without internals. */
 export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (res.headersSent) return;
-  if (err instanceof ProblemError) return send(res, err, req.originalUrl);
-  if (err instanceof DomainError) return send(res, problemOf(err), req.originalUrl);
+  const instance = shownPath(req);
+  if (err instanceof ProblemError) return send(res, err, instance);
+  if (err instanceof DomainError) return send(res, problemOf(err), instance);
   const e = err as { type?: string; status?: number; message?: string };
   if (e.type === 'entity.parse.failed') {
     return send(
@@ -112,21 +126,21 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
       ProblemError.badRequest(`The body is not valid JSON: ${e.message}`, [
         { pointer: '/body', message: 'malformed JSON' },
       ]),
-      req.originalUrl,
+      instance,
     );
   }
   if (e.type === 'entity.too.large') {
     return send(
       res,
       new ProblemError(413, 'payload-too-large', 'Request body too large', e.message),
-      req.originalUrl,
+      instance,
     );
   }
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return send(
       res,
       new ProblemError(e.status, 'bad-request', 'Bad request', e.message ?? 'Bad request'),
-      req.originalUrl,
+      instance,
     );
   }
   // Postgres data exceptions (SQLSTATE class 22: a value out of range or unparsable) come from input.
@@ -137,11 +151,11 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
       ProblemError.badRequest('A value in the request is out of range or malformed', [
         { pointer: '', message: (err as Error).message || 'out of range or malformed' },
       ]),
-      req.originalUrl,
+      instance,
     );
   }
   if (isDatabaseUnavailable(err)) {
-    logger.warn({ err, path: req.path }, 'database unavailable');
+    logger.warn({ err, path: instance }, 'database unavailable');
     return send(
       res,
       new ProblemError(
@@ -150,11 +164,11 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
         'The database is unavailable',
         'The database did not answer; nothing was changed by this request. Retry after the time in Retry-After.',
       ),
-      req.originalUrl,
+      instance,
     );
   }
   if (isTemporalUnavailable(err)) {
-    logger.warn({ err, path: req.path }, 'Temporal unavailable');
+    logger.warn({ err, path: instance }, 'Temporal unavailable');
     return send(
       res,
       new ProblemError(
@@ -163,10 +177,10 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
         'The case engine is unavailable',
         'Temporal could not be reached; retry with the same Idempotency-Key.',
       ),
-      req.originalUrl,
+      instance,
     );
   }
-  logger.error({ err, path: req.path }, 'unhandled error');
+  logger.error({ err, path: instance }, 'unhandled error');
   send(
     res,
     new ProblemError(
@@ -175,6 +189,6 @@ export const problemHandler: ErrorRequestHandler = (err: unknown, req, res, _nex
       'Internal error',
       'An unexpected error occurred; it has been logged.',
     ),
-    req.originalUrl,
+    instance,
   );
 };

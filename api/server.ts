@@ -46,8 +46,8 @@ export function createServer(app: Express): http.Server {
   return server;
 }
 
-/** Creates the app's server (`createServer`) and resolves once it listens. */
-export function listen(app: Express, port: number, host?: string): Promise<http.Server> {
+/** Creates the app's server (`createServer`) and resolves once it listens on `host` (no default: HOST decides). */
+export function listen(app: Express, port: number, host: string): Promise<http.Server> {
   const server = createServer(app);
   return new Promise((resolve, reject) => {
     server.once('error', reject);

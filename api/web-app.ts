@@ -11,21 +11,12 @@ const NOT_BUILT = `<!doctype html>
 <p>Build it (see the README) and reload. The API reference is at <a href="/docs">/docs</a>.</p></body></html>
 `;
 
-/** Headers for the app's pages: no framing (clickjacking), no referrer leaving with a ?token= link. */
-function pageHeaders(res: express.Response): void {
-  res.set({
-    'Content-Security-Policy': "frame-ancestors 'none'",
-    'X-Frame-Options': 'DENY',
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'same-origin',
-  });
-}
-
 /**
  * Serves the built web app (`web/dist`) at `/`: its files, and `index.html` for any other GET that asks
  * for HTML outside /api, /dev and /docs, so the app's own routes (/tasks/:id, /set-password, ...) load
  * on a reload or from an email link. Hashed assets (`/assets/*`) are cached for good; everything else is
- * revalidated, so a new build shows at once. Looked up per request: building after start-up works.
+ * revalidated, so a new build shows at once. Security headers (CSP, framing, referrer) come from
+ * api/security.ts for every answer. Looked up per request: building after start-up works.
  */
 export function webAppRoutes(distDir: string): Router {
   const router = Router();
@@ -37,14 +28,12 @@ export function webAppRoutes(distDir: string): Router {
       setHeaders: (res, file) => {
         const immutable = file.startsWith(path.join(distDir, 'assets') + path.sep);
         res.setHeader('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-        if (file.endsWith('.html')) pageHeaders(res as unknown as express.Response);
       },
     }),
   );
   router.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     if (NOT_WEB.test(req.path) || !/\btext\/html\b/.test(req.get('accept') ?? '')) return next();
-    pageHeaders(res);
     res.set('Cache-Control', 'no-cache');
     if (!fs.existsSync(index)) {
       res.status(503).type('html').send(NOT_BUILT);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db';
+import { InvalidInputError } from '../lib/domain-errors';
 
 /** An API token as listed: never its secret, which exists in clear only in the answer that issued it. */
 export interface ApiToken {
@@ -48,21 +49,63 @@ export function generateToken(): { token: string; id: string } {
   };
 }
 
+/** How long tokens may live (lib/config.ts `SecuritySettings`); 0 days: unbounded. */
+export interface TokenLifetimes {
+  tokenDefaultValidDays: number;
+  tokenMaxValidDays: number;
+}
+
+const DAY_SECONDS = 86_400;
+
+/** When a new token stops working: an instant, a lifetime from now, or neither (until revoked). */
+export type TokenExpiry = { expiresAt?: string; validSeconds?: number };
+
+/**
+ * The expiry of a new token: `expiresAt` when asked (in the future, and within the maximum), the default
+ * lifetime otherwise; none (until revoked) only when no default is configured. `pointer` names the field in
+ * the caller's input.
+ */
+export function tokenExpiry(
+  expiresAt: string | undefined,
+  lifetimes: TokenLifetimes,
+  pointer: string,
+  now = Date.now(),
+): TokenExpiry {
+  if (expiresAt === undefined)
+    return lifetimes.tokenDefaultValidDays > 0
+      ? { validSeconds: lifetimes.tokenDefaultValidDays * DAY_SECONDS }
+      : {};
+  const seconds = Math.ceil((Date.parse(expiresAt) - now) / 1000);
+  if (!Number.isFinite(seconds))
+    throw new InvalidInputError('expiresAt is not a date-time', [{ pointer, message: 'is not a date-time' }]);
+  if (seconds <= 0)
+    throw new InvalidInputError('A token cannot expire in the past', [
+      { pointer, message: 'must be in the future' },
+    ]);
+  const max = lifetimes.tokenMaxValidDays;
+  if (max > 0 && seconds > max * DAY_SECONDS)
+    throw new InvalidInputError(`A token may live at most ${max} days`, [
+      { pointer, message: `must be at most ${max} days from now (TOKEN_MAX_VALID_DAYS)` },
+    ]);
+  return { expiresAt: new Date(Date.parse(expiresAt)).toISOString() };
+}
+
 /**
  * Stores a new token for a user and returns it in clear (the only time it exists in clear).
- * `validSeconds` bounds its life; without it the token works until revoked.
+ * `expiresAt` or `validSeconds` bounds its life; without either the token works until revoked.
  */
 export async function issueToken(
   db: Queryable,
   userId: string,
   name: string,
-  options: { validSeconds?: number } = {},
+  options: TokenExpiry = {},
 ): Promise<{ id: string; token: string }> {
   const { token, id } = generateToken();
   await db.query(
     `INSERT INTO api_tokens (id, user_id, token_hash, name, expires_at)
-     VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NULL THEN NULL ELSE now() + make_interval(secs => $5::int) END)`,
-    [id, userId, hashToken(token), name, options.validSeconds ?? null],
+     VALUES ($1, $2, $3, $4, COALESCE($6::timestamptz,
+       CASE WHEN $5::int IS NULL THEN NULL ELSE now() + make_interval(secs => $5::int) END))`,
+    [id, userId, hashToken(token), name, options.validSeconds ?? null, options.expiresAt ?? null],
   );
   return { id, token };
 }

@@ -35,3 +35,51 @@ describe('sign-in settings', () => {
     expect(() => loadConfig({ SIGN_IN_MAX_FAILURES: 'five' })).toThrow(ConfigError);
   });
 });
+
+describe('security settings', () => {
+  it('bind loopback, trust no proxy, and bound tokens to 90 days by default, 366 at most', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.trustProxy).toBe(false);
+    expect(config.security).toEqual({
+      authFailureMax: 100,
+      expensiveMax: 60,
+      expensiveWindowSeconds: 60,
+      tokenDefaultValidDays: 90,
+      tokenMaxValidDays: 366,
+    });
+  });
+
+  it('are read from the environment', () => {
+    const config = loadConfig({
+      HOST: '0.0.0.0',
+      TRUST_PROXY: '1',
+      AUTH_FAILURE_MAX: '0',
+      EXPENSIVE_RATE_LIMIT: '5',
+      EXPENSIVE_RATE_WINDOW_SECONDS: '10',
+      TOKEN_DEFAULT_VALID_DAYS: '0',
+      TOKEN_MAX_VALID_DAYS: '0',
+    });
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.trustProxy).toBe(1);
+    expect(config.security).toEqual({
+      authFailureMax: 0,
+      expensiveMax: 5,
+      expensiveWindowSeconds: 10,
+      tokenDefaultValidDays: 0,
+      tokenMaxValidDays: 0,
+    });
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+  });
+
+  it('refuse a default token lifetime beyond the maximum, or unlimited under one', () => {
+    expect(() => loadConfig({ TOKEN_DEFAULT_VALID_DAYS: '400' })).toThrow(
+      /TOKEN_DEFAULT_VALID_DAYS \(400\) must not exceed TOKEN_MAX_VALID_DAYS \(366\)/,
+    );
+    expect(() => loadConfig({ TOKEN_DEFAULT_VALID_DAYS: '0' })).toThrow(
+      /TOKEN_DEFAULT_VALID_DAYS must be set/,
+    );
+    expect(() => loadConfig({ EXPENSIVE_RATE_WINDOW_SECONDS: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TRUST_PROXY: '$(rm)' })).toThrow(/TRUST_PROXY/);
+  });
+});

@@ -4,6 +4,10 @@ import path from 'node:path';
 /** Every setting the engine reads, validated once. Defaults make `npm start` work on a laptop. */
 export interface Config {
   port: number;
+  /** Interface the API (and the worker's operations port) bind: loopback unless HOST says otherwise. */
+  host: string;
+  /** Express `trust proxy` (TRUST_PROXY): false, true, a hop count or addresses; decides `req.ip`. */
+  trustProxy: boolean | number | string;
   publicUrl: string;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -36,7 +40,34 @@ export interface Config {
   auth: AuthSettings;
   /** The built web app (index.html and assets) that the API serves at `/`. */
   webDistDir: string;
+  /** Rate limits and token lifetimes. */
+  security: SecuritySettings;
+  /** Bearer token Prometheus sends for /metrics (METRICS_TOKEN); unset: only clients on this host. */
+  metricsToken: string | undefined;
+  /** Port of the worker's /livez, /readyz and /metrics (WORKER_OPS_PORT); 0: none. */
+  workerOpsPort: number;
 }
+
+/** Rate limits and API-token lifetimes (README configuration table). */
+export interface SecuritySettings {
+  /** Failed authentications (401) allowed per client address within `SIGN_IN_WINDOW_MINUTES`; 0: no limit. */
+  authFailureMax: number;
+  /** Calls of expensive routes (reports, imports, previews, migrations) allowed per caller and window; 0: no limit. */
+  expensiveMax: number;
+  expensiveWindowSeconds: number;
+  /** Lifetime of a token created without `expiresAt`; 0: until revoked. */
+  tokenDefaultValidDays: number;
+  /** Longest lifetime `expiresAt` may ask for; 0: no maximum (and tokens may be unlimited). */
+  tokenMaxValidDays: number;
+}
+
+export const DEFAULT_SECURITY: SecuritySettings = {
+  authFailureMax: 100,
+  expensiveMax: 60,
+  expensiveWindowSeconds: 60,
+  tokenDefaultValidDays: 90,
+  tokenMaxValidDays: 366,
+};
 
 /** Settings of sign-in for people (README configuration table). */
 export interface AuthSettings {
@@ -101,6 +132,17 @@ function pgSettings(env: NodeJS.ProcessEnv, name: string): string[] {
   return settings;
 }
 
+/** TRUST_PROXY as Express takes it: true/false, a hop count, or addresses and subnets (`loopback, 10.0.0.0/8`). */
+function trustProxy(env: NodeJS.ProcessEnv): boolean | number | string {
+  const raw = (env.TRUST_PROXY ?? '').trim();
+  if (raw === '') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (/^(true|false)$/i.test(raw)) return raw.toLowerCase() === 'true';
+  if (!/^[\w.:/, -]+$/.test(raw))
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or addresses, got "${raw}"`);
+  return raw;
+}
+
 /** The user's cache directory for downloaded or built tools (the Temporal CLI). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -111,8 +153,29 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 3000);
   const root = path.resolve(__dirname, '..');
+  const security: SecuritySettings = {
+    authFailureMax: int(env, 'AUTH_FAILURE_MAX', DEFAULT_SECURITY.authFailureMax),
+    expensiveMax: int(env, 'EXPENSIVE_RATE_LIMIT', DEFAULT_SECURITY.expensiveMax),
+    expensiveWindowSeconds: positive(
+      env,
+      'EXPENSIVE_RATE_WINDOW_SECONDS',
+      DEFAULT_SECURITY.expensiveWindowSeconds,
+    ),
+    tokenDefaultValidDays: int(env, 'TOKEN_DEFAULT_VALID_DAYS', DEFAULT_SECURITY.tokenDefaultValidDays),
+    tokenMaxValidDays: int(env, 'TOKEN_MAX_VALID_DAYS', DEFAULT_SECURITY.tokenMaxValidDays),
+  };
+  if (security.tokenMaxValidDays > 0 && security.tokenDefaultValidDays === 0)
+    throw new ConfigError(
+      'TOKEN_DEFAULT_VALID_DAYS must be set (not 0) while TOKEN_MAX_VALID_DAYS bounds tokens',
+    );
+  if (security.tokenMaxValidDays > 0 && security.tokenDefaultValidDays > security.tokenMaxValidDays)
+    throw new ConfigError(
+      `TOKEN_DEFAULT_VALID_DAYS (${security.tokenDefaultValidDays}) must not exceed TOKEN_MAX_VALID_DAYS (${security.tokenMaxValidDays})`,
+    );
   return {
     port,
+    host: env.HOST || '127.0.0.1',
+    trustProxy: trustProxy(env),
     publicUrl: env.PUBLIC_URL || `http://localhost:${port}`,
     dataDir: path.resolve(env.DATA_DIR || path.join(root, '.data')),
     databaseUrl: env.DATABASE_URL || undefined,
@@ -153,5 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       resetValidMinutes: positive(env, 'PASSWORD_RESET_VALID_MINUTES', DEFAULT_AUTH.resetValidMinutes),
     },
     webDistDir: path.resolve(env.WEB_DIST_DIR || path.join(root, 'web', 'dist')),
+    security,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    workerOpsPort: int(env, 'WORKER_OPS_PORT', 0),
   };
 }

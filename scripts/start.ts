@@ -168,7 +168,7 @@ async function main(): Promise<void> {
             ).start(definition, start),
         });
   if (inbound) stops.push({ name: 'inbound SMTP', stop: () => inbound.stop() });
-  const server = await listen(app, config.port);
+  const server = await listen(app, config.port, config.host);
   stops.push({ name: 'API', stop: () => new Promise((resolve) => server.close(() => resolve(undefined))) });
 
   const lines = [

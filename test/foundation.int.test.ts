@@ -96,7 +96,7 @@ describe('a sales opportunity through HTTP', () => {
     });
     expect(outbox).toEqual([{ state: 'sent', deliveries: 1 }]);
 
-    const devMail = await env.http(null, 'GET', '/dev/mail');
+    const devMail = await env.http(env.users.admin, 'GET', '/dev/mail');
     expect(devMail.body.messages.some((m: { messageId: string }) => m.messageId === mail.messageId)).toBe(
       true,
     );

@@ -16,15 +16,32 @@ export interface WorkerSetup {
   /** A pre-built bundle (tests, benchmarks); otherwise the worker bundles `workflows/` itself. */
   workflowBundle?: { code: string } | { codePath: string };
   maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  /** Workflows kept in the sticky cache (bounds the worker's memory; evicted ones replay when needed). */
+  maxCachedWorkflows?: number;
 }
 
 let runtimeInstalled = false;
 
-/** Sets the SDK's log level (its INFO lines include webpack's bundle report). Call before creating workers. */
-export function installRuntimeLogging(level: LogLevel = 'WARN'): void {
+/**
+ * Installs the SDK's runtime once per process, before any worker or native connection: its log level
+ * (its INFO lines include webpack's bundle report) and, with `prometheusBindAddress` (`127.0.0.1:9465`),
+ * its Prometheus exporter of worker and connection metrics. Later calls change nothing.
+ */
+export function installRuntime(options: { level?: LogLevel; prometheusBindAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  Runtime.install({
+    logger: new DefaultLogger(options.level ?? 'WARN'),
+    ...(options.prometheusBindAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } } }
+      : {}),
+  });
+}
+
+/** `installRuntime` with the SDK's log level only. */
+export function installRuntimeLogging(level: LogLevel = 'WARN'): void {
+  installRuntime({ level });
 }
 
 /** Path of the workflow entry point, for bundling. */
@@ -42,6 +59,10 @@ export async function createWorker(
     taskQueue: setup.taskQueue,
     activities: setup.activities as unknown as WorkerOptions['activities'],
     maxConcurrentActivityTaskExecutions: setup.maxConcurrentActivityTaskExecutions ?? 50,
+    ...(setup.maxConcurrentWorkflowTaskExecutions !== undefined
+      ? { maxConcurrentWorkflowTaskExecutions: setup.maxConcurrentWorkflowTaskExecutions }
+      : {}),
+    ...(setup.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: setup.maxCachedWorkflows } : {}),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   };
   const worker = await Worker.create(options);

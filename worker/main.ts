@@ -15,6 +15,8 @@ import { ensureSearchAttributes } from '../infra/temporal-server';
 import { connectTemporal } from '../lib/temporal';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createWorker } from './index';
+import { installWorkerTelemetry, startWorkerOps } from './ops';
+import { createRegistry } from '../lib/metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -39,15 +41,31 @@ async function main(): Promise<void> {
   await temporal.connection.close();
   const mailer = createMailer(config.smtpUrl);
   const activities = createActivities(activityDeps(config, db, mailer));
+  const sdkMetricsUrl = await installWorkerTelemetry(config.workerOpsPort);
   const { worker, connection } = await createWorker({
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     activities,
   });
-  logger.info({ taskQueue: config.taskQueue }, 'worker started');
+  const ops =
+    config.workerOpsPort === 0
+      ? undefined
+      : await startWorkerOps({
+          host: config.host,
+          port: config.workerOpsPort,
+          probes: {
+            postgres: () => db.query('SELECT 1'),
+            temporal: () => connection.workflowService.getSystemInfo({}),
+          },
+          registry: createRegistry('worker'),
+          ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
+          metricsToken: config.metricsToken,
+        });
+  logger.info({ taskQueue: config.taskQueue, opsPort: config.workerOpsPort || undefined }, 'worker started');
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves after that.
   await worker.run();
+  ops?.close();
   await connection.close();
   mailer.close();
   await db.close();

@@ -18,7 +18,8 @@ import { ProblemError } from '../problem';
 import { noQuery } from '../request-guards';
 import { sessionIdHash, sessionIdOf } from '../session-cookie';
 import { check } from '../validation';
-import { bodyEmail, rateLimitedHandler, sessionSchema, sessionUser } from './session';
+import { rateLimitedHandler } from '../security';
+import { bodyEmail, sessionSchema, sessionUser } from './session';
 
 export const preferencesSchema = {
   type: 'object',

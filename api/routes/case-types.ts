@@ -8,6 +8,7 @@ import { logger } from '../../lib/logger';
 import { casePlan, checkMigrationPlan, type MigrationPlan } from '../../engine/migration';
 import type { CaseState } from '../../engine/state';
 import { toHtml, toMermaid } from '../../designer/diagram';
+import { allowSameOriginFraming } from '../security';
 import { projectCase } from '../../activities/projection';
 import { migrateUpdate, stateQuery } from '../../workflows/messages';
 import { callerOf, requireRole } from '../auth';
@@ -478,7 +479,11 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
     const format =
       query.format ?? (req.accepts(['text/html', 'text/plain']) === 'text/plain' ? 'mermaid' : 'html');
     if (format === 'mermaid') res.type('text/plain').send(toMermaid(stored.definition, highlight));
-    else res.type('text/html').send(toHtml(stored.definition, highlight));
+    else {
+      // The web app's case page shows it in an iframe.
+      allowSameOriginFraming(res);
+      res.type('text/html').send(toHtml(stored.definition, highlight));
+    }
   });
 
   /**

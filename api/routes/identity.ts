@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
-import { getToken, issueToken, listTokens, revokeToken, type ApiToken } from '../../identity/tokens';
+import {
+  getToken,
+  issueToken,
+  listTokens,
+  revokeToken,
+  tokenExpiry,
+  type ApiToken,
+} from '../../identity/tokens';
 import { USER_ROLES, createUser, type UserRole, type UserRow } from '../../identity/users';
 import { emailAddressProblem } from '../../lib/email-address';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from '../../lib/passwords';
@@ -70,6 +77,12 @@ export const createTokenSchema = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 100 },
     userId: { ...idString, description: 'Administrators only: issue the token for this user' },
+    expiresAt: {
+      type: 'string',
+      format: 'date-time',
+      description:
+        'When the token stops working: in the future and at most TOKEN_MAX_VALID_DAYS ahead; omitted: TOKEN_DEFAULT_VALID_DAYS from now',
+    },
   },
   required: ['name'],
   additionalProperties: false,
@@ -563,7 +576,12 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.post('/tokens', async (req, res) => {
     const caller = callerOf(req);
-    const body = check<{ name: string; userId?: string }>(createTokenSchema, req.body ?? {}, '/body');
+    const body = check<{ name: string; userId?: string; expiresAt?: string }>(
+      createTokenSchema,
+      req.body ?? {},
+      '/body',
+    );
+    const expiry = tokenExpiry(body.expiresAt, ctx.security, '/body/expiresAt');
     const userId = body.userId ?? caller.userId;
     if (userId !== caller.userId) {
       if (caller.role !== 'admin')
@@ -574,7 +592,7 @@ export function identityRoutes(ctx: ApiContext): Router {
           { pointer: '/body/userId', message: 'is not an active user' },
         ]);
     }
-    const { id, token } = await issueToken(db, userId, body.name);
+    const { id, token } = await issueToken(db, userId, body.name, expiry);
     res
       .status(201)
       .set('Cache-Control', 'no-store')

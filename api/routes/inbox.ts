@@ -342,10 +342,12 @@ export function inboxRoutes(ctx: ApiContext): Router {
       new Date(),
       ctx.textStats.frequency,
     );
-    const [rows, counts] = await Promise.all([
-      ctx.db.query(plan.page.sql, plan.page.params),
-      plan.counts ? ctx.db.query(plan.counts.sql, plan.counts.params) : Promise.resolve([]),
-    ]);
+    const [rows, counts] = await ctx.metrics.timeInbox(() =>
+      Promise.all([
+        ctx.db.query(plan.page.sql, plan.page.params),
+        plan.counts ? ctx.db.query(plan.counts.sql, plan.counts.params) : Promise.resolve([]),
+      ]),
+    );
     const more = rows.length > plan.limit;
     const items = rows.slice(0, plan.limit);
     const last = items[items.length - 1];

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { rateLimitedHandler } from '../security';
 import type { Queryable } from '../../db';
 import { logger } from '../../lib/logger';
 import { MAX_PASSWORD_LENGTH, dummyPasswordHash, verifyPassword } from '../../lib/passwords';
@@ -115,16 +116,6 @@ export const sessionOperations: OperationSpec[] = [
 
 const invalidCredentials = () =>
   new ProblemError(401, 'invalid-credentials', 'Sign-in failed', 'The email or the password is wrong');
-
-/** 429 with Retry-After (whole seconds until the client's window resets). */
-export function rateLimitedHandler(detail: string): Options['handler'] {
-  return (req, res, next) => {
-    const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-    const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
-    res.set('Retry-After', String(seconds));
-    next(new ProblemError(429, 'rate-limited', 'Too many attempts', detail, { retryAfter: seconds }));
-  };
-}
 
 /** Lower-cased email of a JSON body, for rate-limit keys. */
 export function bodyEmail(body: unknown): string {

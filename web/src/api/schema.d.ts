@@ -163,7 +163,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Development only: messages received by the built-in SMTP sink */
+        /** Development only (npm start without SMTP_URL): messages received by the built-in SMTP sink (administrators) */
         get: operations["getDevMail"];
         put?: never;
         post?: never;
@@ -3653,6 +3653,58 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
         };
     };
     getSession: {
@@ -5674,6 +5726,11 @@ export interface operations {
                     name: string;
                     /** @description Administrators only: issue the token for this user */
                     userId?: string;
+                    /**
+                     * Format: date-time
+                     * @description When the token stops working: in the future and at most TOKEN_MAX_VALID_DAYS ahead; omitted: TOKEN_DEFAULT_VALID_DAYS from now
+                     */
+                    expiresAt?: string;
                 };
             };
         };
