@@ -1,19 +1,45 @@
-# The engine's image: one image, two roles (`npm run worker`, `npm run api`), chosen by the command.
-# Runs TypeScript through tsx (a runtime dependency), so there is no build step.
+# The engine's image: one image, three roles chosen by the command (compose and infra/k8s/ set it):
+#   node dist/api/main.js            the API (the default)
+#   node dist/worker/main.js         the worker
+#   node dist/scripts/migrate.js     migrations and definitions, once per release (then exits)
+#   node dist/scripts/admin.js ...   the admin CLI (first administrator, tokens, password resets)
+# Compiled JavaScript and a prebuilt workflow bundle; production dependencies only. node is PID 1's
+# child (compose `init: true`, Kubernetes' pause container) and receives SIGTERM itself, so the worker
+# drains and the API finishes its requests.
+# scripts/image-check.sh runs these same steps without Docker (and measures node_modules).
 
-FROM node:20-bookworm-slim AS deps
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# Everything, dev dependencies included: compile TypeScript, bundle the workflows, build the web app.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY web/package.json web/
+RUN PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm run build:web
 
-FROM node:20-bookworm-slim
+# Production dependencies of the engine only: no web workspace (its bundle is in web/dist), no
+# embedded Postgres, no Temporal test server, no tsx.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --workspaces=false --include-workspace-root --no-audit --no-fund \
+  && npm cache clean --force
+
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-COPY . .
-# The build context may carry the host's node_modules (other OS, dev dependencies) and local data;
-# replace them with the dependencies installed above.
-RUN rm -rf node_modules .data .git coverage dist
 COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY definitions ./definitions
+COPY db/migrations ./db/migrations
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 USER node
 EXPOSE 3000
-CMD ["npm", "run", "api"]
+# /readyz: Postgres and Temporal reachable (SMTP reported, not fatal). The worker's command overrides
+# the check in compose and Kubernetes.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/api/main.js"]

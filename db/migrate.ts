@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../lib/paths';
 import type { Db } from './index';
 
-const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
+const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'db', 'migrations');
 /** Arbitrary constant: serializes migrations when several processes start at once. */
 const LOCK_ID = 724_311_001;
 

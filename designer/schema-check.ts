@@ -3,10 +3,11 @@ import path from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { escapePointer } from '../engine/conditions';
+import { PROJECT_ROOT } from '../lib/paths';
 import { closest, issue, type DefinitionIssue } from './issues';
 
 /** Path of the normative JSON Schema of case-type definitions. */
-export const CASE_TYPE_SCHEMA_PATH = path.join(__dirname, '..', 'definitions', 'case-type.schema.json');
+export const CASE_TYPE_SCHEMA_PATH = path.join(PROJECT_ROOT, 'definitions', 'case-type.schema.json');
 
 type SchemaNode = Record<string, unknown>;
 

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { PROJECT_ROOT } from './paths';
 
 /** Every setting the engine reads, validated once. Defaults make `npm start` work on a laptop. */
 export interface Config {
@@ -152,7 +153,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Reads the configuration from environment variables (see the README's configuration table). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env, 'PORT', 3000);
-  const root = path.resolve(__dirname, '..');
+  const root = PROJECT_ROOT;
   const security: SecuritySettings = {
     authFailureMax: int(env, 'AUTH_FAILURE_MAX', DEFAULT_SECURITY.authFailureMax),
     expensiveMax: int(env, 'EXPENSIVE_RATE_LIMIT', DEFAULT_SECURITY.expensiveMax),

@@ -1,4 +1,4 @@
-import * as XLSX from 'xlsx';
+import ExcelJS from 'exceljs';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignWorkflowId } from '../workflows/campaign-messages';
 import { count, seedEntity, upload } from './support/crm';
 import {
@@ -18,11 +18,11 @@ let opportunity: string;
 
 const id = (n: string) => `${env.prefix}-${n}`;
 
-/** A workbook written with SheetJS; the API reads it with exceljs. */
-function workbook(rows: (string | number)[][]): Buffer {
-  const wb = XLSX.utils.book_new();
-  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(rows), 'Targets');
-  return XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer;
+/** An .xlsx workbook with one sheet holding `rows`, as a spreadsheet program would save it. */
+async function workbook(rows: (string | number)[][]): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  wb.addWorksheet('Targets').addRows(rows);
+  return Buffer.from(await wb.xlsx.writeBuffer());
 }
 
 beforeAll(async () => {
@@ -80,7 +80,7 @@ async function completeTask(user: TestUser, caseId: string, outcome: string) {
 describe('campaign targets from spreadsheets', () => {
   it('reports every bad line of an .xlsx and adds nothing; with acceptValid it adds the valid rows; again it is unchanged', async () => {
     const campaign = await createCampaign();
-    const sheet = workbook([
+    const sheet = await workbook([
       ['Type', 'Code'],
       ['CL', `${env.prefix}-C1`],
       ['CL', id('K1')],
@@ -135,7 +135,7 @@ describe('campaign targets from spreadsheets', () => {
       env,
       env.users.sam,
       `/api/campaigns/${campaign.id}/targets`,
-      workbook([
+      await workbook([
         ['Customer', 'Region'],
         ['CL', 'x'],
       ]),

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import pg from 'pg';
 import { loadConfig } from '../lib/config';
 import { freePort, isPortFree } from '../infra/ports';
@@ -267,7 +267,7 @@ async function query(url: string, sql: string): Promise<unknown[]> {
 
 describe('startSmtpSink', () => {
   let sink: SmtpSink;
-  const transport = (): nodemailer.Transporter =>
+  const transport = (): Transporter =>
     nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
 
   beforeEach(async () => {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   DefaultLogger,
   NativeConnection,
@@ -13,7 +15,10 @@ export interface WorkerSetup {
   namespace: string;
   taskQueue: string;
   activities: CaseActivities;
-  /** A pre-built bundle (tests, benchmarks); otherwise the worker bundles `workflows/` itself. */
+  /**
+   * A pre-built bundle (tests, benchmarks); otherwise the one `npm run build` wrote beside the compiled
+   * code (PREBUILT_BUNDLE_PATH), or, run from source, the worker bundles `workflows/` itself.
+   */
   workflowBundle?: { code: string } | { codePath: string };
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
@@ -47,6 +52,24 @@ export function installRuntimeLogging(level: LogLevel = 'WARN'): void {
 /** Path of the workflow entry point, for bundling. */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
+/**
+ * Where `npm run build` writes the workflow bundle: dist/workflow-bundle.js beside the compiled worker/.
+ * Run from source, this names a file that never exists, so a stale bundle cannot shadow edited workflows.
+ */
+export const PREBUILT_BUNDLE_PATH = path.join(__dirname, '..', 'workflow-bundle.js');
+
+/**
+ * The bundle a worker runs when its caller passes none: the prebuilt one if present. Compiled code in
+ * production (NODE_ENV=production) must have it: bundling at start needs webpack and a minute of CPU.
+ */
+export function defaultWorkflowBundle(): { codePath: string } | undefined {
+  if (fs.existsSync(PREBUILT_BUNDLE_PATH)) return { codePath: PREBUILT_BUNDLE_PATH };
+  if (process.env.NODE_ENV === 'production' && __filename.endsWith('.js')) {
+    throw new Error(`No prebuilt workflow bundle at ${PREBUILT_BUNDLE_PATH}: run npm run build`);
+  }
+  return undefined;
+}
+
 /** Creates a worker for case workflows and their activities. The caller runs and shuts it down. */
 export async function createWorker(
   setup: WorkerSetup,
@@ -63,8 +86,14 @@ export async function createWorker(
       ? { maxConcurrentWorkflowTaskExecutions: setup.maxConcurrentWorkflowTaskExecutions }
       : {}),
     ...(setup.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: setup.maxCachedWorkflows } : {}),
-    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...workflowSource(setup.workflowBundle ?? defaultWorkflowBundle()),
   };
   const worker = await Worker.create(options);
   return { worker, connection };
+}
+
+function workflowSource(
+  bundle: WorkerSetup['workflowBundle'],
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  return bundle ? { workflowBundle: bundle } : { workflowsPath: WORKFLOWS_PATH };
 }
