@@ -44,6 +44,7 @@ export default tseslint.config(
       'web/vite.config.mts',
       'web/src/api/schema.d.ts',
       'web/test-results/',
+      'bench/peers/flowable/target/',
     ],
   },
   js.configs.recommended,

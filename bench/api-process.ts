@@ -4,8 +4,14 @@ import { freePort } from '../infra/ports';
 import type { TestEnv } from '../test/support/env';
 import { spawnProcess } from '../test/support/processes';
 
-/** Starts `api/main.ts` on the env's Postgres, Temporal and task queue; resolves once /health answers. */
-export async function spawnApi(env: TestEnv): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * Starts `api/main.ts` on the env's Postgres, Temporal and task queue, with `extraEnv` (NODE_OPTIONS for a
+ * profile, say); resolves once /health answers.
+ */
+export async function spawnApi(
+  env: TestEnv,
+  extraEnv: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = await spawnProcess(
@@ -15,6 +21,7 @@ export async function spawnApi(env: TestEnv): Promise<{ url: string; child: Chil
       DATABASE_URL: env.databaseUrl,
       TEMPORAL_ADDRESS: env.temporalAddress,
       TASK_QUEUE: env.taskQueue,
+      ...extraEnv,
     },
     { poll: async () => (await fetch(`${url}/health`)).ok },
   );

@@ -3,13 +3,13 @@
  * cases (seeded with generate_series straight into the read model), then a 10,000-target campaign from
  * POST /start until every target's case exists in the read model, with the CPU each process used.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import { shippedDefinition, scoped, startTestEnv, type TestEnv, type TestUser } from '../test/support/env';
 import { TEST_ENV_KEY, type TestEnvHandles } from '../test/global-teardown';
 import { latestDefinition } from '../db/definitions';
 import { CASE_WORKFLOW_TYPE } from '../workflows/messages';
 import type { Bench, BenchResult } from './run';
+import { cpuByPid, cpuDelta, postgresPids } from './proc';
 import { ms, percentile } from './stats';
 
 const ENTITIES = Number(process.env.CRM_BENCH_ENTITIES ?? 100_000);
@@ -20,58 +20,6 @@ const CONTROL = Number(process.env.CRM_BENCH_CONTROL ?? 1000);
 const SKIP_REPORTS = process.env.CRM_BENCH_SKIP_REPORTS === '1';
 const RUNS = 25;
 const CAMPAIGN_TIMEOUT_MS = 20 * 60_000;
-
-const TICK = 100; // clock ticks per second on Linux
-
-/** CPU seconds (user + system) used so far by each process, by pid. */
-function cpuByPid(pids: number[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) / TICK);
-    } catch {
-      // The process ended.
-    }
-  }
-  return out;
-}
-
-/** CPU seconds used between two samples by the processes alive at both (pooled backends live that long). */
-function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, end] of after) {
-    const start = before.get(pid);
-    if (start !== undefined) total += end - start;
-  }
-  return total;
-}
-
-/** Pids of the Postgres server: the postmaster (parent of the checkpointer) and all its children. */
-async function postgresPids(env: TestEnv): Promise<number[]> {
-  const [row] = await env.db.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'`,
-  );
-  if (!row) return [];
-  const ppidOf = (pid: number) => {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  };
-  const postmaster = ppidOf(row.pid);
-  const children = fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return ppidOf(pid) === postmaster;
-      } catch {
-        return false;
-      }
-    });
-  return [postmaster, ...children];
-}
 
 async function seed(env: TestEnv, opportunity: string, followUp: string): Promise<string[]> {
   const agents = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${i + 1}`);
@@ -283,7 +231,7 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
 
     const handles = (globalThis as Record<string, unknown>)[TEST_ENV_KEY] as TestEnvHandles | undefined;
     const temporalPid = handles?.temporal?.pid;
-    const pgPids = await postgresPids(env);
+    const pgPids = await postgresPids(env.db);
     const watched = [...(temporalPid ? [temporalPid] : []), ...pgPids];
     const cpu0 = { node: process.cpuUsage(), procs: cpuByPid(watched) };
     t = Date.now();
@@ -303,7 +251,7 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
     }
     const wall = (Date.now() - t) / 1000;
     const node = process.cpuUsage(cpu0.node);
-    const procs = cpuByPid([...watched, ...(await postgresPids(env))]);
+    const procs = cpuByPid([...watched, ...(await postgresPids(env.db))]);
     const cpu = {
       node: (node.user + node.system) / 1e6,
       temporal: temporalPid ? cpuDelta(cpu0.procs, cpuByPid([temporalPid])) : NaN,

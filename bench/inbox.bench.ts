@@ -16,15 +16,33 @@ import { spawnApi } from './api-process';
 import type { BenchResult } from './run';
 import { ms, percentile } from './stats';
 
-const USERS = 10_000;
-const TEAMS = 500;
+export const USERS = 10_000;
+export const TEAMS = 500;
 const CASES = 250_000;
-const TASKS_PER_CASE = 4;
+export const TASKS_PER_CASE = 4;
 const SAMPLE_AGENTS = 300;
 const SAMPLE_SUPERVISORS = 60;
 
-/** Seeds users, teams, cases and tasks; indexes are dropped during the load and rebuilt from their definitions. */
-export async function seed(db: Db): Promise<Record<string, number>> {
+/**
+ * The seed's SQL expressions over `generate_series` variables (i: task, k: case), shared with the peers
+ * bench (bench/peers/flowable-seed.ts) so that Flowable's inbox holds the very same tasks.
+ */
+const h = (n: number) => `(abs(hashint4(i * 7 + ${n})::bigint) % 1000)`;
+const team = `((k * 7919) % ${TEAMS} + 1)`;
+export const seedSql = {
+  company: `'Company ' || (k % 50000) || ' ' || (ARRAY['Acme','Globex','Initech','Umbrella','Hooli','Stark','Wayne','Wonka'])[k % 8 + 1]`,
+  /** A stable pseudo-random number in [0, 1000) per task and purpose. */
+  h,
+  team,
+  member: `'bu-' || ((${team} - 1) * 20 + 2 + ${h(3)} % 19)`,
+  state: `CASE WHEN ${h(1)} < 250 THEN 'open' WHEN ${h(1)} < 950 THEN 'completed' ELSE 'cancelled' END`,
+};
+
+/**
+ * Seeds users, teams, `cases` cases and their tasks (4 each); indexes are dropped during the load and rebuilt
+ * from their definitions.
+ */
+export async function seed(db: Db, cases = CASES): Promise<Record<string, number>> {
   const timings: Record<string, number> = {};
   const time = async (name: string, sql: string) => {
     const started = performance.now();
@@ -52,18 +70,14 @@ export async function seed(db: Db): Promise<Record<string, number>> {
      UNION ALL
      SELECT 'bt-' || (((i - 1) / 20 + 250) % ${TEAMS} + 1), 'bu-' || i FROM generate_series(1, ${USERS}) i WHERE i % 10 = 0`,
   );
-  const company = `'Company ' || (k % 50000) || ' ' || (ARRAY['Acme','Globex','Initech','Umbrella','Hooli','Stark','Wayne','Wonka'])[k % 8 + 1]`;
+  const { company, member } = seedSql;
   await time(
     'cases',
     `INSERT INTO cases (id, case_type, definition_version, title, status, status_category, entity_name, created_at, updated_at, version)
      SELECT 'bc-' || k, 'bench-type-' || (k % 5), 1, ${company} || ': deal ' || k, 'S' || (k % 5), 'open',
             ${company}, now() - (k % 365) * interval '1 day', now(), 1
-     FROM generate_series(1, ${CASES}) k`,
+     FROM generate_series(1, ${cases}) k`,
   );
-  // h(n) is a stable pseudo-random number in [0, 1000) per task and purpose.
-  const h = (n: number) => `(abs(hashint4(i * 7 + ${n})::bigint) % 1000)`;
-  const team = `((k * 7919) % ${TEAMS} + 1)`;
-  const member = `'bu-' || ((${team} - 1) * 20 + 2 + ${h(3)} % 19)`;
   await time(
     'tasks',
     `INSERT INTO tasks (id, case_id, step, action, title, status, assignee, candidate_teams, priority, due_at, follow_up_at,
@@ -83,8 +97,8 @@ export async function seed(db: Db): Promise<Record<string, number>> {
        CASE WHEN state = 'completed' THEN 'done' END,
        'bench-type-' || (k % 5), ${company} || ': deal ' || k, 'S' || (k % 5), ${company}, 1
      FROM (SELECT i, (i - 1) / ${TASKS_PER_CASE} + 1 AS k,
-             CASE WHEN ${h(1)} < 250 THEN 'open' WHEN ${h(1)} < 950 THEN 'completed' ELSE 'cancelled' END AS state
-           FROM generate_series(1, ${CASES * TASKS_PER_CASE}) i) s`,
+             ${seedSql.state} AS state
+           FROM generate_series(1, ${cases * TASKS_PER_CASE}) i) s`,
   );
   await db.query(`SET maintenance_work_mem = '512MB'`);
   const started = performance.now();
