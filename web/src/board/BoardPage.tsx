@@ -22,6 +22,8 @@ export default function BoardPage({ team }: { team?: string }) {
   const [assignee, setAssignee] = useState('');
   const [result, setResult] = useState<string | null>(null);
   const [dragOver, setDragOver] = useState<string | null>(null);
+  // Dragging needs a mouse or pen; on a touch screen the hint speaks only of selecting.
+  const [canDrag] = useState(() => window.matchMedia('(hover: hover) and (pointer: fine)').matches);
   // One task's control form is open at a time.
   const [control, setControl] = useState<{ taskId: string; kind: 'schedule' | 'action' } | null>(null);
 
@@ -116,7 +118,7 @@ export default function BoardPage({ team }: { team?: string }) {
           </ul>
           <section className="card" aria-labelledby="members-h">
             <h2 id="members-h">{t('members')}</h2>
-            <p className="muted small">{t('dropHint')}</p>
+            <p className="muted small">{t(canDrag ? 'dropHint' : 'selectHint')}</p>
             <div className="table-wrap">
               <table className="members" role="table">
                 <thead role="rowgroup">
@@ -242,7 +244,7 @@ export default function BoardPage({ team }: { team?: string }) {
                 {listed.map((item) => (
                   <li
                     key={item.id}
-                    draggable
+                    draggable={canDrag}
                     onDragStart={(e) =>
                       e.dataTransfer.setData(
                         'text/plain',

@@ -12,7 +12,8 @@ export const messages = {
     members: 'Members',
     member: 'Member',
     dropHint:
-      'Select tasks below and pick a member, or drag tasks onto a member. Tap a member to see their tasks.',
+      'Select tasks below and pick a member, or drag tasks onto a member. Click a member to see their tasks.',
+    selectHint: 'Select tasks below and pick a member to reassign them. Tap a member to see their tasks.',
     tasksOf: 'Tasks of {{name}}',
     unassignedWork: 'Unassigned work',
     showUnassigned: 'Show unassigned work',
@@ -62,7 +63,9 @@ export const messages = {
     members: 'Miembros',
     member: 'Miembro',
     dropHint:
-      'Marca tareas abajo y elige un miembro, o arrastra tareas sobre un miembro. Toca un miembro para ver sus tareas.',
+      'Marca tareas abajo y elige un miembro, o arrastra tareas sobre un miembro. Haz clic en un miembro para ver sus tareas.',
+    selectHint:
+      'Marca tareas abajo y elige un miembro para reasignarlas. Toca un miembro para ver sus tareas.',
     tasksOf: 'Tareas de {{name}}',
     unassignedWork: 'Trabajo sin asignar',
     showUnassigned: 'Ver el trabajo sin asignar',
