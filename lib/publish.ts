@@ -34,13 +34,10 @@ export interface FolderPublication {
 }
 
 /**
- * Validates every definition in `dir` and publishes each valid, distinct content as a new version; a file
- * with an error is skipped (its case type keeps serving its last published version, if any).
- * A content not published before must also name only users and teams of the directory (the users and teams
- * tables); one already published is not checked again, so a later change to the directory never stops a
- * restart.
+ * The definitions of `dir` and their errors: schema and semantics, and, for each not yet published,
+ * its references to teams and users of the directory.
  */
-export async function publishValidDefinitions(db: Db, dir: string): Promise<FolderPublication> {
+async function checkFolder(db: Db, dir: string) {
   const { definitions, issues } = loadDefinitions(dir);
   const errors = issues.filter((i) => i.severity === 'error');
   const directory = parseDirectory(await readDirectory(db));
@@ -48,6 +45,18 @@ export async function publishValidDefinitions(db: Db, dir: string): Promise<Fold
     if (await isPublished(db, definition.id, hash)) continue;
     errors.push(...directoryIssues(definition, file, directory));
   }
+  return { definitions, errors };
+}
+
+/**
+ * Validates every definition in `dir` and publishes each valid, distinct content as a new version; a file
+ * with an error is skipped (its case type keeps serving its last published version, if any).
+ * A content not published before must also name only users and teams of the directory (the users and teams
+ * tables); one already published is not checked again, so a later change to the directory never stops a
+ * restart.
+ */
+export async function publishValidDefinitions(db: Db, dir: string): Promise<FolderPublication> {
+  const { definitions, errors } = await checkFolder(db, dir);
   const byFile = new Map<string, DefinitionIssue[]>();
   for (const e of errors) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
   const published = await db.transaction(async (tx) => {
@@ -65,13 +74,7 @@ export async function publishValidDefinitions(db: Db, dir: string): Promise<Fold
  * as file#pointer: message.
  */
 export async function publishDefinitions(db: Db, dir: string): Promise<Publication[]> {
-  const { definitions, issues } = loadDefinitions(dir);
-  const errors = issues.filter((i) => i.severity === 'error');
-  const directory = parseDirectory(await readDirectory(db));
-  for (const { file, definition, hash } of definitions) {
-    if (await isPublished(db, definition.id, hash)) continue;
-    errors.push(...directoryIssues(definition, file, directory));
-  }
+  const { definitions, errors } = await checkFolder(db, dir);
   if (errors.length > 0)
     throw new InvalidDefinitionsError(`Invalid case-type definitions:\n${formatIssues(errors)}`);
   return db.transaction(async (tx) => {

@@ -20,7 +20,7 @@ it('serves /livez, /readyz and /metrics with the Temporal SDK metrics', async ()
   const port = await freePort();
   const taskQueue = `${env.taskQueue}-ops`;
   await spawnProcess(
-    'test/support/worker-ops-process.ts',
+    'test/support/worker-process.ts',
     {
       TASK_QUEUE: taskQueue,
       SMTP_PORT: String(env.sink.port),

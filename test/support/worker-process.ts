@@ -1,10 +1,16 @@
-/** A case worker in its own process, so a test can kill it with SIGKILL. Prints "ready" once polling. */
+/**
+ * A case worker in its own process, so a test can kill it with SIGKILL. Prints "ready" once polling.
+ * With WORKER_OPS_PORT it is wired as worker/main.ts wires it: the SDK's Prometheus exporter installed
+ * first, then the worker, then /livez, /readyz, /metrics on that port ("ready" once the port listens).
+ */
 import path from 'node:path';
 import { createActivities } from '../../activities';
 import { TemplateStore } from '../../activities/templates';
 import { createDb } from '../../db';
 import { createMailer } from '../../lib/mailer';
+import { createRegistry } from '../../lib/metrics';
 import { createWorker } from '../../worker';
+import { installWorkerTelemetry, startWorkerOps } from '../../worker/ops';
 
 async function main(): Promise<void> {
   const env = (name: string): string => {
@@ -24,7 +30,9 @@ async function main(): Promise<void> {
       ? { mailHooks: { [process.env.CRASH_AT]: () => void process.kill(process.pid, 'SIGKILL') } }
       : {}),
   });
-  const { worker } = await createWorker({
+  const opsPort = Number(process.env.WORKER_OPS_PORT || 0);
+  const sdkMetricsUrl = opsPort ? await installWorkerTelemetry(opsPort) : undefined;
+  const { worker, connection } = await createWorker({
     address: env('TEST_TEMPORAL_ADDRESS'),
     namespace: 'default',
     taskQueue: env('TASK_QUEUE'),
@@ -32,6 +40,19 @@ async function main(): Promise<void> {
     workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
   });
   const running = worker.run();
+  if (opsPort) {
+    await startWorkerOps({
+      host: '127.0.0.1',
+      port: opsPort,
+      probes: {
+        postgres: () => db.query('SELECT 1'),
+        temporal: () => connection.workflowService.getSystemInfo({}),
+      },
+      registry: createRegistry('worker'),
+      ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
+      metricsToken: process.env.METRICS_TOKEN || undefined,
+    });
+  }
   // Never outlive the test that started us (it may die without killing us).
   const parent = process.ppid;
   setInterval(() => {
@@ -39,6 +60,11 @@ async function main(): Promise<void> {
   }, 500).unref();
   process.stdout.write('ready\n');
   await running;
+  await connection.close();
+  await db.close();
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
