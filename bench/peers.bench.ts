@@ -62,6 +62,29 @@ interface Reply {
   ms: number;
 }
 
+/** Start, claim and complete: the same JSON in and out on both engines' APIs, as alice. */
+function caseActions(
+  call: ReturnType<typeof client>,
+  caseType: string,
+): Pick<Peer, 'start' | 'claim' | 'complete'> {
+  return {
+    async start(subject: string) {
+      const res = expect(
+        await call('alice', 'POST', '/api/cases', { caseType, data: { subject } }),
+        201,
+        'start',
+      );
+      return { caseId: res.body.id as string, taskId: res.body.tasks[0].id as string };
+    },
+    async claim(taskId: string) {
+      expect(await call('alice', 'POST', `/api/tasks/${taskId}/claim`, {}), 200, 'claim');
+    },
+    async complete(taskId: string, outcome: string) {
+      expect(await call('alice', 'POST', `/api/tasks/${taskId}/complete`, { outcome }), 200, 'complete');
+    },
+  };
+}
+
 /** The load generator's client: node:http with kept-alive connections, JSON in and out. */
 function client(baseUrl: string, headers: (who: string) => Record<string, string>) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -141,20 +164,7 @@ function ourPeer(env: TestEnv, apiUrl: string, caseType: string, pids: () => num
   const call = client(apiUrl, (who) => ({ authorization: `Bearer ${tokens.get(who) ?? who}` }));
   return {
     name: 'ours',
-    async start(subject) {
-      const res = expect(
-        await call('alice', 'POST', '/api/cases', { caseType, data: { subject } }),
-        201,
-        'start',
-      );
-      return { caseId: res.body.id as string, taskId: res.body.tasks[0].id as string };
-    },
-    async claim(taskId) {
-      expect(await call('alice', 'POST', `/api/tasks/${taskId}/claim`, {}), 200, 'claim');
-    },
-    async complete(taskId, outcome) {
-      expect(await call('alice', 'POST', `/api/tasks/${taskId}/complete`, { outcome }), 200, 'complete');
-    },
+    ...caseActions(call, caseType),
     async openTask(caseId) {
       const res = expect(await call('alice', 'GET', `/api/cases/${caseId}`), 200, 'case');
       const open = (res.body.tasks as { id: string; status: string }[]).find((t) => t.status === 'open');
@@ -192,20 +202,7 @@ function flowablePeer(url: string, db: Db, pids: () => number[], alice: string):
   const call = client(url, (who) => ({ 'x-user': who === 'alice' ? alice : who }));
   return {
     name: 'Flowable',
-    async start(subject) {
-      const res = expect(
-        await call('alice', 'POST', '/api/cases', { caseType: 'opportunity', data: { subject } }),
-        201,
-        'start',
-      );
-      return { caseId: res.body.id as string, taskId: res.body.tasks[0].id as string };
-    },
-    async claim(taskId) {
-      expect(await call('alice', 'POST', `/api/tasks/${taskId}/claim`, {}), 200, 'claim');
-    },
-    async complete(taskId, outcome) {
-      expect(await call('alice', 'POST', `/api/tasks/${taskId}/complete`, { outcome }), 200, 'complete');
-    },
+    ...caseActions(call, 'opportunity'),
     async openTask(caseId) {
       const res = expect(await call('alice', 'GET', `/api/cases/${caseId}`), 200, 'case');
       const open = (res.body.tasks as { id: string }[])[0];
