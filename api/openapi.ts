@@ -202,6 +202,19 @@ const foundationOperations: OperationSpec[] = [
   },
   {
     method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tag: 'Operations',
+    auth: false,
+    summary:
+      'Prometheus metrics (HTTP latency by route and status, case calls, outbox states); METRICS_TOKEN as a bearer token, or a client on this host',
+    responses: {
+      '200': { description: 'Prometheus text format', contentType: 'text/plain', schema: { type: 'string' } },
+      ...problemResponses(403),
+    },
+  },
+  {
+    method: 'get',
     path: '/dev/mail',
     operationId: 'getDevMail',
     tag: 'Operations',
