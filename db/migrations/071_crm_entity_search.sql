@@ -16,3 +16,7 @@ DROP INDEX IF EXISTS entities_name_id;
 CREATE INDEX entities_name_id ON entities (name, id) INCLUDE (name_fold, code, external_code);
 
 CREATE INDEX entities_code ON entities (code);
+
+-- The duplicate warning on a new entity compares the tax id exactly (and the folded name, through the trigram
+-- index, which answers equality too).
+CREATE INDEX entities_tax_id ON entities (tax_id) WHERE tax_id IS NOT NULL;
