@@ -1,6 +1,6 @@
 /**
- * CRM reports and campaigns at scale: forecast and open-cases latency with 100,000 entities and 1,000,000
- * cases (seeded with generate_series straight into the read model), then a 10,000-target campaign from
+ * CRM reports and campaigns at scale: forecast and open-cases latency and entity search with 1,000,000 entities
+ * and 1,000,000 cases by default (CRM_BENCH_ENTITIES, CRM_BENCH_CASES; the labels print the sizes used) (seeded with generate_series straight into the read model), then a 10,000-target campaign from
  * POST /start until every target's case exists in the read model, with the CPU each process used.
  */
 import os from 'node:os';
@@ -12,7 +12,7 @@ import type { Bench, BenchResult } from './run';
 import { cpuByPid, cpuDelta, postgresPids } from './proc';
 import { ms, percentile } from './stats';
 
-const ENTITIES = Number(process.env.CRM_BENCH_ENTITIES ?? 100_000);
+const ENTITIES = Number(process.env.CRM_BENCH_ENTITIES ?? 1_000_000);
 const CASES = Number(process.env.CRM_BENCH_CASES ?? 1_000_000);
 const AGENTS = 50;
 const TARGETS = Number(process.env.CRM_BENCH_TARGETS ?? 10_000);
@@ -20,6 +20,13 @@ const CONTROL = Number(process.env.CRM_BENCH_CONTROL ?? 1000);
 const SKIP_REPORTS = process.env.CRM_BENCH_SKIP_REPORTS === '1';
 const RUNS = 25;
 const CAMPAIGN_TIMEOUT_MS = 20 * 60_000;
+
+/** A size as the labels print it: 1M, 100k, 2.5k, 750. */
+function count(n: number): string {
+  if (n >= 1_000_000) return `${Number((n / 1_000_000).toFixed(2))}M`;
+  if (n >= 1000) return `${Number((n / 1000).toFixed(1))}k`;
+  return String(n);
+}
 
 async function seed(env: TestEnv, opportunity: string, followUp: string): Promise<string[]> {
   const agents = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${i + 1}`);
@@ -111,11 +118,16 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
     const followUp = await env.publish(scoped(shippedDefinition('campaign-follow-up'), 'bench'));
     let t = Date.now();
     const agents = await seed(env, opportunity, followUp);
-    figures['seed: 100k entities + 1M cases (s)'] = Math.round((Date.now() - t) / 100) / 10;
+    figures[`seed: ${count(ENTITIES)} entities + ${count(CASES)} cases (s)`] =
+      Math.round((Date.now() - t) / 100) / 10;
 
     const admin = env.users.admin;
     const reports: [string, TestUser, string, Record<string, string>?][] = [
-      ['forecast, all 600k opportunities', admin, `/api/reports/forecast?caseType=${opportunity}`],
+      [
+        `forecast, all ${count(Math.ceil(CASES * 0.6))} opportunities`,
+        admin,
+        `/api/reports/forecast?caseType=${opportunity}`,
+      ],
       [
         'forecast, one quarter',
         admin,
@@ -277,7 +289,11 @@ const crmBench: Bench = async (): Promise<BenchResult> => {
       [campaignId],
     );
     if (timing) notes.push(`campaign cases created_at span: ${timing.first} .. ${timing.last}`);
-    return { name: 'CRM reports at 1M cases and a 10,000-target campaign', figures, notes };
+    return {
+      name: `CRM reports at ${count(CASES)} cases, ${count(ENTITIES)} entities and a ${TARGETS.toLocaleString('en')}-target campaign`,
+      figures,
+      notes,
+    };
   } finally {
     await env.stop();
   }

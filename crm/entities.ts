@@ -188,6 +188,44 @@ export async function insertEntity(
   }
 }
 
+/** An entity that may be the same as one just written: same name (case and accents ignored) or same tax id. */
+export interface PossibleDuplicate {
+  id: string;
+  code: string;
+  name: string;
+  matchedOn: ('name' | 'taxId')[];
+}
+
+/**
+ * Other entities with the same folded name (crm_fold, as the search compares names) or the same tax id as
+ * `entity`, at most 10, by name. A warning only: the caller decides whether to merge or keep both.
+ */
+export async function possibleDuplicates(
+  db: Queryable,
+  entity: { id: string; name: string; taxId: string | null | undefined },
+): Promise<PossibleDuplicate[]> {
+  const rows = await db.query<{
+    id: string;
+    code: string;
+    name: string;
+    same_name: boolean;
+    same_tax: boolean;
+  }>(
+    `SELECT e.id, e.code, e.name, e.name_fold = crm_fold($2) AS same_name,
+            coalesce(e.tax_id = $3, false) AS same_tax
+     FROM entities e
+     WHERE e.id <> $1 AND (e.name_fold = crm_fold($2) OR e.tax_id = $3)
+     ORDER BY e.name, e.id LIMIT 10`,
+    [entity.id, entity.name, entity.taxId ?? null],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    code: r.code,
+    name: r.name,
+    matchedOn: [...(r.same_name ? ['name' as const] : []), ...(r.same_tax ? ['taxId' as const] : [])],
+  }));
+}
+
 /**
  * The custom fields after a change: the change's fields merged into the stored ones (a null removes one), as
  * `PATCH /api/cases/:id` merges a case's data. Fields the change does not name are kept.

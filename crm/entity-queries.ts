@@ -16,7 +16,7 @@ export function escapeLike(text: string): string {
 
 /** Filters of the entity list (standard fields compared exactly). */
 export interface EntityFilters {
-  /** Part of the name, compared case- and accent-insensitively (crm_fold), or the exact code or external code. */
+  /** Part of the name, compared case- and accent-insensitively (crm_fold, stored as name_fold), or the exact code or external code. */
   q?: string;
   kind?: string;
   sector?: string;
@@ -52,10 +52,10 @@ export async function listEntities(
   if (filters.q) {
     params.push(`%${escapeLike(filters.q)}%`, filters.q);
     const [like, exact] = [params.length - 1, params.length];
-    // crm_fold of the pattern is folded once at planning, so the trigram index on crm_fold(name) serves it.
-    where.push(
-      `(crm_fold(e.name) LIKE crm_fold($${like}) OR e.code = $${exact} OR e.external_code = $${exact})`,
-    );
+    // name_fold is crm_fold(name), stored (migration 071): the trigram index and the (name, id) walk read it
+    // without folding each row again; crm_fold of the pattern is folded once at planning. Each arm of the OR
+    // has its own index (trigram, code, external code), so the planner can combine them.
+    where.push(`(e.name_fold LIKE crm_fold($${like}) OR e.code = $${exact} OR e.external_code = $${exact})`);
   }
   for (const [name, column] of EXACT) {
     const value = filters[name];

@@ -113,6 +113,41 @@ describe('entities', () => {
   });
 });
 
+describe('duplicate warning', () => {
+  it('names the entities with the same name (accents and case ignored) or the same tax id, and creates anyway', async () => {
+    const tax = `T${env.prefix}`.slice(0, 40);
+    const first = await env.http(env.users.alice, 'POST', '/api/entities', {
+      code: code('D1'),
+      name: `Núñez Distribución ${env.prefix}`,
+    });
+    expect(first.status).toBe(201);
+    expect(first.body.possibleDuplicates).toEqual([]);
+    const second = await env.http(env.users.alice, 'POST', '/api/entities', {
+      code: code('D2'),
+      name: `Other name ${env.prefix}`,
+      taxId: tax,
+    });
+    expect(second.body.possibleDuplicates).toEqual([]);
+    // Same letters as the first (no accents, upper case) and the second's tax id: both are named.
+    const third = await env.http(env.users.alice, 'POST', '/api/entities', {
+      code: code('D3'),
+      name: `NUNEZ DISTRIBUCION ${env.prefix}`,
+      taxId: tax,
+    });
+    expect(third.status).toBe(201);
+    const expected = [
+      { id: first.body.id, code: code('D1'), name: `Núñez Distribución ${env.prefix}`, matchedOn: ['name'] },
+      { id: second.body.id, code: code('D2'), name: `Other name ${env.prefix}`, matchedOn: ['taxId'] },
+    ].sort((a, b) => (a.name < b.name ? -1 : 1));
+    expect(third.body.possibleDuplicates).toEqual(expected);
+    const [row] = await env.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM entities WHERE code = ANY($1)',
+      [[code('D1'), code('D2'), code('D3')]],
+    );
+    expect(row?.n).toBe(3);
+  });
+});
+
 describe('ERP customer hook', () => {
   const customer = () => ({
     externalCode: `ERP-${env.prefix}-1001`,

@@ -15,6 +15,7 @@ import {
   insertEntity,
   updateEntity,
   mergeCustom,
+  possibleDuplicates,
   type EntityView,
 } from '../../crm/entities';
 import {
@@ -68,6 +69,29 @@ export const entitySchema = {
     updatedAt: dateTime,
   },
   required: ['id', 'entityType', 'kind', 'code', 'name', 'custom', 'createdAt', 'updatedAt'],
+};
+
+const createdEntitySchema = {
+  ...entitySchema,
+  properties: {
+    ...entitySchema.properties,
+    possibleDuplicates: {
+      type: 'array',
+      description:
+        'Other entities with the same name (case and accents ignored) or the same tax id, at most 10: a warning, the entity is created anyway',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          code: { type: 'string' },
+          name: { type: 'string' },
+          matchedOn: { type: 'array', items: { enum: ['name', 'taxId'] } },
+        },
+        required: ['id', 'code', 'name', 'matchedOn'],
+      },
+    },
+  },
+  required: [...entitySchema.required, 'possibleDuplicates'],
 };
 
 const timelineItemSchema = {
@@ -185,7 +209,7 @@ export const entityOperations: OperationSpec[] = [
       'Kind defaults to EN, type to company, code to the external code or a generated one. `custom` is also validated against the company-defined entity schema; `agentId` must be a user. Answers with a Location header.',
     body: entityCreateSchema,
     responses: {
-      '201': { description: 'The entity', schema: entitySchema },
+      '201': { description: 'The entity, with possible duplicates', schema: createdEntitySchema },
       ...problemResponses(400, 401, 403, 409),
     },
     problems: ['duplicate-code'],
@@ -400,7 +424,11 @@ export function entityRoutes(ctx: ApiContext): Router {
     const input = checkEntityInput(req.body ?? {}, '/body', true);
     if (input.agentId) await checkEntityAgent(ctx.db, caller, input.agentId, '/body/agentId');
     const entity = await insertEntity(ctx.db, input, caller.userId);
-    res.status(201).location(`/api/entities/${entity.id}`).json(entity);
+    const duplicates = await possibleDuplicates(ctx.db, entity);
+    res
+      .status(201)
+      .location(`/api/entities/${entity.id}`)
+      .json({ ...entity, possibleDuplicates: duplicates });
   });
 
   /** Entities by name, filtered by standard fields, a text query or a saved segment; keyset-paginated. */

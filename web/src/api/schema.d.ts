@@ -11782,7 +11782,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The entity */
+            /** @description The entity, with possible duplicates */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -11818,6 +11818,13 @@ export interface operations {
                         createdAt: string;
                         /** Format: date-time */
                         updatedAt: string;
+                        /** @description Other entities with the same name (case and accents ignored) or the same tax id, at most 10: a warning, the entity is created anyway */
+                        possibleDuplicates: {
+                            id: string;
+                            code: string;
+                            name: string;
+                            matchedOn: ("name" | "taxId")[];
+                        }[];
                     };
                 };
             };
