@@ -20,6 +20,7 @@ import type { ApiContext, MailboxMessage } from './context';
 import { CaseGateway } from './gateway';
 import { notFoundHandler, problemHandler } from './problem';
 import { ApiMetrics } from './metrics';
+import { requestLog } from './request-log';
 import { requestGuards } from './request-guards';
 import { authFailureLimit, limitExpensiveRoutes, noStore, securityHeaders } from './security';
 import { calendarFeedRoutes, calendarRoutes } from './routes/calendar';
@@ -174,6 +175,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  app.use(requestLog());
   app.use(metrics.middleware);
   app.use(securityHeaders(deps.publicUrl));
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));

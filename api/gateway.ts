@@ -19,6 +19,7 @@ import {
   type CaseWorkflowInput,
 } from '../workflows/messages';
 import type { ProjectionInput } from '../activities/types';
+import { currentRequestId } from '../lib/request-context';
 import { ProblemError } from './problem';
 
 /** HTTP status for each interpreter rejection code. */
@@ -60,8 +61,11 @@ export class CaseGateway {
   }
 
   private async bounded<T>(fn: () => Promise<T>): Promise<T> {
+    // The HTTP request's id goes along as gRPC metadata (x-request-id), for the frontend's logs and proxies.
+    const requestId = currentRequestId();
+    const call = () => this.client.withDeadline(Date.now() + this.timeoutMs, fn);
     try {
-      return await this.client.withDeadline(Date.now() + this.timeoutMs, fn);
+      return await (requestId ? this.client.withMetadata({ 'x-request-id': requestId }, call) : call());
     } catch (err) {
       const code = (err as { code?: number }).code;
       const timedOut =
@@ -92,6 +96,8 @@ export class CaseGateway {
       taskQueue: this.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      // The request that started the case, to find its logs from the workflow (Temporal UI, describe).
+      ...(currentRequestId() ? { memo: { requestId: currentRequestId() } } : {}),
       typedSearchAttributes: [{ key: CASE_TYPE, value: start.caseType }],
     });
     return this.committed(

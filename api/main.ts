@@ -16,7 +16,11 @@ async function main(): Promise<void> {
     );
   }
   const db = createDb(config.databaseUrl);
-  const { client } = await connectTemporal(config.temporalAddress, config.temporalNamespace);
+  const { client } = await connectTemporal(
+    config.temporalAddress,
+    config.temporalNamespace,
+    config.temporalSecurity,
+  );
   const mailer = config.smtpUrl ? createMailer(config.smtpUrl) : undefined;
   const app = createApp({
     db,

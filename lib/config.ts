@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './paths';
@@ -20,6 +21,8 @@ export interface Config {
   temporalPort: number;
   temporalUiPort: number;
   temporalCliPath: string | undefined;
+  /** TLS, mTLS and API key for TEMPORAL_ADDRESS (a secured cluster, Temporal Cloud); unused by the local dev server. */
+  temporalSecurity: TemporalSecurity;
   taskQueue: string;
   smtpUrl: string | undefined;
   smtpSinkPort: number;
@@ -47,6 +50,24 @@ export interface Config {
   metricsToken: string | undefined;
   /** Port of the worker's /livez, /readyz and /metrics (WORKER_OPS_PORT); 0: none. */
   workerOpsPort: number;
+}
+
+/** How connections to TEMPORAL_ADDRESS authenticate (README configuration table). */
+export interface TemporalSecurity {
+  /** TLS settings; undefined: plaintext. */
+  tls: TemporalTls | undefined;
+  /** Sent as a bearer token on every call (TEMPORAL_API_KEY). */
+  apiKey: string | undefined;
+}
+
+export interface TemporalTls {
+  /** Server name to verify instead of the address's host (TEMPORAL_TLS_SERVER_NAME). */
+  serverName: string | undefined;
+  /** PEM file of the CA to trust instead of the system's (TEMPORAL_TLS_CA). */
+  caPath: string | undefined;
+  /** PEM files of the client certificate and its key, for mTLS (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY). */
+  certPath: string | undefined;
+  keyPath: string | undefined;
 }
 
 /** Rate limits and API-token lifetimes (README configuration table). */
@@ -144,6 +165,41 @@ function trustProxy(env: NodeJS.ProcessEnv): boolean | number | string {
   return raw;
 }
 
+/**
+ * TEMPORAL_TLS (true/false), TEMPORAL_TLS_CERT/KEY/CA, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_API_KEY. TLS is
+ * on when TEMPORAL_TLS says so, or, unset, when any TLS file, the server name or an API key is given (an
+ * API key over plaintext would travel in clear); TEMPORAL_TLS=false with TLS files is a contradiction.
+ */
+function temporalSecurity(env: NodeJS.ProcessEnv): TemporalSecurity {
+  const file = (name: string): string | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const resolved = path.resolve(raw);
+    try {
+      fs.accessSync(resolved, fs.constants.R_OK);
+    } catch {
+      throw new ConfigError(`${name} names a file that cannot be read: ${resolved}`);
+    }
+    return resolved;
+  };
+  const certPath = file('TEMPORAL_TLS_CERT');
+  const keyPath = file('TEMPORAL_TLS_KEY');
+  const caPath = file('TEMPORAL_TLS_CA');
+  const serverName = env.TEMPORAL_TLS_SERVER_NAME || undefined;
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  if ((certPath === undefined) !== (keyPath === undefined))
+    throw new ConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mTLS needs both)');
+  const tlsAsked = certPath !== undefined || caPath !== undefined || serverName !== undefined;
+  const explicit =
+    env.TEMPORAL_TLS === undefined || env.TEMPORAL_TLS === '' ? undefined : bool(env, 'TEMPORAL_TLS', false);
+  if (explicit === false && tlsAsked)
+    throw new ConfigError(
+      'TEMPORAL_TLS=false contradicts TEMPORAL_TLS_CERT, TEMPORAL_TLS_CA or TEMPORAL_TLS_SERVER_NAME',
+    );
+  const on = explicit ?? (tlsAsked || apiKey !== undefined);
+  return { tls: on ? { serverName, caPath, certPath, keyPath } : undefined, apiKey };
+}
+
 /** The user's cache directory for downloaded or built tools (the Temporal CLI). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -187,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalPort: int(env, 'TEMPORAL_PORT', 7233),
     temporalUiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
     temporalCliPath: env.TEMPORAL_CLI_PATH || undefined,
+    temporalSecurity: temporalSecurity(env),
     taskQueue: env.TASK_QUEUE || 'crm-cases',
     smtpUrl: env.SMTP_URL || undefined,
     smtpSinkPort: int(env, 'SMTP_SINK_PORT', 2525),

@@ -28,7 +28,7 @@ export async function applyRelease(
   temporalAddress: string,
   databaseUrl: string,
 ): Promise<ReleaseReport> {
-  const temporal = await connectTemporal(temporalAddress, config.temporalNamespace);
+  const temporal = await connectTemporal(temporalAddress, config.temporalNamespace, config.temporalSecurity);
   const db = createDb(databaseUrl);
   try {
     // An unregistered search attribute would fail every case's workflow task: register them first.

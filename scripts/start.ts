@@ -24,7 +24,7 @@ import { createMailer } from '../lib/mailer';
 import { publishAtStartup } from '../lib/publish';
 import { syncSchedules } from '../lib/schedules';
 import { listLatestDefinitions } from '../db/definitions';
-import { connectTemporal } from '../lib/temporal';
+import { PLAINTEXT, connectTemporal } from '../lib/temporal';
 import { createWorker } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { ensureWebBuild } from './web-build';
@@ -77,9 +77,12 @@ async function main(): Promise<void> {
     temporalAddress = server.address;
     temporalUi = server.uiUrl;
   }
+  // TLS and API key belong to TEMPORAL_ADDRESS; the local dev server speaks plaintext.
+  const temporalSecurity = config.temporalAddress !== undefined ? config.temporalSecurity : PLAINTEXT;
   const { client, connection: temporalConnection } = await connectTemporal(
     temporalAddress,
     config.temporalNamespace,
+    temporalSecurity,
   );
   stops.push({ name: 'Temporal client', stop: () => temporalConnection.close() });
   if (config.temporalAddress !== undefined) {
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
   const activities = createActivities(activityDeps(config, db, mailer));
   const { worker, connection } = await createWorker({
     address: temporalAddress,
+    security: temporalSecurity,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     activities,

@@ -9,9 +9,13 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { CaseActivities } from '../activities/types';
+import type { TemporalSecurity } from '../lib/config';
+import { PLAINTEXT, temporalConnectionOptions } from '../lib/temporal';
 
 export interface WorkerSetup {
   address: string;
+  /** TLS and API key for `address` (config.temporalSecurity); plaintext when absent. */
+  security?: TemporalSecurity;
   namespace: string;
   taskQueue: string;
   activities: CaseActivities;
@@ -75,7 +79,10 @@ export async function createWorker(
   setup: WorkerSetup,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntimeLogging();
-  const connection = await NativeConnection.connect({ address: setup.address });
+  const connection = await NativeConnection.connect({
+    address: setup.address,
+    ...temporalConnectionOptions(setup.security ?? PLAINTEXT),
+  });
   const options: WorkerOptions = {
     connection,
     namespace: setup.namespace,

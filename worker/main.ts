@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const sdkMetricsUrl = await installWorkerTelemetry(config.workerOpsPort);
   const { worker, connection } = await createWorker({
     address: config.temporalAddress,
+    security: config.temporalSecurity,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     activities,
