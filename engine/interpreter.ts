@@ -855,7 +855,16 @@ function assignTask(
       ctx.commands.push({ kind: 'resolveAssignee', taskId: task.id, team: assignment.team, strategy });
     }
   } else if ('role' in assignment) task.candidateRoles = [assignment.role];
-  else if ('field' in assignment) {
+  else if ('supervisorOf' in assignment) {
+    // Supervisors see the task until the team's supervisor is looked up (and keep it if the team has none).
+    task.candidateRoles = ['supervisor'];
+    ctx.commands.push({
+      kind: 'resolveAssignee',
+      taskId: task.id,
+      team: assignment.supervisorOf,
+      strategy: 'supervisor',
+    });
+  } else if ('field' in assignment) {
     const value = getPath(evalContext(ctx.state, extra), assignment.field);
     task.assignee = typeof value === 'string' && value !== '' ? value : null;
     if (task.assignee === null) {

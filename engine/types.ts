@@ -47,7 +47,9 @@ export type Assignment =
   | { role: 'agent' | 'supervisor' | 'designer' | 'admin' }
   | { field: string }
   | { performerOf: string }
-  | { owner: true };
+  | { owner: true }
+  /** The supervisor of a team (looked up when the task opens). */
+  | { supervisorOf: string };
 
 /** Who receives an email: see `definitions/README.md#recipients`. */
 export type Recipient = string;
