@@ -120,4 +120,37 @@ describe('assignment rules', () => {
     );
     expect(task(resolved.state, 'review').assignee).toBe('sue');
   });
+
+  it('chained execution: the next task opens for whoever completed the one before, unless four eyes forbids', () => {
+    const chain: CaseTypeDefinition = {
+      ...def,
+      steps: {
+        ...def.steps,
+        prepare: step({}, { done: { next: 'offer' } }),
+        offer: step({ chained: true }, { sent: { next: 'check' } }),
+        check: step({ chained: true, separateFrom: ['offer'] }, { ok: { status: 'DONE' } }),
+      },
+    };
+    const s = startCase(chain, { caseId: 'C', caseType: 'rules', definitionVersion: 1 }, T0).state;
+    const prep = task(s, 'prepare');
+    expect(prep.assignee).toBeNull();
+    const afterPrep = applyEvent(
+      chain,
+      s,
+      { type: 'complete', taskId: prep.id, outcome: 'done', actor: bob },
+      T0,
+    );
+    const offer = task(afterPrep.state, 'offer');
+    expect([offer.assignee, offer.candidateTeams]).toEqual(['bob', ['sales']]);
+    expect(afterPrep.timeline).toContainEqual(
+      expect.objectContaining({ kind: 'task.assigned', taskId: offer.id }),
+    );
+    const afterOffer = applyEvent(
+      chain,
+      afterPrep.state,
+      { type: 'complete', taskId: offer.id, outcome: 'sent', actor: bob },
+      T0,
+    ).state;
+    expect(task(afterOffer, 'check').assignee).toBeNull();
+  });
 });

@@ -47,6 +47,8 @@ interface Ctx {
   /** The case runs under semantics 1 (started before semantics 2). */
   legacy: boolean;
   oracle: ChoiceOracle | undefined;
+  /** Who completed the task this event completes: a `chained` step opened now goes to them. */
+  chainedFrom?: string;
 }
 
 function assertUnreachable(value: never): never {
@@ -930,6 +932,11 @@ function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
   if (token.instance !== undefined) task.instance = { index: token.instance, item: item ?? null };
   token.taskId = task.id;
   assignTask(ctx, task, step.assign, extra, step);
+  const chained = step.chained === true ? ctx.chainedFrom : undefined;
+  if (chained !== undefined && !(task.excludedUsers ?? []).includes(chained)) {
+    task.assignee = chained;
+    record(ctx, 'task.assigned', { assignee: chained, by: 'chained execution' }, task.id);
+  }
   (step.escalations ?? []).forEach((escalation, index) => {
     ctx.state.timers.push({
       id: nextId(ctx, 'timer-'),
@@ -1397,6 +1404,7 @@ export function applyEvent(
       task.notes = event.notes ?? null;
       task.completedAt = now;
       task.completedBy = event.actor.userId;
+      if (event.actor.role !== 'system') ctx.chainedFrom = event.actor.userId;
       touch(ctx, task);
       state.timers = state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
       const seq = record(ctx, 'task.completed', { outcome: event.outcome, by: event.actor.userId }, task.id);

@@ -102,6 +102,8 @@ export interface HumanStep {
   forEach?: ForEach;
   /** Four eyes: who completed a task of these steps may not do this one. */
   separateFrom?: string[];
+  /** Chained execution: opened by completing a task, this step's task goes at once to whoever completed it. */
+  chained?: boolean;
 }
 
 /**
