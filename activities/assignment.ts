@@ -9,14 +9,21 @@ const PICK_MEMORY = '7 days';
  * skipped). The team's cursor row is locked while it moves, so concurrent picks take successive turns.
  * With a `key` (the activity attempt's identity) a retry returns the member picked the first time.
  * Least-busy: the member with the fewest open tasks. Ties break by user id, so the choice is stable.
- * Null when the team has no active member.
+ * Supervisor: the team's supervisor, if active. Null when nobody fits (no active member, no supervisor).
  */
 export async function pickAssignee(
   db: Db,
   team: string,
-  strategy: 'round-robin' | 'least-busy',
+  strategy: 'round-robin' | 'least-busy' | 'supervisor',
   key?: string,
 ): Promise<string | null> {
+  if (strategy === 'supervisor') {
+    const rows = await db.query<{ id: string }>(
+      `SELECT u.id FROM teams t JOIN users u ON u.id = t.supervisor_id AND u.active WHERE t.id = $1`,
+      [team],
+    );
+    return rows[0]?.id ?? null;
+  }
   if (strategy === 'least-busy') {
     const rows = await db.query<{ user_id: string }>(
       `SELECT tm.user_id FROM team_members tm JOIN users u ON u.id = tm.user_id AND u.active

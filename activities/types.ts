@@ -63,7 +63,7 @@ export interface CaseActivities {
   resolveAssignee(input: {
     caseId: string;
     team: string;
-    strategy: 'round-robin' | 'least-busy';
+    strategy: 'round-robin' | 'least-busy' | 'supervisor';
   }): Promise<string | null>;
   /** Of `user:<id>` and `team:<id>` references, those not in the directory (unknown, or a deactivated user). */
   checkDirectory(refs: string[]): Promise<string[]>;

@@ -58,6 +58,7 @@ function assignText(a: Assignment): string {
   if ('role' in a) return `role ${a.role}`;
   if ('field' in a) return `from ${a.field}`;
   if ('owner' in a) return 'the case owner';
+  if ('supervisorOf' in a) return `supervisor of ${a.supervisorOf}`;
   return `who did ${a.performerOf}`;
 }
 

@@ -86,15 +86,18 @@ export function directoryIssues(
           ),
         );
       }
-    } else if ('team' in assignment && !directory.teams.has(assignment.team)) {
-      out.push(
-        issue(
-          file,
-          `${pointer}/team`,
-          `unknown team "${assignment.team}"`,
-          `${suggest(assignment.team, [...directory.teams], 'team')}; create the team first, or name one that exists`,
-        ),
-      );
+    } else if ('team' in assignment || 'supervisorOf' in assignment) {
+      const [key, team] =
+        'team' in assignment ? ['team', assignment.team] : ['supervisorOf', assignment.supervisorOf];
+      if (!directory.teams.has(team))
+        out.push(
+          issue(
+            file,
+            `${pointer}/${key}`,
+            `unknown team "${team}"`,
+            `${suggest(team, [...directory.teams], 'team')}; create the team first, or name one that exists`,
+          ),
+        );
     }
   }
   return out;

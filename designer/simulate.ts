@@ -155,9 +155,13 @@ function describe(
   }
 }
 
-/** A stand-in for the user who completes a task: its assignee, or a member of its candidate team. */
+/**
+ * A stand-in for the user who completes a task: its assignee, or a member of its candidate team; under four
+ * eyes, another person than the ones the task excludes (as a real team would have).
+ */
 function actorFor(task: TaskState): Actor {
-  const userId = task.assignee ?? `<${task.candidateTeams[0] ?? task.candidateRoles[0] ?? 'user'}>`;
+  let userId = task.assignee ?? `<${task.candidateTeams[0] ?? task.candidateRoles[0] ?? 'user'}>`;
+  while (task.excludedUsers?.includes(userId)) userId = `${userId}'`;
   return { userId, role: 'admin', teams: task.candidateTeams };
 }
 

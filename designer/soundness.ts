@@ -138,7 +138,13 @@ function choicesIn(def: CaseTypeDefinition, state: CaseState): { choice: string;
     for (const outcome of Object.keys(step.outcomes)) {
       out.push({
         choice: `${task.step}=${outcome}`,
-        event: { type: 'complete', taskId: task.id, outcome, actor: CHECKER },
+        // One stand-in per step, so four eyes (separateFrom) sees two people, as a real team would be.
+        event: {
+          type: 'complete',
+          taskId: task.id,
+          outcome,
+          actor: { ...CHECKER, userId: `<checker:${task.step}>` },
+        },
       });
     }
   }

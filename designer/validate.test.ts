@@ -7,6 +7,7 @@ import {
   definitionFiles,
   definitionHash,
   formatIssues,
+  loadDefinitionFiles,
   loadDefinitions,
   validateDefinition,
   validateSource,
@@ -50,6 +51,23 @@ describe('shipped definitions', () => {
   it.each(files.map((f) => [path.basename(f), f]))('%s references the published schema', (_name, file) => {
     const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { $schema?: string };
     expect(json.$schema).toBe('./case-type.schema.json');
+  });
+});
+
+describe('pattern examples (definitions/examples)', () => {
+  const dir = path.join(DEFINITIONS, 'examples');
+  const files = definitionFiles(dir);
+
+  it('all validate with no error and no warning (four eyes included in the soundness check)', () => {
+    const { definitions, issues } = loadDefinitionFiles(files, path.join(DEFINITIONS, 'templates'));
+    expect(formatIssues(issues)).toBe('');
+    expect(definitions).toHaveLength(files.length);
+  });
+
+  it('every example file the patterns table names exists, and every example is named there', () => {
+    const readme = fs.readFileSync(path.join(DEFINITIONS, 'README.md'), 'utf8');
+    const named = new Set([...readme.matchAll(/examples\/([a-z-]+\.json)/g)].map((m) => m[1]));
+    expect([...named].sort()).toEqual(files.map((f) => path.basename(f)).sort());
   });
 });
 

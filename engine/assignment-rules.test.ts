@@ -2,7 +2,7 @@ import { applyEvent, checkEvent, startCase } from './interpreter';
 import type { Actor, CaseState, TaskState } from './state';
 import type { CaseTypeDefinition, Step } from './types';
 
-/** Assignment rules: retain familiar, the case owner, and four eyes (separation of duties). */
+/** Assignment rules: retain familiar, the case owner, a team's supervisor, and four eyes (separation of duties). */
 
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 const ana: Actor = { userId: 'ana', role: 'agent', teams: ['sales'] };
@@ -92,5 +92,65 @@ describe('assignment rules', () => {
     const t = task(result.state, 'follow');
     expect([t.assignee, t.candidateRoles]).toEqual([null, ['supervisor']]);
     expect(result.timeline.map((e) => e.kind)).toContain('task.assignment-unresolved');
+  });
+
+  it("asks for the team's supervisor and gives the task to whoever the lookup names", () => {
+    const boss: CaseTypeDefinition = {
+      ...def,
+      start: 'review',
+      steps: {
+        ...def.steps,
+        review: step({ assign: { supervisorOf: 'sales' } }, { ok: { status: 'DONE' } }),
+      },
+    };
+    const started = startCase(boss, { caseId: 'C', caseType: 'rules', definitionVersion: 1 }, T0);
+    const t = task(started.state, 'review');
+    expect([t.assignee, t.candidateRoles]).toEqual([null, ['supervisor']]);
+    expect(started.commands).toContainEqual({
+      kind: 'resolveAssignee',
+      taskId: t.id,
+      team: 'sales',
+      strategy: 'supervisor',
+    });
+    const resolved = applyEvent(
+      boss,
+      started.state,
+      { type: 'assigneeResolved', taskId: t.id, assignee: 'sue' },
+      T0,
+    );
+    expect(task(resolved.state, 'review').assignee).toBe('sue');
+  });
+
+  it('chained execution: the next task opens for whoever completed the one before, unless four eyes forbids', () => {
+    const chain: CaseTypeDefinition = {
+      ...def,
+      steps: {
+        ...def.steps,
+        prepare: step({}, { done: { next: 'offer' } }),
+        offer: step({ chained: true }, { sent: { next: 'check' } }),
+        check: step({ chained: true, separateFrom: ['offer'] }, { ok: { status: 'DONE' } }),
+      },
+    };
+    const s = startCase(chain, { caseId: 'C', caseType: 'rules', definitionVersion: 1 }, T0).state;
+    const prep = task(s, 'prepare');
+    expect(prep.assignee).toBeNull();
+    const afterPrep = applyEvent(
+      chain,
+      s,
+      { type: 'complete', taskId: prep.id, outcome: 'done', actor: bob },
+      T0,
+    );
+    const offer = task(afterPrep.state, 'offer');
+    expect([offer.assignee, offer.candidateTeams]).toEqual(['bob', ['sales']]);
+    expect(afterPrep.timeline).toContainEqual(
+      expect.objectContaining({ kind: 'task.assigned', taskId: offer.id }),
+    );
+    const afterOffer = applyEvent(
+      chain,
+      afterPrep.state,
+      { type: 'complete', taskId: offer.id, outcome: 'sent', actor: bob },
+      T0,
+    ).state;
+    expect(task(afterOffer, 'check').assignee).toBeNull();
   });
 });

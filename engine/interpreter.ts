@@ -47,6 +47,8 @@ interface Ctx {
   /** The case runs under semantics 1 (started before semantics 2). */
   legacy: boolean;
   oracle: ChoiceOracle | undefined;
+  /** Who completed the task this event completes: a `chained` step opened now goes to them. */
+  chainedFrom?: string;
 }
 
 function assertUnreachable(value: never): never {
@@ -855,7 +857,16 @@ function assignTask(
       ctx.commands.push({ kind: 'resolveAssignee', taskId: task.id, team: assignment.team, strategy });
     }
   } else if ('role' in assignment) task.candidateRoles = [assignment.role];
-  else if ('field' in assignment) {
+  else if ('supervisorOf' in assignment) {
+    // Supervisors see the task until the team's supervisor is looked up (and keep it if the team has none).
+    task.candidateRoles = ['supervisor'];
+    ctx.commands.push({
+      kind: 'resolveAssignee',
+      taskId: task.id,
+      team: assignment.supervisorOf,
+      strategy: 'supervisor',
+    });
+  } else if ('field' in assignment) {
     const value = getPath(evalContext(ctx.state, extra), assignment.field);
     task.assignee = typeof value === 'string' && value !== '' ? value : null;
     if (task.assignee === null) {
@@ -921,6 +932,11 @@ function createStepTask(ctx: Ctx, token: Token, step: HumanStep): void {
   if (token.instance !== undefined) task.instance = { index: token.instance, item: item ?? null };
   token.taskId = task.id;
   assignTask(ctx, task, step.assign, extra, step);
+  const chained = step.chained === true ? ctx.chainedFrom : undefined;
+  if (chained !== undefined && !(task.excludedUsers ?? []).includes(chained)) {
+    task.assignee = chained;
+    record(ctx, 'task.assigned', { assignee: chained, by: 'chained execution' }, task.id);
+  }
   (step.escalations ?? []).forEach((escalation, index) => {
     ctx.state.timers.push({
       id: nextId(ctx, 'timer-'),
@@ -1388,6 +1404,7 @@ export function applyEvent(
       task.notes = event.notes ?? null;
       task.completedAt = now;
       task.completedBy = event.actor.userId;
+      if (event.actor.role !== 'system') ctx.chainedFrom = event.actor.userId;
       touch(ctx, task);
       state.timers = state.timers.filter((t) => t.taskId !== task.id || t.kind === 'email');
       const seq = record(ctx, 'task.completed', { outcome: event.outcome, by: event.actor.userId }, task.id);

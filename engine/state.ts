@@ -175,7 +175,12 @@ export interface EmailCommand {
 
 export type Command =
   | EmailCommand
-  | { kind: 'resolveAssignee'; taskId: string; team: string; strategy: 'round-robin' | 'least-busy' }
+  | {
+      kind: 'resolveAssignee';
+      taskId: string;
+      team: string;
+      strategy: 'round-robin' | 'least-busy' | 'supervisor';
+    }
   | {
       kind: 'callService';
       tokenId: string;

@@ -47,7 +47,9 @@ export type Assignment =
   | { role: 'agent' | 'supervisor' | 'designer' | 'admin' }
   | { field: string }
   | { performerOf: string }
-  | { owner: true };
+  | { owner: true }
+  /** The supervisor of a team (looked up when the task opens). */
+  | { supervisorOf: string };
 
 /** Who receives an email: see `definitions/README.md#recipients`. */
 export type Recipient = string;
@@ -100,6 +102,8 @@ export interface HumanStep {
   forEach?: ForEach;
   /** Four eyes: who completed a task of these steps may not do this one. */
   separateFrom?: string[];
+  /** Chained execution: opened by completing a task, this step's task goes at once to whoever completed it. */
+  chained?: boolean;
 }
 
 /**

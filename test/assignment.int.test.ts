@@ -1,4 +1,7 @@
-/** Round-robin assignment goes round a team's active members in turn, durably and under concurrent picks. */
+/**
+ * Round-robin assignment goes round a team's active members in turn, durably and under concurrent picks;
+ * a team's supervisor as assignee.
+ */
 import { pickAssignee } from '../activities/assignment';
 import type { CaseTypeDefinition } from '../engine/types';
 import { eventually, startTestEnv, type TestEnv } from './support/env';
@@ -108,4 +111,64 @@ it('cases assigned by the engine go round the team in the order they were create
   }
   const start = members.indexOf(last) + 1;
   expect(assignees).toEqual([0, 1, 2, 3].map((i) => members[(start + i) % members.length]));
+});
+
+it("a step assigned to a team's supervisor goes to that supervisor; a team without one leaves it to supervisors", async () => {
+  const boss = env.users.sam.id;
+  const orphans = `${env.prefix}-orphans`;
+  await env.db.query('UPDATE teams SET supervisor_id = $2 WHERE id = $1', [team, boss]);
+  await env.db.query(`INSERT INTO teams (id, name) VALUES ($1, 'No supervisor')`, [orphans]);
+  const def = (id: string, of: string): CaseTypeDefinition => ({
+    dslVersion: '1',
+    id,
+    version: '1',
+    name: 'Supervisor review',
+    statuses: [
+      { code: 'OPEN', name: 'Open', category: 'open' },
+      { code: 'DONE', name: 'Done', category: 'closed' },
+    ],
+    initialStatus: 'OPEN',
+    start: 'review',
+    steps: {
+      review: {
+        type: 'human',
+        action: 'task',
+        title: 'Review',
+        assign: { supervisorOf: of },
+        outcomes: { done: { status: 'DONE', end: true } },
+      },
+    },
+  });
+  const taskOf = async (caseType: string, check: (row: Record<string, unknown>) => boolean) => {
+    const res = await env.http(env.users.admin, 'POST', '/api/cases', { caseType, data: {} });
+    expect(res.status).toBe(201);
+    return eventually(
+      async () => {
+        const [row] = await env.db.query<Record<string, unknown>>(
+          'SELECT id, assignee, candidate_roles FROM tasks WHERE case_id = $1',
+          [res.body.id],
+        );
+        return row && check(row) ? row : undefined;
+      },
+      20_000,
+      `task of ${caseType}`,
+    );
+  };
+  const reviewed = await taskOf(
+    await env.publish(def(`${env.prefix}-sup`, team)),
+    (r) => r.assignee !== null,
+  );
+  expect(reviewed.assignee).toBe(boss);
+  const listed = await eventually(
+    async () => {
+      const res = await env.http(env.users.sam, 'GET', '/api/inbox');
+      return (res.body.items as { id: string; assignee: string | null }[]).find((t) => t.id === reviewed.id);
+    },
+    20_000,
+    "the task in the supervisor's inbox",
+  );
+  expect(listed.assignee).toBe(boss);
+
+  const left = await taskOf(await env.publish(def(`${env.prefix}-nosup`, orphans)), () => true);
+  expect([left.assignee, left.candidate_roles]).toEqual([null, ['supervisor']]);
 });

@@ -62,6 +62,7 @@ const keys = {
     boundary: true,
     forEach: true,
     separateFrom: true,
+    chained: true,
   } satisfies Keys<HumanStep>,
   waitStep: { type: true, until: true, message: true, then: true, boundary: true } satisfies Keys<WaitStep>,
   automaticStep: { type: true, do: true, then: true } satisfies Keys<AutomaticStep>,
