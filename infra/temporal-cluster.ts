@@ -106,7 +106,8 @@ export function clusterConfigYaml(opts: {
   dynamicConfigFile: string;
 }): string {
   const url = new URL(opts.postgresUrl);
-  const store = (db: string): string[] => [
+  // Four services, each with a pool per store: keep them small beside the app's own pools.
+  const store = (db: string, maxConns: number): string[] => [
     '      sql:',
     '        pluginName: "postgres12"',
     `        databaseName: ${JSON.stringify(db)}`,
@@ -114,8 +115,8 @@ export function clusterConfigYaml(opts: {
     '        connectProtocol: "tcp"',
     `        user: ${JSON.stringify(decodeURIComponent(url.username))}`,
     `        password: ${JSON.stringify(decodeURIComponent(url.password))}`,
-    '        maxConns: 10',
-    '        maxIdleConns: 10',
+    `        maxConns: ${maxConns}`,
+    `        maxIdleConns: ${maxConns}`,
     '        maxConnLifetime: "1h"',
   ];
   const service = (name: ClusterService): string[] => {
@@ -141,9 +142,9 @@ export function clusterConfigYaml(opts: {
     '  visibilityStore: visibility',
     '  datastores:',
     '    default:',
-    ...store(opts.databases.main),
+    ...store(opts.databases.main, 8),
     '    visibility:',
-    ...store(opts.databases.visibility),
+    ...store(opts.databases.visibility, 3),
     'global:',
     '  membership:',
     '    maxJoinDuration: 30s',

@@ -96,7 +96,13 @@ async function main(): Promise<void> {
   const pgPort = await freePort();
   const pgDir = path.join(workDir, 'pg');
   const startPg = (): Promise<EmbeddedPostgres> =>
-    startEmbeddedPostgres({ dataDir: pgDir, port: pgPort, log, database: 'crm' });
+    startEmbeddedPostgres({
+      dataDir: pgDir,
+      port: pgPort,
+      log,
+      database: 'crm',
+      settings: ['max_connections=300'],
+    });
   let postgres = await startPg();
   const children: ChildProcess[] = [];
   let cluster: TemporalCluster | undefined;
