@@ -387,7 +387,8 @@ async function call(
 /** A base port with `n` free ports after it. */
 async function freeBlock(n: number): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Temporal stores membership ports as smallint: the whole block stays below 32768.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let p = base; p < base + n && ok; p++) ok = await isPortFree(p);
     if (ok) return base;
