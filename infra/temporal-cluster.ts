@@ -238,7 +238,8 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     fs.closeSync(logFile);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     children.set(service, { child, exited });
-    const port = opts.basePort + OFFSETS[service];
+    // The worker service serves no gRPC; its membership (ringpop) port says it has started.
+    const port = opts.basePort + OFFSETS[service] + (service === 'worker' ? 10 : 0);
     const deadline = Date.now() + 60_000;
     while (!(await canConnect(port, HOST, 500))) {
       if (child.exitCode !== null || child.signalCode !== null)
