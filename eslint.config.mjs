@@ -94,7 +94,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.ts', 'designer/cli.ts', 'bench/**/*.ts'],
+    files: ['scripts/**/*.ts', 'designer/cli.ts', 'bench/**/*.ts', 'test/cluster/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );
