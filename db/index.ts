@@ -78,6 +78,12 @@ export function createDb(connectionString: string, options: { max?: number } = {
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries report their own errors.
   });
+  pool.on('connect', (client) => {
+    // A client checked out (a transaction, an email send) whose connection the server ends (a restart,
+    // pg_terminate_backend) emits `error` too, and an unhandled `error` would end the process. Its
+    // pending and next queries fail with their own errors; the holder releases it as broken.
+    client.on('error', () => {});
+  });
   const base = runner(pool);
   const closers: (() => Promise<void>)[] = [];
   return {
@@ -85,17 +91,22 @@ export function createDb(connectionString: string, options: { max?: number } = {
     query: base.query,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      let value: T;
       try {
         await client.query('BEGIN');
-        const value = await fn(runner(client));
+        value = await fn(runner(client));
         await client.query('COMMIT');
-        return value;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that cannot roll back is broken: the pool destroys it instead of reusing it.
+        const rolledBack = await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+        client.release(rolledBack ? undefined : true);
         throw err;
-      } finally {
-        client.release();
       }
+      client.release();
+      return value;
     },
     beforeClose: (fn) => void closers.push(fn),
     async close() {
