@@ -275,9 +275,27 @@ async function main(): Promise<void> {
       const id = [...caseIds].find((c) => m.raw.includes(c)) ?? m.messageId;
       perCase.set(id, (perCase.get(id) ?? 0) + 1);
     }
-    const twice = [...perCase.values()].filter((n) => n > 1).length;
+    // The one documented re-delivery window (docs/email.md): the SMTP server accepted the message but
+    // recording that failed (here: Postgres restarting), so the next attempt re-sent the stored message,
+    // with the same Message-ID, and marked its outbox row `redelivered`. Counted apart; any other
+    // duplicate fails.
+    let windowRedeliveries = 0;
+    let twice = 0;
+    for (const [caseId, n] of perCase) {
+      if (n <= 1) continue;
+      const sameId = new Set(mails.filter((m) => m.raw.includes(caseId)).map((m) => m.messageId)).size === 1;
+      const [row] = await db.query<{ redelivered: boolean }>(
+        'SELECT bool_or(redelivered) AS redelivered FROM email_outbox WHERE case_id = $1',
+        [caseId],
+      );
+      if (n === 2 && sameId && row?.redelivered) windowRedeliveries += 1;
+      else twice += 1;
+    }
     if (twice > 0) failures.push(`${twice} cases got the DONE email more than once`);
-    if (mails.length !== doneCases) failures.push(`${mails.length} emails for ${doneCases} DONE cases`);
+    if (mails.length !== doneCases + windowRedeliveries)
+      failures.push(
+        `${mails.length} emails for ${doneCases} DONE cases (${windowRedeliveries} re-deliveries)`,
+      );
     if (counts.server500 > 0) failures.push(`${counts.server500} answers were 500`);
     if (counts.bad503 > 0) failures.push(`${counts.bad503} answers were 503 without Retry-After`);
     if (Object.keys(counts.other).length > 0)
@@ -288,7 +306,9 @@ async function main(): Promise<void> {
     console.log(`  faults: ${faults.join('; ')}`);
     console.log(`  cases started: ${counts.casesStarted}, checked: ${checked}, DONE: ${doneCases}`);
     console.log(`  task completions: ${counts.tasksCompleted}`);
-    console.log(`  emails: ${mails.length}, sent twice: ${twice}`);
+    console.log(
+      `  emails: ${mails.length}, sent twice: ${twice}, re-delivered in the documented window: ${windowRedeliveries}`,
+    );
     console.log(
       `  client errors: 503 with Retry-After ${counts.retryAfter503}, 503 without ${counts.bad503}, ` +
         `500 ${counts.server500}, connection errors ${counts.connectionErrors}`,
