@@ -295,11 +295,20 @@ async function goInstallCli(dest: string, pathEnv: string, log: (msg: string) =>
 function runGoInstall(go: string, gobin: string, env: NodeJS.ProcessEnv, log: (msg: string) => void) {
   const ldflags = `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`;
   const args = ['install', '-v', `-ldflags=${ldflags}`, `${CLI_MODULE}@v${TEMPORAL_CLI_VERSION}`];
-  const child = spawn(go, args, {
-    env: { ...env, CGO_ENABLED: '0', GOBIN: gobin },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: os.tmpdir(),
-  });
+  return goInstall(go, args, { ...env, CGO_ENABLED: '0', GOBIN: gobin }, log);
+}
+
+/**
+ * Runs `go install -v ...` (args given whole), counting downloaded modules and compiled packages on a
+ * 15 s heartbeat; rejects with the last lines of output when go fails. Also used by the cluster build.
+ */
+export function goInstall(
+  go: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  log: (msg: string) => void,
+): Promise<void> {
+  const child = spawn(go, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: os.tmpdir() });
   const started = Date.now();
   let modules = 0;
   let packages = 0;
@@ -330,7 +339,9 @@ function runGoInstall(go: string, gobin: string, env: NodeJS.ProcessEnv, log: (m
     child.once('close', (code, signal) => {
       clearInterval(heartbeat);
       if (code === 0) {
-        log(`go install: done in ${elapsed(started)}`);
+        log(
+          `go install: done in ${elapsed(started)} (${modules} modules downloaded, ${packages} packages compiled)`,
+        );
         resolve();
       } else {
         const why = signal ? `was killed by ${signal}` : `exited with ${code}`;

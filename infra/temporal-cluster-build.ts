@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { goInstall } from './temporal-cli';
 
 /**
  * The real Temporal server for the cluster test tier, built from Go modules: v1.30.4 declares go 1.25.8
@@ -130,60 +130,6 @@ async function findGo(pathEnv: string): Promise<string> {
     }
   }
   throw new Error('Go is not on PATH: install Go >= 1.25 to build the Temporal server for the cluster tier');
-}
-
-function goInstall(
-  go: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  log: (msg: string) => void,
-): Promise<void> {
-  const child = spawn(go, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: os.tmpdir() });
-  const started = Date.now();
-  let modules = 0;
-  let packages = 0;
-  const tail: string[] = [];
-  // `-v` prints one import path per compiled package and `go: downloading` per module: count them,
-  // pass anything else through, and report on a 15 s heartbeat.
-  const onLine = (line: string): void => {
-    if (line.startsWith('go: downloading ')) modules += 1;
-    else if (/^[\w.~+-]+(\/[\w.~+-]+)*$/.test(line)) packages += 1;
-    else if (line.trim()) {
-      tail.push(line);
-      if (tail.length > 30) tail.shift();
-      log(`go: ${line.replace(/^go: /, '')}`);
-    }
-  };
-  for (const stream of [child.stdout, child.stderr])
-    readline.createInterface({ input: stream }).on('line', onLine);
-  const heartbeat = setInterval(() => {
-    log(
-      `go install: ${elapsed(started)} elapsed, ${modules} modules downloaded, ${packages} packages compiled`,
-    );
-  }, 15_000);
-  return new Promise<void>((resolve, reject) => {
-    child.once('error', (err) => {
-      clearInterval(heartbeat);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearInterval(heartbeat);
-      if (code === 0) {
-        log(
-          `go install: done in ${elapsed(started)} (${modules} modules downloaded, ${packages} packages compiled)`,
-        );
-        resolve();
-      } else {
-        const why = signal ? `was killed by ${signal}` : `exited with ${code}`;
-        reject(new Error(`go ${why} after ${elapsed(started)}${tail.length ? `:\n${tail.join('\n')}` : ''}`));
-      }
-    });
-  });
-}
-
-function elapsed(since: number): string {
-  const s = Math.round((Date.now() - since) / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
