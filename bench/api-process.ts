@@ -5,7 +5,7 @@ import type { TestEnv } from '../test/support/env';
 import { spawnProcess } from '../test/support/processes';
 
 /**
- * Starts `api/main.ts` on the env's Postgres, Temporal and task queue, with `extraEnv` (NODE_OPTIONS for a
+ * Starts `api/main.ts` on the env's Postgres, Temporal and task queue, with `extraEnv` (NODE_CLI_ARGS for a
  * profile, say); resolves once /health answers.
  */
 export async function spawnApi(

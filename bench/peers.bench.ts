@@ -48,8 +48,8 @@ interface Peer {
   openTask(caseId: string): Promise<string>;
   /** A seeded agent's inbox (first page of 50 with its counts or total): the number of items. */
   inbox(agent: number): Promise<number>;
-  /** The engine's own processes (Postgres is counted apart). */
-  pids(): number[];
+  /** The engine's own processes by name (Postgres is counted apart). */
+  processes(): Record<string, number>;
   /** Rows and bytes kept for these finished cases, by table. */
   footprint(caseIds: string[]): Promise<Record<string, { rows: number; bytes: number }>>;
   /** The size of the engine's database(s). */
@@ -159,7 +159,12 @@ async function databaseBytes(db: Db): Promise<number> {
   return Number(row?.bytes ?? 0);
 }
 
-function ourPeer(env: TestEnv, apiUrl: string, caseType: string, pids: () => number[]): Peer {
+function ourPeer(
+  env: TestEnv,
+  apiUrl: string,
+  caseType: string,
+  processes: () => Record<string, number>,
+): Peer {
   const tokens = new Map<string, string>([['alice', env.users.alice.token]]);
   const call = client(apiUrl, (who) => ({ authorization: `Bearer ${tokens.get(who) ?? who}` }));
   return {
@@ -180,7 +185,7 @@ function ourPeer(env: TestEnv, apiUrl: string, caseType: string, pids: () => num
       const res = expect(await call(token, 'GET', '/api/inbox'), 200, 'inbox');
       return (res.body.items as unknown[]).length;
     },
-    pids,
+    processes,
     async footprint(caseIds) {
       const rows = await rowsByTable(env.db, 'case_id', caseIds, [['cases', 'id']]);
       // Temporal's history of each case workflow, as the server returns it (protobuf bytes).
@@ -198,7 +203,7 @@ function ourPeer(env: TestEnv, apiUrl: string, caseType: string, pids: () => num
   };
 }
 
-function flowablePeer(url: string, db: Db, pids: () => number[], alice: string): Peer {
+function flowablePeer(url: string, db: Db, processes: () => Record<string, number>, alice: string): Peer {
   const call = client(url, (who) => ({ 'x-user': who === 'alice' ? alice : who }));
   return {
     name: 'Flowable',
@@ -213,7 +218,7 @@ function flowablePeer(url: string, db: Db, pids: () => number[], alice: string):
       const res = expect(await call(`bu-${agent}`, 'GET', '/api/inbox'), 200, 'inbox');
       return (res.body.items as unknown[]).length;
     },
-    pids,
+    processes,
     footprint: (caseIds) => rowsByTable(db, 'proc_inst_id_', caseIds),
     databaseBytes: () => databaseBytes(db),
   };
@@ -246,6 +251,8 @@ interface Round {
   rate: number;
   wall: number;
   cpuEngine: number;
+  /** CPU seconds of each of the engine's processes. */
+  cpuByProcess: Record<string, number>;
   cpuPostgres: number;
   caseIds: string[];
 }
@@ -259,17 +266,25 @@ async function saturate(
   concurrency: number,
 ): Promise<Round> {
   const pg = await postgresPids(env.db);
-  const engine = peer.pids();
+  const processes = peer.processes();
+  const engine = Object.values(processes);
   const before = { engine: cpuByPid(engine), pg: cpuByPid(pg) };
   const started = performance.now();
   const caseIds = await inBatches([...Array(count).keys()], concurrency, (i) =>
     runCase(env, peer, `${tag}-${i}`),
   );
   const wall = (performance.now() - started) / 1000;
+  const after = cpuByPid(engine);
   return {
     rate: count / wall,
     wall,
-    cpuEngine: cpuDelta(before.engine, cpuByPid(engine)),
+    cpuEngine: cpuDelta(before.engine, after),
+    cpuByProcess: Object.fromEntries(
+      Object.entries(processes).map(([name, pid]) => [
+        name,
+        (after.get(pid) ?? 0) - (before.engine.get(pid) ?? 0),
+      ]),
+    ),
     cpuPostgres: cpuSince(before.pg, cpuByPid(await postgresPids(env.db))),
     caseIds,
   };
@@ -315,7 +330,7 @@ export default async function peersBench(): Promise<BenchResult> {
   try {
     // Node's --cpu-prof writes a profile per process when it exits (the API and the worker exit on SIGTERM).
     const nodeOptions: Record<string, string> = PROFILE_DIR
-      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(PROFILE_DIR)}` }
+      ? { NODE_CLI_ARGS: `--cpu-prof --cpu-prof-dir=${path.resolve(PROFILE_DIR)}` }
       : {};
     const bundle = await workflowBundle();
     const worker = await spawnProcess(
@@ -332,8 +347,14 @@ export default async function peersBench(): Promise<BenchResult> {
     const api = await spawnApi(env, nodeOptions);
     children.push(api.child);
     const caseType = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
-    const ourPids = () =>
-      [api.child.pid, worker.pid, handles?.temporal?.pid].filter((p): p is number => p !== undefined);
+    const ourProcesses = () =>
+      Object.fromEntries(
+        Object.entries({
+          API: api.child.pid,
+          worker: worker.pid,
+          'Temporal dev server': handles?.temporal?.pid,
+        }).filter((e): e is [string, number] => e[1] !== undefined),
+      );
     await seedFlowableUsers(flowable.db, [
       {
         id: env.users.alice.id,
@@ -344,8 +365,13 @@ export default async function peersBench(): Promise<BenchResult> {
       },
     ]);
     const peers = [
-      ourPeer(env, api.url, caseType, ourPids),
-      flowablePeer(flowable.url, flowable.db, () => [flowable.child.pid as number], env.users.alice.id),
+      ourPeer(env, api.url, caseType, ourProcesses),
+      flowablePeer(
+        flowable.url,
+        flowable.db,
+        () => ({ JVM: flowable.child.pid as number }),
+        env.users.alice.id,
+      ),
     ];
     const figures: Record<string, number | string> = {};
     const notes: string[] = [
@@ -378,9 +404,14 @@ export default async function peersBench(): Promise<BenchResult> {
       figures[`${peer.name}: max cases/s to completion (WON email received)`] = ms(r.rate);
       figures[`${peer.name}: CPU s per case, engine + Postgres`] =
         `${ms((r.cpuEngine / CASES) * 1000) / 1000} + ${ms((r.cpuPostgres / CASES) * 1000) / 1000}`;
+      figures[`${peer.name}: CPU ms per case by process`] = Object.entries(r.cpuByProcess)
+        .map(([name, s]) => `${name} ${Math.round((s / CASES) * 1000)}`)
+        .join(', ');
       figures[`${peer.name}: cases per CPU second (cases/s per core)`] = ms(CASES / cpu);
       figures[`${peer.name}: cores busy at max (engine + Postgres)`] = ms(cpu / r.wall);
-      figures[`${peer.name}: RSS MiB of the engine's processes`] = Math.round(rssMiB(peer.pids()));
+      figures[`${peer.name}: RSS MiB of the engine's processes`] = Math.round(
+        rssMiB(Object.values(peer.processes())),
+      );
       const grown = (await peer.databaseBytes()) - (dbBefore.get(peer.name) ?? 0);
       figures[`${peer.name}: database growth per case, bytes (tables + indexes)`] = Math.round(
         grown / casesRun,

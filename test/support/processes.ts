@@ -14,9 +14,13 @@ export function spawnProcess(
   /** Told of the process at once, before it is ready (to clean it up even if it never gets there). */
   onSpawn?: (child: ChildProcess) => void,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  // NODE_CLI_ARGS: flags for node's own command line, space-separated, for those NODE_OPTIONS refuses
+  // (`--cpu-prof` among them).
+  const { NODE_CLI_ARGS: cliArgs, ...env } = extraEnv;
+  const nodeArgs = cliArgs ? cliArgs.split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'error', ...extraEnv },
+    env: { ...process.env, LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   onSpawn?.(child);
