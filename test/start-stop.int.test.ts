@@ -210,3 +210,24 @@ describe('a port held by a process that is not ours', () => {
     expect(processesNaming(dataDir)).toEqual([]);
   }, 90_000);
 });
+
+describe('a second npm start on the same data directory', () => {
+  it('fails naming the running one and stops none of its servers', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-start-twice-'));
+    dataDirs.push(dataDir);
+    const env = await stackEnv(dataDir);
+    // A live process (this test's own) recorded as the data directory's running npm start.
+    const self = fs.readFileSync('/proc/self/cmdline', 'utf8').split('\0').slice(0, -1);
+    fs.writeFileSync(path.join(dataDir, 'start.pid'), JSON.stringify({ pid: process.pid, argv: self }));
+
+    const run = start(env);
+    const { code } = await within(run.exit, 60_000, `start did not fail:\n${run.output()}`);
+    expect(code).not.toBe(0);
+    expect(run.output()).toContain(`Another npm start (pid ${process.pid})`);
+    expect(run.output()).toContain('DATA_DIR');
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'start.pid'), 'utf8'))).toMatchObject({
+      pid: process.pid,
+    });
+    expect(processesNaming(dataDir)).toEqual([]);
+  }, 90_000);
+});
