@@ -38,14 +38,23 @@ export function handleStopSignals(opts: StopSignalOptions): void {
   process.on('SIGTERM', onSignal);
 }
 
-/** Runs `drain` and exits: 0 when it succeeded, 1 when it failed. */
-export async function stopWith(drain: () => Promise<void>, failed = false): Promise<never> {
-  let code = failed ? 1 : 0;
-  try {
-    await drain();
-  } catch (err) {
-    logger.error({ err }, 'stopping failed');
-    code = 1;
-  }
-  process.exit(code);
+let stopping: Promise<never> | undefined;
+
+/**
+ * Runs `drain` and exits: 0 when it succeeded, 1 when it failed (or `failed` says the process failed).
+ * Once a stop runs, later calls join it (a start-up step failing because the drain closed what it
+ * used must not cut the drain short).
+ */
+export function stopWith(drain: () => Promise<void>, failed = false): Promise<never> {
+  stopping ??= (async () => {
+    let code = failed ? 1 : 0;
+    try {
+      await drain();
+    } catch (err) {
+      logger.error({ err }, 'stopping failed');
+      code = 1;
+    }
+    process.exit(code);
+  })();
+  return stopping;
 }

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       ? [{ setting: 'SMTP_SINK_PORT', host: local, port: config.smtpSinkPort }]
       : []),
     ...(config.inboundSmtpPort !== undefined
-      ? [{ setting: 'INBOUND_SMTP_PORT', host: '0.0.0.0', port: config.inboundSmtpPort }]
+      ? [{ setting: 'INBOUND_SMTP_PORT', host: local, port: config.inboundSmtpPort }]
       : []),
     { setting: 'PORT', host: config.host, port: config.port },
   ]);
