@@ -6,7 +6,8 @@ import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { connectTemporal } from '../lib/temporal';
 import { appSettings, createApp } from './app';
-import { listen } from './server';
+import { handleStopSignals } from '../lib/stop-signals';
+import { closeServer, listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -40,16 +41,18 @@ async function main(): Promise<void> {
   });
   const server = await listen(app, config.port, config.host);
   logger.info({ host: config.host, port: config.port }, 'API listening');
-  const stop = () => {
-    server.close(() => {
-      void client.connection
-        .close()
-        .then(() => db.close())
-        .then(() => process.exit(0));
-    });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // SIGTERM (a container stop) or Ctrl-C: stop accepting, answer the requests in flight (within
+  // SHUTDOWN_GRACE_MS), then close; a second signal exits at once (lib/stop-signals.ts).
+  handleStopSignals({
+    onStop: (signal) => logger.info({ signal }, 'API draining'),
+    drain: async () => {
+      await closeServer(server, config.shutdownGraceMs);
+      await client.connection.close();
+      mailer?.close();
+      await db.close();
+      logger.info('API stopped');
+    },
+  });
 }
 
 main().catch((err: unknown) => {

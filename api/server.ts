@@ -43,7 +43,52 @@ export function createServer(app: Express): http.Server {
   app.response = ServerResponse.prototype as Express['response'];
   const server = http.createServer({ IncomingMessage, ServerResponse }, app);
   answerClientErrors(server);
+  trackResponses(server);
   return server;
+}
+
+interface Responses {
+  open: Set<http.ServerResponse>;
+  closing: boolean;
+}
+
+const responsesOf = new WeakMap<http.Server, Responses>();
+
+function trackResponses(server: http.Server): void {
+  const state: Responses = { open: new Set(), closing: false };
+  responsesOf.set(server, state);
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    state.open.add(res);
+    // While closing, a keep-alive connection still carries requests: answer them, then hang up.
+    if (state.closing) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      state.open.delete(res);
+      if (state.closing) server.closeIdleConnections();
+    });
+  });
+}
+
+/**
+ * Stops accepting connections and resolves once every request in flight got its answer. Event streams
+ * (the inbox's Server-Sent Events never end on their own) are ended at once: their clients reconnect,
+ * to another replica. Connections still open after `graceMs` are cut.
+ */
+export function closeServer(server: http.Server, graceMs: number): Promise<void> {
+  const state = responsesOf.get(server);
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+    if (!state) return;
+    state.closing = true;
+    for (const res of state.open) {
+      if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
+    }
+  });
 }
 
 /** Creates the app's server (`createServer`) and resolves once it listens on `host` (no default: HOST decides). */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { removePidFile, writePidFile } from './pid-files';
 import { canConnect, isPortFree } from './ports';
 
 export interface EmbeddedPostgresOptions {
@@ -19,6 +20,8 @@ export interface EmbeddedPostgresOptions {
   unsafeFast?: boolean;
   /** More server settings (`name=value`, as `postgres -c` takes them), e.g. `shared_buffers=1GB`. */
   settings?: string[];
+  /** A pid file (infra/pid-files.ts) to write while the server runs, so a later start can stop a leftover. */
+  pidFile?: string;
 }
 
 export interface EmbeddedPostgres {
@@ -109,6 +112,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const { pidFile } = opts;
+  if (pidFile && child.pid !== undefined) {
+    const pid = child.pid;
+    writePidFile(pidFile, { pid, argv: [bin.postgres, ...args] });
+    child.once('exit', () => removePidFile(pidFile, pid));
+  }
   // Between ready and stop, FATAL/PANIC lines (failed logins, crashes) are worth a log line.
   let forward = false;
   const onLine = (line: string): void => {

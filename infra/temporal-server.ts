@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { removePidFile, writePidFile } from './pid-files';
 import { canConnect, isPortFree } from './ports';
 
 export type SearchAttributeKind = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
@@ -23,6 +24,8 @@ export interface DevServerOptions {
   sqlitePragmas?: string[];
   /** How long to wait for the frontend to answer; default 60 s. */
   startTimeoutMs?: number;
+  /** A pid file (infra/pid-files.ts) to write while the server runs, so a later start can stop a leftover. */
+  pidFile?: string;
 }
 
 export interface DevServer {
@@ -85,10 +88,17 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   }
   const address = `${HOST}:${opts.port}`;
   // Own process group: a Ctrl-C in the terminal reaches the app, which stops the server after draining.
-  const child = spawn(opts.cliPath, devServerArgs(opts), {
+  const args = devServerArgs(opts);
+  const child = spawn(opts.cliPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const { pidFile } = opts;
+  if (pidFile && child.pid !== undefined) {
+    const pid = child.pid;
+    writePidFile(pidFile, { pid, argv: [opts.cliPath, ...args] });
+    child.once('exit', () => removePidFile(pidFile, pid));
+  }
   const output = new OutputTail(opts.log);
   readline.createInterface({ input: child.stdout! }).on('line', (l) => output.push(l));
   readline.createInterface({ input: child.stderr! }).on('line', (l) => output.push(l));

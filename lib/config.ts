@@ -50,6 +50,13 @@ export interface Config {
   metricsToken: string | undefined;
   /** Port of the worker's /livez, /readyz and /metrics (WORKER_OPS_PORT); 0: none. */
   workerOpsPort: number;
+  /**
+   * On SIGTERM or Ctrl-C (SHUTDOWN_GRACE_MS): how long the worker lets running activities finish before
+   * cancelling them, and the API its requests in flight before closing their connections.
+   */
+  shutdownGraceMs: number;
+  /** A prebuilt workflow bundle to run (WORKFLOW_BUNDLE_PATH); unset: dist/workflow-bundle.js or bundling at start. */
+  workflowBundlePath: string | undefined;
 }
 
 /** How connections to TEMPORAL_ADDRESS authenticate (README configuration table). */
@@ -277,5 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     security,
     metricsToken: env.METRICS_TOKEN || undefined,
     workerOpsPort: int(env, 'WORKER_OPS_PORT', 0),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 20_000),
+    workflowBundlePath: env.WORKFLOW_BUNDLE_PATH ? path.resolve(env.WORKFLOW_BUNDLE_PATH) : undefined,
   };
 }

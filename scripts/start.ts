@@ -1,19 +1,22 @@
 /**
  * The main job: starts (or connects to) Temporal, PostgreSQL and SMTP, migrates, publishes the
  * definitions, seeds demo data, runs the worker and the API, and prints where everything is.
- * Ctrl-C stops everything cleanly; data stays under DATA_DIR for the next start.
+ * One Ctrl-C drains and stops everything (the worker finishes its running activities, the API its
+ * requests, then the servers it started stop); a second one exits at once. Data stays under DATA_DIR
+ * for the next start, which first stops any server a crashed start left running (pid files in DATA_DIR).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { activityDeps, createActivities } from '../activities';
 import { appSettings, createApp } from '../api/app';
 import { CaseGateway } from '../api/gateway';
 import { projectCase } from '../activities/projection';
 import { startInboundSmtp } from '../infra/inbound-smtp';
-import { listen } from '../api/server';
+import { closeServer, listen } from '../api/server';
 import { createDb, type Db } from '../db';
 import { migrate } from '../db/migrate';
 import { seedDemo } from '../db/seed-demo';
+import { PID_FILES, checkPorts, claimDataDir } from '../infra/local-stack';
+import { pidFilePath } from '../infra/pid-files';
 import { startEmbeddedPostgres } from '../infra/postgres';
 import { startSmtpSink } from '../infra/smtp-sink';
 import { resolveTemporalCli } from '../infra/temporal-cli';
@@ -27,33 +30,51 @@ import { listLatestDefinitions } from '../db/definitions';
 import { PLAINTEXT, connectTemporal } from '../lib/temporal';
 import { createWorker } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { ensureWebBuild } from './web-build';
+import { handleStopSignals, stopWith } from '../lib/stop-signals';
+import { WEB_DIR, ensureWebBuild } from './web-build';
 
 const stops: { name: string; stop: () => Promise<unknown> }[] = [];
-let stopping = false;
 
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    for (const { name, stop } of stops.reverse()) {
-      try {
-        await stop();
-        logger.info(`stopped ${name}`);
-      } catch (err) {
-        logger.warn({ err }, `failed to stop ${name}`);
-      }
+/** Stops what started, the last first (the API and the worker before the servers they use). */
+async function stopAll(): Promise<void> {
+  for (const { name, stop } of stops.splice(0).reverse()) {
+    try {
+      await stop();
+      logger.info(`stopped ${name}`);
+    } catch (err) {
+      logger.warn({ err }, `failed to stop ${name}`);
     }
   }
-  process.exit(code);
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = (msg: string) => logger.info(msg);
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  // Leftovers of a crashed start first (they hold the ports), then fail early on a stranger's port.
+  await claimDataDir(config.dataDir, log);
+  const local = '127.0.0.1';
+  await checkPorts([
+    ...(config.temporalAddress === undefined
+      ? [
+          { setting: 'TEMPORAL_PORT', host: local, port: config.temporalPort },
+          { setting: 'TEMPORAL_UI_PORT', host: local, port: config.temporalUiPort },
+        ]
+      : []),
+    ...(config.databaseUrl === undefined
+      ? [{ setting: 'EMBEDDED_POSTGRES_PORT', host: local, port: config.embeddedPostgresPort }]
+      : []),
+    ...(config.smtpUrl === undefined
+      ? [{ setting: 'SMTP_SINK_PORT', host: local, port: config.smtpSinkPort }]
+      : []),
+    ...(config.inboundSmtpPort !== undefined
+      ? [{ setting: 'INBOUND_SMTP_PORT', host: local, port: config.inboundSmtpPort }]
+      : []),
+    { setting: 'PORT', host: config.host, port: config.port },
+  ]);
 
-  // The web app is served from web/dist by the API; build it first if a source changed.
-  ensureWebBuild(log);
+  // The web app is served from web/dist by the API; build it first if a source changed (not when
+  // WEB_DIST_DIR names another, prebuilt one).
+  if (path.resolve(config.webDistDir) === path.join(WEB_DIR, 'dist')) ensureWebBuild(log);
 
   let temporalAddress = config.temporalAddress;
   let temporalUi: string | undefined;
@@ -72,6 +93,7 @@ async function main(): Promise<void> {
       namespace: config.temporalNamespace,
       searchAttributes: SEARCH_ATTRIBUTES,
       log,
+      pidFile: pidFilePath(config.dataDir, PID_FILES.temporal),
     });
     stops.push({ name: 'Temporal dev server', stop: () => server.stop() });
     temporalAddress = server.address;
@@ -96,6 +118,7 @@ async function main(): Promise<void> {
       port: config.embeddedPostgresPort,
       settings: config.embeddedPostgresSettings,
       log,
+      pidFile: pidFilePath(config.dataDir, PID_FILES.postgres),
     });
     stops.push({ name: 'PostgreSQL', stop: () => pg.stop() });
     databaseUrl = pg.url;
@@ -135,12 +158,15 @@ async function main(): Promise<void> {
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     activities,
+    shutdownGraceMs: config.shutdownGraceMs,
+    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   });
   const running = worker.run();
   stops.push({
     name: 'worker',
     stop: async () => {
-      // The SDK already starts a graceful shutdown on SIGINT/SIGTERM; only ask when it has not.
+      // Stops polling; running activities get SHUTDOWN_GRACE_MS to finish. The SDK starts the same
+      // shutdown on SIGINT/SIGTERM itself: ask only if it has not.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
@@ -173,7 +199,8 @@ async function main(): Promise<void> {
         });
   if (inbound) stops.push({ name: 'inbound SMTP', stop: () => inbound.stop() });
   const server = await listen(app, config.port, config.host);
-  stops.push({ name: 'API', stop: () => new Promise((resolve) => server.close(() => resolve(undefined))) });
+  // Stops accepting and answers the requests in flight (inbox streams end at once).
+  stops.push({ name: 'API', stop: () => closeServer(server, config.shutdownGraceMs) });
 
   const lines = [
     '',
@@ -205,20 +232,12 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-// First Ctrl-C: stop everything in order. A second one: exit now; the 'exit' handlers of the Temporal
-// and PostgreSQL launchers still stop those servers (the default signal action would orphan them).
-let signals = 0;
-function onSignal(): void {
-  signals += 1;
-  if (signals === 1) void shutdown(0);
-  else {
-    console.error('Forced exit: stopping the servers without waiting.');
-    process.exit(130);
-  }
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+// First Ctrl-C (or SIGTERM): drain and stop everything in order, then exit 0. A second one exits at
+// once; the 'exit' handlers of the Temporal and PostgreSQL launchers still stop those servers (the
+// default signal action would orphan them). The same Ctrl-C passed on by npm and tsx within 500 ms is
+// not a second one (lib/stop-signals.ts).
+handleStopSignals({ drain: stopAll, onStop: () => logger.info('stopping (Ctrl-C again to force)') });
 main().catch((err: unknown) => {
   console.error(`Start-up failed: ${(err as Error).message}`);
-  void shutdown(1);
+  void stopWith(stopAll, true);
 });

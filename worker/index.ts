@@ -28,6 +28,11 @@ export interface WorkerSetup {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Workflows kept in the sticky cache (bounds the worker's memory; evicted ones replay when needed). */
   maxCachedWorkflows?: number;
+  /**
+   * After shutdown(): how long running activities may finish before they are cancelled (the SDK's
+   * shutdownGraceTime; default 0, cancel at once). Ten seconds more and shutdown gives up on them.
+   */
+  shutdownGraceMs?: number;
 }
 
 let runtimeInstalled = false;
@@ -93,6 +98,9 @@ export async function createWorker(
       ? { maxConcurrentWorkflowTaskExecutions: setup.maxConcurrentWorkflowTaskExecutions }
       : {}),
     ...(setup.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: setup.maxCachedWorkflows } : {}),
+    ...(setup.shutdownGraceMs !== undefined
+      ? { shutdownGraceTime: setup.shutdownGraceMs, shutdownForceTime: setup.shutdownGraceMs + 10_000 }
+      : {}),
     ...workflowSource(setup.workflowBundle ?? defaultWorkflowBundle()),
   };
   const worker = await Worker.create(options);

@@ -11,6 +11,7 @@ import { applyRelease } from '../lib/release';
 import { createWorker } from './index';
 import { installWorkerTelemetry, startWorkerOps } from './ops';
 import { createRegistry } from '../lib/metrics';
+import { handleStopSignals } from '../lib/stop-signals';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     activities,
+    shutdownGraceMs: config.shutdownGraceMs,
+    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   });
   const ops =
     config.workerOpsPort === 0
@@ -46,12 +49,24 @@ async function main(): Promise<void> {
           metricsToken: config.metricsToken,
         });
   logger.info({ taskQueue: config.taskQueue, opsPort: config.workerOpsPort || undefined }, 'worker started');
-  // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves after that.
-  await worker.run();
-  ops?.close();
-  await connection.close();
-  mailer.close();
-  await db.close();
+  const running = worker.run();
+  // SIGTERM (a container stop) or Ctrl-C: stop polling, let running activities finish within
+  // SHUTDOWN_GRACE_MS, then close; a second signal exits at once (lib/stop-signals.ts).
+  handleStopSignals({
+    onStop: (signal) => logger.info({ signal }, 'worker draining'),
+    drain: async () => {
+      // The SDK starts the same shutdown on SIGINT/SIGTERM itself; ask only if it has not.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      ops?.close();
+      await connection.close();
+      mailer.close();
+      await db.close();
+      logger.info('worker stopped');
+    },
+  });
+  // run() rejects when the worker fails (not after a shutdown): end the process then.
+  await running;
 }
 
 main().catch((err: unknown) => {
