@@ -24,8 +24,12 @@ RUN npm run build && npm run build:web
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY --from=build /app/dist/scripts/prune-node-modules.js scripts/
+# Then drop what no process reads: the core bridge's libraries for other platforms, type declarations,
+# source maps, TypeScript sources (341 MB to 140 MB).
 RUN npm ci --omit=dev --workspaces=false --include-workspace-root --no-audit --no-fund \
-  && npm cache clean --force
+  && npm cache clean --force \
+  && node scripts/prune-node-modules.js node_modules
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production

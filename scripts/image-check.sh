@@ -2,7 +2,7 @@
 # The Dockerfile's build steps without Docker, on a clean copy of the committed tree (`git archive HEAD`,
 # so uncommitted files and the local node_modules play no part):
 #   build stage  npm ci (dev dependencies too), npm run build, npm run build:web
-#   deps stage   npm ci --omit=dev --workspaces=false --include-workspace-root
+#   deps stage   npm ci --omit=dev --workspaces=false --include-workspace-root, then scripts/prune-node-modules.ts (compiled)
 #   final stage  node_modules + package.json + definitions + db/migrations + dist + web/dist
 # Then it checks the final tree: the production node_modules is under the limit (150 MB, or
 # IMAGE_NODE_MODULES_MAX_MB), holds no dev-only servers (embedded Postgres, the Temporal test server,
@@ -34,7 +34,8 @@ step 'build stage: npm ci, npm run build, npm run build:web'
 
 step 'deps stage: npm ci --omit=dev --workspaces=false --include-workspace-root'
 cp "$work/build/package.json" "$work/build/package-lock.json" "$work/deps/"
-(cd "$work/deps" && npm ci --omit=dev --workspaces=false --include-workspace-root --no-audit --no-fund --loglevel=error) >"$work/deps.log" 2>&1 ||
+(cd "$work/deps" && npm ci --omit=dev --workspaces=false --include-workspace-root --no-audit --no-fund --loglevel=error &&
+  node "$work/build/dist/scripts/prune-node-modules.js" node_modules) >"$work/deps.log" 2>&1 ||
   {
     tail -40 "$work/deps.log"
     exit 1
