@@ -44,6 +44,7 @@ import { campaignRoutes } from './routes/campaigns';
 import { contactRoutes } from './routes/contacts';
 import { schemaRoutes } from './routes/schemas';
 import { entityRoutes } from './routes/entities';
+import { entityActivityRoutes } from './routes/entity-activities';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { exchangeRateRoutes } from './routes/exchange-rates';
@@ -206,6 +207,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(inboxRoutes(ctx));
   // CRM core (issue 6).
   api.use(entityRoutes(ctx));
+  api.use(entityActivityRoutes(ctx));
   api.use(contactRoutes(ctx));
   api.use(schemaRoutes(ctx));
   api.use(segmentRoutes(ctx));

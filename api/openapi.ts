@@ -30,6 +30,7 @@ import { delegateOperations } from './routes/delegates';
 import { schemaOperations } from './routes/schemas';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
+import { entityActivityOperations } from './routes/entity-activities';
 import { eventOperations } from './routes/events';
 import { identityOperations } from './routes/identity';
 import { importOperations } from './routes/imports';
@@ -265,6 +266,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...emailOperations,
   ...caseTypeOperations,
   ...entityOperations,
+  ...entityActivityOperations,
   ...contactOperations,
   ...schemaOperations,
   ...segmentOperations,

@@ -1154,6 +1154,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/entities/{id}/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The entity's activities, latest first (as reading the entity)
+         * @description Ordered by `at` (when it happened or is planned), latest first, so scheduled ones ahead come first; keyset-paginated: pass `nextCursor` as `cursor` for the next page (null on the last).
+         */
+        get: operations["listEntityActivities"];
+        put?: never;
+        /**
+         * Logs a call, meeting, visit or email on the entity, or schedules one (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
+         * @description `status: "done"` logs one that happened (`occurredAt`, default now, not in the future; `outcome`, `notes`, `durationMinutes`). `status: "scheduled"` plans one for `scheduledAt` (in the future) and `ownerId` (default the caller; naming someone else follows the rules of giving them an entity). Answers with a Location header.
+         */
+        post: operations["createEntityActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/entities/{id}/activities/{activityId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Marks a scheduled activity done (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
+         * @description `at` becomes `occurredAt` (default now); `scheduledAt` keeps when it had been planned. 409 activity-done when it is done already.
+         */
+        patch: operations["completeEntityActivity"];
+        trace?: never;
+    };
     "/api/contacts": {
         parameters: {
             query?: never;
@@ -13197,6 +13241,561 @@ export interface operations {
             };
             /** @description The body is not a vCard media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    listEntityActivities: {
+        parameters: {
+            query?: {
+                /** @description Only done or only scheduled activities */
+                status?: "done" | "scheduled";
+                kind?: "call" | "meeting" | "visit" | "email";
+                /** @description Page size (default 50, at most the server's maximum page size) */
+                limit?: string;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of activities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items?: {
+                            id: string;
+                            entityId: string;
+                            /** @enum {unknown} */
+                            kind: "call" | "meeting" | "visit" | "email";
+                            /** @enum {unknown} */
+                            status: "done" | "scheduled";
+                            /**
+                             * Format: date-time
+                             * @description When it happened (done) or is planned (scheduled)
+                             */
+                            at: string;
+                            /**
+                             * Format: date-time
+                             * @description When it was planned (null for one logged as done)
+                             */
+                            scheduledAt?: string | null;
+                            subject?: string | null;
+                            outcome?: string | null;
+                            notes?: string | null;
+                            durationMinutes?: number | null;
+                            /** @description Who is to do it (scheduled) */
+                            ownerId?: string | null;
+                            createdBy: string;
+                            /** @description Who logged it or marked it done */
+                            doneBy?: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        nextCursor?: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    createEntityActivity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    kind: "call" | "meeting" | "visit" | "email";
+                    /**
+                     * @description done: it happened (logged); scheduled: it is planned for `scheduledAt`
+                     * @enum {unknown}
+                     */
+                    status: "done" | "scheduled";
+                    subject?: string | null;
+                    /** @description What came of it: "interested", ... */
+                    outcome?: string | null;
+                    notes?: string | null;
+                    durationMinutes?: number | null;
+                    /**
+                     * Format: date-time
+                     * @description When it happened (default now); not in the future
+                     */
+                    occurredAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description When it is planned (scheduled only); in the future
+                     */
+                    scheduledAt?: string;
+                    /** @description Who is to do a scheduled activity (default the caller): as for giving an entity to someone (docs/permissions.md) */
+                    ownerId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The activity */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        entityId: string;
+                        /** @enum {unknown} */
+                        kind: "call" | "meeting" | "visit" | "email";
+                        /** @enum {unknown} */
+                        status: "done" | "scheduled";
+                        /**
+                         * Format: date-time
+                         * @description When it happened (done) or is planned (scheduled)
+                         */
+                        at: string;
+                        /**
+                         * Format: date-time
+                         * @description When it was planned (null for one logged as done)
+                         */
+                        scheduledAt?: string | null;
+                        subject?: string | null;
+                        outcome?: string | null;
+                        notes?: string | null;
+                        durationMinutes?: number | null;
+                        /** @description Who is to do it (scheduled) */
+                        ownerId?: string | null;
+                        createdBy: string;
+                        /** @description Who logged it or marked it done */
+                        doneBy?: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    completeEntityActivity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+                /** @description Activity id */
+                activityId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    status: "done";
+                    /** @description What came of it: "interested", ... */
+                    outcome?: string | null;
+                    notes?: string | null;
+                    durationMinutes?: number | null;
+                    /**
+                     * Format: date-time
+                     * @description When it happened (default now); not in the future
+                     */
+                    occurredAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The activity, done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        entityId: string;
+                        /** @enum {unknown} */
+                        kind: "call" | "meeting" | "visit" | "email";
+                        /** @enum {unknown} */
+                        status: "done" | "scheduled";
+                        /**
+                         * Format: date-time
+                         * @description When it happened (done) or is planned (scheduled)
+                         */
+                        at: string;
+                        /**
+                         * Format: date-time
+                         * @description When it was planned (null for one logged as done)
+                         */
+                        scheduledAt?: string | null;
+                        subject?: string | null;
+                        outcome?: string | null;
+                        notes?: string | null;
+                        durationMinutes?: number | null;
+                        /** @description Who is to do it (scheduled) */
+                        ownerId?: string | null;
+                        createdBy: string;
+                        /** @description Who logged it or marked it done */
+                        doneBy?: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
