@@ -45,6 +45,7 @@ import { contactRoutes } from './routes/contacts';
 import { schemaRoutes } from './routes/schemas';
 import { entityRoutes } from './routes/entities';
 import { entityActivityRoutes } from './routes/entity-activities';
+import { entityMergeRoutes } from './routes/entity-merge';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { exchangeRateRoutes } from './routes/exchange-rates';
@@ -208,6 +209,7 @@ export function createApp(deps: AppDeps): Express {
   // CRM core (issue 6).
   api.use(entityRoutes(ctx));
   api.use(entityActivityRoutes(ctx));
+  api.use(entityMergeRoutes(ctx));
   api.use(contactRoutes(ctx));
   api.use(schemaRoutes(ctx));
   api.use(segmentRoutes(ctx));

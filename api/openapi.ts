@@ -31,6 +31,7 @@ import { schemaOperations } from './routes/schemas';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
 import { entityActivityOperations } from './routes/entity-activities';
+import { entityMergeOperations } from './routes/entity-merge';
 import { eventOperations } from './routes/events';
 import { identityOperations } from './routes/identity';
 import { importOperations } from './routes/imports';
@@ -267,6 +268,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...caseTypeOperations,
   ...entityOperations,
   ...entityActivityOperations,
+  ...entityMergeOperations,
   ...contactOperations,
   ...schemaOperations,
   ...segmentOperations,

@@ -1198,6 +1198,26 @@ export interface paths {
         patch: operations["completeEntityActivity"];
         trace?: never;
     };
+    "/api/entities/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merges another entity (`from`) into this one, for whoever may edit both (docs/permissions.md)
+         * @description In one transaction: this entity keeps its fields and takes the other's where its own are empty (`filled` says which); the other's contacts (a contact with an address this entity already has is dropped, `droppedContacts`), cases, activities, campaign targets and received emails move here; an audit row keeps the other entity as it was; the other entity is deleted. 409 merge-same-entity for an entity with itself, merge-conflict when both are targets of one campaign.
+         */
+        post: operations["mergeEntity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/contacts": {
         parameters: {
             query?: never;
@@ -13687,6 +13707,232 @@ export interface operations {
                         createdAt: string;
                         /** Format: date-time */
                         updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    mergeEntity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the entity that stays */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Id of the entity merged into this one (deleted after the merge) */
+                    from: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The merged entity and what moved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        entity: {
+                            id: string;
+                            /** @enum {unknown} */
+                            entityType: "person" | "company";
+                            /** @enum {unknown} */
+                            kind: "EN" | "CL" | "PR";
+                            /** @description Unique per kind */
+                            code: string;
+                            name: string;
+                            taxId?: string | null;
+                            email?: string | null;
+                            phone?: string | null;
+                            address?: string | null;
+                            city?: string | null;
+                            postalCode?: string | null;
+                            /** @description ISO 3166-1 alpha-2 */
+                            country?: string | null;
+                            source?: string | null;
+                            sector?: string | null;
+                            zone?: string | null;
+                            /** @description The user who looks after the entity */
+                            agentId?: string | null;
+                            /** @description Code of the customer master in the ERP; unique */
+                            externalCode?: string | null;
+                            /** @description Company-defined fields (definitions/entity.schema.json) */
+                            custom: Record<string, never>;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        /** @description Id of the entity merged in (now deleted) */
+                        mergedFrom: string;
+                        /** @description Fields of this entity that were empty and took the merged entity's value (`custom.<name>` for a custom field); every other field kept its value */
+                        filled: string[];
+                        moved: {
+                            contacts: number;
+                            cases: number;
+                            activities: number;
+                            campaignTargets: number;
+                            inboundMessages: number;
+                        };
+                        /** @description Contacts of the merged entity whose address this entity already had a contact for: removed (the audit row keeps them) */
+                        droppedContacts: {
+                            id: string;
+                            entityId: string;
+                            name: string;
+                            email?: string | null;
+                            phone?: string | null;
+                            roles: string[];
+                            /** @description At most one primary contact per entity */
+                            isPrimary: boolean;
+                            locale?: string | null;
+                            jobTitle?: string | null;
+                            source?: string | null;
+                            /** @description Company-defined fields (definitions/contact.schema.json) */
+                            custom: Record<string, never>;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            keptContactId?: string;
+                        }[];
+                        /** @description The audit row of the merge */
+                        auditId: string;
                     };
                 };
             };
