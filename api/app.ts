@@ -46,6 +46,7 @@ import { schemaRoutes } from './routes/schemas';
 import { entityRoutes } from './routes/entities';
 import { entityActivityRoutes } from './routes/entity-activities';
 import { entityMergeRoutes } from './routes/entity-merge';
+import { caseCorrectionRoutes } from './routes/case-corrections';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { exchangeRateRoutes } from './routes/exchange-rates';
@@ -210,6 +211,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(entityRoutes(ctx));
   api.use(entityActivityRoutes(ctx));
   api.use(entityMergeRoutes(ctx));
+  api.use(caseCorrectionRoutes(ctx));
   api.use(contactRoutes(ctx));
   api.use(schemaRoutes(ctx));
   api.use(segmentRoutes(ctx));

@@ -32,6 +32,7 @@ import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
 import { entityActivityOperations } from './routes/entity-activities';
 import { entityMergeOperations } from './routes/entity-merge';
+import { caseCorrectionOperations } from './routes/case-corrections';
 import { eventOperations } from './routes/events';
 import { identityOperations } from './routes/identity';
 import { importOperations } from './routes/imports';
@@ -269,6 +270,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...entityOperations,
   ...entityActivityOperations,
   ...entityMergeOperations,
+  ...caseCorrectionOperations,
   ...contactOperations,
   ...schemaOperations,
   ...segmentOperations,

@@ -251,6 +251,7 @@ POST:/api/campaigns/nope/pause                     403 404 403 404
 POST:/api/campaigns/nope/resume                    403 404 403 404
 GET:/api/reports/forecast                          ok  ok  403 ok
 GET:/api/reports/open-cases                        ok  ok  403 ok
+POST:/api/cases/nope/amount-correction             403 ok  403 ok
 POST:/api/imports                                  403 ok  403 ok
 GET:/api/imports/nope                              403 404 403 404
 GET:/api/imports/nope/rows                         403 404 403 404
