@@ -44,6 +44,9 @@ import { campaignRoutes } from './routes/campaigns';
 import { contactRoutes } from './routes/contacts';
 import { schemaRoutes } from './routes/schemas';
 import { entityRoutes } from './routes/entities';
+import { entityActivityRoutes } from './routes/entity-activities';
+import { entityMergeRoutes } from './routes/entity-merge';
+import { caseCorrectionRoutes } from './routes/case-corrections';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { exchangeRateRoutes } from './routes/exchange-rates';
@@ -206,6 +209,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(inboxRoutes(ctx));
   // CRM core (issue 6).
   api.use(entityRoutes(ctx));
+  api.use(entityActivityRoutes(ctx));
+  api.use(entityMergeRoutes(ctx));
+  api.use(caseCorrectionRoutes(ctx));
   api.use(contactRoutes(ctx));
   api.use(schemaRoutes(ctx));
   api.use(segmentRoutes(ctx));

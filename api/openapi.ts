@@ -30,6 +30,9 @@ import { delegateOperations } from './routes/delegates';
 import { schemaOperations } from './routes/schemas';
 import { emailOperations } from './routes/emails';
 import { entityOperations } from './routes/entities';
+import { entityActivityOperations } from './routes/entity-activities';
+import { entityMergeOperations } from './routes/entity-merge';
+import { caseCorrectionOperations } from './routes/case-corrections';
 import { eventOperations } from './routes/events';
 import { identityOperations } from './routes/identity';
 import { importOperations } from './routes/imports';
@@ -265,6 +268,9 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...emailOperations,
   ...caseTypeOperations,
   ...entityOperations,
+  ...entityActivityOperations,
+  ...entityMergeOperations,
+  ...caseCorrectionOperations,
   ...contactOperations,
   ...schemaOperations,
   ...segmentOperations,

@@ -57,6 +57,8 @@ export const CRM_POLICY = {
     edit: THEIRS,
     // The interpreter refuses an agent's cancel too (engine/interpreter.ts); the policy says it first.
     cancel: SUPERVISED,
+    // The audited correction of a closed deal's amount (crm/deal-corrections.ts).
+    correctAmount: SUPERVISED,
   },
   email: { list: THEIRS, read: THEIRS, resend: SUPERVISED },
   attachment: { read: THEIRS },

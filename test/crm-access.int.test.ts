@@ -207,6 +207,8 @@ entity.reassign     403 403 403   ok  ok  403   403 403 403   ok  ok  ok
 entity.delete       403 403 403   ok  ok  403   403 403 403   ok  ok  ok
 entity.addContact   ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
 entity.vcard        ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
+entity.activities   200 200 200   200 200 200   403 403 403   200 200 200
+entity.logActivity  ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
 contact.read        200 200 200   200 200 200   403 403 403   200 200 200
 contact.edit        ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
 contact.delete      ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
@@ -249,6 +251,7 @@ POST:/api/campaigns/nope/pause                     403 404 403 404
 POST:/api/campaigns/nope/resume                    403 404 403 404
 GET:/api/reports/forecast                          ok  ok  403 ok
 GET:/api/reports/open-cases                        ok  ok  403 ok
+POST:/api/cases/nope/amount-correction             403 ok  403 ok
 POST:/api/imports                                  403 ok  403 ok
 GET:/api/imports/nope                              403 404 403 404
 GET:/api/imports/nope/rows                         403 404 403 404
@@ -292,6 +295,7 @@ describe('CRM access matrix', () => {
         JSON.stringify([
           await env.db.query('SELECT * FROM entities WHERE id = $1', [entityId]),
           await env.db.query('SELECT * FROM contacts WHERE entity_id = $1 ORDER BY id', [entityId]),
+          await env.db.query('SELECT * FROM entity_activities WHERE entity_id = $1 ORDER BY id', [entityId]),
         ]);
       const before = await snapshot();
       const e = `/api/entities/${entityId}`;
@@ -313,6 +317,8 @@ describe('CRM access matrix', () => {
                   'entity.reassign': ['PATCH', e, { agentId: target }],
                   'entity.delete': ['DELETE', e],
                   'entity.addContact': ['POST', `${e}/contacts`, { name: 'Added' }],
+                  'entity.activities': ['GET', `${e}/activities`],
+                  'entity.logActivity': ['POST', `${e}/activities`, { kind: 'call', status: 'done' }],
                   'contact.read': ['GET', c],
                   'contact.edit': ['PATCH', c, { jobTitle: 'Changed' }],
                   'contact.delete': ['DELETE', c],

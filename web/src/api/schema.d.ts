@@ -1154,6 +1154,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/entities/{id}/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The entity's activities, latest first (as reading the entity)
+         * @description Ordered by `at` (when it happened or is planned), latest first, so scheduled ones ahead come first; keyset-paginated: pass `nextCursor` as `cursor` for the next page (null on the last).
+         */
+        get: operations["listEntityActivities"];
+        put?: never;
+        /**
+         * Logs a call, meeting, visit or email on the entity, or schedules one (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
+         * @description `status: "done"` logs one that happened (`occurredAt`, default now, not in the future; `outcome`, `notes`, `durationMinutes`). `status: "scheduled"` plans one for `scheduledAt` (in the future) and `ownerId` (default the caller; naming someone else follows the rules of giving them an entity). Answers with a Location header.
+         */
+        post: operations["createEntityActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/entities/{id}/activities/{activityId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Marks a scheduled activity done (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
+         * @description `at` becomes `occurredAt` (default now); `scheduledAt` keeps when it had been planned. 409 activity-done when it is done already.
+         */
+        patch: operations["completeEntityActivity"];
+        trace?: never;
+    };
+    "/api/entities/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merges another entity (`from`) into this one, for whoever may edit both (docs/permissions.md)
+         * @description In one transaction: this entity keeps its fields and takes the other's where its own are empty (`filled` says which); the other's contacts (a contact with an address this entity already has is dropped, `droppedContacts`), cases, activities, campaign targets and received emails move here; an audit row keeps the other entity as it was; the other entity is deleted. 409 merge-same-entity for an entity with itself, merge-conflict when both are targets of one campaign.
+         */
+        post: operations["mergeEntity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{id}/amount-correction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Corrects a won or lost deal's amount, with a reason (a supervisor of the case, or an administrator)
+         * @description A closed case's data no longer changes (PATCH answers 409 case-ended). The corrected amount is what the forecast, the pipeline totals, campaign results and segments count from now on; an audit row keeps who, when, the old and new amount and the reason. 409 case-not-closed for an open case.
+         */
+        post: operations["correctClosedCaseAmount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/contacts": {
         parameters: {
             query?: never;
@@ -13197,6 +13281,963 @@ export interface operations {
             };
             /** @description The body is not a vCard media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    listEntityActivities: {
+        parameters: {
+            query?: {
+                /** @description Only done or only scheduled activities */
+                status?: "done" | "scheduled";
+                kind?: "call" | "meeting" | "visit" | "email";
+                /** @description Page size (default 50, at most the server's maximum page size) */
+                limit?: string;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of activities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items?: {
+                            id: string;
+                            entityId: string;
+                            /** @enum {unknown} */
+                            kind: "call" | "meeting" | "visit" | "email";
+                            /** @enum {unknown} */
+                            status: "done" | "scheduled";
+                            /**
+                             * Format: date-time
+                             * @description When it happened (done) or is planned (scheduled)
+                             */
+                            at: string;
+                            /**
+                             * Format: date-time
+                             * @description When it was planned (null for one logged as done)
+                             */
+                            scheduledAt?: string | null;
+                            subject?: string | null;
+                            outcome?: string | null;
+                            notes?: string | null;
+                            durationMinutes?: number | null;
+                            /** @description Who is to do it (scheduled) */
+                            ownerId?: string | null;
+                            createdBy: string;
+                            /** @description Who logged it or marked it done */
+                            doneBy?: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        nextCursor?: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    createEntityActivity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    kind: "call" | "meeting" | "visit" | "email";
+                    /**
+                     * @description done: it happened (logged); scheduled: it is planned for `scheduledAt`
+                     * @enum {unknown}
+                     */
+                    status: "done" | "scheduled";
+                    subject?: string | null;
+                    /** @description What came of it: "interested", ... */
+                    outcome?: string | null;
+                    notes?: string | null;
+                    durationMinutes?: number | null;
+                    /**
+                     * Format: date-time
+                     * @description When it happened (default now); not in the future
+                     */
+                    occurredAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description When it is planned (scheduled only); in the future
+                     */
+                    scheduledAt?: string;
+                    /** @description Who is to do a scheduled activity (default the caller): as for giving an entity to someone (docs/permissions.md) */
+                    ownerId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The activity */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        entityId: string;
+                        /** @enum {unknown} */
+                        kind: "call" | "meeting" | "visit" | "email";
+                        /** @enum {unknown} */
+                        status: "done" | "scheduled";
+                        /**
+                         * Format: date-time
+                         * @description When it happened (done) or is planned (scheduled)
+                         */
+                        at: string;
+                        /**
+                         * Format: date-time
+                         * @description When it was planned (null for one logged as done)
+                         */
+                        scheduledAt?: string | null;
+                        subject?: string | null;
+                        outcome?: string | null;
+                        notes?: string | null;
+                        durationMinutes?: number | null;
+                        /** @description Who is to do it (scheduled) */
+                        ownerId?: string | null;
+                        createdBy: string;
+                        /** @description Who logged it or marked it done */
+                        doneBy?: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    completeEntityActivity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Entity id */
+                id: string;
+                /** @description Activity id */
+                activityId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    status: "done";
+                    /** @description What came of it: "interested", ... */
+                    outcome?: string | null;
+                    notes?: string | null;
+                    durationMinutes?: number | null;
+                    /**
+                     * Format: date-time
+                     * @description When it happened (default now); not in the future
+                     */
+                    occurredAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The activity, done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        entityId: string;
+                        /** @enum {unknown} */
+                        kind: "call" | "meeting" | "visit" | "email";
+                        /** @enum {unknown} */
+                        status: "done" | "scheduled";
+                        /**
+                         * Format: date-time
+                         * @description When it happened (done) or is planned (scheduled)
+                         */
+                        at: string;
+                        /**
+                         * Format: date-time
+                         * @description When it was planned (null for one logged as done)
+                         */
+                        scheduledAt?: string | null;
+                        subject?: string | null;
+                        outcome?: string | null;
+                        notes?: string | null;
+                        durationMinutes?: number | null;
+                        /** @description Who is to do it (scheduled) */
+                        ownerId?: string | null;
+                        createdBy: string;
+                        /** @description Who logged it or marked it done */
+                        doneBy?: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    mergeEntity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the entity that stays */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Id of the entity merged into this one (deleted after the merge) */
+                    from: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The merged entity and what moved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        entity: {
+                            id: string;
+                            /** @enum {unknown} */
+                            entityType: "person" | "company";
+                            /** @enum {unknown} */
+                            kind: "EN" | "CL" | "PR";
+                            /** @description Unique per kind */
+                            code: string;
+                            name: string;
+                            taxId?: string | null;
+                            email?: string | null;
+                            phone?: string | null;
+                            address?: string | null;
+                            city?: string | null;
+                            postalCode?: string | null;
+                            /** @description ISO 3166-1 alpha-2 */
+                            country?: string | null;
+                            source?: string | null;
+                            sector?: string | null;
+                            zone?: string | null;
+                            /** @description The user who looks after the entity */
+                            agentId?: string | null;
+                            /** @description Code of the customer master in the ERP; unique */
+                            externalCode?: string | null;
+                            /** @description Company-defined fields (definitions/entity.schema.json) */
+                            custom: Record<string, never>;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        /** @description Id of the entity merged in (now deleted) */
+                        mergedFrom: string;
+                        /** @description Fields of this entity that were empty and took the merged entity's value (`custom.<name>` for a custom field); every other field kept its value */
+                        filled: string[];
+                        moved: {
+                            contacts: number;
+                            cases: number;
+                            activities: number;
+                            campaignTargets: number;
+                            inboundMessages: number;
+                        };
+                        /** @description Contacts of the merged entity whose address this entity already had a contact for: removed (the audit row keeps them) */
+                        droppedContacts: {
+                            id: string;
+                            entityId: string;
+                            name: string;
+                            email?: string | null;
+                            phone?: string | null;
+                            roles: string[];
+                            /** @description At most one primary contact per entity */
+                            isPrimary: boolean;
+                            locale?: string | null;
+                            jobTitle?: string | null;
+                            source?: string | null;
+                            /** @description Company-defined fields (definitions/contact.schema.json) */
+                            custom: Record<string, never>;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            keptContactId?: string;
+                        }[];
+                        /** @description The audit row of the merge */
+                        auditId: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    correctClosedCaseAmount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The right amount, in the case currency */
+                    amount: number;
+                    /** @description Why (kept in the audit) */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The correction */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        caseId: string;
+                        status: string;
+                        /** @enum {unknown} */
+                        statusCategory: "won" | "lost";
+                        currency?: string | null;
+                        /** @description The amount the figures used before */
+                        previousAmount: number | null;
+                        amount: number;
+                        reason: string;
+                        correctedBy: string;
+                        /** Format: date-time */
+                        correctedAt: string;
+                        auditId: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
