@@ -6,6 +6,8 @@ import type { Db } from './index';
 const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'db', 'migrations');
 /** Arbitrary constant: serializes migrations when several processes start at once. */
 const LOCK_ID = 724_311_001;
+/** The oldest server the migrations run on (074 uses ALTER COLUMN ... SET EXPRESSION, new in 17). */
+const MIN_SERVER_VERSION = 170000;
 
 /** Applies every `db/migrations/*.sql` not yet applied, in name order, each in its own transaction. */
 export async function migrate(db: Db): Promise<string[]> {
@@ -16,6 +18,12 @@ export async function migrate(db: Db): Promise<string[]> {
   const applied: string[] = [];
   const client = await db.pool.connect();
   try {
+    const version = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+    if (version < MIN_SERVER_VERSION) {
+      throw new Error(
+        `PostgreSQL ${Math.floor(version / 10000)} is too old for this engine's schema: DATABASE_URL must point at PostgreSQL 17 or later`,
+      );
+    }
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
