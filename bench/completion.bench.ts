@@ -26,6 +26,8 @@ const THROUGHPUT_OPS = 500;
 const CONCURRENCY = [8, 32, 16];
 const STEADY_SECONDS = 12;
 const SETTLE_MS = 2000;
+/** BENCH_WORKERS: case worker processes on the case task queue (default 1). */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
@@ -140,20 +142,23 @@ export default async function completionBench(): Promise<BenchResult> {
   const baselineQueue = `baseline-${env.prefix}`;
   try {
     const bundle = await workflowBundle();
-    children.push(
-      await spawnWorker('test/support/worker-process.ts', {
-        TASK_QUEUE: env.taskQueue,
-        SMTP_PORT: String(env.sink.port),
-        WORKFLOW_BUNDLE: bundle.codePath,
-      }),
-    );
+    for (let w = 0; w < WORKERS; w++)
+      children.push(
+        await spawnWorker('test/support/worker-process.ts', {
+          TASK_QUEUE: env.taskQueue,
+          SMTP_PORT: String(env.sink.port),
+          WORKFLOW_BUNDLE: bundle.codePath,
+        }),
+      );
     children.push(await spawnWorker('bench/baseline/worker.ts', { TASK_QUEUE: baselineQueue }));
     const api = await spawnApi(env);
     children.push(api.child);
     const caseType = await env.publish(workDefinition(env.prefix, 'sales'));
     const subjects = [httpSubject(env, api.url, caseType), baselineSubject(client, baselineQueue)];
     const figures: Record<string, number | string> = {};
-    const notes: string[] = [];
+    const notes: string[] = [
+      `Temporal: ${process.env.BENCH_TEMPORAL === 'cluster' ? 'cluster (4 services on PostgreSQL)' : 'CLI dev server'}; case worker processes: ${WORKERS}`,
+    ];
 
     // Warm-up: both paths, a few dozen times.
     for (const subject of subjects) for (let i = 0; i < 20; i++) await subject.run(i);

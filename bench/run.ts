@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import globalSetup from '../test/global-setup';
 import globalTeardown from '../test/global-teardown';
+import { startBenchCluster } from './temporal-cluster';
 
 export interface BenchResult {
   name: string;
@@ -37,6 +38,16 @@ async function main(): Promise<void> {
   // a server holding them would be; Postgres's default is 128 MB.
   process.env.EMBEDDED_POSTGRES_SETTINGS ??= 'shared_buffers=1GB';
   console.log(`Embedded PostgreSQL settings: ${process.env.EMBEDDED_POSTGRES_SETTINGS}`);
+  // BENCH_TEMPORAL=cluster: the real multi-service Temporal server instead of the dev server.
+  const stopCluster =
+    process.env.BENCH_TEMPORAL === 'cluster'
+      ? await startBenchCluster((msg) => console.log(`  [cluster] ${msg}`))
+      : undefined;
+  if (process.env.BENCH_TEMPORAL && process.env.BENCH_TEMPORAL !== 'cluster') {
+    console.error(`BENCH_TEMPORAL=${process.env.BENCH_TEMPORAL}: the only value is "cluster"`);
+    process.exit(2);
+  }
+  console.log(`Temporal: ${stopCluster ? 'cluster (4 services, PostgreSQL)' : 'CLI dev server'}`);
   await globalSetup();
   const outDir = path.resolve(__dirname, '..', '.data', 'bench');
   fs.mkdirSync(outDir, { recursive: true });
@@ -56,6 +67,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await globalTeardown();
+    await stopCluster?.();
   }
 }
 

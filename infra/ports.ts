@@ -40,3 +40,15 @@ export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): 
     socket.once('error', () => done(false));
   });
 }
+
+/** A base port with `n` free ports after it. */
+export async function freeBlock(n: number): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    // Temporal stores membership ports as smallint: the whole block stays below 32768.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++) ok = await isPortFree(p);
+    if (ok) return base;
+  }
+  throw new Error('no free block of ports');
+}

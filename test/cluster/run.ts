@@ -18,7 +18,7 @@ import { publishDefinition } from '../../db/definitions';
 import type { CaseTypeDefinition } from '../../engine/types';
 import type { CaseState } from '../../engine/state';
 import { loadConfig } from '../../lib/config';
-import { canConnect, freePort, isPortFree } from '../../infra/ports';
+import { canConnect, freeBlock, freePort } from '../../infra/ports';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../infra/postgres';
 import { startSmtpSink } from '../../infra/smtp-sink';
 import { resolveTemporalServer } from '../../infra/temporal-cluster-build';
@@ -402,18 +402,6 @@ async function call(
     return undefined;
   }
   return undefined;
-}
-
-/** A base port with `n` free ports after it. */
-async function freeBlock(n: number): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    // Temporal stores membership ports as smallint: the whole block stays below 32768.
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    let ok = true;
-    for (let p = base; p < base + n && ok; p++) ok = await isPortFree(p);
-    if (ok) return base;
-  }
-  throw new Error('no free block of ports');
 }
 
 function sleep(ms: number): Promise<void> {
