@@ -20,6 +20,9 @@ export interface CaseRow {
   updatedAt: number;
   endedAt: number | null;
   version: number;
+  /** On hold since, by whom (absent in rows from workers before it: not held). */
+  suspendedAt?: number | null;
+  suspendedBy?: string | null;
 }
 
 export interface ProjectionInput {

@@ -530,5 +530,7 @@ function caseRow(state: CaseState): activityTypes.CaseRow {
     updatedAt: Date.now(),
     endedAt: state.endedAt,
     version: state.version,
+    suspendedAt: state.suspended?.at ?? null,
+    suspendedBy: state.suspended?.by ?? null,
   };
 }

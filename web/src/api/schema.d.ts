@@ -105,6 +105,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cases/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Puts a case on hold (supervisors, administrators)
+         * @description While on hold its open tasks cannot be claimed or completed (409 `case-suspended`), its timers (escalations, due reminders, boundary timers, waits, case timers, delayed emails) pause keeping the time they had left, and messages for it are kept until it resumes. The timeline records who and why. Accepts an Idempotency-Key header.
+         */
+        post: operations["suspendCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Takes a case off hold (supervisors, administrators)
+         * @description Its timers count on from the time they had left, due dates of its open tasks move by the time held, and messages kept on hold are delivered in order. Accepts an Idempotency-Key header.
+         */
+        post: operations["resumeCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/livez": {
         parameters: {
             query?: never;
@@ -680,6 +720,46 @@ export interface paths {
          * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
          */
         post: operations["cancelTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Puts an open task on hold (supervisors of the task, admins): it cannot be claimed or completed and its timers (escalations, due reminders, boundary timers) pause, keeping the time they had left, until it is resumed
+         * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
+         */
+        post: operations["suspendTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Takes a task off hold (supervisors of the task, admins): its timers count on from the time they had left, its due date moves by the time held
+         * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
+         */
+        post: operations["resumeTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1803,6 +1883,10 @@ export interface components {
             outcome?: string | null;
             delegatedBy?: string | null;
             escalationLevel?: number;
+            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+            onHold?: boolean;
+            /** Format: date-time */
+            onHoldSince?: string | null;
             case: {
                 id: string;
                 type: string;
@@ -1849,6 +1933,12 @@ export interface components {
             /** Format: date-time */
             endedAt: string | null;
             version: number;
+            /** @description On hold since `at`, put there by `by`; null when not on hold */
+            suspended?: {
+                /** Format: date-time */
+                at?: string;
+                by?: string | null;
+            } | null;
             /** @description The status's name in the case type */
             statusName: string;
             /** @description The case's own probability, else its status's; null when neither has one */
@@ -1884,6 +1974,10 @@ export interface components {
                 outcome?: string | null;
                 delegatedBy?: string | null;
                 escalationLevel?: number;
+                /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                onHold?: boolean;
+                /** Format: date-time */
+                onHoldSince?: string | null;
                 case: {
                     id: string;
                     type: string;
@@ -1996,6 +2090,12 @@ export interface operations {
                             /** Format: date-time */
                             endedAt?: string | null;
                             version?: number;
+                            /** @description On hold since `at`, put there by `by`; null when not on hold */
+                            suspended?: {
+                                /** Format: date-time */
+                                at?: string;
+                                by?: string | null;
+                            } | null;
                         }[];
                         nextCursor: string | null;
                     };
@@ -2116,6 +2216,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -2315,6 +2419,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2350,6 +2460,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -2496,6 +2610,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2531,6 +2651,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -2780,6 +2904,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2815,6 +2945,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -3066,6 +3200,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3101,6 +3241,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -3350,6 +3494,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3385,6 +3535,596 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    suspendCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Case id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The case on hold (as GET /api/cases/{id}) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    resumeCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Case id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The case resumed (as GET /api/cases/{id}) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -6145,6 +6885,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -6340,6 +7084,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -6472,6 +7220,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -6821,6 +7573,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7079,6 +7835,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7337,6 +8097,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7597,6 +8361,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7857,6 +8625,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8117,6 +8889,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8388,6 +9164,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8648,6 +9428,536 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
+                        case: {
+                            id: string;
+                            type: string;
+                            title: string;
+                            status: string;
+                        };
+                        entityName?: string | null;
+                        version: number;
+                        description?: string | null;
+                        formData?: Record<string, never> | null;
+                        notes?: string | null;
+                        comments?: {
+                            at?: number;
+                            by?: string;
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Idempotency-Key reused for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    suspendTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The task after the action */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseId: string;
+                        /** @description The definition step; null for ad-hoc tasks */
+                        step?: string | null;
+                        /** @description Action type: call, visit, email, ... */
+                        action?: string;
+                        title: string;
+                        /** @enum {unknown} */
+                        status: "open" | "completed" | "cancelled";
+                        assignee: string | null;
+                        candidateTeams?: string[];
+                        candidateRoles?: string[];
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** Format: date-time */
+                        dueAt?: string | null;
+                        /** Format: date-time */
+                        followUpAt?: string | null;
+                        overdue?: boolean;
+                        /** Format: date-time */
+                        createdAt?: string;
+                        /** Format: date-time */
+                        claimedAt?: string | null;
+                        /** Format: date-time */
+                        completedAt?: string | null;
+                        completedBy?: string | null;
+                        outcome?: string | null;
+                        delegatedBy?: string | null;
+                        escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
+                        case: {
+                            id: string;
+                            type: string;
+                            title: string;
+                            status: string;
+                        };
+                        entityName?: string | null;
+                        version: number;
+                        description?: string | null;
+                        formData?: Record<string, never> | null;
+                        notes?: string | null;
+                        comments?: {
+                            at?: number;
+                            by?: string;
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Idempotency-Key reused for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    resumeTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The task after the action */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseId: string;
+                        /** @description The definition step; null for ad-hoc tasks */
+                        step?: string | null;
+                        /** @description Action type: call, visit, email, ... */
+                        action?: string;
+                        title: string;
+                        /** @enum {unknown} */
+                        status: "open" | "completed" | "cancelled";
+                        assignee: string | null;
+                        candidateTeams?: string[];
+                        candidateRoles?: string[];
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** Format: date-time */
+                        dueAt?: string | null;
+                        /** Format: date-time */
+                        followUpAt?: string | null;
+                        overdue?: boolean;
+                        /** Format: date-time */
+                        createdAt?: string;
+                        /** Format: date-time */
+                        claimedAt?: string | null;
+                        /** Format: date-time */
+                        completedAt?: string | null;
+                        completedBy?: string | null;
+                        outcome?: string | null;
+                        delegatedBy?: string | null;
+                        escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8911,6 +10221,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -9186,6 +10500,10 @@ export interface operations {
                                 outcome?: string | null;
                                 delegatedBy?: string | null;
                                 escalationLevel?: number;
+                                /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                                onHold?: boolean;
+                                /** Format: date-time */
+                                onHoldSince?: string | null;
                                 case: {
                                     id: string;
                                     type: string;
@@ -9376,6 +10694,10 @@ export interface operations {
                                 outcome?: string | null;
                                 delegatedBy?: string | null;
                                 escalationLevel?: number;
+                                /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                                onHold?: boolean;
+                                /** Format: date-time */
+                                onHoldSince?: string | null;
                                 case: {
                                     id: string;
                                     type: string;
@@ -9598,6 +10920,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -12441,6 +13767,12 @@ export interface operations {
                             /** Format: date-time */
                             endedAt?: string | null;
                             version?: number;
+                            /** @description On hold since `at`, put there by `by`; null when not on hold */
+                            suspended?: {
+                                /** Format: date-time */
+                                at?: string;
+                                by?: string | null;
+                            } | null;
                         }[];
                     };
                 };
@@ -14910,6 +16242,12 @@ export interface operations {
                             /** Format: date-time */
                             endedAt?: string | null;
                             version?: number;
+                            /** @description On hold since `at`, put there by `by`; null when not on hold */
+                            suspended?: {
+                                /** Format: date-time */
+                                at?: string;
+                                by?: string | null;
+                            } | null;
                         }[];
                         nextCursor: string | null;
                     };
