@@ -10,17 +10,21 @@ const PICK_MEMORY = '7 days';
  * With a `key` (the activity attempt's identity) a retry returns the member picked the first time.
  * Least-busy: the member with the fewest open tasks. Ties break by user id, so the choice is stable.
  * Supervisor: the team's supervisor, if active. Null when nobody fits (no active member, no supervisor).
+ * `exclude` (four eyes: who did a step this task must be checked apart from) is never picked; round-robin
+ * passes over them without using up their turn.
  */
 export async function pickAssignee(
   db: Db,
   team: string,
   strategy: 'round-robin' | 'least-busy' | 'supervisor',
   key?: string,
+  exclude: string[] = [],
 ): Promise<string | null> {
   if (strategy === 'supervisor') {
     const rows = await db.query<{ id: string }>(
-      `SELECT u.id FROM teams t JOIN users u ON u.id = t.supervisor_id AND u.active WHERE t.id = $1`,
-      [team],
+      `SELECT u.id FROM teams t JOIN users u ON u.id = t.supervisor_id AND u.active
+       WHERE t.id = $1 AND NOT (u.id = ANY ($2::text[]))`,
+      [team, exclude],
     );
     return rows[0]?.id ?? null;
   }
@@ -28,8 +32,9 @@ export async function pickAssignee(
     const rows = await db.query<{ user_id: string }>(
       `SELECT tm.user_id FROM team_members tm JOIN users u ON u.id = tm.user_id AND u.active
        LEFT JOIN tasks t ON t.assignee = tm.user_id AND t.status = 'open'
-       WHERE tm.team_id = $1 GROUP BY tm.user_id ORDER BY count(t.id), tm.user_id LIMIT 1`,
-      [team],
+       WHERE tm.team_id = $1 AND NOT (tm.user_id = ANY ($2::text[]))
+       GROUP BY tm.user_id ORDER BY count(t.id), tm.user_id LIMIT 1`,
+      [team, exclude],
     );
     return rows[0]?.user_id ?? null;
   }
@@ -54,9 +59,9 @@ export async function pickAssignee(
     // After the last one picked; past the end, from the start again.
     const [next] = await tx.query<{ user_id: string }>(
       `SELECT tm.user_id FROM team_members tm JOIN users u ON u.id = tm.user_id AND u.active
-       WHERE tm.team_id = $1
+       WHERE tm.team_id = $1 AND NOT (tm.user_id = ANY ($3::text[]))
        ORDER BY ($2::text IS NOT NULL AND tm.user_id <= $2::text), tm.user_id LIMIT 1`,
-      [team, cursor.last_user_id],
+      [team, cursor.last_user_id, exclude],
     );
     if (!next) return null;
     await tx.query(

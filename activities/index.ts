@@ -68,7 +68,8 @@ export function createActivities(deps: ActivityDeps): CaseActivities & CampaignA
     ...createEmailActivities(mail),
     callService: (input) =>
       callService(deps.services ?? { allowlist: [], secrets: {}, timeoutMs: 10_000 }, input),
-    resolveAssignee: ({ team, strategy }) => pickAssignee(deps.db, team, strategy, attemptKey()),
+    resolveAssignee: ({ team, strategy, exclude }) =>
+      pickAssignee(deps.db, team, strategy, attemptKey(), exclude ?? []),
     async checkDirectory(refs) {
       const ids = (prefix: string) =>
         refs.filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length));

@@ -14,34 +14,36 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 const PROJECTION_SQL = `
 WITH case_row AS (
   INSERT INTO cases (id, case_type, definition_version, title, status, status_category, entity_id, entity_name,
-    owner_id, parent_case_id, data, lines, current_steps, created_at, updated_at, ended_at, version)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    owner_id, parent_case_id, data, lines, current_steps, created_at, updated_at, ended_at, version,
+    suspended_at, suspended_by)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $21, $22)
   ON CONFLICT (id) DO UPDATE SET definition_version = EXCLUDED.definition_version, title = EXCLUDED.title,
     status = EXCLUDED.status, status_category = EXCLUDED.status_category, data = EXCLUDED.data,
     lines = EXCLUDED.lines, current_steps = EXCLUDED.current_steps, updated_at = EXCLUDED.updated_at,
-    ended_at = EXCLUDED.ended_at, version = EXCLUDED.version
+    ended_at = EXCLUDED.ended_at, version = EXCLUDED.version, suspended_at = EXCLUDED.suspended_at,
+    suspended_by = EXCLUDED.suspended_by
   WHERE cases.version < EXCLUDED.version
 ), task_rows AS (
   INSERT INTO tasks (id, case_id, step, action, title, description, status, assignee, candidate_teams,
     candidate_roles, priority, due_at, follow_up_at, created_at, claimed_at, completed_at, completed_by,
     outcome, form_data, notes, delegated_by, escalation_level, comments, case_type, case_title, case_status,
-    entity_name, version)
+    entity_name, version, on_hold_since)
   SELECT t.id, $1, t.step, t.action, t.title, t.description, t.status, t.assignee, t.candidate_teams,
     t.candidate_roles, t.priority, t.due_at, t.follow_up_at, t.created_at, t.claimed_at, t.completed_at,
     t.completed_by, t.outcome, t.form_data, t.notes, t.delegated_by, t.escalation_level, t.comments, $2, $4, $5,
-    $8, t.version
+    $8, t.version, t.on_hold_since
   FROM jsonb_to_recordset($18::jsonb) AS t(id text, step text, action text, title text, description text,
     status text, assignee text, candidate_teams text[], candidate_roles text[], priority text,
     due_at timestamptz, follow_up_at timestamptz, created_at timestamptz, claimed_at timestamptz,
     completed_at timestamptz, completed_by text, outcome text, form_data jsonb, notes text, delegated_by text,
-    escalation_level integer, comments jsonb, version integer)
+    escalation_level integer, comments jsonb, version integer, on_hold_since timestamptz)
   ON CONFLICT (id) DO UPDATE SET step = EXCLUDED.step, title = EXCLUDED.title, status = EXCLUDED.status,
     assignee = EXCLUDED.assignee, candidate_teams = EXCLUDED.candidate_teams,
     candidate_roles = EXCLUDED.candidate_roles, priority = EXCLUDED.priority, due_at = EXCLUDED.due_at,
     follow_up_at = EXCLUDED.follow_up_at, claimed_at = EXCLUDED.claimed_at, completed_at = EXCLUDED.completed_at,
     completed_by = EXCLUDED.completed_by, outcome = EXCLUDED.outcome, form_data = EXCLUDED.form_data,
     notes = EXCLUDED.notes, delegated_by = EXCLUDED.delegated_by, escalation_level = EXCLUDED.escalation_level,
-    comments = EXCLUDED.comments, case_status = EXCLUDED.case_status, case_title = EXCLUDED.case_title,
+    comments = EXCLUDED.comments, on_hold_since = EXCLUDED.on_hold_since, case_status = EXCLUDED.case_status, case_title = EXCLUDED.case_title,
     version = EXCLUDED.version
   WHERE tasks.version < EXCLUDED.version
 ), other_tasks AS (
@@ -93,6 +95,7 @@ export async function projectCase(db: Db, input: ProjectionInput): Promise<void>
     escalation_level: t.escalationLevel,
     comments: t.comments,
     version: t.version,
+    on_hold_since: iso(t.heldSince ?? null),
   }));
   const timeline = input.timeline.map((e) => ({
     seq: e.seq,
@@ -123,5 +126,7 @@ export async function projectCase(db: Db, input: ProjectionInput): Promise<void>
     JSON.stringify(tasks),
     tasks.map((t) => t.id),
     JSON.stringify(timeline),
+    iso(c.suspendedAt ?? null),
+    c.suspendedBy ?? null,
   ]);
 }

@@ -20,6 +20,9 @@ export interface CaseRow {
   updatedAt: number;
   endedAt: number | null;
   version: number;
+  /** On hold since, by whom (absent in rows from workers before it: not held). */
+  suspendedAt?: number | null;
+  suspendedBy?: string | null;
 }
 
 export interface ProjectionInput {
@@ -64,6 +67,8 @@ export interface CaseActivities {
     caseId: string;
     team: string;
     strategy: 'round-robin' | 'least-busy' | 'supervisor';
+    /** Never picked: the task's four-eyes exclusions. */
+    exclude?: string[];
   }): Promise<string | null>;
   /** Of `user:<id>` and `team:<id>` references, those not in the directory (unknown, or a deactivated user). */
   checkDirectory(refs: string[]): Promise<string[]>;

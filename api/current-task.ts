@@ -56,6 +56,8 @@ export function taskViewOf(c: CaseInfo, t: TaskState, now = Date.now()): TaskVie
     notes: t.notes,
     delegatedBy: t.delegatedBy,
     escalationLevel: t.escalationLevel,
+    onHold: t.heldSince !== undefined,
+    onHoldSince: t.heldSince === undefined ? null : iso(t.heldSince),
     comments: t.comments,
     case: { id: c.caseId, type: c.caseType, title: c.title, status: c.status },
     entityName: c.entityName,

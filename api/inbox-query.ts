@@ -79,7 +79,7 @@ export const SORT_KEYS: Record<SortField, Record<SortOrder, SortKey[]>> = {
 export const INBOX_COLUMNS = `t.id, t.case_id, t.step, t.action, t.title, t.status, t.assignee, t.candidate_teams,
   t.candidate_roles, t.priority, t.due_at, t.follow_up_at, t.created_at, t.claimed_at, t.completed_at,
   t.completed_by, t.outcome, t.delegated_by, t.escalation_level, t.case_type, t.case_title, t.case_status,
-  t.entity_name, t.version, jsonb_array_length(t.comments) AS comment_count`;
+  t.entity_name, t.version, t.on_hold_since, jsonb_array_length(t.comments) AS comment_count`;
 
 /** Positional parameters for one statement. */
 class Params {

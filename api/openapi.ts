@@ -20,6 +20,8 @@ import { caseListOperations } from './routes/case-list';
 import { caseTypeOperations } from './routes/case-types';
 import {
   cancelCaseSchema,
+  resumeCaseSchema,
+  suspendCaseSchema,
   caseMessageSchema,
   setStatusSchema,
   startSchema,
@@ -146,6 +148,44 @@ const foundationOperations: OperationSpec[] = [
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
     problems: ['forbidden', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/api/cases/:id/suspend',
+    operationId: 'suspendCase',
+    tag: 'Cases',
+    summary: 'Puts a case on hold (supervisors, administrators)',
+    description:
+      'While on hold its open tasks cannot be claimed or completed (409 `case-suspended`), its timers ' +
+      '(escalations, due reminders, boundary timers, waits, case timers, delayed emails) pause keeping the time ' +
+      'they had left, and messages for it are kept until it resumes. The timeline records who and why. ' +
+      'Accepts an Idempotency-Key header.',
+    params: { id: 'Case id' },
+    body: suspendCaseSchema,
+    idempotent: true,
+    responses: {
+      '200': { description: 'The case on hold (as GET /api/cases/{id})', schema: caseDetailSchema },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: ['forbidden', 'case-suspended', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/api/cases/:id/resume',
+    operationId: 'resumeCase',
+    tag: 'Cases',
+    summary: 'Takes a case off hold (supervisors, administrators)',
+    description:
+      'Its timers count on from the time they had left, due dates of its open tasks move by the time held, ' +
+      'and messages kept on hold are delivered in order. Accepts an Idempotency-Key header.',
+    params: { id: 'Case id' },
+    body: resumeCaseSchema,
+    idempotent: true,
+    responses: {
+      '200': { description: 'The case resumed (as GET /api/cases/{id})', schema: caseDetailSchema },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: ['forbidden', 'not-suspended', 'case-ended', 'engine-unavailable'],
   },
   {
     method: 'patch',

@@ -94,6 +94,11 @@ const taskCommon = {
   outcome: { type: ['string', 'null'] },
   delegatedBy: { type: ['string', 'null'] },
   escalationLevel: { type: 'integer' },
+  onHold: {
+    type: 'boolean',
+    description: 'On hold, by itself or with its case: it cannot be claimed or completed',
+  },
+  onHoldSince: nullableDateTime,
   case: caseRef,
   entityName: { type: ['string', 'null'] },
   version: { type: 'integer' },
@@ -148,6 +153,11 @@ export const caseViewSchema: JsonSchema = {
     updatedAt: dateTime,
     endedAt: nullableDateTime,
     version: { type: 'integer' },
+    suspended: {
+      type: ['object', 'null'],
+      description: 'On hold since `at`, put there by `by`; null when not on hold',
+      properties: { at: dateTime, by: { type: ['string', 'null'] } },
+    },
   },
 };
 

@@ -68,6 +68,10 @@ export function describe(
       return `Escalated to level ${String(detail.level)}`;
     case 'task.cancelled':
       return `Cancelled (${String(detail.reason ?? 'no reason')})`;
+    case 'task.suspended':
+      return `Put on hold by ${who}${detail.reason ? ` (${String(detail.reason)})` : ''}`;
+    case 'task.resumed':
+      return `Taken off hold by ${who}`;
     case 'task.overdue':
       return 'Became overdue';
     case 'task.due-soon':

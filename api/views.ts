@@ -4,7 +4,7 @@ import type { Row } from '../db';
 export const TASK_COLUMNS = `t.id, t.case_id, t.step, t.action, t.title, t.description, t.status, t.assignee,
   t.candidate_teams, t.candidate_roles, t.priority, t.due_at, t.follow_up_at, t.created_at, t.claimed_at,
   t.completed_at, t.completed_by, t.outcome, t.form_data, t.notes, t.delegated_by, t.escalation_level, t.comments,
-  t.case_type, t.case_title, t.case_status, t.entity_name, t.version`;
+  t.case_type, t.case_title, t.case_status, t.entity_name, t.version, t.on_hold_since`;
 
 /** What every view of a task shows: all of it but its long parts (description, form data, notes, comments). */
 export interface TaskSummary {
@@ -28,6 +28,9 @@ export interface TaskSummary {
   outcome: string | null;
   delegatedBy: string | null;
   escalationLevel: number;
+  /** On hold, by itself or with its case: it cannot be claimed or completed, its timers pause. */
+  onHold: boolean;
+  onHoldSince: string | null;
   case: { id: string; type: string; title: string; status: string };
   entityName: string | null;
   version: number;
@@ -74,6 +77,8 @@ function taskSummary(r: Row, now: number): TaskSummary {
     outcome: (r.outcome as string | null) ?? null,
     delegatedBy: (r.delegated_by as string | null) ?? null,
     escalationLevel: r.escalation_level as number,
+    onHold: r.on_hold_since !== null && r.on_hold_since !== undefined,
+    onHoldSince: (r.on_hold_since as string | null) ?? null,
     case: {
       id: r.case_id as string,
       type: r.case_type as string,
@@ -119,5 +124,8 @@ export function caseView(r: Row) {
     updatedAt: r.updated_at as string,
     endedAt: (r.ended_at as string | null) ?? null,
     version: r.version as number,
+    suspended: r.suspended_at
+      ? { at: r.suspended_at as string, by: (r.suspended_by as string | null) ?? null }
+      : null,
   };
 }

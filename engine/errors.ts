@@ -17,7 +17,10 @@ export type RejectionCode =
   | 'FIELD_NOT_EDITABLE'
   | 'INVALID_ACTION'
   | 'UNKNOWN_MESSAGE'
-  | 'SEPARATION_OF_DUTIES';
+  | 'SEPARATION_OF_DUTIES'
+  | 'CASE_SUSPENDED'
+  | 'TASK_SUSPENDED'
+  | 'NOT_SUSPENDED';
 
 export interface Rejection {
   code: RejectionCode;

@@ -241,6 +241,9 @@ function endCase(ctx: Ctx, reason: string, step?: string): void {
   state.timers = state.timers.filter((t) => t.kind === 'email' && t.status === undefined);
   state.ended = true;
   state.endedAt = ctx.now;
+  // An ended case is on hold no more: the delayed emails that outlive it go out (their time left kept).
+  delete state.suspended;
+  delete state.heldMessages;
   const detail: Record<string, unknown> = { reason, status: state.status };
   if (!ctx.legacy) {
     detail.step = step ?? null;
@@ -1063,6 +1066,13 @@ export function canSeeTask(task: TaskState, actor: Actor): boolean {
   );
 }
 
+/** Case-wide actions (add a task, cancel, suspend, resume): supervisors and administrators. */
+function supervisesCase(actor: Actor): boolean {
+  return actor.role === 'admin' || actor.role === 'supervisor' || actor.role === 'system';
+}
+
+const isoOf = (ms: number): string => new Date(ms).toISOString();
+
 function reject(code: Rejection['code'], message: string): Rejection {
   return { code, message };
 }
@@ -1113,9 +1123,22 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
         : reject('UNKNOWN_MESSAGE', `Case type ${def.id} receives no message "${event.name}"`);
     case 'addTask':
     case 'cancel':
-      return actor.role === 'admin' || actor.role === 'supervisor' || actor.role === 'system'
+      return supervisesCase(actor)
         ? null
         : reject('FORBIDDEN', 'Only supervisors and administrators may do this');
+    case 'suspend':
+      if (!supervisesCase(actor))
+        return reject('FORBIDDEN', 'Only supervisors and administrators may do this');
+      return state.suspended
+        ? reject(
+            'CASE_SUSPENDED',
+            `Case ${state.caseId} is already on hold (since ${isoOf(state.suspended.at)})`,
+          )
+        : null;
+    case 'resume':
+      if (!supervisesCase(actor))
+        return reject('FORBIDDEN', 'Only supervisors and administrators may do this');
+      return state.suspended ? null : reject('NOT_SUSPENDED', `Case ${state.caseId} is not on hold`);
     default:
       break;
   }
@@ -1136,6 +1159,23 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
       'SEPARATION_OF_DUTIES',
       `${who === actor.userId ? 'You' : who} completed an earlier step of this case that task ${task.id} must be checked apart from (four eyes)`,
     );
+  }
+  if (
+    (event.type === 'claim' || event.type === 'complete' || event.type === 'resolve') &&
+    task.status === 'open'
+  ) {
+    if (state.suspended) {
+      return reject(
+        'CASE_SUSPENDED',
+        `Case ${state.caseId} is on hold since ${isoOf(state.suspended.at)}: its tasks cannot be claimed or completed until a supervisor resumes it`,
+      );
+    }
+    if (task.suspended) {
+      return reject(
+        'TASK_SUSPENDED',
+        `Task ${task.id} is on hold since ${isoOf(task.suspended.at)}: it cannot be claimed or completed until a supervisor resumes it`,
+      );
+    }
   }
   switch (event.type) {
     case 'claim':
@@ -1212,6 +1252,27 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
         requireOpen(task) ??
         (supervises(task, actor) ? null : reject('FORBIDDEN', 'Only a supervisor of the task may cancel it'))
       );
+    case 'suspendTask':
+      return (
+        requireOpen(task) ??
+        (!supervises(task, actor)
+          ? reject('FORBIDDEN', 'Only a supervisor of the task may put it on hold')
+          : task.suspended
+            ? reject(
+                'TASK_SUSPENDED',
+                `Task ${task.id} is already on hold (since ${isoOf(task.suspended.at)})`,
+              )
+            : null)
+      );
+    case 'resumeTask':
+      return (
+        requireOpen(task) ??
+        (!supervises(task, actor)
+          ? reject('FORBIDDEN', 'Only a supervisor of the task may resume it')
+          : task.suspended
+            ? null
+            : reject('NOT_SUSPENDED', `Task ${task.id} is not on hold by itself`))
+      );
     case 'reschedule':
       return (
         requireOpen(task) ??
@@ -1259,6 +1320,7 @@ function context(
 }
 
 function result(ctx: Ctx): StepResult {
+  sweepHolds(ctx);
   ctx.state.version += 1;
   return { state: ctx.state, commands: ctx.commands, timeline: ctx.timeline, changedTasks: [...ctx.changed] };
 }
@@ -1322,7 +1384,10 @@ export function startCase(
 /** The earliest pending timer, if any. */
 export function nextTimer(state: CaseState): TimerState | undefined {
   let earliest: TimerState | undefined;
-  for (const timer of state.timers) if (!earliest || timer.fireAt < earliest.fireAt) earliest = timer;
+  for (const timer of state.timers) {
+    if (timer.pausedLeft !== undefined) continue;
+    if (!earliest || timer.fireAt < earliest.fireAt) earliest = timer;
+  }
   return earliest;
 }
 
@@ -1454,6 +1519,8 @@ export function applyEvent(
           (t) => !(t.taskId === task.id && (t.kind === 'overdue' || t.kind === 'before-due')),
         );
         armDueTimers(ctx, task);
+        // A due date set on hold is the date meant: the time held counts from now.
+        if (task.heldSince !== undefined) task.heldSince = now;
       }
       break;
     }
@@ -1513,15 +1580,50 @@ export function applyEvent(
     case 'cancel':
       endCase(ctx, `cancelled: ${event.reason}`);
       break;
+    case 'suspend':
+      state.suspended = {
+        at: now,
+        by: event.actor.userId,
+        ...(event.reason ? { reason: event.reason } : {}),
+      };
+      state.onHold = true;
+      record(ctx, 'case.suspended', { reason: event.reason ?? null });
+      break;
+    case 'resume': {
+      const since = (state.suspended as NonNullable<CaseState['suspended']>).at;
+      delete state.suspended;
+      record(ctx, 'case.resumed', { heldMs: now - since });
+      // Messages that arrived on hold reach the case now, in the order they came.
+      const held = state.heldMessages ?? [];
+      delete state.heldMessages;
+      for (const m of held) receiveMessage(ctx, m.name, m.payload);
+      settle(ctx);
+      break;
+    }
+    case 'suspendTask': {
+      const task = state.tasks[event.taskId] as TaskState;
+      task.suspended = { at: now, by: event.actor.userId, ...(event.reason ? { reason: event.reason } : {}) };
+      state.onHold = true;
+      touch(ctx, task);
+      record(ctx, 'task.suspended', { reason: event.reason ?? null }, task.id);
+      break;
+    }
+    case 'resumeTask': {
+      const task = state.tasks[event.taskId] as TaskState;
+      const since = (task.suspended as NonNullable<TaskState['suspended']>).at;
+      delete task.suspended;
+      touch(ctx, task);
+      record(ctx, 'task.resumed', { heldMs: now - since }, task.id);
+      break;
+    }
     case 'message': {
       const payload = event.payload ?? {};
-      if (deliverMessage(ctx, event.name, payload)) break;
-      if ((def.messages ?? []).find((m) => m.name === event.name)?.buffer) {
-        state.pendingMessages = [...(state.pendingMessages ?? []), { name: event.name, payload, at: now }];
-        record(ctx, 'message.buffered', { name: event.name });
-      } else {
-        record(ctx, 'message.dropped', { name: event.name, reason: 'no step waits for it' });
+      if (state.suspended) {
+        state.heldMessages = [...(state.heldMessages ?? []), { name: event.name, payload, at: now }];
+        record(ctx, 'message.held', { name: event.name, reason: 'the case is on hold' });
+        break;
       }
+      receiveMessage(ctx, event.name, payload);
       break;
     }
     case 'timerFired':
@@ -1627,10 +1729,74 @@ const PRIORITY_ORDER: Priority[] = ['low', 'normal', 'high', 'urgent'];
 /** Who may take a task whose assignee and teams are not in the directory (administrators act on any task). */
 const UNASSIGNABLE_FALLBACK = ['supervisor'];
 
+// ---------------------------------------------------------------------------------------------
+// On hold (suspend / resume)
+
+/** A message for the case: the first step waiting catches it, else it is buffered or dropped per its definition. */
+function receiveMessage(ctx: Ctx, name: string, payload: Record<string, unknown>): void {
+  const { state, def } = ctx;
+  if (deliverMessage(ctx, name, payload)) return;
+  if ((def.messages ?? []).find((m) => m.name === name)?.buffer) {
+    state.pendingMessages = [...(state.pendingMessages ?? []), { name, payload, at: ctx.now }];
+    record(ctx, 'message.buffered', { name });
+  } else {
+    record(ctx, 'message.dropped', { name, reason: 'no step waits for it' });
+  }
+}
+
+/** An open task is held while it or its case is on hold. */
+function isHeld(state: CaseState, task: TaskState): boolean {
+  return task.status === 'open' && (task.suspended !== undefined || state.suspended !== undefined);
+}
+
+/** A timer pauses while its case is on hold, or the task it belongs to (its own, or its token's) is. */
+function timerHeld(state: CaseState, timer: TimerState): boolean {
+  if (state.suspended) return true;
+  const taskId =
+    timer.taskId ??
+    (timer.tokenId === undefined ? undefined : state.tokens.find((t) => t.id === timer.tokenId)?.taskId);
+  const task = taskId === undefined ? undefined : state.tasks[taskId];
+  return task !== undefined && task.status === 'open' && task.suspended !== undefined;
+}
+
+/**
+ * Brings tasks and timers in line with what is on hold, after every event: a timer that becomes held keeps
+ * the time it had left, one released fires that much later; a task released has its due date moved by the
+ * time it was held. Timers armed while on hold (a status's timers, a new task's) pause at once.
+ */
+function sweepHolds(ctx: Ctx): void {
+  const { state, now } = ctx;
+  if (!state.onHold) return;
+  let holding = state.suspended !== undefined;
+  for (const task of Object.values(state.tasks)) {
+    const held = isHeld(state, task);
+    if (held && task.heldSince === undefined) {
+      task.heldSince = now;
+      touch(ctx, task);
+    } else if (!held && task.heldSince !== undefined) {
+      if (task.status === 'open' && task.dueAt !== null) task.dueAt += now - task.heldSince;
+      delete task.heldSince;
+      touch(ctx, task);
+    }
+    if (held) holding = true;
+  }
+  for (const timer of state.timers) {
+    const held = timerHeld(state, timer);
+    if (held && timer.pausedLeft === undefined) timer.pausedLeft = Math.max(0, timer.fireAt - now);
+    else if (!held && timer.pausedLeft !== undefined) {
+      timer.fireAt = now + timer.pausedLeft;
+      delete timer.pausedLeft;
+    }
+    if (held) holding = true;
+  }
+  if (!holding) delete state.onHold;
+}
+
 function fireTimer(ctx: Ctx, timerId: string): void {
   const { state, def } = ctx;
   const timer = state.timers.find((t) => t.id === timerId);
-  if (!timer) return;
+  // A paused timer (its case or task on hold) does not fire, even if its firing was already on the way.
+  if (!timer || timer.pausedLeft !== undefined) return;
   state.timers = state.timers.filter((t) => t.id !== timerId);
   const task = timer.taskId === undefined ? undefined : state.tasks[timer.taskId];
   switch (timer.kind) {

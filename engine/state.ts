@@ -15,6 +15,13 @@ export interface Actor {
   supervisedUsers?: string[];
 }
 
+/** A suspension (on hold): when, by whom, why. */
+export interface Hold {
+  at: number;
+  by: string;
+  reason?: string;
+}
+
 export type TaskStatus = 'open' | 'completed' | 'cancelled';
 
 export interface Comment {
@@ -53,6 +60,10 @@ export interface TaskState {
   delegatedBy: string | null;
   comments: Comment[];
   escalationLevel: number;
+  /** On hold by itself (`POST /api/tasks/:id/suspend`): it cannot be claimed or completed, its timers pause. */
+  suspended?: Hold;
+  /** Since when the task is on hold, by itself or with its case; on release its due date moves by the time held. */
+  heldSince?: number;
   /** Increases on every change; projections keep the highest. */
   version: number;
 }
@@ -101,6 +112,8 @@ export interface TimerState {
   status?: string;
   /** Delayed emails: the case's status right after the triggering event, which the email renders. */
   eventStatus?: string;
+  /** Paused while its case or task is on hold: the time that was left; `fireAt` is set again on release. */
+  pausedLeft?: number;
 }
 
 export interface EntitySnapshot {
@@ -142,6 +155,12 @@ export interface CaseState {
   semantics?: 2;
   /** Messages that arrived before a step caught them, kept because their definition says `buffer`. */
   pendingMessages?: { name: string; payload: Record<string, unknown>; at: number }[];
+  /** On hold (`POST /api/cases/:id/suspend`): its tasks cannot be claimed or completed, its timers pause. */
+  suspended?: Hold;
+  /** Messages that arrived while the case was on hold, delivered in order when it resumes. */
+  heldMessages?: { name: string; payload: Record<string, unknown>; at: number }[];
+  /** Something is or was on hold and not yet released (the case, a task, a paused timer). */
+  onHold?: true;
 }
 
 export interface TimelineEntry {
@@ -258,6 +277,10 @@ export type CaseEvent =
     }
   | { type: 'cancel'; reason: string; actor: Actor }
   | { type: 'cancelTask'; taskId: string; reason: string; actor: Actor }
+  | { type: 'suspend'; reason?: string; actor: Actor }
+  | { type: 'resume'; actor: Actor }
+  | { type: 'suspendTask'; taskId: string; reason?: string; actor: Actor }
+  | { type: 'resumeTask'; taskId: string; actor: Actor }
   | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }

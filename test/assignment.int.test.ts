@@ -49,6 +49,17 @@ it('seven picks go m1, m2, m3, m1, m2, m3, m1 (the inactive member never gets on
   expect(picks).toEqual([m1, m2, m3, m1, m2, m3, m1]);
 });
 
+it('four eyes: an excluded member is never picked, and the turns go on among the others', async () => {
+  const [m1, m2, m3] = members;
+  const picks: (string | null)[] = [];
+  for (let i = 0; i < 4; i += 1)
+    picks.push(await pickAssignee(env.db, team, 'round-robin', `excl-${i}`, [m2 as string]));
+  expect(picks).not.toContain(m2);
+  expect(new Set(picks)).toEqual(new Set([m1, m3]));
+  expect(await pickAssignee(env.db, team, 'least-busy', undefined, [m1 as string, m2 as string])).toBe(m3);
+  expect(await pickAssignee(env.db, team, 'round-robin', 'excl-all', [...members])).toBeNull();
+});
+
 it('30 picks at once give each of the 3 members exactly 10', async () => {
   const picks = await Promise.all(
     Array.from({ length: 30 }, (_, i) => pickAssignee(env.db, team, 'round-robin', `burst-${i}`)),
@@ -171,4 +182,66 @@ it("a step assigned to a team's supervisor goes to that supervisor; a team witho
 
   const left = await taskOf(await env.publish(def(`${env.prefix}-nosup`, orphans)), () => true);
   expect([left.assignee, left.candidate_roles]).toEqual([null, ['supervisor']]);
+});
+
+it('four eyes with round-robin: the engine never picks whoever did the step the task is checked apart from', async () => {
+  const sales = `${env.prefix}-sales`;
+  const def = {
+    dslVersion: '1',
+    id: `${env.prefix}-rr-four-eyes`,
+    version: '1',
+    name: 'Four eyes, round robin',
+    statuses: [
+      { code: 'OPEN', name: 'Open', category: 'open' },
+      { code: 'DONE', name: 'Done', category: 'closed' },
+    ],
+    initialStatus: 'OPEN',
+    start: 'prepare',
+    steps: {
+      prepare: {
+        type: 'human',
+        action: 'prepare',
+        title: 'Prepare',
+        assign: { team: sales },
+        outcomes: { done: { next: 'approve' } },
+      },
+      approve: {
+        type: 'human',
+        action: 'approve',
+        title: 'Approve',
+        assign: { team: sales, strategy: 'round-robin' },
+        separateFrom: ['prepare'],
+        outcomes: { ok: { status: 'DONE', end: true } },
+      },
+    },
+  } as unknown as CaseTypeDefinition;
+  const caseType = await env.publish(def);
+  const alice = env.users.alice;
+  const assignees: (string | null)[] = [];
+  // As many cases as the team has members: a rotation that ignored four eyes would reach alice in one of them.
+  const [{ n }] = (await env.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM team_members WHERE team_id = $1',
+    [sales],
+  )) as [{ n: number }];
+  for (let i = 0; i < n + 1; i += 1) {
+    const res = await env.http(alice, 'POST', '/api/cases', { caseType, data: {} });
+    expect(res.status).toBe(201);
+    const prepare = res.body.tasks[0].id as string;
+    const done = await env.http(alice, 'POST', `/api/tasks/${prepare}/complete`, { outcome: 'done' });
+    expect(done.status).toBe(200);
+    assignees.push(
+      await eventually(
+        async () => {
+          const [row] = await env.db.query<{ assignee: string | null }>(
+            "SELECT assignee FROM tasks WHERE case_id = $1 AND step = 'approve'",
+            [res.body.id],
+          );
+          return row?.assignee;
+        },
+        20_000,
+        `approval ${i + 1} assigned`,
+      ),
+    );
+  }
+  expect(assignees).not.toContain(alice.id);
 });

@@ -70,6 +70,12 @@ const EMAIL_AFTER_PROJECTION = 'email-after-projection';
  */
 const HANDOVER_ON_CONTINUE = 'continue-hands-over-projection';
 
+/**
+ * Cases whose history has this marker never take an assignment rule's pick of a user the task's four-eyes
+ * rule excludes (the task stays with its candidates). Older histories replay the assignment they made.
+ */
+const FOUR_EYES_PICK = 'four-eyes-excludes-pick';
+
 const { sendEmail } = proxyActivities<activityTypes.CaseActivities>(emailActivityOptions());
 
 const { resolveAssignee, latestDefinition } = proxyActivities<activityTypes.CaseActivities>({
@@ -219,15 +225,27 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           }
           break;
         }
-        case 'resolveAssignee':
+        case 'resolveAssignee': {
+          const exclude = state.tasks[command.taskId]?.excludedUsers ?? [];
           track(
-            resolveAssignee({ caseId: state.caseId, team: command.team, strategy: command.strategy }).then(
-              (assignee) => {
-                events.push({ type: 'assigneeResolved', taskId: command.taskId, assignee });
-              },
-            ),
+            resolveAssignee({
+              caseId: state.caseId,
+              team: command.team,
+              strategy: command.strategy,
+              ...(exclude.length > 0 ? { exclude } : {}),
+            }).then((pick) => {
+              // Four eyes wins over the pick (an activity of an older worker may still answer an excluded
+              // user); histories recorded before the marker replay the assignment they made.
+              const refused = pick !== null && exclude.includes(pick) && patched(FOUR_EYES_PICK);
+              events.push({
+                type: 'assigneeResolved',
+                taskId: command.taskId,
+                assignee: refused ? null : pick,
+              });
+            }),
           );
           break;
+        }
         case 'startSubcase':
           track(
             (async () => {
@@ -530,5 +548,7 @@ function caseRow(state: CaseState): activityTypes.CaseRow {
     updatedAt: Date.now(),
     endedAt: state.endedAt,
     version: state.version,
+    suspendedAt: state.suspended?.at ?? null,
+    suspendedBy: state.suspended?.by ?? null,
   };
 }

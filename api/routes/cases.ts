@@ -50,6 +50,16 @@ export const cancelCaseSchema = {
   additionalProperties: false,
 };
 
+/** Putting a case on hold: the reason, if given, is recorded in the timeline. */
+export const suspendCaseSchema = {
+  type: 'object',
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+  additionalProperties: false,
+};
+
+/** Taking a case off hold: no body. */
+export const resumeCaseSchema = { type: 'object', additionalProperties: false, maxProperties: 0 };
+
 /** Changes to a running case's data (merged into it) and lines (replacing them): the editable fields only. */
 export const updateCaseSchema = {
   type: 'object',
@@ -173,7 +183,8 @@ export function caseRoutes(ctx: ApiContext): Router {
     event: (caller: Caller, row: Record<string, unknown>) => Promise<ActorEvent>,
   ): Promise<void> => {
     const caller = callerOf(req);
-    permit(caller, 'case', action === 'cancel' ? 'cancel' : 'edit');
+    // Putting a case on hold and taking it off are supervisors' decisions, as cancelling it is.
+    permit(caller, 'case', ['cancel', 'suspend', 'resume'].includes(action) ? 'cancel' : 'edit');
     idempotencyHeader(req);
     const row = await loadVisibleCase(ctx, caller, req.params.id as string);
     const caseId = row.id as string;
@@ -206,6 +217,20 @@ export function caseRoutes(ctx: ApiContext): Router {
       ...(body.payload === undefined ? {} : { payload: body.payload }),
       actor: caller,
     }));
+  });
+
+  router.post('/cases/:id/suspend', async (req, res) => {
+    const body = check<{ reason?: string }>(suspendCaseSchema, req.body ?? {}, '/body');
+    await actOnCase(req, res, 'suspend', async (caller) => ({
+      type: 'suspend',
+      ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      actor: caller,
+    }));
+  });
+
+  router.post('/cases/:id/resume', async (req, res) => {
+    check(resumeCaseSchema, req.body ?? {}, '/body');
+    await actOnCase(req, res, 'resume', async (caller) => ({ type: 'resume', actor: caller }));
   });
 
   router.post('/cases/:id/cancel', async (req, res) => {

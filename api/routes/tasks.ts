@@ -105,6 +105,25 @@ const ACTIONS = {
     },
     event: (b: { reason: string }) => ({ type: 'cancelTask', reason: b.reason }),
   },
+  suspend: {
+    summary:
+      'Puts an open task on hold (supervisors of the task, admins): it cannot be claimed or completed and its timers (escalations, due reminders, boundary timers) pause, keeping the time they had left, until it is resumed',
+    schema: {
+      type: 'object',
+      properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+      additionalProperties: false,
+    },
+    event: (b: { reason?: string }) => ({
+      type: 'suspendTask',
+      ...(b.reason !== undefined ? { reason: b.reason } : {}),
+    }),
+  },
+  resume: {
+    summary:
+      'Takes a task off hold (supervisors of the task, admins): its timers count on from the time they had left, its due date moves by the time held',
+    schema: empty,
+    event: () => ({ type: 'resumeTask' }),
+  },
   complete: {
     summary: "Completes a task with an outcome of its step, form data validated against the step's form",
     schema: {
@@ -203,6 +222,9 @@ export const taskOperations: OperationSpec[] = [
       'task-claimed-by-other',
       'not-a-candidate',
       'separation-of-duties',
+      'case-suspended',
+      'task-suspended',
+      'not-suspended',
       'case-ended',
     ],
   })),

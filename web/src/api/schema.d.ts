@@ -105,6 +105,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cases/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Puts a case on hold (supervisors, administrators)
+         * @description While on hold its open tasks cannot be claimed or completed (409 `case-suspended`), its timers (escalations, due reminders, boundary timers, waits, case timers, delayed emails) pause keeping the time they had left, and messages for it are kept until it resumes. The timeline records who and why. Accepts an Idempotency-Key header.
+         */
+        post: operations["suspendCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Takes a case off hold (supervisors, administrators)
+         * @description Its timers count on from the time they had left, due dates of its open tasks move by the time held, and messages kept on hold are delivered in order. Accepts an Idempotency-Key header.
+         */
+        post: operations["resumeCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/livez": {
         parameters: {
             query?: never;
@@ -680,6 +720,46 @@ export interface paths {
          * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
          */
         post: operations["cancelTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Puts an open task on hold (supervisors of the task, admins): it cannot be claimed or completed and its timers (escalations, due reminders, boundary timers) pause, keeping the time they had left, until it is resumed
+         * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
+         */
+        post: operations["suspendTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Takes a task off hold (supervisors of the task, admins): its timers count on from the time they had left, its due date moves by the time held
+         * @description Sent to the case workflow as a Temporal Update. A lost race answers 409 with the current task in `task`.
+         */
+        post: operations["resumeTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1887,6 +1967,10 @@ export interface components {
             outcome?: string | null;
             delegatedBy?: string | null;
             escalationLevel?: number;
+            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+            onHold?: boolean;
+            /** Format: date-time */
+            onHoldSince?: string | null;
             case: {
                 id: string;
                 type: string;
@@ -1933,6 +2017,12 @@ export interface components {
             /** Format: date-time */
             endedAt: string | null;
             version: number;
+            /** @description On hold since `at`, put there by `by`; null when not on hold */
+            suspended?: {
+                /** Format: date-time */
+                at?: string;
+                by?: string | null;
+            } | null;
             /** @description The status's name in the case type */
             statusName: string;
             /** @description The case's own probability, else its status's; null when neither has one */
@@ -1968,6 +2058,10 @@ export interface components {
                 outcome?: string | null;
                 delegatedBy?: string | null;
                 escalationLevel?: number;
+                /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                onHold?: boolean;
+                /** Format: date-time */
+                onHoldSince?: string | null;
                 case: {
                     id: string;
                     type: string;
@@ -2080,6 +2174,12 @@ export interface operations {
                             /** Format: date-time */
                             endedAt?: string | null;
                             version?: number;
+                            /** @description On hold since `at`, put there by `by`; null when not on hold */
+                            suspended?: {
+                                /** Format: date-time */
+                                at?: string;
+                                by?: string | null;
+                            } | null;
                         }[];
                         nextCursor: string | null;
                     };
@@ -2200,6 +2300,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -2399,6 +2503,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2434,6 +2544,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -2580,6 +2694,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2615,6 +2735,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -2864,6 +2988,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2899,6 +3029,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -3150,6 +3284,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3185,6 +3325,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -3434,6 +3578,12 @@ export interface operations {
                         /** Format: date-time */
                         endedAt: string | null;
                         version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3469,6 +3619,596 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    suspendCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Case id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The case on hold (as GET /api/cases/{id}) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    resumeCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Case id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The case resumed (as GET /api/cases/{id}) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -6229,6 +6969,10 @@ export interface operations {
                             outcome?: string | null;
                             delegatedBy?: string | null;
                             escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
                             case: {
                                 id: string;
                                 type: string;
@@ -6424,6 +7168,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -6556,6 +7304,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -6905,6 +7657,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7163,6 +7919,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7421,6 +8181,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7681,6 +8445,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -7941,6 +8709,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8201,6 +8973,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8472,6 +9248,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8732,6 +9512,536 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
+                        case: {
+                            id: string;
+                            type: string;
+                            title: string;
+                            status: string;
+                        };
+                        entityName?: string | null;
+                        version: number;
+                        description?: string | null;
+                        formData?: Record<string, never> | null;
+                        notes?: string | null;
+                        comments?: {
+                            at?: number;
+                            by?: string;
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Idempotency-Key reused for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    suspendTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The task after the action */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseId: string;
+                        /** @description The definition step; null for ad-hoc tasks */
+                        step?: string | null;
+                        /** @description Action type: call, visit, email, ... */
+                        action?: string;
+                        title: string;
+                        /** @enum {unknown} */
+                        status: "open" | "completed" | "cancelled";
+                        assignee: string | null;
+                        candidateTeams?: string[];
+                        candidateRoles?: string[];
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** Format: date-time */
+                        dueAt?: string | null;
+                        /** Format: date-time */
+                        followUpAt?: string | null;
+                        overdue?: boolean;
+                        /** Format: date-time */
+                        createdAt?: string;
+                        /** Format: date-time */
+                        claimedAt?: string | null;
+                        /** Format: date-time */
+                        completedAt?: string | null;
+                        completedBy?: string | null;
+                        outcome?: string | null;
+                        delegatedBy?: string | null;
+                        escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
+                        case: {
+                            id: string;
+                            type: string;
+                            title: string;
+                            status: string;
+                        };
+                        entityName?: string | null;
+                        version: number;
+                        description?: string | null;
+                        formData?: Record<string, never> | null;
+                        notes?: string | null;
+                        comments?: {
+                            at?: number;
+                            by?: string;
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Idempotency-Key reused for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    resumeTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Task id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The task after the action */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseId: string;
+                        /** @description The definition step; null for ad-hoc tasks */
+                        step?: string | null;
+                        /** @description Action type: call, visit, email, ... */
+                        action?: string;
+                        title: string;
+                        /** @enum {unknown} */
+                        status: "open" | "completed" | "cancelled";
+                        assignee: string | null;
+                        candidateTeams?: string[];
+                        candidateRoles?: string[];
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** Format: date-time */
+                        dueAt?: string | null;
+                        /** Format: date-time */
+                        followUpAt?: string | null;
+                        overdue?: boolean;
+                        /** Format: date-time */
+                        createdAt?: string;
+                        /** Format: date-time */
+                        claimedAt?: string | null;
+                        /** Format: date-time */
+                        completedAt?: string | null;
+                        completedBy?: string | null;
+                        outcome?: string | null;
+                        delegatedBy?: string | null;
+                        escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -8995,6 +10305,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -9270,6 +10584,10 @@ export interface operations {
                                 outcome?: string | null;
                                 delegatedBy?: string | null;
                                 escalationLevel?: number;
+                                /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                                onHold?: boolean;
+                                /** Format: date-time */
+                                onHoldSince?: string | null;
                                 case: {
                                     id: string;
                                     type: string;
@@ -9460,6 +10778,10 @@ export interface operations {
                                 outcome?: string | null;
                                 delegatedBy?: string | null;
                                 escalationLevel?: number;
+                                /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                                onHold?: boolean;
+                                /** Format: date-time */
+                                onHoldSince?: string | null;
                                 case: {
                                     id: string;
                                     type: string;
@@ -9682,6 +11004,10 @@ export interface operations {
                         outcome?: string | null;
                         delegatedBy?: string | null;
                         escalationLevel?: number;
+                        /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                        onHold?: boolean;
+                        /** Format: date-time */
+                        onHoldSince?: string | null;
                         case: {
                             id: string;
                             type: string;
@@ -12525,6 +13851,12 @@ export interface operations {
                             /** Format: date-time */
                             endedAt?: string | null;
                             version?: number;
+                            /** @description On hold since `at`, put there by `by`; null when not on hold */
+                            suspended?: {
+                                /** Format: date-time */
+                                at?: string;
+                                by?: string | null;
+                            } | null;
                         }[];
                     };
                 };
@@ -15951,6 +17283,12 @@ export interface operations {
                             /** Format: date-time */
                             endedAt?: string | null;
                             version?: number;
+                            /** @description On hold since `at`, put there by `by`; null when not on hold */
+                            suspended?: {
+                                /** Format: date-time */
+                                at?: string;
+                                by?: string | null;
+                            } | null;
                         }[];
                         nextCursor: string | null;
                     };
