@@ -53,6 +53,7 @@ import { exchangeRateRoutes } from './routes/exchange-rates';
 import { reportRoutes } from './routes/reports';
 import { segmentRoutes } from './routes/segments';
 import { sessionRoutes } from './routes/session';
+import { keepWebhookBody, webhookRoutes } from './routes/webhooks';
 import { webAppRoutes } from './web-app';
 import { TextStats } from './text-stats';
 import { projectCase } from '../activities/projection';
@@ -87,6 +88,8 @@ export interface AppDeps {
   metricsToken?: string;
   /** Express `trust proxy` (TRUST_PROXY), which decides the client address rate limits count by. */
   trustProxy?: Config['trustProxy'];
+  /** Secret of each webhook source (WEBHOOK_SECRETS); defaults to the configuration's. */
+  webhookSecrets?: Record<string, string>;
 }
 
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
@@ -122,10 +125,11 @@ export function appSettings(
   | 'security'
   | 'trustProxy'
   | 'metricsToken'
+  | 'webhookSecrets'
 > {
   const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, definitionsDir } =
     config;
-  const { security, trustProxy, metricsToken } = config;
+  const { security, trustProxy, metricsToken, webhookSecrets } = config;
   return {
     taskQueue,
     publicUrl,
@@ -137,6 +141,7 @@ export function appSettings(
     definitionsDir,
     security,
     trustProxy,
+    webhookSecrets,
     ...(metricsToken ? { metricsToken } : {}),
   };
 }
@@ -181,15 +186,19 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog());
   app.use(metrics.middleware);
   app.use(securityHeaders(deps.publicUrl));
-  app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: deps.bodyLimit,
+      type: ['application/json', 'application/*+json'],
+      // Webhook signatures are over the raw bytes: kept for those routes only.
+      verify: keepWebhookBody,
+    }),
+  );
   app.use(requestGuards);
   app.use(healthRoutes(ctx));
   app.use(metrics.routes(deps.metricsToken));
-  const authenticated = [
-    authFailureLimit(security, auth.signInWindowMinutes),
-    noStore,
-    authenticate(ctx.callers, ctx.sessions, ctx.publicUrl),
-  ];
+  const limitAuthFailures = authFailureLimit(security, auth.signInWindowMinutes);
+  const authenticated = [limitAuthFailures, noStore, authenticate(ctx.callers, ctx.sessions, ctx.publicUrl)];
   if (deps.mailbox) app.use(devRoutes(ctx, authenticated));
   app.use(docsRoutes(ctx));
   app.use(calendarFeedRoutes(ctx));
@@ -198,6 +207,8 @@ export function createApp(deps: AppDeps): Express {
   // Sign-in for people (issue 14): the session routes authenticate by the cookie themselves.
   app.use(sessionRoutes(ctx));
   app.use(passwordRoutes(ctx));
+  // Webhooks authenticate by their signature, not a token or session (issue 13).
+  app.use('/api', webhookRoutes(ctx, deps.webhookSecrets ?? loadConfig().webhookSecrets, limitAuthFailures));
   const api = express.Router();
   api.use(metrics.markBase);
   api.use(authenticated);

@@ -47,6 +47,7 @@ import { segmentOperations } from './routes/segments';
 import { sessionOperations } from './routes/session';
 import { supervisorOperations } from './routes/supervisor';
 import { taskOperations } from './routes/tasks';
+import { webhookOperations } from './routes/webhooks';
 
 /** Operations of the foundation's routes (cases, health, development mailbox). */
 const foundationOperations: OperationSpec[] = [
@@ -319,6 +320,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...campaignOperations,
   ...importOperations,
   ...integrationOperations,
+  ...webhookOperations,
   ...attachmentOperations,
   ...docOperations,
 ];

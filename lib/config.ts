@@ -33,6 +33,8 @@ export interface Config {
   serviceAllowlist: string[];
   /** Secrets service steps' headers may carry: SERVICE_SECRET_<NAME> as <name> (lower case, - for _). */
   serviceSecrets: Record<string, string>;
+  /** Secret of each webhook source (WEBHOOK_SECRETS, `source=secret,...`): the HMAC key its deliveries sign with. */
+  webhookSecrets: Record<string, string>;
   definitionsDir: string;
   logLevel: string;
   cacheDir: string;
@@ -207,6 +209,29 @@ function temporalSecurity(env: NodeJS.ProcessEnv): TemporalSecurity {
   return { tls: on ? { serverName, caPath, certPath, keyPath } : undefined, apiKey };
 }
 
+/** WEBHOOK_SECRETS: comma-separated `source=secret` pairs; a source is a lower-case name, a secret at least 16 characters. */
+export function webhookSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const pair of (env.WEBHOOK_SECRETS ?? '').split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const source = pair.slice(0, at).trim();
+    const secret = pair.slice(at + 1).trim();
+    if (at < 0 || !/^[a-z0-9][a-z0-9_-]{0,39}$/.test(source))
+      throw new ConfigError(
+        'WEBHOOK_SECRETS must be comma-separated source=secret pairs, the source lower-case letters, digits, - or _',
+      );
+    if (secret.length < 16)
+      throw new ConfigError(
+        `WEBHOOK_SECRETS: the secret of source "${source}" must be at least 16 characters`,
+      );
+    if (Object.hasOwn(secrets, source))
+      throw new ConfigError(`WEBHOOK_SECRETS names source "${source}" twice`);
+    secrets[source] = secret;
+  }
+  return secrets;
+}
+
 /** The user's cache directory for downloaded or built tools (the Temporal CLI). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -265,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(([k, v]) => k.startsWith('SERVICE_SECRET_') && v !== undefined)
         .map(([k, v]) => [k.slice('SERVICE_SECRET_'.length).toLowerCase().replace(/_/g, '-'), v as string]),
     ),
+    webhookSecrets: webhookSecrets(env),
     definitionsDir: path.resolve(env.DEFINITIONS_DIR || path.join(root, 'definitions')),
     logLevel: env.LOG_LEVEL || 'info',
     cacheDir: path.resolve(env.CRM_CACHE_DIR || defaultCacheDir(env)),

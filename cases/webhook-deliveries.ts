@@ -1,0 +1,93 @@
+import type { Queryable } from '../db';
+import type { ActorEvent } from '../engine/state';
+import { ConflictError, NotFoundError } from '../lib/domain-errors';
+import type { ActionResult } from '../workflows/messages';
+
+/** A message a signed webhook delivery carries to a running case (the body of the webhook route). */
+export interface WebhookMessage {
+  source: string;
+  deliveryId: string;
+  caseId: string;
+  name: string;
+  payload?: Record<string, unknown>;
+}
+
+/** What a delivery answers; a repeated delivery id answers the first one's again. */
+export interface WebhookDeliveryResult {
+  source: string;
+  deliveryId: string;
+  caseId: string;
+  message: string;
+  /** The case's status right after the message. */
+  caseStatus: string;
+  caseEnded: boolean;
+  receivedAt: string;
+}
+
+/** Sends an event to a case workflow (api/gateway.ts `act`); `updateId` makes the send at most once. */
+export type ActOnCase = (caseId: string, event: ActorEvent, updateId: string) => Promise<ActionResult>;
+
+/** Who the timeline names as the sender of a webhook's message. */
+export function webhookActor(source: string): string {
+  return `webhook:${source}`;
+}
+
+/** The stored answer of a delivery already received, or undefined. */
+async function storedDelivery(
+  db: Queryable,
+  source: string,
+  deliveryId: string,
+): Promise<WebhookDeliveryResult | undefined> {
+  const [row] = await db.query<{ result: WebhookDeliveryResult }>(
+    'SELECT result FROM webhook_deliveries WHERE source = $1 AND delivery_id = $2',
+    [source, deliveryId],
+  );
+  return row?.result;
+}
+
+/**
+ * Delivers a webhook's message to its case as the messages route does, once per (source, delivery id): a
+ * repeated delivery answers the first result and sends nothing. Two copies racing send the same Temporal
+ * update id, so the workflow applies the message once; the first stored answer wins.
+ */
+export async function receiveWebhookMessage(
+  db: Queryable,
+  act: ActOnCase,
+  message: WebhookMessage,
+): Promise<{ duplicate: boolean; result: WebhookDeliveryResult }> {
+  const { source, deliveryId, caseId } = message;
+  const earlier = await storedDelivery(db, source, deliveryId);
+  if (earlier) return { duplicate: true, result: earlier };
+  const [row] = await db.query<{ ended_at: string | null }>('SELECT ended_at FROM cases WHERE id = $1', [
+    caseId,
+  ]);
+  if (!row) throw new NotFoundError('not-found', 'Not found', `Case ${caseId} was not found`);
+  if (row.ended_at !== null)
+    throw new ConflictError('case-ended', 'The case has ended', `Case ${caseId} is no longer running`);
+  const outcome = await act(
+    caseId,
+    {
+      type: 'message',
+      name: message.name,
+      ...(message.payload === undefined ? {} : { payload: message.payload }),
+      actor: { userId: webhookActor(source), role: 'system', teams: [] },
+    },
+    `webhook:${source}:${deliveryId}`,
+  );
+  const result: WebhookDeliveryResult = {
+    source,
+    deliveryId,
+    caseId,
+    message: message.name,
+    caseStatus: outcome.case.status,
+    caseEnded: outcome.case.ended,
+    receivedAt: new Date().toISOString(),
+  };
+  const inserted = await db.query(
+    `INSERT INTO webhook_deliveries (source, delivery_id, case_id, message, result)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, delivery_id) DO NOTHING RETURNING 1`,
+    [source, deliveryId, caseId, message.name, JSON.stringify(result)],
+  );
+  if (inserted.length > 0) return { duplicate: false, result };
+  return { duplicate: true, result: (await storedDelivery(db, source, deliveryId)) ?? result };
+}
