@@ -83,3 +83,27 @@ describe('security settings', () => {
     expect(() => loadConfig({ TRUST_PROXY: '$(rm)' })).toThrow(/TRUST_PROXY/);
   });
 });
+
+describe('WEBHOOK_SECRETS', () => {
+  const secret = 'a-secret-of-16-chars';
+  it('maps each source to its secret, and none when unset', () => {
+    expect(loadConfig({}).webhookSecrets).toEqual({});
+    expect(loadConfig({ WEBHOOK_SECRETS: ` erp=${secret}, forms=${secret}x` }).webhookSecrets).toEqual({
+      erp: secret,
+      forms: `${secret}x`,
+    });
+  });
+
+  it('keeps an = inside a secret', () => {
+    expect(loadConfig({ WEBHOOK_SECRETS: `erp=${secret}==` }).webhookSecrets).toEqual({ erp: `${secret}==` });
+  });
+
+  it.each([
+    ['no =', 'erp'],
+    ['an upper-case source', `ERP=${secret}`],
+    ['a short secret', 'erp=short'],
+    ['a source twice', `erp=${secret},erp=${secret}`],
+  ])('refuses %s', (_what, value) => {
+    expect(() => loadConfig({ WEBHOOK_SECRETS: value })).toThrow(ConfigError);
+  });
+});

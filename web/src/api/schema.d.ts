@@ -1844,6 +1844,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks/{source}/cases/{caseId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Another system sends a message to a running case, signed with its webhook secret
+         * @description No bearer token or session: the source signs each delivery with its secret from WEBHOOK_SECRETS. Headers: `X-Webhook-Timestamp` (Unix seconds, within 300 s of the server clock), `X-Webhook-Signature: sha256=<hex of HMAC-SHA256(secret, "<timestamp>.<raw body>")>` and `X-Webhook-Delivery` (the delivery id, 1-200 visible ASCII characters). The body is a message as for `POST /api/cases/{id}/messages`, and acts exactly as one; the timeline names `webhook:<source>` as its sender. Idempotent by delivery id per source: a repeated delivery answers the first result and delivers nothing.
+         */
+        post: operations["receiveWebhookMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cases/{id}/attachments": {
         parameters: {
             query?: never;
@@ -20604,6 +20624,207 @@ export interface operations {
                 };
             };
             /** @description The case engine did not answer in time; send the message again (idempotent by Message-ID) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    receiveWebhookMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sending system, as named in WEBHOOK_SECRETS */
+                source: string;
+                /** @description Case id */
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description Data the message carries (conditions read it as `message`) */
+                    payload?: Record<string, never>;
+                };
+            };
+        };
+        responses: {
+            /** @description Message delivered, or a repeated delivery id: the first delivery's result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        source: string;
+                        /** @description The X-Webhook-Delivery of the first delivery */
+                        deliveryId: string;
+                        caseId: string;
+                        /** @description Name of the message delivered */
+                        message: string;
+                        /** @description The case status right after the message */
+                        caseStatus: string;
+                        caseEnded: boolean;
+                        /** Format: date-time */
+                        receivedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid signature, unknown source, or a timestamp more than 300 s off */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
             503: {
                 headers: {
                     [name: string]: unknown;
