@@ -104,6 +104,24 @@ describe('a signed webhook delivery', () => {
     expect((await caseOf(caseId)).status).toBe('OPEN');
   });
 
+  it('refuses a body changed after signing (the signature covers the raw bytes)', async () => {
+    const caseId = await startCase();
+    const timestamp = now();
+    const res = await env.http(
+      null,
+      'POST',
+      `/api/webhooks/erp/cases/${caseId}/messages`,
+      '{"name": "shipped"}',
+      {
+        'x-webhook-timestamp': String(timestamp),
+        'x-webhook-signature': sign(SECRET, timestamp, '{"name":"shipped"}'),
+        'x-webhook-delivery': randomUUID(),
+      },
+    );
+    expect(res.status).toBe(401);
+    expect(res.body.type).toMatch(/\/webhook-signature-invalid$/);
+  });
+
   it('refuses a stale timestamp, even correctly signed', async () => {
     const caseId = await startCase();
     const res = await deliver(caseId, { name: 'shipped' }, { timestamp: now() - 301 });
@@ -125,6 +143,11 @@ describe('a signed webhook delivery', () => {
     // A new delivery id is a new message: the case goes on.
     const paid = await deliver(caseId, { name: 'paid' });
     expect(paid.body.caseStatus).toBe('WON');
+    // The case has ended: a further message is refused, and the first delivery still answers as before.
+    const late = await deliver(caseId, { name: 'paid' });
+    expect(late.status).toBe(409);
+    expect(late.body.type).toMatch(/\/case-ended$/);
+    expect((await deliver(caseId, { name: 'shipped' }, { delivery })).body).toEqual(first.body);
   });
 
   it('answers 404 for an unknown case and 400 with a pointer for a bad body', async () => {
