@@ -158,6 +158,11 @@ export const caseViewSchema: JsonSchema = {
       description: 'On hold since `at`, put there by `by`; null when not on hold',
       properties: { at: dateTime, by: { type: ['string', 'null'] } },
     },
+    amountCorrected: {
+      type: ['number', 'null'],
+      description:
+        "A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected",
+    },
   },
 };
 

@@ -127,5 +127,7 @@ export function caseView(r: Row) {
     suspended: r.suspended_at
       ? { at: r.suspended_at as string, by: (r.suspended_by as string | null) ?? null }
       : null,
+    amountCorrected:
+      r.amount_corrected === null || r.amount_corrected === undefined ? null : Number(r.amount_corrected),
   };
 }

@@ -109,3 +109,46 @@ export async function correctClosedAmount(
     auditId: id,
   };
 }
+
+/**
+ * The amount corrections of case `caseId`, newest first, from the audit: for whoever may read the case
+ * (404 for a case the caller does not see, as GET /api/cases/:id answers).
+ */
+export async function listAmountCorrections(
+  db: Queryable,
+  who: Principal,
+  caseId: string,
+): Promise<AmountCorrection[]> {
+  permit(who, 'case', 'read');
+  const params: unknown[] = [caseId];
+  const visible = visibleCaseSql(who, params);
+  const [found] = await db.query<{ visible: boolean; status_category: string }>(
+    `SELECT ${visible} AS visible, c.status_category FROM cases c WHERE c.id = $1`,
+    params,
+  );
+  if (!found?.visible) throw new NotFoundError('not-found', 'Not found', `Case ${caseId} was not found`);
+  const rows = await db.query<{
+    id: string;
+    actor: string;
+    at: Date;
+    reason: string;
+    detail: Record<string, unknown>;
+  }>(
+    `SELECT id::text, actor, at, reason, detail FROM crm_audit
+     WHERE record_type = 'case' AND record_id = $1 AND action = 'case.amount-corrected'
+     ORDER BY crm_audit.at DESC, crm_audit.id DESC LIMIT 500`,
+    [caseId],
+  );
+  return rows.map((r) => ({
+    caseId,
+    status: String(r.detail.status),
+    statusCategory: found.status_category as 'won' | 'lost',
+    currency: (r.detail.currency as string | null) ?? null,
+    previousAmount: (r.detail.previousAmount as number | null) ?? null,
+    amount: Number(r.detail.amount),
+    reason: r.reason,
+    correctedBy: r.actor,
+    correctedAt: new Date(r.at).toISOString(),
+    auditId: r.id,
+  }));
+}

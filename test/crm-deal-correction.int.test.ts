@@ -79,6 +79,13 @@ describe("correcting a closed deal's amount", () => {
     });
     expect(lostFix.status).toBe(200);
     expect(lostFix.body.previousAmount).toBe(4000);
+    // The case shows the correction beside the amount it closed with.
+    const shown = await env.http(env.users.sam, 'GET', `/api/cases/${won}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body.amountCorrected).toBe(11800);
+    expect(shown.body.data.amount).toBe(12500);
+    const stillOpen = await env.http(env.users.sam, 'GET', `/api/cases/${open}`);
+    expect(stillOpen.body.amountCorrected).toBeNull();
 
     const audit = await env.db.query(
       `SELECT actor, action, record_id, reason, detail FROM crm_audit WHERE record_type = 'case' AND record_id = $1`,
@@ -93,6 +100,24 @@ describe("correcting a closed deal's amount", () => {
         detail: { previousAmount: 12500, amount: 11800, currency: 'EUR', status: 'WON' },
       },
     ]);
+
+    // The audit trail as the API reads it: one correction of the won deal, by sam, with his reason.
+    const trail = await env.http(env.users.sam, 'GET', `/api/cases/${won}/amount-corrections`);
+    expect(trail.status).toBe(200);
+    expect(trail.body.items).toMatchObject([
+      {
+        previousAmount: 12500,
+        amount: 11800,
+        correctedBy: env.users.sam.id,
+        reason: 'Discount agreed at signature',
+      },
+    ]);
+    expect(
+      (await env.http(env.users.sam, 'GET', `/api/cases/${open}/amount-corrections`)).body.items,
+    ).toEqual([]);
+    expect(
+      (await env.http(env.users.sam, 'GET', `/api/cases/nope-${env.prefix}/amount-corrections`)).status,
+    ).toBe(404);
 
     // Won 11800 (100 %), lost 3500 (0 %), open 1000 at IDENTIFYING's default 10 %: weighted 11800 + 100.
     for (const source of ['totals', 'cases']) {

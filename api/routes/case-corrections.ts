@@ -4,6 +4,7 @@ import {
   amountCorrectionSchema,
   checkAmountCorrection,
   correctClosedAmount,
+  listAmountCorrections,
 } from '../../crm/deal-corrections';
 import { permit } from '../../crm/permissions';
 import { callerOf } from '../auth';
@@ -55,6 +56,27 @@ export const caseCorrectionOperations: OperationSpec[] = [
     },
     problems: ['case-not-closed'],
   },
+  {
+    method: 'get',
+    path: '/api/cases/:id/amount-corrections',
+    operationId: 'listCaseAmountCorrections',
+    tag: 'CRM: Reports',
+    summary: "A closed deal's amount corrections, newest first (the audit trail)",
+    description:
+      'Whoever may read the case sees who corrected its amount, when, from what to what and why (at most 500).',
+    params: { id: 'Case id' },
+    responses: {
+      '200': {
+        description: 'The corrections',
+        schema: {
+          type: 'object',
+          properties: { items: { type: 'array', items: correctionSchema } },
+          required: ['items'],
+        },
+      },
+      ...problemResponses(401, 403, 404),
+    },
+  },
 ];
 
 export function caseCorrectionRoutes(ctx: ApiContext): Router {
@@ -64,6 +86,11 @@ export function caseCorrectionRoutes(ctx: ApiContext): Router {
     permit(caller, 'case', 'correctAmount');
     const input = checkAmountCorrection(req.body ?? {});
     res.json(await ctx.db.transaction((tx) => correctClosedAmount(tx, caller, req.params.id, input)));
+  });
+  router.get('/cases/:id/amount-corrections', async (req, res) => {
+    const caller = callerOf(req);
+    permit(caller, 'case', 'read');
+    res.json({ items: await listAmountCorrections(ctx.db, caller, req.params.id) });
   });
   return router;
 }

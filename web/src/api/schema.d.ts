@@ -1318,6 +1318,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cases/{id}/amount-corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A closed deal's amount corrections, newest first (the audit trail)
+         * @description Whoever may read the case sees who corrected its amount, when, from what to what and why (at most 500).
+         */
+        get: operations["listCaseAmountCorrections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/contacts": {
         parameters: {
             query?: never;
@@ -2043,6 +2063,8 @@ export interface components {
                 at?: string;
                 by?: string | null;
             } | null;
+            /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+            amountCorrected?: number | null;
             /** @description The status's name in the case type */
             statusName: string;
             /** @description The case's own probability, else its status's; null when neither has one */
@@ -2200,6 +2222,8 @@ export interface operations {
                                 at?: string;
                                 by?: string | null;
                             } | null;
+                            /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                            amountCorrected?: number | null;
                         }[];
                         nextCursor: string | null;
                     };
@@ -2529,6 +2553,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -2720,6 +2746,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3014,6 +3042,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3310,6 +3340,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3604,6 +3636,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -3898,6 +3932,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -4190,6 +4226,8 @@ export interface operations {
                             at?: string;
                             by?: string | null;
                         } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
                         /** @description The status's name in the case type */
                         statusName: string;
                         /** @description The case's own probability, else its status's; null when neither has one */
@@ -13877,6 +13915,8 @@ export interface operations {
                                 at?: string;
                                 by?: string | null;
                             } | null;
+                            /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                            amountCorrected?: number | null;
                         }[];
                     };
                 };
@@ -15616,6 +15656,123 @@ export interface operations {
             };
         };
     };
+    listCaseAmountCorrections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Case id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The corrections */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            caseId: string;
+                            status: string;
+                            /** @enum {unknown} */
+                            statusCategory: "won" | "lost";
+                            currency?: string | null;
+                            /** @description The amount the figures used before */
+                            previousAmount: number | null;
+                            amount: number;
+                            reason: string;
+                            correctedBy: string;
+                            /** Format: date-time */
+                            correctedAt: string;
+                            auditId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     searchContacts: {
         parameters: {
             query: {
@@ -17309,6 +17466,8 @@ export interface operations {
                                 at?: string;
                                 by?: string | null;
                             } | null;
+                            /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                            amountCorrected?: number | null;
                         }[];
                         nextCursor: string | null;
                     };
