@@ -90,10 +90,14 @@ function processesNaming(text: string): number[] {
   return found.sort((a, b) => a - b);
 }
 
+/**
+ * Whether the process still runs. A zombie (state Z: ended, not yet reaped by the parent it was handed to
+ * after the kill -9 of npm start) has ended, though `kill(pid, 0)` still finds it.
+ */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const state = /^State:\s+(\w)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return state !== undefined && state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
