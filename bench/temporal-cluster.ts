@@ -8,11 +8,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
-import { freeBlock, freePort } from '../infra/ports';
+import { freePort } from '../infra/ports';
 import { startEmbeddedPostgres } from '../infra/postgres';
 import { resolveTemporalServer } from '../infra/temporal-cluster-build';
-import { startTemporalCluster } from '../infra/temporal-cluster';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { startProjectCluster } from '../infra/temporal-cluster';
 
 /** Starts the cluster, sets TEST_TEMPORAL_ADDRESS, and returns its stop. */
 export async function startBenchCluster(log: (msg: string) => void): Promise<() => Promise<void>> {
@@ -26,14 +25,11 @@ export async function startBenchCluster(log: (msg: string) => void): Promise<() 
     settings: ['max_connections=300'],
   });
   try {
-    const cluster = await startTemporalCluster({
+    const cluster = await startProjectCluster({
       binaries,
       postgresUrl: postgres.url,
       workDir: path.join(workDir, 'temporal'),
-      basePort: await freeBlock(30),
       namespace: 'default',
-      searchAttributes: SEARCH_ATTRIBUTES,
-      numHistoryShards: 4,
       log,
     });
     process.env.TEST_TEMPORAL_ADDRESS = cluster.address;

@@ -61,19 +61,14 @@ export async function correctClosedAmount(
   input: { amount: number; reason: string },
 ): Promise<AmountCorrection> {
   permit(who, 'case', 'correctAmount');
-  const params: unknown[] = [caseId];
-  const visible = visibleCaseSql(who, params);
-  const [row] = await tx.query<{
+  const row = await findCase<{
     status: string;
     status_category: string;
     forecast_amount: string | null;
     currency: string | null;
-    visible: boolean;
-  }>(
-    `SELECT c.status, c.status_category, c.forecast_amount, c.data ->> 'currency' AS currency, ${visible} AS visible
-     FROM cases c WHERE c.id = $1 FOR UPDATE`,
-    params,
-  );
+  }>(tx, who, caseId, "c.status, c.status_category, c.forecast_amount, c.data ->> 'currency' AS currency", {
+    lock: true,
+  });
   if (!row) throw new NotFoundError('not-found', 'Not found', `Case ${caseId} was not found`);
   permitRelation(who, 'case', 'correctAmount', row.visible ? 'own' : 'other', `Case ${caseId}`);
   if (row.status_category !== 'won' && row.status_category !== 'lost')
@@ -120,12 +115,7 @@ export async function listAmountCorrections(
   caseId: string,
 ): Promise<AmountCorrection[]> {
   permit(who, 'case', 'read');
-  const params: unknown[] = [caseId];
-  const visible = visibleCaseSql(who, params);
-  const [found] = await db.query<{ visible: boolean; status_category: string }>(
-    `SELECT ${visible} AS visible, c.status_category FROM cases c WHERE c.id = $1`,
-    params,
-  );
+  const found = await findCase<{ status_category: string }>(db, who, caseId, 'c.status_category');
   if (!found?.visible) throw new NotFoundError('not-found', 'Not found', `Case ${caseId} was not found`);
   const rows = await db.query<{
     id: string;
@@ -151,4 +141,24 @@ export async function listAmountCorrections(
     correctedAt: new Date(r.at).toISOString(),
     auditId: r.id,
   }));
+}
+
+/**
+ * Case `caseId`'s `columns` (constant SQL from this module, never input) and whether `who` sees it, or
+ * undefined when no such case exists; `lock` takes the row for the transaction.
+ */
+async function findCase<T>(
+  db: Queryable,
+  who: Principal,
+  caseId: string,
+  columns: string,
+  opts: { lock?: boolean } = {},
+): Promise<(T & { visible: boolean }) | undefined> {
+  const params: unknown[] = [caseId];
+  const visible = visibleCaseSql(who, params);
+  const [row] = await db.query<T & { visible: boolean }>(
+    `SELECT ${columns}, ${visible} AS visible FROM cases c WHERE c.id = $1${opts.lock ? ' FOR UPDATE' : ''}`,
+    params,
+  );
+  return row;
 }

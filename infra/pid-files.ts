@@ -48,13 +48,13 @@ export function readPidFile(file: string): PidRecord | undefined {
 
 /**
  * The command line of a live process: /proc/<pid>/cmdline on Linux, `ps` elsewhere (arguments joined
- * by spaces there). Undefined when the process is gone or a zombie.
+ * by spaces there). Undefined when the process is gone, a zombie (Z) or dying (X).
  */
 export function commandLineOf(pid: number): string[] | undefined {
   if (fs.existsSync('/proc/self/cmdline')) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) return undefined;
+      if (/^State:\s+[ZX]/m.test(status)) return undefined;
       const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       return raw.split('\0').slice(0, raw.endsWith('\0') ? -1 : undefined);
     } catch {

@@ -9,7 +9,8 @@ import pg from 'pg';
 import type { TemporalServerBinaries } from './temporal-cluster-build';
 import { ensureSearchAttributes } from './temporal-server';
 import type { SearchAttributeKind } from './temporal-server';
-import { canConnect } from './ports';
+import { canConnect, freeBlock } from './ports';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 /** The four Temporal services, each run as its own `temporal-server` process. */
 export const CLUSTER_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
@@ -346,4 +347,26 @@ function runTool(cmd: string, args: string[]): Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The project's cluster as the cluster test tier and `BENCH_TEMPORAL=cluster` run it. */
+export const PROJECT_CLUSTER_SHARDS = 4;
+
+/**
+ * Starts the cluster with the project's settings: the case search attributes, 4 history shards, and a
+ * free block of ports. One place for both the cluster test tier and the cluster benchmark.
+ */
+export async function startProjectCluster(opts: {
+  binaries: TemporalServerBinaries;
+  postgresUrl: string;
+  workDir: string;
+  namespace: string;
+  log: (msg: string) => void;
+}): Promise<TemporalCluster> {
+  return startTemporalCluster({
+    ...opts,
+    basePort: await freeBlock(30),
+    searchAttributes: SEARCH_ATTRIBUTES,
+    numHistoryShards: PROJECT_CLUSTER_SHARDS,
+  });
 }

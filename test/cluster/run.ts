@@ -18,12 +18,11 @@ import { publishDefinition } from '../../db/definitions';
 import type { CaseTypeDefinition } from '../../engine/types';
 import type { CaseState } from '../../engine/state';
 import { loadConfig } from '../../lib/config';
-import { canConnect, freeBlock, freePort } from '../../infra/ports';
+import { canConnect, freePort } from '../../infra/ports';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../infra/postgres';
 import { startSmtpSink } from '../../infra/smtp-sink';
 import { resolveTemporalServer } from '../../infra/temporal-cluster-build';
-import { startTemporalCluster, type TemporalCluster } from '../../infra/temporal-cluster';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { startProjectCluster, type TemporalCluster } from '../../infra/temporal-cluster';
 
 const ROOT = path.resolve(__dirname, '../..');
 const LOAD_SECONDS = Number(process.env.CLUSTER_LOAD_SECONDS ?? 75);
@@ -110,14 +109,11 @@ async function main(): Promise<void> {
   let db: Db | undefined;
   let connection: Connection | undefined;
   try {
-    cluster = await startTemporalCluster({
+    cluster = await startProjectCluster({
       binaries,
       postgresUrl: postgres.url,
       workDir: path.join(workDir, 'temporal'),
-      basePort: await freeBlock(30),
       namespace: NAMESPACE,
-      searchAttributes: SEARCH_ATTRIBUTES,
-      numHistoryShards: 4,
       log,
     });
     log(`cluster up at ${cluster.address}; logs in ${path.join(workDir, 'temporal')}`);
