@@ -53,6 +53,7 @@ import { exchangeRateRoutes } from './routes/exchange-rates';
 import { reportRoutes } from './routes/reports';
 import { segmentRoutes } from './routes/segments';
 import { sessionRoutes } from './routes/session';
+import { DEFAULT_DELIVERY_RETENTION_DAYS } from '../cases/webhook-deliveries';
 import { keepWebhookBody, webhookRoutes } from './routes/webhooks';
 import { webAppRoutes } from './web-app';
 import { TextStats } from './text-stats';
@@ -90,6 +91,8 @@ export interface AppDeps {
   trustProxy?: Config['trustProxy'];
   /** Secret of each webhook source (WEBHOOK_SECRETS); defaults to the configuration's. */
   webhookSecrets?: Record<string, string>;
+  /** Days a webhook delivery id is remembered (WEBHOOK_DELIVERY_RETENTION_DAYS); defaults to 7. */
+  webhookDeliveryRetentionDays?: number;
 }
 
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
@@ -126,10 +129,11 @@ export function appSettings(
   | 'trustProxy'
   | 'metricsToken'
   | 'webhookSecrets'
+  | 'webhookDeliveryRetentionDays'
 > {
   const { taskQueue, publicUrl, maxPageSize, bodyLimit, updateTimeoutMs, auth, webDistDir, definitionsDir } =
     config;
-  const { security, trustProxy, metricsToken, webhookSecrets } = config;
+  const { security, trustProxy, metricsToken, webhookSecrets, webhookDeliveryRetentionDays } = config;
   return {
     taskQueue,
     publicUrl,
@@ -142,6 +146,7 @@ export function appSettings(
     security,
     trustProxy,
     webhookSecrets,
+    webhookDeliveryRetentionDays,
     ...(metricsToken ? { metricsToken } : {}),
   };
 }
@@ -208,7 +213,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionRoutes(ctx));
   app.use(passwordRoutes(ctx));
   // Webhooks authenticate by their signature, not a token or session (issue 13).
-  app.use('/api', webhookRoutes(ctx, deps.webhookSecrets ?? loadConfig().webhookSecrets, limitAuthFailures));
+  app.use(
+    '/api',
+    webhookRoutes(
+      ctx,
+      {
+        secrets: deps.webhookSecrets ?? loadConfig().webhookSecrets,
+        retentionDays: deps.webhookDeliveryRetentionDays ?? DEFAULT_DELIVERY_RETENTION_DAYS,
+      },
+      limitAuthFailures,
+    ),
+  );
   const api = express.Router();
   api.use(metrics.markBase);
   api.use(authenticated);

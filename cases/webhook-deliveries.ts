@@ -32,31 +32,41 @@ export function webhookActor(source: string): string {
   return `webhook:${source}`;
 }
 
-/** The stored answer of a delivery already received, or undefined. */
+/** Days a delivery is remembered by default (WEBHOOK_DELIVERY_RETENTION_DAYS): senders retry for up to 3. */
+export const DEFAULT_DELIVERY_RETENTION_DAYS = 7;
+
+/** Expired deliveries each new one removes at most: the table stays near a retention's worth of rows. */
+const PRUNE_BATCH = 100;
+
+/** The stored answer of a delivery received within the retention, or undefined. */
 async function storedDelivery(
   db: Queryable,
   source: string,
   deliveryId: string,
+  retentionDays: number,
 ): Promise<WebhookDeliveryResult | undefined> {
   const [row] = await db.query<{ result: WebhookDeliveryResult }>(
-    'SELECT result FROM webhook_deliveries WHERE source = $1 AND delivery_id = $2',
-    [source, deliveryId],
+    `SELECT result FROM webhook_deliveries
+     WHERE source = $1 AND delivery_id = $2 AND received_at > now() - make_interval(days => $3)`,
+    [source, deliveryId, retentionDays],
   );
   return row?.result;
 }
 
 /**
- * Delivers a webhook's message to its case as the messages route does, once per (source, delivery id): a
- * repeated delivery answers the first result and sends nothing. Two copies racing send the same Temporal
- * update id, so the workflow applies the message once; the first stored answer wins.
+ * Delivers a webhook's message to its case as the messages route does, once per (source, delivery id)
+ * within `retentionDays`: a repeated delivery answers the first result and sends nothing. Two copies
+ * racing send the same Temporal update id, so the workflow applies the message once; the first stored
+ * answer wins. Storing a new delivery removes up to PRUNE_BATCH expired ones.
  */
 export async function receiveWebhookMessage(
   db: Queryable,
   act: ActOnCase,
   message: WebhookMessage,
+  retentionDays: number = DEFAULT_DELIVERY_RETENTION_DAYS,
 ): Promise<{ duplicate: boolean; result: WebhookDeliveryResult }> {
   const { source, deliveryId, caseId } = message;
-  const earlier = await storedDelivery(db, source, deliveryId);
+  const earlier = await storedDelivery(db, source, deliveryId, retentionDays);
   if (earlier) return { duplicate: true, result: earlier };
   const [row] = await db.query<{ ended_at: string | null }>('SELECT ended_at FROM cases WHERE id = $1', [
     caseId,
@@ -83,11 +93,27 @@ export async function receiveWebhookMessage(
     caseEnded: outcome.case.ended,
     receivedAt: new Date().toISOString(),
   };
+  // An expired row of the same id is replaced: past the retention a delivery id counts as new.
   const inserted = await db.query(
     `INSERT INTO webhook_deliveries (source, delivery_id, case_id, message, result)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, delivery_id) DO NOTHING RETURNING 1`,
-    [source, deliveryId, caseId, message.name, JSON.stringify(result)],
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (source, delivery_id) DO UPDATE
+       SET case_id = EXCLUDED.case_id, message = EXCLUDED.message, result = EXCLUDED.result, received_at = now()
+       WHERE webhook_deliveries.received_at <= now() - make_interval(days => $6)
+     RETURNING 1`,
+    [source, deliveryId, caseId, message.name, JSON.stringify(result), retentionDays],
   );
-  if (inserted.length > 0) return { duplicate: false, result };
-  return { duplicate: true, result: (await storedDelivery(db, source, deliveryId)) ?? result };
+  if (inserted.length > 0) {
+    await db.query(
+      `DELETE FROM webhook_deliveries WHERE ctid IN (
+         SELECT ctid FROM webhook_deliveries WHERE received_at <= now() - make_interval(days => $1)
+         ORDER BY received_at LIMIT ${PRUNE_BATCH})`,
+      [retentionDays],
+    );
+    return { duplicate: false, result };
+  }
+  return {
+    duplicate: true,
+    result: (await storedDelivery(db, source, deliveryId, retentionDays)) ?? result,
+  };
 }

@@ -84,6 +84,17 @@ describe('security settings', () => {
   });
 });
 
+describe('WEBHOOK_DELIVERY_RETENTION_DAYS', () => {
+  it('defaults to 7 days, takes a whole number of days and refuses 0', () => {
+    expect(loadConfig({}).webhookDeliveryRetentionDays).toBe(7);
+    expect(loadConfig({ WEBHOOK_DELIVERY_RETENTION_DAYS: '30' }).webhookDeliveryRetentionDays).toBe(30);
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RETENTION_DAYS: '0' })).toThrow(
+      'WEBHOOK_DELIVERY_RETENTION_DAYS must be at least 1',
+    );
+    expect(() => loadConfig({ WEBHOOK_DELIVERY_RETENTION_DAYS: 'week' })).toThrow(ConfigError);
+  });
+});
+
 describe('WEBHOOK_SECRETS', () => {
   const secret = 'a-secret-of-16-chars';
   it('maps each source to its secret, and none when unset', () => {

@@ -35,6 +35,8 @@ export interface Config {
   serviceSecrets: Record<string, string>;
   /** Secret of each webhook source (WEBHOOK_SECRETS, `source=secret,...`): the HMAC key its deliveries sign with. */
   webhookSecrets: Record<string, string>;
+  /** Days a webhook delivery id is remembered (WEBHOOK_DELIVERY_RETENTION_DAYS): a repeat within them sends nothing. */
+  webhookDeliveryRetentionDays: number;
   definitionsDir: string;
   logLevel: string;
   cacheDir: string;
@@ -291,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map(([k, v]) => [k.slice('SERVICE_SECRET_'.length).toLowerCase().replace(/_/g, '-'), v as string]),
     ),
     webhookSecrets: webhookSecrets(env),
+    webhookDeliveryRetentionDays: positive(env, 'WEBHOOK_DELIVERY_RETENTION_DAYS', 7),
     definitionsDir: path.resolve(env.DEFINITIONS_DIR || path.join(root, 'definitions')),
     logLevel: env.LOG_LEVEL || 'info',
     cacheDir: path.resolve(env.CRM_CACHE_DIR || defaultCacheDir(env)),

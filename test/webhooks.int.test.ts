@@ -150,6 +150,44 @@ describe('a signed webhook delivery', () => {
     expect((await deliver(caseId, { name: 'shipped' }, { delivery })).body).toEqual(first.body);
   });
 
+  it('delivers copies of one delivery sent at the same moment once, and answers each with the same result', async () => {
+    const caseId = await startCase();
+    const delivery = randomUUID();
+    const copies = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(() => deliver(caseId, { name: 'shipped' }, { delivery })),
+    );
+    expect(copies.map((c) => c.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    for (const copy of copies) expect(copy.body).toEqual(copies[0]?.body);
+    expect(copies[0]?.body).toMatchObject({ deliveryId: delivery, caseStatus: 'SHIPPED' });
+    const view = await caseOf(caseId);
+    expect(view.timeline.filter((e) => e.kind.startsWith('message.'))).toHaveLength(1);
+    const [stored] = await env.db.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM webhook_deliveries WHERE source = $1 AND delivery_id = $2',
+      ['erp', delivery],
+    );
+    expect(stored?.n).toBe('1');
+  });
+
+  it('forgets deliveries older than the retention (7 days by default) when new ones arrive', async () => {
+    const caseId = await startCase();
+    const old = `old-${randomUUID()}`;
+    const young = `young-${randomUUID()}`;
+    const result = JSON.stringify({ source: 'erp', deliveryId: old, caseId, message: 'shipped' });
+    await env.db.query(
+      `INSERT INTO webhook_deliveries (source, delivery_id, case_id, message, result, received_at)
+       VALUES ('erp', $1, $3, 'shipped', $4, now() - interval '7 days 1 minute'),
+              ('erp', $2, $3, 'shipped', $4, now() - interval '6 days 23 hours')`,
+      [old, young, caseId, result],
+    );
+    const res = await deliver(caseId, { name: 'shipped' });
+    expect(res.status).toBe(200);
+    const left = await env.db.query<{ delivery_id: string }>(
+      'SELECT delivery_id FROM webhook_deliveries WHERE delivery_id = ANY($1) ORDER BY delivery_id',
+      [[old, young]],
+    );
+    expect(left.map((r) => r.delivery_id)).toEqual([young]);
+  });
+
   it('answers 404 for an unknown case and 400 with a pointer for a bad body', async () => {
     const unknown = await deliver(`case-${randomUUID()}`, { name: 'shipped' });
     expect(unknown.status).toBe(404);

@@ -86,7 +86,8 @@ export const webhookOperations: OperationSpec[] = [
       '`X-Webhook-Signature: sha256=<hex of HMAC-SHA256(secret, "<timestamp>.<raw body>")>` and ' +
       '`X-Webhook-Delivery` (the delivery id, 1-200 visible ASCII characters). The body is a message as for ' +
       '`POST /api/cases/{id}/messages`, and acts exactly as one; the timeline names `webhook:<source>` as its sender. ' +
-      'Idempotent by delivery id per source: a repeated delivery answers the first result and delivers nothing.',
+      'Idempotent by delivery id per source: a repeated delivery answers the first result and delivers nothing. ' +
+      'Delivery ids are remembered for WEBHOOK_DELIVERY_RETENTION_DAYS (default 7); after that the same id counts as a new delivery.',
     params: {
       source: 'The sending system, as named in WEBHOOK_SECRETS',
       caseId: 'Case id',
@@ -121,7 +122,7 @@ export const webhookOperations: OperationSpec[] = [
  */
 export function webhookRoutes(
   ctx: ApiContext,
-  secrets: Record<string, string>,
+  { secrets, retentionDays }: { secrets: Record<string, string>; retentionDays: number },
   limitFailures: RequestHandler,
 ): Router {
   const router = Router();
@@ -149,6 +150,7 @@ export function webhookRoutes(
         name: body.name,
         ...(body.payload === undefined ? {} : { payload: body.payload }),
       },
+      retentionDays,
     );
     res.json(result);
   });

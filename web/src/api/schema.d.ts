@@ -1875,7 +1875,7 @@ export interface paths {
         put?: never;
         /**
          * Another system sends a message to a running case, signed with its webhook secret
-         * @description No bearer token or session: the source signs each delivery with its secret from WEBHOOK_SECRETS. Headers: `X-Webhook-Timestamp` (Unix seconds, within 300 s of the server clock), `X-Webhook-Signature: sha256=<hex of HMAC-SHA256(secret, "<timestamp>.<raw body>")>` and `X-Webhook-Delivery` (the delivery id, 1-200 visible ASCII characters). The body is a message as for `POST /api/cases/{id}/messages`, and acts exactly as one; the timeline names `webhook:<source>` as its sender. Idempotent by delivery id per source: a repeated delivery answers the first result and delivers nothing.
+         * @description No bearer token or session: the source signs each delivery with its secret from WEBHOOK_SECRETS. Headers: `X-Webhook-Timestamp` (Unix seconds, within 300 s of the server clock), `X-Webhook-Signature: sha256=<hex of HMAC-SHA256(secret, "<timestamp>.<raw body>")>` and `X-Webhook-Delivery` (the delivery id, 1-200 visible ASCII characters). The body is a message as for `POST /api/cases/{id}/messages`, and acts exactly as one; the timeline names `webhook:<source>` as its sender. Idempotent by delivery id per source: a repeated delivery answers the first result and delivers nothing. Delivery ids are remembered for WEBHOOK_DELIVERY_RETENTION_DAYS (default 7); after that the same id counts as a new delivery.
          */
         post: operations["receiveWebhookMessage"];
         delete?: never;
