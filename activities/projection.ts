@@ -15,13 +15,14 @@ const PROJECTION_SQL = `
 WITH case_row AS (
   INSERT INTO cases (id, case_type, definition_version, title, status, status_category, entity_id, entity_name,
     owner_id, parent_case_id, data, lines, current_steps, created_at, updated_at, ended_at, version,
-    suspended_at, suspended_by)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $21, $22)
+    suspended_at, suspended_by, business_key)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $21, $22, $23)
   ON CONFLICT (id) DO UPDATE SET definition_version = EXCLUDED.definition_version, title = EXCLUDED.title,
     status = EXCLUDED.status, status_category = EXCLUDED.status_category, data = EXCLUDED.data,
     lines = EXCLUDED.lines, current_steps = EXCLUDED.current_steps, updated_at = EXCLUDED.updated_at,
     ended_at = EXCLUDED.ended_at, version = EXCLUDED.version, suspended_at = EXCLUDED.suspended_at,
-    suspended_by = EXCLUDED.suspended_by
+    suspended_by = EXCLUDED.suspended_by,
+    business_key = CASE WHEN $24::boolean THEN EXCLUDED.business_key ELSE cases.business_key END
   WHERE cases.version < EXCLUDED.version
 ), task_rows AS (
   INSERT INTO tasks (id, case_id, step, action, title, description, status, assignee, candidate_teams,
@@ -128,5 +129,7 @@ export async function projectCase(db: Db, input: ProjectionInput): Promise<void>
     JSON.stringify(timeline),
     iso(c.suspendedAt ?? null),
     c.suspendedBy ?? null,
+    c.businessKey ?? null,
+    c.businessKey !== undefined,
   ]);
 }

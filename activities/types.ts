@@ -23,6 +23,8 @@ export interface CaseRow {
   /** On hold since, by whom (absent in rows from workers before it: not held). */
   suspendedAt?: number | null;
   suspendedBy?: string | null;
+  /** The business key (the case type's `businessKey` field as text); absent from workers before it: kept. */
+  businessKey?: string | null;
 }
 
 export interface ProjectionInput {

@@ -14,6 +14,8 @@ export interface CaseListFilters {
   status?: string[];
   category?: string[];
   entityId?: string;
+  /** The case type's business key value (`businessKey` in the definition). */
+  businessKey?: string;
   ownerId?: string;
   /** Cases the team works on: owned by a member, or holding a task of the team or of a member. */
   team?: string;
@@ -57,6 +59,7 @@ export function caseListSql(q: CaseListQuery): { sql: string; params: unknown[] 
   if (f.status) where.push(`c.status = ANY(${add(f.status)}::text[])`);
   if (f.category) where.push(`c.status_category = ANY(${add(f.category)}::text[])`);
   if (f.entityId !== undefined) where.push(`c.entity_id = ${add(f.entityId)}`);
+  if (f.businessKey !== undefined) where.push(`c.business_key = ${add(f.businessKey)}`);
   if (f.ownerId !== undefined) where.push(`c.owner_id = ${add(f.ownerId)}`);
   if (f.team !== undefined) {
     const team = add(f.team);

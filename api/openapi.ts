@@ -23,6 +23,7 @@ import {
   resumeCaseSchema,
   suspendCaseSchema,
   caseMessageSchema,
+  correlatedMessageSchema,
   setStatusSchema,
   startSchema,
   updateCaseSchema,
@@ -128,6 +129,35 @@ const foundationOperations: OperationSpec[] = [
       ...problemResponses(400, 401, 403, 404, 409, 503),
     },
     problems: ['unknown-message', 'case-ended', 'engine-unavailable'],
+  },
+  {
+    method: 'post',
+    path: '/api/messages',
+    operationId: 'sendCorrelatedMessage',
+    tag: 'Cases',
+    summary:
+      'Sends a message to the running case with a business key (agents, supervisors, administrators who can see it)',
+    description:
+      'Correlation by business key: the case type names a field as its `businessKey` (e.g. an order number), and ' +
+      'the message goes to the one running case, among those the caller may see, whose field has this value ' +
+      '(of `caseType` when given); it then acts exactly as `POST /api/cases/{id}/messages`. No such case: 404 ' +
+      '`no-correlated-case`; several: 409 `correlation-ambiguous` listing them. Accepts an Idempotency-Key header.',
+    body: correlatedMessageSchema,
+    idempotent: true,
+    responses: {
+      '200': {
+        description: 'The case the message reached, as the message left it (as GET /api/cases/{id})',
+        schema: caseDetailSchema,
+      },
+      ...problemResponses(400, 401, 403, 404, 409, 503),
+    },
+    problems: [
+      'no-correlated-case',
+      'correlation-ambiguous',
+      'unknown-message',
+      'case-ended',
+      'engine-unavailable',
+    ],
   },
   {
     method: 'post',

@@ -146,6 +146,10 @@ export const caseViewSchema: JsonSchema = {
     },
     ownerId: { type: ['string', 'null'] },
     parentCaseId: { type: ['string', 'null'] },
+    businessKey: {
+      type: ['string', 'null'],
+      description: "The case type's business key field as text (messages correlate by it); null without one",
+    },
     data: { type: 'object' },
     lines: { type: 'array', items: { type: 'object' } },
     currentSteps: { type: 'array', items: { type: 'string' } },

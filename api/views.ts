@@ -117,6 +117,7 @@ export function caseView(r: Row) {
     entity: r.entity_id ? { id: r.entity_id as string, name: r.entity_name as string | null } : null,
     ownerId: (r.owner_id as string | null) ?? null,
     parentCaseId: (r.parent_case_id as string | null) ?? null,
+    businessKey: (r.business_key as string | null) ?? null,
     data: r.data,
     lines: r.lines,
     currentSteps: r.current_steps as string[],

@@ -2,15 +2,18 @@ import type { Queryable } from '../db';
 import type { ActorEvent } from '../engine/state';
 import { ConflictError, NotFoundError } from '../lib/domain-errors';
 import type { ActionResult } from '../workflows/messages';
+import { correlatedCase, type BusinessKeyTarget } from './correlation';
 
-/** A message a signed webhook delivery carries to a running case (the body of the webhook route). */
-export interface WebhookMessage {
+/**
+ * A message a signed webhook delivery carries to a running case (the body of a webhook route): to a case by
+ * id, or to the one running case with a business key.
+ */
+export type WebhookMessage = {
   source: string;
   deliveryId: string;
-  caseId: string;
   name: string;
   payload?: Record<string, unknown>;
-}
+} & ({ caseId: string } | { to: BusinessKeyTarget });
 
 /** What a delivery answers; a repeated delivery id answers the first one's again. */
 export interface WebhookDeliveryResult {
@@ -65,9 +68,11 @@ export async function receiveWebhookMessage(
   message: WebhookMessage,
   retentionDays: number = DEFAULT_DELIVERY_RETENTION_DAYS,
 ): Promise<{ duplicate: boolean; result: WebhookDeliveryResult }> {
-  const { source, deliveryId, caseId } = message;
+  const { source, deliveryId } = message;
   const earlier = await storedDelivery(db, source, deliveryId, retentionDays);
   if (earlier) return { duplicate: true, result: earlier };
+  // A repeated delivery answers as the first even after its case ended: the key is looked up only now.
+  const caseId = 'caseId' in message ? message.caseId : await correlatedCase(db, message.to);
   const [row] = await db.query<{ ended_at: string | null }>('SELECT ended_at FROM cases WHERE id = $1', [
     caseId,
   ]);

@@ -199,6 +199,36 @@ function checkStepRef(ctx: Ctx, id: string, pointer: string): boolean {
   return false;
 }
 
+/** The business key names a string or integer field the case type declares: messages correlate by its value. */
+function checkBusinessKey(ctx: Ctx): void {
+  const key = ctx.def.businessKey;
+  if (typeof key !== 'string') return;
+  const fields = isObj(ctx.def.fields) && isObj(ctx.def.fields.properties) ? ctx.def.fields.properties : {};
+  const field = Object.hasOwn(fields, key) ? fields[key] : undefined;
+  if (!isObj(field)) {
+    error(
+      ctx,
+      '/businessKey',
+      `the business key "${key}" is not a field of the case type`,
+      Object.keys(fields).length > 0
+        ? suggest(key, Object.keys(fields), 'field')
+        : `declare it: "fields": {"type": "object", "properties": {"${key}": {"type": "string"}}}`,
+    );
+    return;
+  }
+  const types = Array.isArray(field.type) ? field.type : [field.type];
+  if (
+    !types.every((t) => t === 'string' || t === 'integer' || t === 'null') ||
+    !types.some((t) => t !== 'null')
+  )
+    error(
+      ctx,
+      '/businessKey',
+      `the business key "${key}" must be a string or integer field (it is ${JSON.stringify(field.type ?? 'untyped')})`,
+      `give "fields/properties/${key}" "type": "string" or "integer"`,
+    );
+}
+
 /** Wait steps and boundary events name declared messages. */
 function checkMessages(ctx: Ctx): void {
   const declared = list(ctx.def.messages).flatMap((m) =>
@@ -1281,6 +1311,7 @@ export function semanticIssues(def: Obj, file: string, opts: SemanticOptions): D
   checkDuplicates(ctx, 'messages', 'name', 'message name');
   checkReferences(ctx);
   checkMessages(ctx);
+  checkBusinessKey(ctx);
   checkActionTypes(ctx);
   checkSubcases(ctx);
   checkTransitions(ctx);

@@ -260,6 +260,8 @@ export interface CaseTypeDefinition {
   statuses: StatusDef[];
   initialStatus: string;
   actionTypes?: ActionTypeDef[];
+  /** The case field (string or integer) that names the case to other systems; messages correlate by it. */
+  businessKey?: string;
   fields?: JsonSchema;
   lines?: JsonSchema;
   /** Case fields a user may edit after the case started. `*` means all. */

@@ -38,6 +38,7 @@ const keys = {
     actionTypes: true,
     fields: true,
     lines: true,
+    businessKey: true,
     editableFields: true,
     start: true,
     steps: true,

@@ -20,6 +20,7 @@ import { applyEvent, checkEvent, nextTimer, startCase } from '../engine/interpre
 import { casePlan, migrateState } from '../engine/migration';
 import type { CaseEvent, CaseState, Command, EmailCommand, StepResult } from '../engine/state';
 import type { ProjectionInput } from '../activities/types';
+import type { CaseTypeDefinition } from '../engine/types';
 import { CASE_STATUS, CASE_TYPE } from './search-attributes';
 import {
   actUpdate,
@@ -140,7 +141,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
 
   function projectionOf(taskIds: Iterable<string>, timeline: StepResult['timeline']): ProjectionInput {
     const tasks = [...taskIds].map((id) => state.tasks[id]).filter((t) => t !== undefined);
-    return { state: caseRow(state), tasks, timeline };
+    return { state: caseRow(state, def), tasks, timeline };
   }
 
   /**
@@ -162,7 +163,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
       // Histories recorded before the marker: the projection ran inside the workflow task, as a local
       // activity (which a discarded speculative task could leave behind; docs/projection.md).
       const tasks = result.changedTasks.map((id) => state.tasks[id]).filter((t) => t !== undefined);
-      await projectCase({ state: caseRow(state), tasks, timeline: result.timeline });
+      await projectCase({ state: caseRow(state, def), tasks, timeline: result.timeline });
     }
     if (state.status !== lastStatus) {
       lastStatus = state.status;
@@ -529,7 +530,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
 }
 
 /** The case row the projection writes: everything but the per-task detail. */
-function caseRow(state: CaseState): activityTypes.CaseRow {
+function caseRow(state: CaseState, def: CaseTypeDefinition): activityTypes.CaseRow {
   return {
     caseId: state.caseId,
     caseType: state.caseType,
@@ -550,5 +551,14 @@ function caseRow(state: CaseState): activityTypes.CaseRow {
     version: state.version,
     suspendedAt: state.suspended?.at ?? null,
     suspendedBy: state.suspended?.by ?? null,
+    businessKey: businessKeyOf(def, state.data),
   };
+}
+
+/** The case's business key: its `businessKey` field's value as text (a string or an integer), or null. */
+function businessKeyOf(def: CaseTypeDefinition, data: Record<string, unknown>): string | null {
+  const value = def.businessKey === undefined ? undefined : data[def.businessKey];
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return null;
 }

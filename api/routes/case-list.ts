@@ -33,6 +33,12 @@ export const caseListQuerySchema = {
       description: 'Comma-separated status categories (open, won, lost, closed)',
     },
     entity: { ...idString, description: "The entity's cases" },
+    businessKey: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: "Cases whose business key (the case type's `businessKey` field) is exactly this",
+    },
     owner: { ...idString, description: 'Cases owned by this user' },
     team: {
       ...idString,
@@ -146,6 +152,7 @@ async function planCaseList(ctx: ApiContext, caller: Caller, req: Request) {
   if (query.status !== undefined) filters.status = query.status.split(',');
   if (query.category !== undefined) filters.category = query.category.split(',');
   if (query.entity !== undefined) filters.entityId = query.entity;
+  if (query.businessKey !== undefined) filters.businessKey = query.businessKey;
   if (query.owner !== undefined) filters.ownerId = query.owner;
   if (query.team !== undefined) filters.team = query.team;
   for (const name of ['createdAfter', 'createdBefore', 'updatedAfter', 'updatedBefore'] as const) {

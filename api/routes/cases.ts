@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { caseContentProperties } from '../../cases/content-schema';
+import { correlatedCase } from '../../cases/correlation';
 import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
 import { callerOf, type Caller } from '../auth';
@@ -39,6 +40,29 @@ export const caseMessageSchema = {
     payload: { type: 'object', description: 'Data the message carries (conditions read it as `message`)' },
   },
   required: ['name'],
+  additionalProperties: false,
+};
+
+/** A message for the one running case with a business key (the case type's `businessKey` field). */
+export const correlatedMessageSchema = {
+  type: 'object',
+  properties: {
+    name: caseMessageSchema.properties.name,
+    businessKey: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: "The value of the case type's business key field, e.g. an order number",
+    },
+    caseType: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 100,
+      description: 'Only cases of this type (when several types share key values)',
+    },
+    payload: caseMessageSchema.properties.payload,
+  },
+  required: ['name', 'businessKey'],
   additionalProperties: false,
 };
 
@@ -181,12 +205,14 @@ export function caseRoutes(ctx: ApiContext): Router {
     res: Response,
     action: string,
     event: (caller: Caller, row: Record<string, unknown>) => Promise<ActorEvent>,
+    /** The case acted on: the path's id unless the action finds it otherwise (a business key). */
+    target: (caller: Caller) => Promise<string> = async () => req.params.id as string,
   ): Promise<void> => {
     const caller = callerOf(req);
     // Putting a case on hold and taking it off are supervisors' decisions, as cancelling it is.
     permit(caller, 'case', ['cancel', 'suspend', 'resume'].includes(action) ? 'cancel' : 'edit');
     idempotencyHeader(req);
-    const row = await loadVisibleCase(ctx, caller, req.params.id as string);
+    const row = await loadVisibleCase(ctx, caller, await target(caller));
     const caseId = row.id as string;
     const actorEvent = await event(caller, row);
     await idempotent(ctx.db, req, res, caller, async (key) => {
@@ -217,6 +243,35 @@ export function caseRoutes(ctx: ApiContext): Router {
       ...(body.payload === undefined ? {} : { payload: body.payload }),
       actor: caller,
     }));
+  });
+
+  router.post('/messages', async (req, res) => {
+    const body = check<{
+      name: string;
+      businessKey: string;
+      caseType?: string;
+      payload?: Record<string, unknown>;
+    }>(correlatedMessageSchema, req.body ?? {}, '/body');
+    await actOnCase(
+      req,
+      res,
+      'message',
+      async (caller) => ({
+        type: 'message',
+        name: body.name,
+        ...(body.payload === undefined ? {} : { payload: body.payload }),
+        actor: caller,
+      }),
+      (caller) =>
+        correlatedCase(
+          ctx.db,
+          {
+            businessKey: body.businessKey,
+            ...(body.caseType === undefined ? {} : { caseType: body.caseType }),
+          },
+          caller,
+        ),
+    );
   });
 
   router.post('/cases/:id/suspend', async (req, res) => {

@@ -1,12 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type RequestHandler } from 'express';
+import type { BusinessKeyTarget } from '../../cases/correlation';
 import { receiveWebhookMessage } from '../../cases/webhook-deliveries';
 import type { ApiContext } from '../context';
 import { problemResponses, problemSchema, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
-import { caseMessageSchema } from './cases';
+import { caseMessageSchema, correlatedMessageSchema } from './cases';
 import { unsupportedType } from './crm-common';
 
 /** How far a delivery's X-Webhook-Timestamp may be from the server's clock (replays are refused past it). */
@@ -114,6 +115,44 @@ export const webhookOperations: OperationSpec[] = [
       'engine-unavailable',
     ],
   },
+  {
+    method: 'post',
+    path: '/api/webhooks/:source/messages',
+    operationId: 'receiveCorrelatedWebhookMessage',
+    tag: 'Cases',
+    auth: false,
+    summary:
+      'Another system sends a message to the running case with a business key, signed with its webhook secret',
+    description:
+      'Signed and deduplicated as `POST /api/webhooks/{source}/cases/{caseId}/messages`; the body names the ' +
+      'case by its business key instead of its id (`businessKey`, and `caseType` when several types share key ' +
+      'values), as `POST /api/messages`. No running case with the key: 404 `no-correlated-case`; several: 409 ' +
+      '`correlation-ambiguous`. A repeated delivery id answers the first result, even after the case ended.',
+    params: { source: 'The sending system, as named in WEBHOOK_SECRETS' },
+    body: correlatedMessageSchema,
+    responses: {
+      '200': {
+        description: "Message delivered, or a repeated delivery id: the first delivery's result",
+        schema: deliveryResultSchema,
+      },
+      ...problemResponses(400, 404, 409, 503),
+      '401': {
+        description: 'Missing or invalid signature, unknown source, or a timestamp more than 300 s off',
+        schema: problemSchema,
+      },
+      '415': { description: 'The body is not JSON', schema: problemSchema },
+    },
+    problems: [
+      'webhook-signature-invalid',
+      'webhook-timestamp-stale',
+      'unsupported-media-type',
+      'no-correlated-case',
+      'correlation-ambiguous',
+      'unknown-message',
+      'case-ended',
+      'engine-unavailable',
+    ],
+  },
 ];
 
 /**
@@ -127,32 +166,52 @@ export function webhookRoutes(
 ): Router {
   const router = Router();
   router.use(ctx.metrics.markBase);
-  router.post('/webhooks/:source/cases/:caseId/messages', limitFailures, async (req, res) => {
-    res.set('Cache-Control', 'no-store');
-    if (!req.is('application/json')) throw unsupportedType(req, ['application/json']);
-    const source = String(req.params.source);
-    const secret = Object.hasOwn(secrets, source) ? secrets[source] : undefined;
-    verifySignature(req, secret, rawBodies.get(req) ?? Buffer.alloc(0));
-    const deliveryId = req.get('x-webhook-delivery');
-    check(deliveryHeader, deliveryId ?? '', '/headers/x-webhook-delivery');
-    const body = check<{ name: string; payload?: Record<string, unknown> }>(
-      caseMessageSchema,
-      req.body ?? {},
-      '/body',
-    );
-    const { result } = await receiveWebhookMessage(
-      ctx.db,
-      (caseId, event, updateId) => ctx.gateway.act(caseId, event, updateId),
-      {
-        source,
-        deliveryId: deliveryId as string,
-        caseId: String(req.params.caseId),
-        name: body.name,
-        ...(body.payload === undefined ? {} : { payload: body.payload }),
-      },
-      retentionDays,
-    );
-    res.json(result);
-  });
+  /** Checks a delivery's signature, delivery id and body, then delivers it once to the case it names. */
+  const deliver =
+    <B extends { name: string; payload?: Record<string, unknown> }>(
+      schema: object,
+      target: (req: Request, body: B) => { caseId: string } | { to: BusinessKeyTarget },
+    ): RequestHandler =>
+    async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      if (!req.is('application/json')) throw unsupportedType(req, ['application/json']);
+      const source = String(req.params.source);
+      const secret = Object.hasOwn(secrets, source) ? secrets[source] : undefined;
+      verifySignature(req, secret, rawBodies.get(req) ?? Buffer.alloc(0));
+      const deliveryId = req.get('x-webhook-delivery');
+      check(deliveryHeader, deliveryId ?? '', '/headers/x-webhook-delivery');
+      const body = check<B>(schema, req.body ?? {}, '/body');
+      const { result } = await receiveWebhookMessage(
+        ctx.db,
+        (caseId, event, updateId) => ctx.gateway.act(caseId, event, updateId),
+        {
+          source,
+          deliveryId: deliveryId as string,
+          name: body.name,
+          ...(body.payload === undefined ? {} : { payload: body.payload }),
+          ...target(req, body),
+        },
+        retentionDays,
+      );
+      res.json(result);
+    };
+  router.post(
+    '/webhooks/:source/cases/:caseId/messages',
+    limitFailures,
+    deliver(caseMessageSchema, (req) => ({ caseId: String(req.params.caseId) })),
+  );
+  router.post(
+    '/webhooks/:source/messages',
+    limitFailures,
+    deliver<{ name: string; businessKey: string; caseType?: string; payload?: Record<string, unknown> }>(
+      correlatedMessageSchema,
+      (_req, body) => ({
+        to: {
+          businessKey: body.businessKey,
+          ...(body.caseType === undefined ? {} : { caseType: body.caseType }),
+        },
+      }),
+    ),
+  );
   return router;
 }

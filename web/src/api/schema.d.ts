@@ -85,6 +85,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a message to the running case with a business key (agents, supervisors, administrators who can see it)
+         * @description Correlation by business key: the case type names a field as its `businessKey` (e.g. an order number), and the message goes to the one running case, among those the caller may see, whose field has this value (of `caseType` when given); it then acts exactly as `POST /api/cases/{id}/messages`. No such case: 404 `no-correlated-case`; several: 409 `correlation-ambiguous` listing them. Accepts an Idempotency-Key header.
+         */
+        post: operations["sendCorrelatedMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cases/{id}/cancel": {
         parameters: {
             query?: never;
@@ -1884,6 +1904,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks/{source}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Another system sends a message to the running case with a business key, signed with its webhook secret
+         * @description Signed and deduplicated as `POST /api/webhooks/{source}/cases/{caseId}/messages`; the body names the case by its business key instead of its id (`businessKey`, and `caseType` when several types share key values), as `POST /api/messages`. No running case with the key: 404 `no-correlated-case`; several: 409 `correlation-ambiguous`. A repeated delivery id answers the first result, even after the case ended.
+         */
+        post: operations["receiveCorrelatedWebhookMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cases/{id}/attachments": {
         parameters: {
             query?: never;
@@ -2041,6 +2081,8 @@ export interface components {
             } | null;
             ownerId: string | null;
             parentCaseId: string | null;
+            /** @description The case type's business key field as text (messages correlate by it); null without one */
+            businessKey?: string | null;
             /** @description The case's data, as its fields describe */
             data: {
                 [key: string]: unknown;
@@ -2157,6 +2199,8 @@ export interface operations {
                 category?: string;
                 /** @description The entity's cases */
                 entity?: string;
+                /** @description Cases whose business key (the case type's `businessKey` field) is exactly this */
+                businessKey?: string;
                 /** @description Cases owned by this user */
                 owner?: string;
                 /** @description Cases the team works on: owned by a member, or holding a task of the team's or of a member's */
@@ -2206,6 +2250,8 @@ export interface operations {
                             } | null;
                             ownerId?: string | null;
                             parentCaseId?: string | null;
+                            /** @description The case type's business key field as text (messages correlate by it); null without one */
+                            businessKey?: string | null;
                             data?: Record<string, never>;
                             lines?: Record<string, never>[];
                             currentSteps?: string[];
@@ -2531,6 +2577,8 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -2724,6 +2772,8 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -3020,6 +3070,8 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -3318,6 +3370,309 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
+                        /** @description The case's data, as its fields describe */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The case's lines, as the case type's `lines` describe */
+                        lines: {
+                            [key: string]: unknown;
+                        }[];
+                        currentSteps: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: date-time */
+                        endedAt: string | null;
+                        version: number;
+                        /** @description On hold since `at`, put there by `by`; null when not on hold */
+                        suspended?: {
+                            /** Format: date-time */
+                            at?: string;
+                            by?: string | null;
+                        } | null;
+                        /** @description A closed deal's corrected amount (POST /api/cases/:id/amount-correction), which the figures count instead of data.amount; null when never corrected */
+                        amountCorrected?: number | null;
+                        /** @description The status's name in the case type */
+                        statusName: string;
+                        /** @description The case's own probability, else its status's; null when neither has one */
+                        probability: number | null;
+                        /** @description Every task of the case, oldest first */
+                        tasks: {
+                            id: string;
+                            caseId: string;
+                            /** @description The definition step; null for ad-hoc tasks */
+                            step?: string | null;
+                            /** @description Action type: call, visit, email, ... */
+                            action?: string;
+                            title: string;
+                            /** @enum {unknown} */
+                            status: "open" | "completed" | "cancelled";
+                            assignee: string | null;
+                            candidateTeams?: string[];
+                            candidateRoles?: string[];
+                            /** @enum {unknown} */
+                            priority: "low" | "normal" | "high" | "urgent";
+                            /** Format: date-time */
+                            dueAt?: string | null;
+                            /** Format: date-time */
+                            followUpAt?: string | null;
+                            overdue?: boolean;
+                            /** Format: date-time */
+                            createdAt?: string;
+                            /** Format: date-time */
+                            claimedAt?: string | null;
+                            /** Format: date-time */
+                            completedAt?: string | null;
+                            completedBy?: string | null;
+                            outcome?: string | null;
+                            delegatedBy?: string | null;
+                            escalationLevel?: number;
+                            /** @description On hold, by itself or with its case: it cannot be claimed or completed */
+                            onHold?: boolean;
+                            /** Format: date-time */
+                            onHoldSince?: string | null;
+                            case: {
+                                id: string;
+                                type: string;
+                                title: string;
+                                status: string;
+                            };
+                            entityName?: string | null;
+                            version: number;
+                            description?: string | null;
+                            formData?: Record<string, never> | null;
+                            notes?: string | null;
+                            comments?: {
+                                at?: number;
+                                by?: string;
+                                text?: string;
+                            }[];
+                            /** @description Whether the caller may open and act on it */
+                            actionable: boolean;
+                        }[];
+                        /** @description The first 1000 entries, oldest first */
+                        timeline: {
+                            seq: number;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description case.started, task.created, status.changed, ... */
+                            kind: string;
+                            /** @description User id; null for the engine */
+                            actor: string | null;
+                            taskId: string | null;
+                            /** @description What the entry records; its shape depends on `kind` */
+                            detail?: unknown;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    sendCorrelatedMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key (per user, 24 h) get the first answer; the action is applied once */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description The value of the case type's business key field, e.g. an order number */
+                    businessKey: string;
+                    /** @description Only cases of this type (when several types share key values) */
+                    caseType?: string;
+                    /** @description Data the message carries (conditions read it as `message`) */
+                    payload?: Record<string, never>;
+                };
+            };
+        };
+        responses: {
+            /** @description The case the message reached, as the message left it (as GET /api/cases/{id}) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        caseType: string;
+                        definitionVersion: number;
+                        title: string;
+                        status: string;
+                        statusCategory: string;
+                        entity: {
+                            id: string;
+                            name: string | null;
+                        } | null;
+                        ownerId: string | null;
+                        parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -3614,6 +3969,8 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -3910,6 +4267,8 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -4204,6 +4563,8 @@ export interface operations {
                         } | null;
                         ownerId: string | null;
                         parentCaseId: string | null;
+                        /** @description The case type's business key field as text (messages correlate by it); null without one */
+                        businessKey?: string | null;
                         /** @description The case's data, as its fields describe */
                         data: {
                             [key: string]: unknown;
@@ -13899,6 +14260,8 @@ export interface operations {
                             } | null;
                             ownerId?: string | null;
                             parentCaseId?: string | null;
+                            /** @description The case type's business key field as text (messages correlate by it); null without one */
+                            businessKey?: string | null;
                             data?: Record<string, never>;
                             lines?: Record<string, never>[];
                             currentSteps?: string[];
@@ -17450,6 +17813,8 @@ export interface operations {
                             } | null;
                             ownerId?: string | null;
                             parentCaseId?: string | null;
+                            /** @description The case type's business key field as text (messages correlate by it); null without one */
+                            businessKey?: string | null;
                             data?: Record<string, never>;
                             lines?: Record<string, never>[];
                             currentSteps?: string[];
@@ -20826,6 +21191,209 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
+                    /** @description Data the message carries (conditions read it as `message`) */
+                    payload?: Record<string, never>;
+                };
+            };
+        };
+        responses: {
+            /** @description Message delivered, or a repeated delivery id: the first delivery's result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        source: string;
+                        /** @description The X-Webhook-Delivery of the first delivery */
+                        deliveryId: string;
+                        caseId: string;
+                        /** @description Name of the message delivered */
+                        message: string;
+                        /** @description The case status right after the message */
+                        caseStatus: string;
+                        caseEnded: boolean;
+                        /** Format: date-time */
+                        receivedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing or invalid signature, unknown source, or a timestamp more than 300 s off */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Conflict with the current state (body carries the current task for task actions) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The case engine did not answer in time; retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    receiveCorrelatedWebhookMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sending system, as named in WEBHOOK_SECRETS */
+                source: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description The value of the case type's business key field, e.g. an order number */
+                    businessKey: string;
+                    /** @description Only cases of this type (when several types share key values) */
+                    caseType?: string;
                     /** @description Data the message carries (conditions read it as `message`) */
                     payload?: Record<string, never>;
                 };
