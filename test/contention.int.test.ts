@@ -152,12 +152,15 @@ describe(`contention: ${RUNS} runs each`, () => {
       const completers = agents.slice(0, COMPLETERS);
       // Half end the case (close), half continue to the wrap-up step (done); each leaves its name in notes.
       const outcomeOf = (i: number) => (i % 2 === 0 ? 'close' : 'done');
+      // As documented clients do: a 503 is retried with the same Idempotency-Key (each agent its own).
       const results = await Promise.all(
         completers.map((agent, i) =>
-          env.http(agent, 'POST', `/api/tasks/${taskId}/complete`, {
-            outcome: outcomeOf(i),
-            notes: agent.id,
-          }),
+          act(
+            agent,
+            `/api/tasks/${taskId}/complete`,
+            { outcome: outcomeOf(i), notes: agent.id },
+            `complete-${run}-${i}`,
+          ),
         ),
       );
       // One 200 and only 409s besides (any other answer is in the diff, with its problem detail).
