@@ -1,6 +1,13 @@
 import { Worker } from '@temporalio/worker';
 import { CASE_WORKFLOW_TYPE, readyUpdate, type CaseWorkflowInput } from '../workflows/messages';
-import { scoped, shippedDefinition, startTestEnv, workflowBundle, type TestEnv } from './support/env';
+import {
+  eventually,
+  scoped,
+  shippedDefinition,
+  startTestEnv,
+  workflowBundle,
+  type TestEnv,
+} from './support/env';
 
 let env: TestEnv;
 
@@ -72,6 +79,107 @@ it('continues as new before history grows too long, keeping its state and every 
   );
 
   // Each run's history replays against the current workflow code.
+  const history = await env.client.workflow.getHandle(caseId, firstRunId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, caseId);
+});
+
+it('continues as new while it waits for a sub-case, and goes on when the sub-case ends', async () => {
+  const team = `${env.prefix}-sales`;
+  const child = await env.publish({
+    dslVersion: '1',
+    id: `${env.prefix}-approval`,
+    version: '1',
+    name: 'Approval',
+    statuses: [
+      { code: 'ASKED', name: 'Asked', category: 'open' },
+      { code: 'APPROVED', name: 'Approved', category: 'won' },
+    ],
+    initialStatus: 'ASKED',
+    start: 'approve',
+    steps: {
+      approve: {
+        type: 'human',
+        action: 'task',
+        title: 'Approve',
+        assign: { team },
+        outcomes: { yes: { status: 'APPROVED', end: true } },
+      },
+    },
+  });
+  const definition = {
+    dslVersion: '1' as const,
+    id: `${env.prefix}-waits-for-approval`,
+    version: '1',
+    name: 'Waits for an approval',
+    statuses: [
+      { code: 'OPEN', name: 'Open', category: 'open' as const },
+      { code: 'DONE', name: 'Done', category: 'won' as const },
+      { code: 'LOST', name: 'Lost', category: 'lost' as const },
+    ],
+    initialStatus: 'OPEN',
+    start: ['check', 'notes'],
+    steps: {
+      check: {
+        type: 'subcase' as const,
+        caseType: child,
+        wait: true,
+        outcomes: { won: { status: 'DONE', end: true }, lost: { status: 'LOST', end: true } },
+      },
+      notes: {
+        type: 'human' as const,
+        action: 'task',
+        title: 'Notes',
+        assign: { team },
+        outcomes: { done: { status: 'DONE', end: true } },
+      },
+    },
+  };
+  const caseType = await env.publish(definition);
+  const caseId = `case-waits-${env.prefix}`;
+  const input: CaseWorkflowInput = {
+    definition,
+    start: { caseId, caseType, definitionVersion: 1, data: {}, ownerId: env.users.alice.id },
+    continueAfterEvents: 60,
+  };
+  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
+    workflowId: caseId,
+    taskQueue: env.taskQueue,
+    args: [input],
+  });
+  await handle.executeUpdate(readyUpdate);
+  const firstRunId = handle.firstExecutionRunId;
+  const started = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+  const childCaseId = started.body.timeline.find((e: { kind: string }) => e.kind === 'subcase.started')
+    ?.detail.childCaseId as string;
+  const notes = started.body.tasks.find((t: { step: string }) => t.step === 'notes').id as string;
+
+  // Comments push the parent's history past the threshold several times while the sub-case runs.
+  for (let i = 0; i < 30; i++) {
+    const res = await env.http(env.users.alice, 'POST', `/api/tasks/${notes}/comment`, { text: `note ${i}` });
+    expect([res.status, res.body.detail]).toEqual([200, undefined]);
+  }
+  const waiting = await env.client.workflow.getHandle(caseId).describe();
+  expect(waiting.runId).not.toBe(firstRunId);
+  expect(waiting.historyLength).toBeLessThan(200);
+
+  // The sub-case ends: the parent, in a later run, takes the won outcome.
+  const childView = await env.http(env.users.alice, 'GET', `/api/cases/${childCaseId}`);
+  const approve = childView.body.tasks.find((t: { step: string }) => t.step === 'approve').id as string;
+  expect(
+    (await env.http(env.users.alice, 'POST', `/api/tasks/${approve}/complete`, { outcome: 'yes' })).status,
+  ).toBe(200);
+  const ended = await eventually(
+    async () => {
+      const v = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+      return v.body.endedAt ? v.body : undefined;
+    },
+    20_000,
+    'the parent to end after its sub-case',
+  );
+  expect(ended.status).toBe('DONE');
+  expect(ended.timeline.filter((e: { kind: string }) => e.kind === 'subcase.ended')).toEqual([
+    expect.objectContaining({ detail: { childCaseId, status: 'APPROVED', category: 'won' } }),
+  ]);
   const history = await env.client.workflow.getHandle(caseId, firstRunId).fetchHistory();
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, caseId);
 });

@@ -5,6 +5,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   patched,
   proxyActivities,
@@ -27,6 +28,7 @@ import {
   migrateUpdate,
   readyUpdate,
   stateQuery,
+  subcaseEndedSignal,
   type ActionResult,
   type CaseOutcome,
   type CaseSummary,
@@ -70,6 +72,14 @@ const EMAIL_AFTER_PROJECTION = 'email-after-projection';
  * without bound. Older histories replay as they ran.
  */
 const HANDOVER_ON_CONTINUE = 'continue-hands-over-projection';
+
+/**
+ * Parents whose history has this marker learn that a sub-case they wait for ended from the sub-case's own
+ * signal (`subcaseEnded`) instead of awaiting its result: an awaited result kept work in flight for as
+ * long as the child ran, so a waiting parent never continued as new and its history grew without bound.
+ * Older histories replay as they ran (awaiting the child's result).
+ */
+const SUBCASE_END_SIGNAL = 'subcase-end-signal';
 
 /**
  * Cases whose history has this marker never take an assignment rule's pick of a user the task's four-eyes
@@ -247,7 +257,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           );
           break;
         }
-        case 'startSubcase':
+        case 'startSubcase': {
+          const signalled = command.wait && patched(SUBCASE_END_SIGNAL);
           track(
             (async () => {
               // Checked as POST /api/cases checks a new case (cases recorded before the check get no errors).
@@ -276,12 +287,14 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
                       ownerId: state.ownerId,
                       parentCaseId: state.caseId,
                     },
+                    ...(signalled ? { notifyParent: true } : {}),
                   },
                 ],
                 parentClosePolicy: ParentClosePolicy.ABANDON,
                 typedSearchAttributes: [{ key: CASE_TYPE, value: command.caseType }],
               });
-              if (!command.wait) return;
+              // A signalled parent has nothing in flight while the child runs: it may continue as new.
+              if (!command.wait || signalled) return;
               const outcome = await handle.result();
               events.push({
                 type: 'subcaseEnded',
@@ -292,6 +305,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
             })(),
           );
           break;
+        }
         case 'callService': {
           // Per step: its own retry policy; refusals (address not allowed, 4xx) are not retried.
           const { callService } = proxyActivities<activityTypes.CaseActivities>({
@@ -398,6 +412,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
 
   setHandler(stateQuery, () => state);
 
+  // A sub-case this case waits for has ended (sent by the child, see SUBCASE_END_SIGNAL). A token no longer
+  // waiting for it (cancelled, moved by hand, migrated) takes nothing.
+  setHandler(subcaseEndedSignal, ({ childCaseId, status, category }) => {
+    const token = state.tokens.find((t) => t.subcaseId === childCaseId);
+    if (token) events.push({ type: 'subcaseEnded', tokenId: token.id, status, category });
+  });
+
   setHandler(
     actUpdate,
     async (event): Promise<ActionResult> => {
@@ -496,6 +517,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           start: input.start,
           state,
           continueAfterEvents: continueAfter,
+          ...(input.notifyParent ? { notifyParent: true } : {}),
         });
       }
       continue;
@@ -509,6 +531,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           state,
           continueAfterEvents: continueAfter,
           handover: handover(),
+          ...(input.notifyParent ? { notifyParent: true } : {}),
         });
       }
       continue;
@@ -526,6 +549,21 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   }
 
   await condition(allHandlersFinished);
+  if (input.notifyParent && state.parentCaseId) {
+    try {
+      await getExternalWorkflowHandle(state.parentCaseId).signal(subcaseEndedSignal, {
+        childCaseId: state.caseId,
+        status: state.status,
+        category: state.statusCategory,
+      });
+    } catch (err) {
+      // The parent has ended (cancelled, closed by hand): nobody waits for this case any more.
+      log.info('parent case no longer running; its sub-case ended unnoticed', {
+        parent: state.parentCaseId,
+        err,
+      });
+    }
+  }
   return { status: state.status, category: state.statusCategory };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Messages of the case workflow, shared by the workflow and the API (the API never loads workflow code).
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ActorEvent,
   CaseState,
@@ -27,6 +27,8 @@ export interface CaseWorkflowInput {
    * it first, then sends them; a steady stream of updates no longer keeps a run from continuing.
    */
   handover?: { tasks: string[]; timeline: TimelineEntry[]; emails: EmailCommand[] };
+  /** A sub-case whose parent waits for it: on ending, it signals the parent (`subcaseEndedSignal`). */
+  notifyParent?: boolean;
 }
 
 export interface CaseSummary {
@@ -55,6 +57,12 @@ export interface CaseOutcome {
   status: string;
   category: CaseState['statusCategory'];
 }
+
+/** Sent by a sub-case, as it ends, to the parent that waits for it. */
+export const subcaseEndedSignal =
+  defineSignal<[{ childCaseId: string; status: string; category: CaseState['statusCategory'] }]>(
+    'subcaseEnded',
+  );
 
 /** Applies a user's action (claim, complete, ...). Rejected by the validator when not allowed. */
 export const actUpdate = defineUpdate<ActionResult, [ActorEvent]>('act');
