@@ -84,6 +84,29 @@ describe('security settings', () => {
   });
 });
 
+describe('worker tuning (WORKER_MAX_*)', () => {
+  it("leaves the cache to the SDK's default unless set, and takes the concurrency limits", () => {
+    expect(loadConfig({}).workerTuning).toEqual({
+      maxCachedWorkflows: undefined,
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentActivityTaskExecutions: 50,
+    });
+    const tuned = loadConfig({
+      WORKER_MAX_CACHED_WORKFLOWS: '2000',
+      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10',
+      WORKER_MAX_CONCURRENT_ACTIVITIES: '20',
+    }).workerTuning;
+    expect(tuned).toEqual({
+      maxCachedWorkflows: 2000,
+      maxConcurrentWorkflowTaskExecutions: 10,
+      maxConcurrentActivityTaskExecutions: 20,
+    });
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' })).toThrow(
+      'WORKER_MAX_CACHED_WORKFLOWS must be at least 1',
+    );
+  });
+});
+
 describe('WEBHOOK_DELIVERY_RETENTION_DAYS', () => {
   it('defaults to 7 days, takes a whole number of days and refuses 0', () => {
     expect(loadConfig({}).webhookDeliveryRetentionDays).toBe(7);

@@ -54,6 +54,12 @@ export interface Config {
   metricsToken: string | undefined;
   /** Port of the worker's /livez, /readyz and /metrics (WORKER_OPS_PORT); 0: none. */
   workerOpsPort: number;
+  /** The worker's capacity (WORKER_MAX_*): cached workflows bound its memory; undefined: the SDK's default. */
+  workerTuning: {
+    maxCachedWorkflows: number | undefined;
+    maxConcurrentWorkflowTaskExecutions: number;
+    maxConcurrentActivityTaskExecutions: number;
+  };
   /**
    * On SIGTERM or Ctrl-C (SHUTDOWN_GRACE_MS): how long the worker lets running activities finish before
    * cancelling them, and the API its requests in flight before closing their connections.
@@ -313,6 +319,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     security,
     metricsToken: env.METRICS_TOKEN || undefined,
     workerOpsPort: int(env, 'WORKER_OPS_PORT', 0),
+    workerTuning: {
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS
+        ? positive(env, 'WORKER_MAX_CACHED_WORKFLOWS', 1)
+        : undefined,
+      maxConcurrentWorkflowTaskExecutions: positive(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40),
+      maxConcurrentActivityTaskExecutions: positive(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50),
+    },
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 20_000),
     workflowBundlePath: env.WORKFLOW_BUNDLE_PATH ? path.resolve(env.WORKFLOW_BUNDLE_PATH) : undefined,
   };

@@ -28,7 +28,7 @@ import { publishAtStartup } from '../lib/publish';
 import { syncSchedules } from '../lib/schedules';
 import { listLatestDefinitions } from '../db/definitions';
 import { PLAINTEXT, connectTemporal } from '../lib/temporal';
-import { createWorker } from '../worker';
+import { createWorker, workerTuning } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { handleStopSignals, stopWith } from '../lib/stop-signals';
 import { WEB_DIR, ensureWebBuild } from './web-build';
@@ -159,6 +159,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     activities,
     shutdownGraceMs: config.shutdownGraceMs,
+    ...workerTuning(config.workerTuning),
     ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   });
   const running = worker.run();

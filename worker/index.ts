@@ -9,7 +9,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { CaseActivities } from '../activities/types';
-import type { TemporalSecurity } from '../lib/config';
+import type { Config, TemporalSecurity } from '../lib/config';
 import { PLAINTEXT, temporalConnectionOptions } from '../lib/temporal';
 
 export interface WorkerSetup {
@@ -33,6 +33,20 @@ export interface WorkerSetup {
    * shutdownGraceTime; default 0, cancel at once). Ten seconds more and shutdown gives up on them.
    */
   shutdownGraceMs?: number;
+}
+
+/** The worker's capacity from the configuration (WORKER_MAX_*), as `createWorker` takes it. */
+export function workerTuning(
+  tuning: Config['workerTuning'],
+): Pick<
+  WorkerSetup,
+  'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'
+> {
+  return {
+    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions,
+    maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions,
+    ...(tuning.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: tuning.maxCachedWorkflows } : {}),
+  };
 }
 
 let runtimeInstalled = false;

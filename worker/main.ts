@@ -8,7 +8,7 @@ import { loadConfig, ConfigError } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { applyRelease } from '../lib/release';
-import { createWorker } from './index';
+import { createWorker, workerTuning } from './index';
 import { installWorkerTelemetry, startWorkerOps } from './ops';
 import { createRegistry } from '../lib/metrics';
 import { handleStopSignals } from '../lib/stop-signals';
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     activities,
     shutdownGraceMs: config.shutdownGraceMs,
+    ...workerTuning(config.workerTuning),
     ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   });
   const ops =
