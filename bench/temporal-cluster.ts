@@ -33,6 +33,8 @@ export async function startBenchCluster(log: (msg: string) => void): Promise<() 
       log,
     });
     process.env.TEST_TEMPORAL_ADDRESS = cluster.address;
+    // Its databases (temporal, temporal_visibility), for the disk figures of the capacity bench.
+    process.env.BENCH_TEMPORAL_DATABASE_URL = postgres.url;
     log(`Temporal cluster (server ${binaries.source}) at ${cluster.address}, on its own PostgreSQL`);
     return async () => {
       await cluster.stop();

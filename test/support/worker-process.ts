@@ -38,6 +38,10 @@ async function main(): Promise<void> {
     taskQueue: env('TASK_QUEUE'),
     activities,
     workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
+    // MAX_CACHED_WORKFLOWS: bound the sticky cache, as WORKER_MAX_CACHED_WORKFLOWS does (the capacity bench).
+    ...(process.env.MAX_CACHED_WORKFLOWS
+      ? { maxCachedWorkflows: Number(process.env.MAX_CACHED_WORKFLOWS) }
+      : {}),
   });
   const running = worker.run();
   if (opsPort) {
