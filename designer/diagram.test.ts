@@ -34,6 +34,21 @@ const everyKind: CaseTypeDefinition = {
   },
 };
 
+describe('partial joins in the diagram', () => {
+  it('say how many branches they wait for and what becomes of the rest', () => {
+    const steps = {
+      ...everyKind.steps,
+      meet: { type: 'join', complete: 1, rest: 'absorb', then: { next: 'auto' } },
+    } as CaseTypeDefinition['steps'];
+    expect(toMermaid({ ...everyKind, steps })).toContain('meet<br/>1 of 2, absorbs the rest');
+    const first = { ...steps, meet: { type: 'join', complete: 'any', then: { next: 'auto' } } };
+    expect(toMermaid({ ...everyKind, steps: first } as CaseTypeDefinition)).toContain(
+      'meet<br/>first of 2, withdraws the rest',
+    );
+    expect(toMermaid(everyKind)).toMatch(/meet<br\/>join"/);
+  });
+});
+
 describe('toMermaid', () => {
   const text = toMermaid(opportunity);
 

@@ -3,6 +3,7 @@ import type {
   BoundaryEvent,
   CaseTypeDefinition,
   DateSpec,
+  JoinStep,
   Step,
   Transition,
   Transitions,
@@ -74,7 +75,7 @@ function list(transitions: Transitions | undefined): Transition[] {
   return transitions === undefined ? [] : Array.isArray(transitions) ? transitions : [transitions];
 }
 
-function stepLines(id: string, step: Step): string[] {
+function stepLines(id: string, step: Step, def: CaseTypeDefinition): string[] {
   switch (step.type) {
     case 'human':
       return [
@@ -107,7 +108,7 @@ function stepLines(id: string, step: Step): string[] {
     case 'parallel':
       return [id, 'parallel'];
     case 'join':
-      return [id, 'join'];
+      return [id, joinLabel(id, step, def)];
     case 'subcase':
       return [id, `sub-case ${step.caseType}${step.wait ? ' (waits)' : ''}`];
     case 'service':
@@ -115,6 +116,16 @@ function stepLines(id: string, step: Step): string[] {
     default:
       return assertUnreachable(step);
   }
+}
+
+/** A join's second line: `join`, or how many of its parallel's branches it waits for and what happens to the rest. */
+function joinLabel(id: string, step: JoinStep, def: CaseTypeDefinition): string {
+  const complete = step.complete ?? 'all';
+  if (complete === 'all') return 'join';
+  const split = Object.values(def.steps).find((s) => s.type === 'parallel' && s.join === id);
+  const of = split?.type === 'parallel' ? split.branches.length : '?';
+  const rest = step.rest === 'absorb' ? 'absorbs the rest' : 'withdraws the rest';
+  return `${complete === 'any' ? 'first' : complete} of ${of}, ${rest}`;
 }
 
 /** The transitions leaving a step, each with the label of its edge. */
@@ -195,7 +206,7 @@ function buildModel(def: CaseTypeDefinition): DiagramModel {
       key,
       kind: step.type,
       stepId: id,
-      lines: stepLines(id, step).map((l) => clip(l)),
+      lines: stepLines(id, step, def).map((l) => clip(l)),
     };
     if (step.type === 'human') node.tooltip = step.title;
     nodes.push(node);

@@ -1044,6 +1044,31 @@ function isTransitions(value: unknown): boolean {
 }
 
 /**
+ * A partial join's `complete` counts branches of its parallel: more than it has can never be met (an error).
+ * `rest` only matters when the join does not wait for all (a warning).
+ */
+function checkPartialJoin(ctx: Ctx, split: StepInfo, join: StepInfo): void {
+  const branches = Array.isArray(split.raw.branches) ? split.raw.branches.length : 0;
+  const complete = join.raw.complete;
+  if (typeof complete === 'number' && branches > 0 && complete > branches) {
+    error(
+      ctx,
+      ptr(join.pointer, 'complete'),
+      `"complete": ${complete} is more than the ${branches} branches of "${split.id}": it can never be met, and the join would wait for every branch`,
+      `the join counts the branches of its parallel: use at most ${branches}, or "all"`,
+    );
+  }
+  if (join.raw.rest !== undefined && (complete === undefined || complete === 'all')) {
+    warn(
+      ctx,
+      ptr(join.pointer, 'rest'),
+      `"rest" has no effect: the join "${join.id}" waits for every branch`,
+      'remove "rest", or set "complete" to "any" or a number of branches',
+    );
+  }
+}
+
+/**
  * Whether the links between steps (start, outcomes, `then`, branches, joins, timers) can be read as written,
  * so that what reachability finds is what the file says, not an echo of a schema error.
  */
@@ -1115,6 +1140,7 @@ function checkGraph(ctx: Ctx): void {
       );
       continue;
     }
+    checkPartialJoin(ctx, step, join);
     // An unreached parallel is reported as such; what its branches would do does not matter.
     if (!reachable.has(step.id)) continue;
     // A branch that can never reach the join is withdrawn when it ends and the join goes on without it
@@ -1131,6 +1157,16 @@ function checkGraph(ctx: Ctx): void {
         `lead the branches' last steps to "next": "${join.id}"`,
       );
       continue;
+    }
+    const need = join.raw.complete === 'any' ? 1 : join.raw.complete;
+    const arriving = branches.length - lost.length;
+    if (typeof need === 'number' && lost.length > 0 && need > arriving && need <= branches.length) {
+      warn(
+        ctx,
+        ptr(join.pointer, 'complete'),
+        `only ${arriving} of the ${branches.length} branches of "${step.id}" can reach the join "${join.id}": "complete": ${need} is never met, the join fires only once every other branch has ended`,
+        `lower "complete" to ${arriving} or lead more branches to "${join.id}"`,
+      );
     }
     for (const branch of lost) {
       warn(

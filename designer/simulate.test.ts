@@ -178,3 +178,37 @@ describe('coverage', () => {
     expect(report.paths.every((p) => p.ended && p.error === undefined)).toBe(true);
   });
 });
+
+describe('simulate a blocking discriminator (examples/discriminator.json)', () => {
+  const def = JSON.parse(
+    fs.readFileSync(path.join(__dirname, '..', 'definitions', 'examples', 'discriminator.json'), 'utf8'),
+  ) as CaseTypeDefinition;
+
+  it('the first answer goes on, late ones are absorbed, and a second round waits for the first to reset', () => {
+    const result = simulate(def, [
+      'ask-bob=answered',
+      'review=ask-again',
+      'ask-ana=answered',
+      'ask-ana=answered',
+      'ask-eva=answered',
+    ]);
+    expect(result.error).toBeUndefined();
+    const text = formatSimulation(result);
+    const at = (line: string): number => {
+      const i = text.indexOf(line);
+      expect(i).toBeGreaterThan(-1);
+      return i;
+    };
+    const fired = 'join first-answer fired: 1 arrived (needs 1); the other branches run on and are absorbed';
+    const first = at(fired);
+    const blocked = at('join first-answer could fire but waits until its earlier instance resets');
+    const reset = at('join first-answer resets: every branch has arrived or ended');
+    expect(first).toBeLessThan(blocked);
+    expect(blocked).toBeLessThan(reset);
+    expect(text.indexOf(fired, first + 1)).toBeGreaterThan(reset);
+    // No task withdrawn: the absorbed branches of both rounds run on; two reviews in all.
+    expect(result.tasks.filter((t) => t.status === 'cancelled')).toEqual([]);
+    expect(result.tasks.filter((t) => t.step === 'review')).toHaveLength(2);
+    expect(result.currentSteps.sort()).toEqual(['ask-bob', 'ask-eva', 'review']);
+  });
+});

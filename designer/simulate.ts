@@ -131,7 +131,18 @@ function describe(
     case 'parallel.started':
       return `parallel ${s(detail.step)}: ${(detail.branches as string[]).join(', ')}`;
     case 'parallel.joined':
-      return `branches joined at ${s(detail.step)}`;
+      if (detail.need === undefined) return `branches joined at ${s(detail.step)}`;
+      return `join ${s(detail.step)} fired: ${s(detail.arrived)} arrived (needs ${s(detail.need)}); ${
+        detail.rest === 'absorb'
+          ? 'the other branches run on and are absorbed'
+          : `${s(detail.withdrawn)} other branch token(s) withdrawn`
+      }`;
+    case 'join.absorbed':
+      return `a late branch reaches ${s(detail.step)} and is absorbed (the join does not fire again)`;
+    case 'parallel.reset':
+      return `join ${s(detail.step)} resets: every branch has arrived or ended`;
+    case 'parallel.blocked':
+      return `join ${s(detail.step)} could fire but waits until its earlier instance resets`;
     case 'parallel.withdrawn':
       return `every branch of ${s(detail.step)} withdrawn: ${s(detail.join)} does not continue`;
     case 'token.withdrawn':

@@ -92,6 +92,34 @@ describe('the soundness check', () => {
     expect(only(report.accepted)).toEqual(['error ends-with-live-work /steps/a']);
   });
 
+  it('passes a 2-of-3 cancelling partial join: the withdrawn branch is no live work at the end', () => {
+    const steps: Record<string, Step> = {
+      split: { type: 'parallel', branches: ['a', 'b', 'c'], join: 'meet' },
+      a: human({ done: { next: 'meet' } }),
+      b: human({ done: { next: 'meet' } }),
+      c: human({ done: { next: 'meet' } }),
+      meet: { type: 'join', complete: 2, then: { status: 'DONE', end: true } },
+    };
+    const report = checkSoundness(define(steps, 'split'));
+    expect(only(report.findings)).toEqual([]);
+    // a, b, c open; one of the three done (three states); two done: the join fires and the case ends
+    expect(report.states).toBe(5);
+  });
+
+  it('reports an end right after an absorbing join, whose other branches still run', () => {
+    const steps: Record<string, Step> = {
+      split: { type: 'parallel', branches: ['a', 'b'], join: 'meet' },
+      a: human({ done: { next: 'meet' } }),
+      b: human({ done: { next: 'meet' } }),
+      meet: { type: 'join', complete: 'any', rest: 'absorb', then: { status: 'DONE', end: true } },
+    };
+    expect(only(checkSoundness(define(steps, 'split')).findings)).toEqual([
+      'error ends-with-live-work /steps/meet',
+    ]);
+    const absorbing = { ...steps, meet: { ...steps.meet, then: { status: 'DONE' } } as Step };
+    expect(only(checkSoundness(define(absorbing, 'split')).findings)).toEqual([]);
+  });
+
   it('reports a state from which the case can never end', () => {
     const def = define({ a: human({ again: { next: 'a' } }) }, 'a');
     const [finding] = checkSoundness(def).findings;

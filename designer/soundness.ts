@@ -107,11 +107,14 @@ function abstractKey(state: CaseState): string {
     .map((t) => `${t.step}${t.wait}[${t.groups.map(name).join('/')}]`);
   const joins = Object.entries(state.joins)
     .map(([g, j]) => {
+      // A partial join's count matters (it fires at `need`), and so does whether it already fired.
       const progress = j.multi
         ? `${j.arrived}/${j.multi.started}/${j.multi.need}`
-        : j.arrived > 0
-          ? 'a'
-          : '-';
+        : j.partial
+          ? `${Math.min(j.arrived, j.partial.need)}/${j.partial.need}${j.partial.fired ? 'f' : ''}`
+          : j.arrived > 0
+            ? 'a'
+            : '-';
       return `${name(g)}>${j.step}:${progress}[${j.groups.map(name).join('/')}]`;
     })
     .sort();
@@ -294,7 +297,12 @@ export function checkSoundness(
     const joined = result.timeline
       .filter((e) => e.kind === 'parallel.joined')
       .map((e) => String(e.detail.group));
-    const twice = joined.find((g, i) => joined.indexOf(g) !== i || g in result.state.joins);
+    // A fired absorbing join keeps its group until the rest have arrived; it must not fire again.
+    const twice = joined.find(
+      (g, i) =>
+        joined.indexOf(g) !== i ||
+        (g in result.state.joins && result.state.joins[g]?.partial?.fired !== true),
+    );
     if (twice !== undefined) {
       const entry = result.timeline.find((e) => e.kind === 'parallel.joined' && e.detail.group === twice);
       const step = String(entry?.detail.step ?? '');

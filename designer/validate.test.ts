@@ -71,6 +71,22 @@ describe('pattern examples (definitions/examples)', () => {
   });
 });
 
+describe('the workflow patterns table', () => {
+  it('states the number of direct patterns its rows say', () => {
+    const readme = fs.readFileSync(path.join(DEFINITIONS, 'README.md'), 'utf8');
+    const section = (from: string, to: string): string =>
+      readme.slice(readme.indexOf(from), readme.indexOf(to, readme.indexOf(from)));
+    const direct = (text: string): number =>
+      text.split('\n').filter((l) => /^\|[^|]+\|[^|]+\| Direct /.test(l) || /^\|[^|]+\| Direct /.test(l))
+        .length;
+    const control = direct(section('### Control flow', '### Resources'));
+    const resources = direct(section('### Resources', '## How a case runs'));
+    expect(readme).toContain(
+      `Counted: **${control} of 43** control-flow patterns and **${resources} of 25** resource patterns direct`,
+    );
+  });
+});
+
 describe('invalid definition fixtures', () => {
   const fixtures = fs
     .readdirSync(FIXTURES)

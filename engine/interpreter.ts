@@ -7,6 +7,7 @@ import type {
   CaseEvent,
   CaseState,
   Command,
+  JoinState,
   StartInput,
   StepResult,
   TaskState,
@@ -24,6 +25,7 @@ import type {
   EmailRule,
   EmailTrigger,
   HumanStep,
+  JoinStep,
   Priority,
   Step,
   Transition,
@@ -413,7 +415,12 @@ function settle(ctx: Ctx): void {
   finishIfIdle(ctx);
 }
 
-/** Fires (or dissolves) the first split instance with no live token left; false when there is none. */
+/**
+ * Fires (or dissolves) the first split instance that can settle; false when there is none. A join fires once
+ * no live token is left in its group, or, for a partial join, once `need` tokens have arrived (unless an
+ * earlier instance of the same region is still absorbing). A fired absorbing join resets when its group is
+ * empty.
+ */
 function settleJoins(ctx: Ctx): boolean {
   const { state } = ctx;
   if (state.ended) return false;
@@ -422,14 +429,43 @@ function settleJoins(ctx: Ctx): boolean {
     // A multi-instance group settles when its instances complete (completeInstance).
     if (join.multi) continue;
     // Live while a token of the group is anywhere, or a split nested in it has not settled yet.
-    if (state.tokens.some((t) => t.groups.includes(group))) continue;
-    if (pending.some((j) => j.groups.includes(group))) continue;
-    delete state.joins[group];
+    const live =
+      state.tokens.some((t) => t.groups.includes(group)) || pending.some((j) => j.groups.includes(group));
+    const partial = join.partial;
+    if (partial?.fired) {
+      if (live) continue;
+      delete state.joins[group];
+      record(ctx, 'parallel.reset', { step: join.step, group, arrived: join.arrived });
+      return true;
+    }
+    if (live && !(partial && join.arrived >= partial.need)) continue;
     if (join.arrived === 0) {
+      delete state.joins[group];
       record(ctx, 'parallel.withdrawn', { step: join.split ?? null, join: join.step, group });
       return true;
     }
-    record(ctx, 'parallel.joined', { step: join.step, group, arrived: join.arrived });
+    if (partial && absorbingBefore(state.joins, group, join)) {
+      if (!partial.blocked) {
+        partial.blocked = true;
+        record(ctx, 'parallel.blocked', { step: join.step, group });
+      }
+      continue;
+    }
+    let withdrawnTokens = 0;
+    if (partial && live && partial.rest === 'absorb') {
+      partial.fired = true;
+      delete partial.blocked;
+    } else {
+      if (partial && live)
+        withdrawnTokens = withdrawRest(ctx, group, `withdrawn: join ${join.step} completed`);
+      delete state.joins[group];
+    }
+    record(ctx, 'parallel.joined', {
+      step: join.step,
+      group,
+      arrived: join.arrived,
+      ...(partial ? { need: partial.need, rest: partial.rest, withdrawn: withdrawnTokens } : {}),
+    });
     const merged: Token = { id: nextId(ctx, 'tok-'), step: join.step, groups: join.groups };
     state.tokens.push(merged);
     const step = ctx.def.steps[join.step];
@@ -441,6 +477,35 @@ function settleJoins(ctx: Ctx): boolean {
     return true;
   }
   return false;
+}
+
+/** Whether an earlier instance of the same region (same split, same enclosing groups) is still absorbing. */
+function absorbingBefore(joins: Record<string, JoinState>, group: string, join: JoinState): boolean {
+  return Object.entries(joins).some(
+    ([g, j]) =>
+      g !== group &&
+      j.partial?.fired === true &&
+      j.split === join.split &&
+      j.groups.length === join.groups.length &&
+      j.groups.every((outer, i) => outer === join.groups[i]),
+  );
+}
+
+/**
+ * A partial join that withdraws the rest: every live token of its group (nested regions included) is
+ * withdrawn, its open task cancelled; nested joins never fire. Returns how many tokens were withdrawn.
+ */
+function withdrawRest(ctx: Ctx, group: string, reason: string): number {
+  const { state } = ctx;
+  const doomed = state.tokens.filter((t) => t.groups.includes(group));
+  for (const token of doomed) {
+    const task = token.taskId === undefined ? undefined : state.tasks[token.taskId];
+    if (task) cancelOpenTask(ctx, task, reason);
+    removeToken(ctx, token.id);
+    ctx.agenda = ctx.agenda.filter((id) => id !== token.id);
+  }
+  for (const [g, j] of Object.entries(state.joins)) if (j.groups.includes(group)) delete state.joins[g];
+  return doomed.length;
 }
 
 function runToken(ctx: Ctx, token: Token): void {
@@ -520,12 +585,16 @@ function runToken(ctx: Ctx, token: Token): void {
         return;
       }
       const group = nextId(ctx, 'grp-');
+      const joinStep = ctx.def.steps[step.join];
+      const partial =
+        ctx.legacy || joinStep?.type !== 'join' ? undefined : partialJoin(joinStep, chosen.length);
       ctx.state.joins[group] = {
         step: step.join,
         expected: chosen.length,
         arrived: 0,
         groups: [...groups],
         ...(ctx.legacy ? {} : { split: stepId }),
+        ...(partial ? { partial } : {}),
       };
       record(ctx, 'parallel.started', { step: stepId, branches: chosen });
       for (const branch of chosen) enterStep(ctx, branch, [...groups, group]);
@@ -545,6 +614,7 @@ function runToken(ctx: Ctx, token: Token): void {
       }
       removeToken(ctx, token.id);
       join.arrived += 1;
+      if (join.partial?.fired) record(ctx, 'join.absorbed', { step: stepId, group, arrived: join.arrived });
       if (!ctx.legacy) return;
       if (join.arrived < join.expected) return;
       delete ctx.state.joins[group as string];
@@ -618,6 +688,14 @@ function runToken(ctx: Ctx, token: Token): void {
     default:
       assertUnreachable(step);
   }
+}
+
+/** A join's `complete` and `rest` for a split that started `started` branches; undefined for `all`. */
+function partialJoin(step: JoinStep, started: number): JoinState['partial'] {
+  const complete = step.complete ?? 'all';
+  if (complete === 'all') return undefined;
+  const need = complete === 'any' ? 1 : Math.min(complete, started);
+  return { need, rest: step.rest ?? 'withdraw' };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,6 +95,12 @@ export interface JoinState {
   split?: string;
   /** A multi-instance step's group: its items, how many must complete, how many have been started. */
   multi?: { items: unknown[]; need: number; started: number; sequential: boolean };
+  /**
+   * A partial join (`complete` any or N): the arrivals that fire it and what happens to the branches still
+   * running. `fired`: it has fired and absorbs the remaining arrivals until the group is empty (then resets);
+   * `blocked`: it could fire but waits for an earlier instance of the same region to reset.
+   */
+  partial?: { need: number; rest: 'withdraw' | 'absorb'; fired?: true; blocked?: true };
 }
 
 export type TimerKind = 'wait' | 'escalation' | 'case' | 'email' | 'overdue' | 'before-due' | 'boundary';

@@ -165,8 +165,17 @@ export interface ParallelStep {
   conditions?: Record<string, Condition>;
 }
 
+/**
+ * Where the branches of a parallel step meet. `complete` says how many arrivals fire it: `all` (default: every
+ * branch started has arrived or ended), `any` (the first), or a count N of the branches started (a partial
+ * join; capped at the branches started). `rest` says what happens then to the branches still running:
+ * `withdraw` (default: cancelled, their tasks leave the inbox) or `absorb` (they run on, their arrivals are
+ * swallowed, and the join resets once all have arrived; another instance of the region waits until then).
+ */
 export interface JoinStep {
   type: 'join';
+  complete?: 'all' | 'any' | number;
+  rest?: 'withdraw' | 'absorb';
   then: Transitions;
 }
 

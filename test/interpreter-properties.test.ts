@@ -80,11 +80,14 @@ function broken({ results }: Run): string | undefined {
   return undefined;
 }
 
-describe('interpreter properties over random definitions', () => {
+describe.each([
+  ['', false],
+  [' with partial joins', true],
+])('interpreter properties over random definitions%s', (_label, partial) => {
   it('never throws, fires each join once, one task per token, no idle case left open', () => {
     fc.assert(
       fc.property(tapes(), fc.array(fc.nat(), { maxLength: 40 }), fc.boolean(), (tape, picks, flag) => {
-        const def = buildDefinition(tape);
+        const def = buildDefinition(tape, false, partial);
         const result = run(def, picks, { flag });
         expect(broken(result)).toBeUndefined();
       }),
@@ -95,7 +98,7 @@ describe('interpreter properties over random definitions', () => {
   it('with random links added (not block structured) still only fails with a definition error', () => {
     fc.assert(
       fc.property(tapes(), fc.array(fc.nat(), { maxLength: 40 }), (tape, picks) => {
-        const def = buildDefinition(tape, true);
+        const def = buildDefinition(tape, true, partial);
         try {
           run(def, picks, {});
         } catch (e) {
@@ -109,7 +112,7 @@ describe('interpreter properties over random definitions', () => {
   it('validate accepts every generated definition the soundness check calls sound', () => {
     fc.assert(
       fc.property(tapes(), (tape) => {
-        const def = buildDefinition(tape);
+        const def = buildDefinition(tape, false, partial);
         const sound = checkSoundness(def).findings.every((f) => f.severity !== 'error');
         fc.pre(sound);
         const errors = validateDefinition(def, 'generated.json', {
@@ -125,7 +128,7 @@ describe('interpreter properties over random definitions', () => {
   it('what the soundness check calls sound never leaves work behind when a case ends', () => {
     fc.assert(
       fc.property(tapes(), fc.array(fc.nat(), { maxLength: 40 }), (tape, picks) => {
-        const def = buildDefinition(tape);
+        const def = buildDefinition(tape, false, partial);
         fc.pre(checkSoundness(def).findings.every((f) => f.severity !== 'error'));
         const { results } = run(def, picks, {});
         for (const { timeline } of results) {
@@ -133,6 +136,113 @@ describe('interpreter properties over random definitions', () => {
           if (ended) expect(ended.detail.withdrawnTokens).toBe(0);
         }
       }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+/**
+ * One parallel of M branches (each a task that arrives or drops out) meeting at a join of `complete` N and a
+ * random `rest`; after the join a task that loops back into the region or stops. The expected figures come
+ * from the tasks alone: which region entry each task belongs to, and how each was completed.
+ */
+function nOfM(m: number, complete: 'any' | number, rest: 'withdraw' | 'absorb'): CaseTypeDefinition {
+  const branches = Array.from({ length: m }, (_, i) => `b${i}`);
+  const steps: CaseTypeDefinition['steps'] = {
+    split: { type: 'parallel', branches, join: 'meet' },
+    meet: { type: 'join', complete, rest, then: { next: 'after' } },
+    after: {
+      type: 'human',
+      action: 'call',
+      title: 'After',
+      assign: { team: 'sales' },
+      outcomes: { again: { next: 'split' }, stop: { status: 'WON' } },
+    },
+  };
+  for (const b of branches)
+    steps[b] = {
+      type: 'human',
+      action: 'call',
+      title: b,
+      assign: { team: 'sales' },
+      outcomes: { ok: { next: 'meet' }, drop: {} },
+    };
+  return {
+    dslVersion: '1',
+    id: 'n-of-m',
+    version: '1',
+    name: 'N of M',
+    statuses: [
+      { code: 'OPEN', name: 'Open', category: 'open' },
+      { code: 'WON', name: 'Won', category: 'won' },
+    ],
+    initialStatus: 'OPEN',
+    start: 'split',
+    steps,
+  };
+}
+
+describe('N-of-M joins over random event sequences', () => {
+  it('the step after the join is created exactly once per region entry that fires, and withdrawn branches leave nothing live', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 5 }),
+        fc.nat(),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        (m, n, absorb, picks) => {
+          const complete = n % (m + 1) === 0 ? ('any' as const) : n % (m + 1);
+          const need = complete === 'any' ? 1 : complete;
+          const rest = absorb ? ('absorb' as const) : ('withdraw' as const);
+          const def = nOfM(m, complete, rest);
+          const { results, final } = run(def, picks, {});
+          // Each branch task's region entry (its token's innermost group while it was open), in order.
+          const entryOf = new Map<string, string>();
+          const entries: string[] = [];
+          for (const { state } of results)
+            for (const token of state.tokens) {
+              const group = token.groups[token.groups.length - 1];
+              if (token.taskId === undefined || group === undefined) continue;
+              entryOf.set(token.taskId, group);
+              if (!entries.includes(group)) entries.push(group);
+            }
+          const branchTasks = Object.values(final.tasks).filter((t) => t.step !== 'after');
+          expect(branchTasks.every((t) => entryOf.has(t.id))).toBe(true);
+          expect(branchTasks).toHaveLength(entries.length * m);
+          // By hand: an entry fires when N of its tasks arrived, or when all its tasks are over with at least
+          // one arrival; an absorbing entry waits while an earlier one that fired still has open tasks.
+          const fired: string[] = [];
+          for (const entry of entries) {
+            const mine = branchTasks.filter((t) => entryOf.get(t.id) === entry);
+            const arrived = mine.filter((t) => t.status === 'completed' && t.outcome === 'ok').length;
+            const over = mine.every((t) => t.status !== 'open');
+            const blocked = fired.some(
+              (older) =>
+                rest === 'absorb' &&
+                branchTasks.some((t) => entryOf.get(t.id) === older && t.status === 'open'),
+            );
+            if ((arrived >= need || (over && arrived > 0)) && !blocked) fired.push(entry);
+          }
+          const afterTasks = Object.values(final.tasks).filter((t) => t.step === 'after');
+          expect(afterTasks).toHaveLength(fired.length);
+          const joined = results.flatMap((r) => r.timeline).filter((e) => e.kind === 'parallel.joined');
+          expect(joined.map((e) => String(e.detail.group))).toEqual(fired);
+          // Withdrawn: no branch task of a fired entry is cancelled unless the join withdrew it, and with
+          // withdraw nothing of a fired entry is left live.
+          for (const entry of fired) {
+            const mine = branchTasks.filter((t) => entryOf.get(t.id) === entry);
+            if (rest === 'withdraw') {
+              expect(mine.filter((t) => t.status === 'open')).toEqual([]);
+              expect(final.tokens.filter((t) => t.groups.includes(entry))).toEqual([]);
+            } else {
+              expect(mine.filter((t) => t.status === 'cancelled')).toEqual([]);
+            }
+          }
+          const cancelled = branchTasks.filter((t) => t.status === 'cancelled');
+          if (rest === 'absorb') expect(cancelled).toEqual([]);
+          for (const t of cancelled) expect(fired).toContain(entryOf.get(t.id));
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -68,7 +68,7 @@ const keys = {
   waitStep: { type: true, until: true, message: true, then: true, boundary: true } satisfies Keys<WaitStep>,
   automaticStep: { type: true, do: true, then: true } satisfies Keys<AutomaticStep>,
   parallelStep: { type: true, branches: true, join: true, conditions: true } satisfies Keys<ParallelStep>,
-  joinStep: { type: true, then: true } satisfies Keys<JoinStep>,
+  joinStep: { type: true, complete: true, rest: true, then: true } satisfies Keys<JoinStep>,
   subcaseStep: {
     type: true,
     caseType: true,

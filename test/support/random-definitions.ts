@@ -23,8 +23,15 @@ class Tape {
   }
 }
 
-/** Builds a definition from a tape; `unstructured` adds random links that may break the block structure. */
-export function buildDefinition(values: number[], unstructured = false): CaseTypeDefinition {
+/**
+ * Builds a definition from a tape; `unstructured` adds random links that may break the block structure;
+ * `partialJoins` gives joins a random `complete` (all, any, N of the branches) and `rest`.
+ */
+export function buildDefinition(
+  values: number[],
+  unstructured = false,
+  partialJoins = false,
+): CaseTypeDefinition {
   const tape = new Tape(values);
   const steps: Record<string, Step> = {};
   let count = 0;
@@ -78,6 +85,12 @@ export function buildDefinition(values: number[], unstructured = false): CaseTyp
         steps[join] = { type: 'join', then: cont };
         const branches = Array.from({ length: 2 + tape.draw(2) }, () => block(depth + 1, { next: join }));
         steps[split] = { type: 'parallel', branches, join };
+        if (partialJoins) {
+          const kind = tape.draw(3);
+          const complete = kind === 0 ? 'all' : kind === 1 ? 'any' : 1 + tape.draw(branches.length);
+          const rest = tape.draw(2) === 0 ? 'withdraw' : 'absorb';
+          if (complete !== 'all') steps[join] = { type: 'join', complete, rest, then: cont };
+        }
         return split;
       }
       case 6: {
