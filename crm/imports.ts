@@ -1,5 +1,5 @@
 /**
- * Bulk import of case headers and lines (JSON or CSV), idempotent by external key per case type.
+ * Bulk import of case headers and lines (JSON, CSV or .xlsx), idempotent by external key per case type.
  *
  * A document is checked whole first (entities, owners, data and lines against the definition); with errors
  * nothing is written unless the caller accepts the valid rows. The valid cases become an import job whose rows
@@ -9,6 +9,7 @@
 import { canonicalJson } from '../lib/canonical-json';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
+import { csvDelimiter, decimalMarkOf, parseDecimal, type DecimalMark, type SheetCell } from './spreadsheet';
 import type { Db, Queryable } from '../db';
 import { definitionVersion, type StoredDefinition } from '../db/definitions';
 import { caseContentProperties } from '../cases/content-schema';
@@ -34,6 +35,8 @@ export interface SourcedCase {
   line: number;
   pointer: string;
   value: ImportCase;
+  /** Cells of the case's rows that could not be read (a number the decimal rule refuses): errors of the case. */
+  unreadable?: InputError[];
 }
 
 export type ImportError = InputError & { line: number; externalKey: string | null };
@@ -69,32 +72,87 @@ function propertyTypes(schema: unknown): Record<string, Scalar> {
   return out;
 }
 
-function typed(raw: string, type: Scalar | undefined): unknown {
+/** A cell's value typed by its property, or `{ bad }` when a number column holds text the rule cannot read. */
+function typed(
+  cell: SheetCell,
+  type: Scalar | undefined,
+  decimal: DecimalMark,
+): { value: unknown } | { bad: string } {
+  if (typeof cell === 'number') return { value: type === 'string' ? String(cell) : cell };
+  const raw = cell.trim();
   if (type === 'number' || type === 'integer') {
-    const n = Number(raw.replace(',', '.'));
-    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+    const n = parseDecimal(raw, decimal);
+    return n === null ? { bad: raw } : { value: n };
   }
-  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
-  return raw;
+  if (type === 'boolean') return { value: raw === 'true' ? true : raw === 'false' ? false : raw };
+  return { value: raw };
 }
 
 const HEADER_COLUMNS = ['externalKey', 'entityId', 'entityKind', 'entityCode', 'ownerId', 'title'] as const;
 
-/**
- * Cases of a CSV document: one row per line of a case, header columns repeated on each row; `data.<field>` and
- * `line.<field>` columns are typed by the definition's schemas. Rows with the same externalKey form one case.
- */
-export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase[] {
-  let records: string[][];
+/** How a sheet's text numbers are read: the decimal mark, and where the rule came from (for the job). */
+export interface SheetOptions {
+  decimal: DecimalMark;
+}
+
+/** Reads the rows of a CSV document (comma or semicolon separated); 400 with the line when it cannot. */
+export function csvRecords(text: string): string[][] {
   try {
-    records = parse(text, { bom: true, relax_column_count: false, skip_empty_lines: true }) as string[][];
+    return parse(text, {
+      bom: true,
+      delimiter: csvDelimiter(text),
+      relax_column_count: false,
+      skip_empty_lines: true,
+    }) as string[][];
   } catch (err) {
     const e = err as { lines?: number; message: string };
     throw new InvalidInputError(`The CSV cannot be read: ${e.message}`, [
       { pointer: `/body/rows/${e.lines ?? 1}`, message: e.message },
     ]);
   }
-  const header = (records[0] ?? []).map((h) => h.trim());
+}
+
+/**
+ * The decimal mark of an import when the caller names none: `,` for a semicolon-separated CSV (what a
+ * spreadsheet program writes where the comma is the decimal mark), else the user's locale's (docs/crm.md).
+ */
+export function defaultDecimal(
+  format: 'csv' | 'xlsx',
+  text: string | null,
+  locale: string | null,
+): DecimalMark {
+  if (format === 'csv' && text !== null && csvDelimiter(text) === ';') return ',';
+  return decimalMarkOf(locale);
+}
+
+/** The locale whose decimal mark a user's imports follow: the web app's language, else the email one. */
+export async function userLocale(db: Queryable, userId: string): Promise<string | null> {
+  const [row] = await db.query<{ locale: string | null }>(
+    'SELECT coalesce(ui_locale, locale) AS locale FROM users WHERE id = $1',
+    [userId],
+  );
+  return row?.locale ?? null;
+}
+
+/** Cases of a CSV document; see `casesFromSheet`. */
+export function casesFromCsv(text: string, def: CaseTypeDefinition, options: SheetOptions): SourcedCase[] {
+  return casesFromSheet(csvRecords(text), def, options);
+}
+
+/**
+ * Cases of a sheet (CSV rows or .xlsx cells): one row per line of a case, header columns repeated on each row;
+ * `data.<field>` and `line.<field>` columns are typed by the definition's schemas, numbers written as text read
+ * with `options.decimal` (a cell it cannot read is an error of the case at `/body/rows/{line}/{column}`).
+ * Rows with the same externalKey form one case; empty rows are skipped.
+ */
+export function casesFromSheet(
+  records: SheetCell[][],
+  def: CaseTypeDefinition,
+  options: SheetOptions,
+): SourcedCase[] {
+  const text = (cell: SheetCell | undefined) => (cell === undefined ? '' : String(cell).trim());
+  const header = (records[0] ?? []).map((h) => text(h));
+  while (header.length > 0 && header[header.length - 1] === '') header.pop();
   const unknown = header
     .map((h, i) => ({ h, i }))
     .filter(
@@ -122,9 +180,27 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
   const out: SourcedCase[] = [];
   records.slice(1).forEach((record, i) => {
     const line = i + 2;
+    if (record.every((cell) => text(cell) === '')) return;
     const get = (col: string) => {
       const at = header.indexOf(col);
-      return at < 0 ? '' : (record[at] ?? '').trim();
+      return at < 0 ? '' : text(record[at]);
+    };
+    // The typed values of the `prefix.` columns of this row; a number the rule cannot read goes to `bad`.
+    const bad: InputError[] = [];
+    const columns = (prefix: 'data.' | 'line.', types: Record<string, Scalar>) => {
+      const values: Record<string, unknown> = {};
+      header.forEach((h, at) => {
+        const cell = record[at] ?? '';
+        if (!h.startsWith(prefix) || text(cell) === '') return;
+        const t = typed(cell, types[h.slice(5)], options.decimal);
+        if ('value' in t) values[h.slice(5)] = t.value;
+        else
+          bad.push({
+            pointer: `/body/rows/${line}/${at + 1}`,
+            message: `${h}: "${t.bad}" is not a number written with "${options.decimal}" as the decimal mark`,
+          });
+      });
+      return values;
     };
     const key = get('externalKey');
     let sourced = byKey.get(key);
@@ -134,22 +210,15 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
         const v = get(col);
         if (v !== '') (value as unknown as Record<string, string>)[col] = v;
       }
-      const data: Record<string, unknown> = {};
-      header.forEach((h, at) => {
-        const v = (record[at] ?? '').trim();
-        if (h.startsWith('data.') && v !== '') data[h.slice(5)] = typed(v, dataTypes[h.slice(5)]);
-      });
+      const data = columns('data.', dataTypes);
       if (Object.keys(data).length > 0) value.data = data;
       sourced = { line, pointer: `/body/rows/${line}`, value };
       if (key !== '') byKey.set(key, sourced);
       out.push(sourced);
     }
-    const item: Record<string, unknown> = {};
-    header.forEach((h, at) => {
-      const v = (record[at] ?? '').trim();
-      if (h.startsWith('line.') && v !== '') item[h.slice(5)] = typed(v, lineTypes[h.slice(5)]);
-    });
+    const item = columns('line.', lineTypes);
     if (Object.keys(item).length > 0) (sourced.value.lines ??= []).push(item);
+    if (bad.length > 0) (sourced.unreadable ??= []).push(...bad);
   });
   return out;
 }
@@ -209,6 +278,10 @@ export async function prepareCases(
   const valid: PreparedCase[] = [];
   for (const c of cases) {
     const before = errors.length;
+    if (c.unreadable) {
+      for (const e of c.unreadable) err(c, e.pointer, e.message);
+      continue;
+    }
     if (!shape(c.value)) {
       for (const e of fieldErrors(shape.errors, c.pointer)) err(c, e.pointer, e.message);
       continue;
@@ -277,6 +350,8 @@ export interface ImportJobView {
   format: string;
   filename: string | null;
   caseType: string;
+  /** The decimal mark text numbers of the sheet were read with; null for JSON. */
+  decimal: DecimalMark | null;
   status: string;
   result: 'imported' | 'unchanged' | 'partial' | null;
   total: number;
@@ -304,6 +379,7 @@ export function importView(r: Record<string, unknown>): ImportJobView {
     format: r.format as string,
     filename: (r.filename as string | null) ?? null,
     caseType: r.case_type as string,
+    decimal: (r.decimal_mark as DecimalMark | null) ?? null,
     status: r.status as string,
     result: !done ? null : failed > 0 ? 'partial' : created > 0 ? 'imported' : 'unchanged',
     total,
@@ -324,19 +400,22 @@ export async function createImportJob(
   db: Db,
   job: {
     id: string;
-    format: 'json' | 'csv';
+    format: 'json' | 'csv' | 'xlsx';
     filename: string | null;
     caseType: string;
     definitionVersion: number;
     createdBy: string;
+    /** The decimal mark text numbers were read with (sheets only). */
+    decimal?: DecimalMark;
   },
   valid: PreparedCase[],
   rejected: ImportError[],
 ): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO imports (id, kind, format, filename, status, total, errors, created_by, case_type, definition_version)
-       VALUES ($1, 'cases', $2, $3, 'running', $4, $5, $6, $7, $8)`,
+      `INSERT INTO imports (id, kind, format, filename, status, total, errors, created_by, case_type,
+         definition_version, decimal_mark)
+       VALUES ($1, 'cases', $2, $3, 'running', $4, $5, $6, $7, $8, $9)`,
       [
         job.id,
         job.format,
@@ -346,6 +425,7 @@ export async function createImportJob(
         job.createdBy,
         job.caseType,
         job.definitionVersion,
+        job.decimal ?? null,
       ],
     );
     const chunk = 1000;

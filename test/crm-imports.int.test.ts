@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import { CaseGateway } from '../api/gateway';
 import { projectCase } from '../activities/projection';
 import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
@@ -18,6 +19,18 @@ afterAll(async () => {
 });
 
 const key = (n: string | number) => `${env.prefix}-SO-${n}`;
+
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** The cases an import job created or touched, by external key, as the API shows them. */
+async function importedCases(jobId: string): Promise<Record<string, Record<string, unknown>>> {
+  const rows = await env.http(env.users.sam, 'GET', `/api/imports/${jobId}/rows`);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const row of rows.body.items) {
+    out[row.externalKey] = (await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).body;
+  }
+  return out;
+}
 
 function document(filename: string) {
   return {
@@ -224,5 +237,125 @@ describe('case import', () => {
     expect(await resumeStaleImports(env.db, startCase, 5 * 60_000)).not.toContain(id);
     const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
     expect(live.body.status).toBe('running');
+  });
+
+  it('reads decimals written the Spanish way: "," from a semicolon file, "." when asked, each rule strict', async () => {
+    // A semicolon-separated file (as a Spanish spreadsheet saves it) defaults to "," as the decimal mark.
+    const spanish = [
+      'externalKey;data.subject;data.amount;line.product;line.quantity;line.amount',
+      `${key('D1')};Spanish;1.234,5;A;1.000;1234,50`,
+      `${key('D2')};Ambiguous;1.234;B;2;0,5`,
+    ].join('\r\n');
+    const res = await upload(env, env.users.sam, `/api/imports?caseType=${T}&wait=true`, spanish, 'text/csv');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ created: 2, failed: 0 });
+    const cases = await importedCases(res.body.id);
+    // 1.234,5 = one thousand two hundred thirty-four and a half; 1.000 = one thousand; 1234,50 = 1234.5.
+    expect(cases[key('D1')]).toMatchObject({
+      data: { amount: 1234.5 },
+      lines: [{ product: 'A', quantity: 1000, amount: 1234.5 }],
+    });
+    // With "," as the decimal mark, "1.234" groups thousands: 1234, never 1.234.
+    expect(cases[key('D2')]).toMatchObject({
+      data: { amount: 1234 },
+      lines: [{ product: 'B', quantity: 2, amount: 0.5 }],
+    });
+
+    // The same ambiguous text read the English way (decimal=.) is one point two three four.
+    const english = [
+      'externalKey,data.subject,data.amount,line.product,line.quantity',
+      `${key('E1')},English,"1,234.5",A,1.234`,
+    ].join('\r\n');
+    const en = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&wait=true&decimal=.`,
+      english,
+      'text/csv',
+    );
+    expect(en.status).toBe(200);
+    expect((await importedCases(en.body.id))[key('E1')]).toMatchObject({
+      data: { amount: 1234.5 },
+      lines: [{ product: 'A', quantity: 1.234 }],
+    });
+  });
+
+  it('refuses a number the chosen decimal rule cannot read, with its row and column, and an unknown rule', async () => {
+    const csv = [
+      'externalKey;data.subject;data.amount;line.product;line.quantity',
+      `${key('X1')};Fine;10,5;A;1`,
+      `${key('X2')};English in a Spanish file;1,234.5;A;1`,
+      `${key('X2')};;;B;12abc`,
+    ].join('\n');
+    const res = await upload(env, env.users.sam, `/api/imports?caseType=${T}&decimal=,`, csv, 'text/csv');
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        line: 3,
+        externalKey: key('X2'),
+        pointer: '/body/rows/3/3',
+        message: 'data.amount: "1,234.5" is not a number written with "," as the decimal mark',
+      },
+      {
+        line: 3,
+        externalKey: key('X2'),
+        pointer: '/body/rows/4/5',
+        message: 'line.quantity: "12abc" is not a number written with "," as the decimal mark',
+      },
+    ]);
+    expect(await count(env, 'imported_cases WHERE external_key = $1', [key('X1')])).toBe(0);
+
+    const english = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&decimal=.`,
+      ['externalKey,data.subject,data.amount', `${key('X3')},Spanish in an English file,"1.234,5"`].join(
+        '\n',
+      ),
+      'text/csv',
+    );
+    expect(english.status).toBe(400);
+    expect(english.body.errors).toEqual([
+      expect.objectContaining({
+        pointer: '/body/rows/2/3',
+        message: 'data.amount: "1.234,5" is not a number written with "." as the decimal mark',
+      }),
+    ]);
+
+    const unknownRule = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&decimal=x`,
+      csv,
+      'text/csv',
+    );
+    expect(unknownRule.status).toBe(400);
+    expect(unknownRule.body.errors).toEqual([expect.objectContaining({ pointer: '/query/decimal' })]);
+  });
+
+  it('imports an .xlsx sheet: number cells as they are, text cells by the decimal rule', async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet('Cases').addRows([
+      ['externalKey', 'data.subject', 'data.amount', 'line.product', 'line.quantity', 'line.amount'],
+      [key('S1'), 'Sheet', 1234.5, 'A', 3, '1.234,5'],
+      [key('S1'), '', '', 'B', '0,25', 7],
+    ]);
+    const file = Buffer.from(await wb.xlsx.writeBuffer());
+    const res = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&wait=true&decimal=,`,
+      file,
+      XLSX,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ format: 'xlsx', created: 1 });
+    expect((await importedCases(res.body.id))[key('S1')]).toMatchObject({
+      data: { amount: 1234.5 },
+      lines: [
+        { product: 'A', quantity: 3, amount: 1234.5 },
+        { product: 'B', quantity: 0.25, amount: 7 },
+      ],
+    });
   });
 });

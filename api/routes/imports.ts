@@ -4,6 +4,9 @@ import { definitionVersion, latestDefinition } from '../../db/definitions';
 import {
   casesFromCsv,
   casesFromJson,
+  casesFromSheet,
+  defaultDecimal,
+  userLocale,
   createImportJob,
   importView,
   MAX_IMPORT_CASES,
@@ -11,6 +14,7 @@ import {
   runImportJob,
   type ImportCase,
 } from '../../crm/imports';
+import { readXlsxCells, type DecimalMark } from '../../crm/spreadsheet';
 import { logger } from '../../lib/logger';
 import { permit } from '../../crm/permissions';
 import { callerOf } from '../auth';
@@ -53,8 +57,19 @@ const importQuery = {
       description: 'Import the valid cases even when others have errors (these are reported in the job)',
     },
     wait: { ...booleanFlag, description: 'Answer 200 once the job has finished instead of 202 at once' },
+    decimal: {
+      type: 'string',
+      enum: [',', '.'],
+      description:
+        'Decimal mark of numbers written as text in a CSV or .xlsx sheet: `,` reads 1.234,5 and 1234,5 as 1234.5 and ' +
+        '1.234 as 1234; `.` reads 1,234.5 as 1234.5 and 1.234 as 1.234. A number cell the mark cannot read is an ' +
+        "error of its row. Default: `,` for a semicolon-separated CSV, else the mark of the user's locale " +
+        '(`,` for es, ca, fr, de, it, pt, ...; `.` for en). Ignored for JSON',
+    },
   },
 };
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** The query parameters `GET /imports/:id/rows` reads. */
 const rowsQuery = {
@@ -97,9 +112,13 @@ const importJobSchema = {
   properties: {
     id: { type: 'string' },
     kind: { type: 'string', description: 'cases (the only kind so far)' },
-    format: { enum: ['json', 'csv'] },
+    format: { enum: ['json', 'csv', 'xlsx'] },
     filename: { type: ['string', 'null'] },
     caseType: { type: 'string' },
+    decimal: {
+      enum: [',', '.', null],
+      description: "Decimal mark the sheet's text numbers were read with; null for JSON",
+    },
     status: { enum: ['running', 'completed', 'failed'] },
     result: {
       enum: ['imported', 'unchanged', 'partial', null],
@@ -131,13 +150,15 @@ export const importOperations: OperationSpec[] = [
     operationId: 'importCases',
     tag: 'CRM: Imports',
     summary:
-      'Imports case headers and lines from JSON or CSV and starts the cases as a job (supervisors and administrators)',
+      'Imports case headers and lines from JSON, CSV or .xlsx and starts the cases as a job (supervisors and administrators)',
     description:
       'JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and ' +
       'optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, ' +
       'up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey ' +
       'and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one ' +
-      'row per line of a case, rows with the same externalKey form one case. ' +
+      'row per line of a case, rows with the same externalKey form one case (comma or semicolon separated). .xlsx ' +
+      `(${XLSX_TYPE}, up to 20 MB): the first sheet, with the same columns. Numbers written as text are read with ` +
+      'the `decimal` mark; a cell it cannot read is an error at `/body/rows/{line}/{column}`. ' +
       `At most ${MAX_IMPORT_CASES} cases. The whole document is checked first: with errors nothing is written (400 ` +
       'listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per ' +
       'case type: a key already imported with the same content counts as unchanged, with other content as failed ' +
@@ -153,7 +174,7 @@ export const importOperations: OperationSpec[] = [
         description: `Body larger than the limit, or more than ${MAX_IMPORT_CASES} cases (too-many-rows)`,
         schema: problemSchema,
       },
-      '415': { description: 'The body is neither JSON nor CSV', schema: problemSchema },
+      '415': { description: 'The body is neither JSON, CSV nor .xlsx', schema: problemSchema },
     },
     problems: ['too-many-rows', 'unsupported-media-type'],
   },
@@ -247,21 +268,27 @@ export function importRoutes(ctx: ApiContext): Router {
   router.post(
     '/imports',
     express.text({ type: ['text/csv', 'application/csv'], limit: '50mb' }),
+    express.raw({ type: [XLSX_TYPE], limit: '20mb' }),
     async (req, res) => {
       const caller = callerOf(req);
       permit(caller, 'import', 'write');
       const acceptValid = flag(req, 'acceptValid');
       const wait = flag(req, 'wait');
-      let format: 'json' | 'csv';
+      const decimalParam = queryString(req, 'decimal', 1);
+      if (decimalParam !== undefined && decimalParam !== ',' && decimalParam !== '.')
+        throw ProblemError.badRequest('Unknown decimal mark', [
+          { pointer: '/query/decimal', message: 'must be "," or "."' },
+        ]);
+      let format: 'json' | 'csv' | 'xlsx';
       let caseType: string;
       let filename: string | null = null;
       let body: unknown;
-      if (typeof req.body === 'string') {
-        format = 'csv';
+      if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) {
+        format = Buffer.isBuffer(req.body) ? 'xlsx' : 'csv';
         const fromQuery = queryString(req, 'caseType', 100);
         if (!fromQuery)
           throw ProblemError.badRequest('Name the case type of a CSV import', [
-            { pointer: '/query/caseType', message: 'is required for CSV' },
+            { pointer: '/query/caseType', message: 'is required for CSV and .xlsx' },
           ]);
         caseType = fromQuery;
         filename = req.get('x-filename')?.slice(0, 200) ?? null;
@@ -279,21 +306,36 @@ export function importRoutes(ctx: ApiContext): Router {
           415,
           'unsupported-media-type',
           'Unsupported media type',
-          'Send application/json or text/csv',
+          `Send application/json, text/csv or ${XLSX_TYPE}`,
         );
       }
       const stored = await latestDefinition(ctx.db, caseType);
       if (!stored)
         throw ProblemError.badRequest(`Unknown case type "${caseType}"`, [
           {
-            pointer: format === 'csv' ? '/query/caseType' : '/body/caseType',
+            pointer: format === 'json' ? '/body/caseType' : '/query/caseType',
             message: 'is not a published case type',
           },
         ]);
-      const cases =
-        format === 'csv'
-          ? casesFromCsv(textBody(req, ['text/csv']), stored.definition)
-          : casesFromJson(body as { cases: ImportCase[] });
+      let decimal: DecimalMark | undefined;
+      let cases;
+      if (format === 'json') cases = casesFromJson(body as { cases: ImportCase[] });
+      else {
+        const text = format === 'csv' ? textBody(req, ['text/csv']) : null;
+        decimal =
+          (decimalParam as DecimalMark | undefined) ??
+          defaultDecimal(format, text, await userLocale(ctx.db, caller.userId));
+        cases =
+          text !== null
+            ? casesFromCsv(text, stored.definition, { decimal })
+            : casesFromSheet(
+                await readXlsxCells(req.body as Buffer, MAX_IMPORT_CASES * 10),
+                stored.definition,
+                {
+                  decimal,
+                },
+              );
+      }
       if (cases.length === 0)
         throw ProblemError.badRequest('The document has no cases', [
           { pointer: '/body', message: 'has no rows' },
@@ -315,7 +357,15 @@ export function importRoutes(ctx: ApiContext): Router {
       const id = `imp-${randomUUID()}`;
       await createImportJob(
         ctx.db,
-        { id, format, filename, caseType, definitionVersion: stored.version, createdBy: caller.userId },
+        {
+          id,
+          format,
+          filename,
+          caseType,
+          definitionVersion: stored.version,
+          createdBy: caller.userId,
+          ...(decimal ? { decimal } : {}),
+        },
         valid,
         errors,
       );

@@ -1720,8 +1720,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Imports case headers and lines from JSON or CSV and starts the cases as a job (supervisors and administrators)
-         * @description JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one row per line of a case, rows with the same externalKey form one case. At most 50000 cases. The whole document is checked first: with errors nothing is written (400 listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per case type: a key already imported with the same content counts as unchanged, with other content as failed (never overwritten). The cases start in the background: 202 with the job (its progress at `Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.
+         * Imports case headers and lines from JSON, CSV or .xlsx and starts the cases as a job (supervisors and administrators)
+         * @description JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one row per line of a case, rows with the same externalKey form one case (comma or semicolon separated). .xlsx (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, up to 20 MB): the first sheet, with the same columns. Numbers written as text are read with the `decimal` mark; a cell it cannot read is an error at `/body/rows/{line}/{column}`. At most 50000 cases. The whole document is checked first: with errors nothing is written (400 listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per case type: a key already imported with the same content counts as unchanged, with other content as failed (never overwritten). The cases start in the background: 202 with the job (its progress at `Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.
          */
         post: operations["importCases"];
         delete?: never;
@@ -19412,6 +19412,8 @@ export interface operations {
                 acceptValid?: "true" | "false" | "1" | "0";
                 /** @description Answer 200 once the job has finished instead of 202 at once */
                 wait?: "true" | "false" | "1" | "0";
+                /** @description Decimal mark of numbers written as text in a CSV or .xlsx sheet: `,` reads 1.234,5 and 1234,5 as 1234.5 and 1.234 as 1234; `.` reads 1,234.5 as 1234.5 and 1.234 as 1.234. A number cell the mark cannot read is an error of its row. Default: `,` for a semicolon-separated CSV, else the mark of the user's locale (`,` for es, ca, fr, de, it, pt, ...; `.` for en). Ignored for JSON */
+                decimal?: "," | ".";
             };
             header?: never;
             path?: never;
@@ -19438,9 +19440,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -19484,9 +19491,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -19623,7 +19635,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The body is neither JSON nor CSV */
+            /** @description The body is neither JSON, CSV nor .xlsx */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -19674,9 +19686,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -19956,9 +19973,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
