@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
+import { importEngine } from './routes/imports';
 import {
   DEFAULT_AUTH,
   DEFAULT_SECURITY,
@@ -101,9 +102,9 @@ const IMPORT_RECOVERY_EVERY_MS = 60_000;
 
 /** Runs `resumeStaleImports` now and every minute until the pool closes. */
 function recoverImports(ctx: ApiContext): void {
-  const startCase = ctx.gateway.start.bind(ctx.gateway);
+  const engine = importEngine(ctx.gateway);
   const sweep = () => {
-    resumeStaleImports(ctx.db, startCase).catch((err: unknown) =>
+    resumeStaleImports(ctx.db, engine).catch((err: unknown) =>
       logger.warn({ err }, 'could not look for import jobs to resume'),
     );
   };

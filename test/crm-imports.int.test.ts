@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { CaseGateway } from '../api/gateway';
+import { importEngine } from '../api/routes/imports';
 import { projectCase } from '../activities/projection';
 import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
 import { latestDefinition } from '../db/definitions';
@@ -134,12 +135,15 @@ describe('case import', () => {
     expect(accepted.body.errors).toHaveLength(4);
   });
 
-  it('does not overwrite a case imported before with other content, and reports it', async () => {
+  it('updates a case imported before with other content, and reports what changed', async () => {
     const doc = document('changed.json');
     doc.cases = [{ ...doc.cases[1], data: { subject: 'Forks', amount: 999 } } as (typeof doc.cases)[number]];
     const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', doc);
-    expect(res.body).toMatchObject({ result: 'partial', failed: 1, created: 0 });
-    expect(res.body.errors[0].message).toMatch(/already imported as case .* with other content/);
+    expect(res.body).toMatchObject({ result: 'imported', updated: 1, failed: 0, created: 0 });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}/rows`);
+    expect(rows.body.items).toEqual([
+      expect.objectContaining({ line: 1, state: 'updated', changes: ['data.amount'], error: null }),
+    ]);
   });
 
   it('imports CSV with one row per line, grouping rows by external key', async () => {
@@ -214,10 +218,10 @@ describe('case import', () => {
     const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (projection) =>
       projectCase(env.db, projection),
     );
-    const startCase = gateway.start.bind(gateway);
+    const engine = importEngine(gateway);
     const [taken, again] = await Promise.all([
-      resumeStaleImports(env.db, startCase, 5 * 60_000),
-      resumeStaleImports(env.db, startCase, 5 * 60_000),
+      resumeStaleImports(env.db, engine, 5 * 60_000),
+      resumeStaleImports(env.db, engine, 5 * 60_000),
     ]);
     expect([...taken, ...again].filter((j) => j.startsWith(id))).toEqual([id]);
 
@@ -234,7 +238,7 @@ describe('case import', () => {
     for (const row of rows.body.items) {
       expect((await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).status).toBe(200);
     }
-    expect(await resumeStaleImports(env.db, startCase, 5 * 60_000)).not.toContain(id);
+    expect(await resumeStaleImports(env.db, engine, 5 * 60_000)).not.toContain(id);
     const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
     expect(live.body.status).toBe('running');
   });
@@ -357,5 +361,121 @@ describe('case import', () => {
         { product: 'B', quantity: 0.25, amount: 7 },
       ],
     });
+  });
+
+  it('a re-import changes what differs through the case workflow, says so per row, and twice changes nothing', async () => {
+    const first = {
+      caseType: T,
+      filename: 'update-1.json',
+      cases: [
+        {
+          externalKey: key('U1'),
+          data: { subject: 'Pallets', amount: 100, probability: 10 },
+          lines: [{ product: 'P', quantity: 1, amount: 100 }],
+        },
+        { externalKey: key('U2'), data: { subject: 'Crates', amount: 50 } },
+      ],
+    };
+    const created = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', first);
+    expect(created.body).toMatchObject({ created: 2, updated: 0, failed: 0 });
+    const second = {
+      caseType: T,
+      filename: 'update-2.json',
+      cases: [
+        {
+          externalKey: key('U1'),
+          status: 'POSTPONED',
+          data: { subject: 'Pallets', amount: 150, probability: 10 },
+          lines: [{ product: 'P', quantity: 2, amount: 150 }],
+        },
+        { externalKey: key('U2'), data: { subject: 'Crates', amount: 50 } },
+      ],
+    };
+    const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', second);
+    expect(res.body).toMatchObject({ result: 'imported', created: 0, updated: 1, unchanged: 1, failed: 0 });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}/rows`);
+    expect(rows.body.items).toEqual([
+      expect.objectContaining({ line: 1, state: 'updated', changes: ['data.amount', 'lines', 'status'] }),
+      expect.objectContaining({ line: 2, state: 'unchanged', changes: null }),
+    ]);
+    const u1 = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(u1).toMatchObject({
+      status: 'POSTPONED',
+      data: { subject: 'Pallets', amount: 150, probability: 10 },
+      lines: [{ product: 'P', quantity: 2, amount: 150 }],
+    });
+    // The changes went through the workflow: its timeline has them, by the importer.
+    const kinds = u1.timeline.map((e: { kind: string }) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['case.updated', 'status.changed']));
+    const update = u1.timeline.find((e: { kind: string }) => e.kind === 'case.updated');
+    expect(update).toMatchObject({
+      actor: env.users.sam.id,
+      detail: { before: { amount: 100 }, after: { amount: 150 } },
+    });
+    const state = await env.client.workflow.getHandle(rows.body.items[0].caseId).query('state');
+    expect(state).toMatchObject({ status: 'POSTPONED', data: { amount: 150 } });
+
+    const again = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', second);
+    expect(again.body).toMatchObject({
+      result: 'unchanged',
+      created: 0,
+      updated: 0,
+      unchanged: 2,
+      failed: 0,
+    });
+    const after = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(after.version).toBe(u1.version);
+    expect(after.timeline).toHaveLength(u1.timeline.length);
+  });
+
+  it('a row sets the status of a new case; an unknown one, or one not set by hand, is an error with its pointer', async () => {
+    const unknown = await env.http(env.users.sam, 'POST', '/api/imports', {
+      caseType: T,
+      cases: [{ externalKey: key('V1'), status: 'NOPE', data: { subject: 'x' } }],
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([
+      expect.objectContaining({
+        line: 1,
+        pointer: '/body/cases/0/status',
+        message: expect.stringMatching(/^"NOPE" is not a status of .*IDENTIFYING, PRESENTING/),
+      }),
+    ]);
+    const csv = ['externalKey,status,data.subject,data.amount', `${key('V2')},WON,Won deal,500`].join('\n');
+    const bySupervisor = await upload(env, env.users.sam, `/api/imports?caseType=${T}`, csv, 'text/csv');
+    expect(bySupervisor.status).toBe(400);
+    expect(bySupervisor.body.errors).toEqual([
+      expect.objectContaining({
+        line: 2,
+        pointer: '/body/rows/2/status',
+        message: expect.stringMatching(/administrator/),
+      }),
+    ]);
+
+    const byAdmin = await upload(
+      env,
+      env.users.admin,
+      `/api/imports?caseType=${T}&wait=true`,
+      csv,
+      'text/csv',
+    );
+    expect(byAdmin.body).toMatchObject({ created: 1, failed: 0 });
+    const rows = await env.http(env.users.admin, 'GET', `/api/imports/${byAdmin.body.id}/rows`);
+    const won = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(won).toMatchObject({ status: 'WON', statusCategory: 'won', data: { amount: 500 } });
+
+    // A closed case is not changed behind its workflow's back: the engine refuses, the row says so.
+    const changed = csv.replace(',500', ',600');
+    const late = await upload(
+      env,
+      env.users.admin,
+      `/api/imports?caseType=${T}&wait=true`,
+      changed,
+      'text/csv',
+    );
+    expect(late.body).toMatchObject({ result: 'partial', failed: 1, updated: 0 });
+    expect(late.body.errors[0].message).toMatch(/was not updated: .*(ended|no longer running)/);
+    const still = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(still.data.amount).toBe(500);
   });
 });

@@ -1721,7 +1721,7 @@ export interface paths {
         put?: never;
         /**
          * Imports case headers and lines from JSON, CSV or .xlsx and starts the cases as a job (supervisors and administrators)
-         * @description JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one row per line of a case, rows with the same externalKey form one case (comma or semicolon separated). .xlsx (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, up to 20 MB): the first sheet, with the same columns. Numbers written as text are read with the `decimal` mark; a cell it cannot read is an error at `/body/rows/{line}/{column}`. At most 50000 cases. The whole document is checked first: with errors nothing is written (400 listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per case type: a key already imported with the same content counts as unchanged, with other content as failed (never overwritten). The cases start in the background: 202 with the job (its progress at `Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.
+         * @description JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and optionally entityId or entityKind+entityCode, ownerId, title, status (a status code of the case type), data and lines. CSV (`Content-Type: text/csv` or application/csv, up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one row per line of a case, rows with the same externalKey form one case (comma or semicolon separated). .xlsx (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, up to 20 MB): the first sheet, with the same columns. Numbers written as text are read with the `decimal` mark; a cell it cannot read is an error at `/body/rows/{line}/{column}`. At most 50000 cases. The whole document is checked first: with errors nothing is written (400 listing each error with its line and externalKey) unless `acceptValid=true`. By external key per case type: a new key starts its case (then sets its status when the row names one); a key already imported is compared with its case as it is now, and the data fields, lines and status that differ are changed through the case workflow, as PATCH /api/cases/{id} and POST /api/cases/{id}/status would, by the importer (the row is `updated` with its `changes`); nothing differing is `unchanged`, so the same document twice changes nothing. A status not set by hand (`manual` in the definition) needs an administrator. Entity, owner and title are set only when a case is created: a row naming others for a known key fails. The cases start in the background: 202 with the job (its progress at `Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.
          */
         post: operations["importCases"];
         delete?: never;
@@ -19459,7 +19459,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
@@ -19510,7 +19512,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
@@ -19705,7 +19709,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
@@ -19809,7 +19815,7 @@ export interface operations {
     listImportRows: {
         parameters: {
             query?: {
-                /** @description Only rows in this state: pending, created, unchanged or failed (the error report) */
+                /** @description Only rows in this state: pending, created, updated, unchanged or failed (the error report) */
                 state?: string;
                 /** @description At most this many rows (default 1000, max 10000) */
                 limit?: string;
@@ -19834,8 +19840,10 @@ export interface operations {
                             line: number;
                             externalKey: string;
                             /** @enum {unknown} */
-                            state: "pending" | "created" | "unchanged" | "failed";
+                            state: "pending" | "created" | "updated" | "unchanged" | "failed";
                             caseId: string | null;
+                            /** @description For an updated row, what it changed: `data.<field>`, `lines`, `status` */
+                            changes: string[] | null;
                             error: string | null;
                         }[];
                     };
@@ -19992,7 +20000,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
