@@ -1289,7 +1289,7 @@ export interface paths {
         put?: never;
         /**
          * Merges another entity (`from`) into this one, for whoever may edit both (docs/permissions.md)
-         * @description In one transaction: this entity keeps its fields and takes the other's where its own are empty (`filled` says which); the other's contacts (a contact with an address this entity already has is dropped, `droppedContacts`), cases, activities, campaign targets and received emails move here; an audit row keeps the other entity as it was; the other entity is deleted. 409 merge-same-entity for an entity with itself, merge-conflict when both are targets of one campaign.
+         * @description In one transaction: this entity keeps its fields and takes the other's where its own are empty (`filled` says which); the other's contacts (a contact with an address this entity already has is dropped, `droppedContacts`), cases, activities, campaign targets and received emails move here; an audit row keeps the other entity as it was; the other entity is deleted. After the commit, each running case that moved is told through its workflow (an Update) that it belongs to this entity, so the workflow's own state (conditions, service calls, sub-cases) uses it; one that cannot be told now stays queued and is retried (`workflows`). 409 merge-same-entity for an entity with itself, merge-conflict when both are targets of one campaign.
          */
         post: operations["mergeEntity"];
         delete?: never;
@@ -15345,6 +15345,14 @@ export interface operations {
                         }[];
                         /** @description The audit row of the merge */
                         auditId: string;
+                        /** @description Cases that moved and had not ended: their workflows are told they now belong to this entity */
+                        runningCases: string[];
+                        /** @description What telling those workflows gave: relinked (the workflow carries this entity, its timeline says entity.merged), ended (it had finished), pending (the Update failed; retried in the background, never lost) */
+                        workflows: {
+                            relinked: number;
+                            ended: number;
+                            pending: number;
+                        };
                     };
                 };
             };
