@@ -141,7 +141,8 @@ export type SheetCell = string | number;
 /**
  * The cells of the first worksheet of an .xlsx file, row by row (the header is row 1; empty rows are kept as
  * empty so line numbers match the sheet). Number cells stay numbers (no decimal mark to read); formula cells
- * give their result; every other cell gives its text.
+ * give their result; a date cell gives `YYYY-MM-DD` (its ISO instant when it has a time), a boolean `true` or
+ * `false`; every other cell gives its text.
  */
 export async function readXlsxCells(content: Buffer, maxRows: number): Promise<SheetCell[][]> {
   const workbook = new ExcelJS.Workbook();
@@ -166,14 +167,29 @@ export async function readXlsxCells(content: Buffer, maxRows: number): Promise<S
     const cells: SheetCell[] = [];
     for (let col = 1; col <= Math.max(width, row.cellCount); col++) {
       const cell = row.getCell(col);
-      const value = cell.value;
-      const result =
-        value !== null && typeof value === 'object' && 'result' in value ? value.result : undefined;
-      cells.push(typeof value === 'number' ? value : typeof result === 'number' ? result : cell.text);
+      const value =
+        cell.value !== null && typeof cell.value === 'object' && 'result' in cell.value
+          ? cell.value.result
+          : cell.value;
+      cells.push(
+        typeof value === 'number'
+          ? value
+          : typeof value === 'boolean'
+            ? String(value)
+            : value instanceof Date
+              ? isoOfCell(value)
+              : cell.text,
+      );
     }
     rows.push(cells);
   }
   return rows;
+}
+
+/** A date cell as text: `YYYY-MM-DD` for a day (midnight UTC, as exceljs reads one), else the full ISO instant. */
+function isoOfCell(date: Date): string {
+  const iso = date.toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
 }
 
 /** The delimiter of a CSV file: `;` when its first line has more semicolons than commas, else `,`. */

@@ -340,9 +340,17 @@ describe('case import', () => {
   it('imports an .xlsx sheet: number cells as they are, text cells by the decimal rule', async () => {
     const wb = new ExcelJS.Workbook();
     wb.addWorksheet('Cases').addRows([
-      ['externalKey', 'data.subject', 'data.amount', 'line.product', 'line.quantity', 'line.amount'],
-      [key('S1'), 'Sheet', 1234.5, 'A', 3, '1.234,5'],
-      [key('S1'), '', '', 'B', '0,25', 7],
+      [
+        'externalKey',
+        'data.subject',
+        'data.amount',
+        'data.expectedCloseDate',
+        'line.product',
+        'line.quantity',
+        'line.amount',
+      ],
+      [key('S1'), 'Sheet', 1234.5, new Date(Date.UTC(2031, 5, 30)), 'A', 3, '1.234,5'],
+      [key('S1'), '', '', '', 'B', '0,25', 7],
     ]);
     const file = Buffer.from(await wb.xlsx.writeBuffer());
     const res = await upload(
@@ -355,7 +363,7 @@ describe('case import', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ format: 'xlsx', created: 1 });
     expect((await importedCases(res.body.id))[key('S1')]).toMatchObject({
-      data: { amount: 1234.5 },
+      data: { amount: 1234.5, expectedCloseDate: '2031-06-30' },
       lines: [
         { product: 'A', quantity: 3, amount: 1234.5 },
         { product: 'B', quantity: 0.25, amount: 7 },
