@@ -50,14 +50,17 @@ export function retryDelaySeconds(attempts: number): number {
 /**
  * Sends the relinks that are due (only those of `caseIds` when given, e.g. the cases a merge just moved).
  * Each row is claimed by moving its next attempt a minute on (SKIP LOCKED, so two API processes do not send
- * the same one at once; the Update id makes a repeat harmless anyway). The entity sent is the case's entity
- * in the read model now, so relinks of a case merged twice end on the last survivor whatever their order.
+ * the same one at once; the Update id makes a repeat harmless anyway), at most `limit` per call, `concurrency`
+ * at a time. The entity sent is the case's entity in the read model now, so relinks of a case merged twice end
+ * on the last survivor whatever their order. With `caseIds`, `pending` counts every relink of those cases not
+ * yet delivered (also those beyond `limit` or held by another process).
  */
 export async function deliverRelinks(
   db: Db,
   engine: RelinkEngine,
   caseIds?: string[],
   limit = 200,
+  concurrency = 8,
 ): Promise<RelinkCounts> {
   const rows = await db.query<{
     id: string;
@@ -75,7 +78,7 @@ export async function deliverRelinks(
     [caseIds ?? null, limit],
   );
   const counts: RelinkCounts = { relinked: 0, ended: 0, pending: 0 };
-  for (const row of rows) {
+  const sendOne = async (row: (typeof rows)[number]): Promise<void> => {
     try {
       const [current] = await db.query<{
         entity_id: string | null;
@@ -112,6 +115,20 @@ export async function deliverRelinks(
       );
       counts.pending += 1;
     }
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
+      while (next < rows.length) await sendOne(rows[next++] as (typeof rows)[number]);
+    }),
+  );
+  if (caseIds) {
+    // Also the rows another process holds, or beyond `limit`: still to be told.
+    const [left] = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM entity_relinks WHERE done_at IS NULL AND case_id = ANY($1::text[])',
+      [caseIds],
+    );
+    counts.pending = left?.n ?? 0;
   }
   return counts;
 }

@@ -330,12 +330,17 @@ describe('merging entities', () => {
     );
     expect(queued).toEqual({ attempts: 1, last_error: 'engine unavailable', done_at: null, later: true });
     expect((await workflowState(caseId)).entity?.id).toBe(loser);
-    // Not due yet: a sweep now leaves it alone.
+    // Not due yet: a sweep now leaves it alone, and still counts it as pending.
     const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (p) => projectCase(env.db, p));
     expect(await deliverRelinks(env.db, relinkEngine(gateway), [caseId])).toEqual({
       relinked: 0,
       ended: 0,
-      pending: 0,
+      pending: 1,
+    });
+    expect(
+      (await env.db.query('SELECT attempts FROM entity_relinks WHERE case_id = $1', [caseId]))[0],
+    ).toEqual({
+      attempts: 1,
     });
     // Once due, the retry tells the workflow.
     await env.db.query('UPDATE entity_relinks SET next_attempt_at = now() WHERE case_id = $1', [caseId]);
