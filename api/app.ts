@@ -3,6 +3,9 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
 import { resumeStaleImports } from '../crm/imports';
+import { importEngine } from './routes/imports';
+import { relinkEngine } from './routes/entity-merge';
+import { deliverRelinks } from '../crm/entity-relinks';
 import {
   DEFAULT_AUTH,
   DEFAULT_SECURITY,
@@ -71,8 +74,9 @@ export interface AppDeps {
   /** Extra health probes (e.g. SMTP); Postgres and Temporal are always probed. */
   probes?: Record<string, () => Promise<unknown>>;
   /**
-   * Take over import jobs that a stopped API process left running (checked at start and every minute).
-   * On in `npm start` and `npm run api`; tests call `resumeStaleImports` themselves.
+   * Take over import jobs that a stopped API process left running, and retry the relinks of merged entities
+   * that could not be told to their cases' workflows (both at start and every minute). On in `npm start` and
+   * `npm run api`; tests call `resumeStaleImports` and `deliverRelinks` themselves.
    */
   recoverImports?: boolean;
   /** Sign-in settings; defaults as in lib/config.ts. */
@@ -99,12 +103,16 @@ const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
 
 const IMPORT_RECOVERY_EVERY_MS = 60_000;
 
-/** Runs `resumeStaleImports` now and every minute until the pool closes. */
+/** Runs `resumeStaleImports` and `deliverRelinks` now and every minute until the pool closes. */
 function recoverImports(ctx: ApiContext): void {
-  const startCase = ctx.gateway.start.bind(ctx.gateway);
+  const engine = importEngine(ctx.gateway);
+  const relinks = relinkEngine(ctx.gateway);
   const sweep = () => {
-    resumeStaleImports(ctx.db, startCase).catch((err: unknown) =>
+    resumeStaleImports(ctx.db, engine).catch((err: unknown) =>
       logger.warn({ err }, 'could not look for import jobs to resume'),
+    );
+    deliverRelinks(ctx.db, relinks).catch((err: unknown) =>
+      logger.warn({ err }, 'could not retry the relinks of merged entities'),
     );
   };
   sweep();

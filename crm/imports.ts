@@ -1,20 +1,22 @@
 /**
- * Bulk import of case headers and lines (JSON or CSV), idempotent by external key per case type.
+ * Bulk import of case headers and lines (JSON, CSV or .xlsx), idempotent by external key per case type.
  *
  * A document is checked whole first (entities, owners, data and lines against the definition); with errors
  * nothing is written unless the caller accepts the valid rows. The valid cases become an import job whose rows
  * are stored, then started one by one through Temporal while the job row counts progress. An external key
- * already imported with the same content is "unchanged"; with other content it is reported, not overwritten.
+ * already imported is compared with its case as it is now: the data fields, lines and status that differ are
+ * changed through the case's workflow (`updated`, with those fields), else it is `unchanged`.
  */
 import { canonicalJson } from '../lib/canonical-json';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
+import { csvDelimiter, decimalMarkOf, parseDecimal, type DecimalMark, type SheetCell } from './spreadsheet';
 import type { Db, Queryable } from '../db';
 import { definitionVersion, type StoredDefinition } from '../db/definitions';
 import { caseContentProperties } from '../cases/content-schema';
 import { InvalidInputError, TooLargeError, type InputError } from '../lib/domain-errors';
 import { fieldErrors, validatorFor } from '../lib/json-validation';
-import type { StartInput } from '../engine/state';
+import type { Actor, ActorEvent, Role, StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
 import { logger } from '../lib/logger';
 
@@ -25,6 +27,8 @@ export interface ImportCase {
   entityCode?: string;
   ownerId?: string;
   title?: string;
+  /** The case's current status: a status code of the case type, set through its workflow. */
+  status?: string;
   data?: Record<string, unknown>;
   lines?: Record<string, unknown>[];
 }
@@ -34,6 +38,8 @@ export interface SourcedCase {
   line: number;
   pointer: string;
   value: ImportCase;
+  /** Cells of the case's rows that could not be read (a number the decimal rule refuses): errors of the case. */
+  unreadable?: InputError[];
 }
 
 export type ImportError = InputError & { line: number; externalKey: string | null };
@@ -46,6 +52,7 @@ export const importCaseSchema = {
     externalKey: { type: 'string', minLength: 1, maxLength: 200 },
     entityKind: { enum: ['EN', 'CL', 'PR'] },
     entityCode: { type: 'string', minLength: 1, maxLength: 50 },
+    status: { type: 'string', minLength: 1, maxLength: 100 },
     ...caseContentProperties,
   },
   required: ['externalKey'],
@@ -69,32 +76,95 @@ function propertyTypes(schema: unknown): Record<string, Scalar> {
   return out;
 }
 
-function typed(raw: string, type: Scalar | undefined): unknown {
+/** A cell's value typed by its property, or `{ bad }` when a number column holds text the rule cannot read. */
+function typed(
+  cell: SheetCell,
+  type: Scalar | undefined,
+  decimal: DecimalMark,
+): { value: unknown } | { bad: string } {
+  if (typeof cell === 'number') return { value: type === 'string' ? String(cell) : cell };
+  const raw = cell.trim();
   if (type === 'number' || type === 'integer') {
-    const n = Number(raw.replace(',', '.'));
-    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+    const n = parseDecimal(raw, decimal);
+    return n === null ? { bad: raw } : { value: n };
   }
-  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
-  return raw;
+  if (type === 'boolean') return { value: raw === 'true' ? true : raw === 'false' ? false : raw };
+  return { value: raw };
 }
 
-const HEADER_COLUMNS = ['externalKey', 'entityId', 'entityKind', 'entityCode', 'ownerId', 'title'] as const;
+const HEADER_COLUMNS = [
+  'externalKey',
+  'entityId',
+  'entityKind',
+  'entityCode',
+  'ownerId',
+  'title',
+  'status',
+] as const;
 
-/**
- * Cases of a CSV document: one row per line of a case, header columns repeated on each row; `data.<field>` and
- * `line.<field>` columns are typed by the definition's schemas. Rows with the same externalKey form one case.
- */
-export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase[] {
-  let records: string[][];
+/** How a sheet's text numbers are read: the decimal mark, and where the rule came from (for the job). */
+export interface SheetOptions {
+  decimal: DecimalMark;
+}
+
+/** Reads the rows of a CSV document (comma or semicolon separated); 400 with the line when it cannot. */
+export function csvRecords(text: string): string[][] {
   try {
-    records = parse(text, { bom: true, relax_column_count: false, skip_empty_lines: true }) as string[][];
+    return parse(text, {
+      bom: true,
+      delimiter: csvDelimiter(text),
+      relax_column_count: false,
+      skip_empty_lines: true,
+    }) as string[][];
   } catch (err) {
     const e = err as { lines?: number; message: string };
     throw new InvalidInputError(`The CSV cannot be read: ${e.message}`, [
       { pointer: `/body/rows/${e.lines ?? 1}`, message: e.message },
     ]);
   }
-  const header = (records[0] ?? []).map((h) => h.trim());
+}
+
+/**
+ * The decimal mark of an import when the caller names none: `,` for a semicolon-separated CSV (what a
+ * spreadsheet program writes where the comma is the decimal mark), else the user's locale's (docs/crm.md).
+ */
+export function defaultDecimal(
+  format: 'csv' | 'xlsx',
+  text: string | null,
+  locale: string | null,
+): DecimalMark {
+  if (format === 'csv' && text !== null && csvDelimiter(text) === ';') return ',';
+  return decimalMarkOf(locale);
+}
+
+/** The locale whose decimal mark a user's imports follow: the web app's language, else the email one. */
+export async function userLocale(db: Queryable, userId: string): Promise<string | null> {
+  const [row] = await db.query<{ locale: string | null }>(
+    'SELECT coalesce(ui_locale, locale) AS locale FROM users WHERE id = $1',
+    [userId],
+  );
+  return row?.locale ?? null;
+}
+
+/** Cases of a CSV document; see `casesFromSheet`. */
+export function casesFromCsv(text: string, def: CaseTypeDefinition, options: SheetOptions): SourcedCase[] {
+  return casesFromSheet(csvRecords(text), def, options);
+}
+
+/**
+ * Cases of a sheet (CSV rows or .xlsx cells): one row per line of a case, header columns repeated on each row;
+ * `data.<field>` and `line.<field>` columns are typed by the definition's schemas, numbers written as text read
+ * with `options.decimal` (a cell it cannot read is an error of the case at `/body/rows/{line}/{column}`).
+ * Rows with the same externalKey form one case; empty rows are skipped.
+ */
+export function casesFromSheet(
+  records: SheetCell[][],
+  def: CaseTypeDefinition,
+  options: SheetOptions,
+): SourcedCase[] {
+  const text = (cell: SheetCell | undefined) => (cell === undefined ? '' : String(cell).trim());
+  const header = (records[0] ?? []).map((h) => text(h));
+  while (header.length > 0 && header[header.length - 1] === '') header.pop();
   const unknown = header
     .map((h, i) => ({ h, i }))
     .filter(
@@ -122,9 +192,27 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
   const out: SourcedCase[] = [];
   records.slice(1).forEach((record, i) => {
     const line = i + 2;
+    if (record.every((cell) => text(cell) === '')) return;
     const get = (col: string) => {
       const at = header.indexOf(col);
-      return at < 0 ? '' : (record[at] ?? '').trim();
+      return at < 0 ? '' : text(record[at]);
+    };
+    // The typed values of the `prefix.` columns of this row; a number the rule cannot read goes to `bad`.
+    const bad: InputError[] = [];
+    const columns = (prefix: 'data.' | 'line.', types: Record<string, Scalar>) => {
+      const values: Record<string, unknown> = {};
+      header.forEach((h, at) => {
+        const cell = record[at] ?? '';
+        if (!h.startsWith(prefix) || text(cell) === '') return;
+        const t = typed(cell, types[h.slice(5)], options.decimal);
+        if ('value' in t) values[h.slice(5)] = t.value;
+        else
+          bad.push({
+            pointer: `/body/rows/${line}/${at + 1}`,
+            message: `${h}: "${t.bad}" is not a number written with "${options.decimal}" as the decimal mark`,
+          });
+      });
+      return values;
     };
     const key = get('externalKey');
     let sourced = byKey.get(key);
@@ -134,22 +222,15 @@ export function casesFromCsv(text: string, def: CaseTypeDefinition): SourcedCase
         const v = get(col);
         if (v !== '') (value as unknown as Record<string, string>)[col] = v;
       }
-      const data: Record<string, unknown> = {};
-      header.forEach((h, at) => {
-        const v = (record[at] ?? '').trim();
-        if (h.startsWith('data.') && v !== '') data[h.slice(5)] = typed(v, dataTypes[h.slice(5)]);
-      });
+      const data = columns('data.', dataTypes);
       if (Object.keys(data).length > 0) value.data = data;
       sourced = { line, pointer: `/body/rows/${line}`, value };
       if (key !== '') byKey.set(key, sourced);
       out.push(sourced);
     }
-    const item: Record<string, unknown> = {};
-    header.forEach((h, at) => {
-      const v = (record[at] ?? '').trim();
-      if (h.startsWith('line.') && v !== '') item[h.slice(5)] = typed(v, lineTypes[h.slice(5)]);
-    });
+    const item = columns('line.', lineTypes);
     if (Object.keys(item).length > 0) (sourced.value.lines ??= []).push(item);
+    if (bad.length > 0) (sourced.unreadable ??= []).push(...bad);
   });
   return out;
 }
@@ -160,9 +241,14 @@ export interface PreparedCase {
   externalKey: string;
   entity: { id: string; name: string; agentId: string | null } | null;
   ownerId: string | null;
+  /** The row named the owner (else it is the entity's agent or the importer's, and a re-import leaves it). */
+  ownerGiven?: boolean;
   title?: string;
+  status?: string;
   data: Record<string, unknown>;
   lines: Record<string, unknown>[];
+  /** The row had lines (else a re-import leaves the case's lines as they are). */
+  linesGiven?: boolean;
   hash: string;
 }
 
@@ -172,6 +258,7 @@ export async function prepareCases(
   stored: StoredDefinition,
   cases: SourcedCase[],
   defaultOwner: string,
+  importerRole: Role = 'supervisor',
 ): Promise<{ valid: PreparedCase[]; errors: ImportError[] }> {
   const def = stored.definition;
   const errors: ImportError[] = [];
@@ -209,6 +296,10 @@ export async function prepareCases(
   const valid: PreparedCase[] = [];
   for (const c of cases) {
     const before = errors.length;
+    if (c.unreadable) {
+      for (const e of c.unreadable) err(c, e.pointer, e.message);
+      continue;
+    }
     if (!shape(c.value)) {
       for (const e of fieldErrors(shape.errors, c.pointer)) err(c, e.pointer, e.message);
       continue;
@@ -236,6 +327,21 @@ export async function prepareCases(
     }
     if (v.ownerId !== undefined && !owners.has(v.ownerId))
       err(c, `${c.pointer}/ownerId`, `no user ${v.ownerId}`);
+    if (v.status !== undefined) {
+      const status = def.statuses.find((s) => s.code === v.status);
+      if (!status)
+        err(
+          c,
+          `${c.pointer}/status`,
+          `"${v.status}" is not a status of ${def.id} (${def.statuses.map((s) => s.code).join(', ')})`,
+        );
+      else if (!status.manual && importerRole !== 'admin')
+        err(
+          c,
+          `${c.pointer}/status`,
+          `status "${v.status}" is reached through the case's steps; only an administrator may import it`,
+        );
+    }
     const data = v.data ?? {};
     if (fields && !fields(data))
       for (const e of fieldErrors(fields.errors, `${c.pointer}/data`)) err(c, e.pointer, e.message);
@@ -251,15 +357,19 @@ export async function prepareCases(
       title: v.title ?? null,
       data,
       lines: v.lines ?? [],
+      ...(v.status !== undefined ? { status: v.status } : {}),
     };
     valid.push({
       line: c.line,
       externalKey: v.externalKey,
       entity,
       ownerId,
+      ownerGiven: v.ownerId !== undefined,
       ...(v.title !== undefined ? { title: v.title } : {}),
+      ...(v.status !== undefined ? { status: v.status } : {}),
       data,
       lines: v.lines ?? [],
+      linesGiven: v.lines !== undefined,
       hash: createHash('sha256').update(canonicalJson(content)).digest('hex'),
     });
   }
@@ -277,11 +387,14 @@ export interface ImportJobView {
   format: string;
   filename: string | null;
   caseType: string;
+  /** The decimal mark text numbers of the sheet were read with; null for JSON. */
+  decimal: DecimalMark | null;
   status: string;
   result: 'imported' | 'unchanged' | 'partial' | null;
   total: number;
   processed: number;
   created: number;
+  updated: number;
   unchanged: number;
   failed: number;
   percent: number;
@@ -297,6 +410,7 @@ export function importView(r: Record<string, unknown>): ImportJobView {
   const processed = r.processed as number;
   const done = r.status !== 'running';
   const created = r.created as number;
+  const updated = (r.updated as number | undefined) ?? 0;
   const failed = r.failed as number;
   return {
     id: r.id as string,
@@ -304,11 +418,13 @@ export function importView(r: Record<string, unknown>): ImportJobView {
     format: r.format as string,
     filename: (r.filename as string | null) ?? null,
     caseType: r.case_type as string,
+    decimal: (r.decimal_mark as DecimalMark | null) ?? null,
     status: r.status as string,
-    result: !done ? null : failed > 0 ? 'partial' : created > 0 ? 'imported' : 'unchanged',
+    result: !done ? null : failed > 0 ? 'partial' : created + updated > 0 ? 'imported' : 'unchanged',
     total,
     processed,
     created,
+    updated,
     unchanged: r.unchanged as number,
     failed,
     percent: total === 0 ? 100 : Math.floor((processed / total) * 100),
@@ -324,19 +440,22 @@ export async function createImportJob(
   db: Db,
   job: {
     id: string;
-    format: 'json' | 'csv';
+    format: 'json' | 'csv' | 'xlsx';
     filename: string | null;
     caseType: string;
     definitionVersion: number;
     createdBy: string;
+    /** The decimal mark text numbers were read with (sheets only). */
+    decimal?: DecimalMark;
   },
   valid: PreparedCase[],
   rejected: ImportError[],
 ): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO imports (id, kind, format, filename, status, total, errors, created_by, case_type, definition_version)
-       VALUES ($1, 'cases', $2, $3, 'running', $4, $5, $6, $7, $8)`,
+      `INSERT INTO imports (id, kind, format, filename, status, total, errors, created_by, case_type,
+         definition_version, decimal_mark)
+       VALUES ($1, 'cases', $2, $3, 'running', $4, $5, $6, $7, $8, $9)`,
       [
         job.id,
         job.format,
@@ -346,6 +465,7 @@ export async function createImportJob(
         job.createdBy,
         job.caseType,
         job.definitionVersion,
+        job.decimal ?? null,
       ],
     );
     const chunk = 1000;
@@ -362,21 +482,71 @@ export async function createImportJob(
 
 const running = new Set<string>();
 
+/** How an import reaches the engine: starting a case, and a user's action on it (an Update of its workflow). */
+export interface ImportEngine {
+  start: (def: CaseTypeDefinition, start: StartInput) => Promise<unknown>;
+  /** `updateId` makes a retried action apply at most once. */
+  act: (caseId: string, event: ActorEvent, updateId: string) => Promise<unknown>;
+}
+
+/** The case as the read model holds it, what a re-import compares its row with. */
+type CurrentCase = {
+  status: string;
+  data: Record<string, unknown>;
+  lines: Record<string, unknown>[];
+  entity_id: string | null;
+  owner_id: string | null;
+  title: string;
+};
+
+async function currentCase(db: Queryable, caseId: string): Promise<CurrentCase | undefined> {
+  const [row] = await db.query<CurrentCase>(
+    'SELECT status, data, lines, entity_id, owner_id, title FROM cases WHERE id = $1',
+    [caseId],
+  );
+  return row;
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+/**
+ * What a row changes in its case: the data fields whose value differs, the lines (when the row has lines and
+ * they differ), the status (when the row names another one). `fixed` lists what the row names differently but
+ * an import does not change (entity, owner, title: set when the case is created).
+ */
+function differences(c: PreparedCase, current: CurrentCase) {
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(c.data)) if (!same(current.data[key], value)) data[key] = value;
+  const linesGiven = c.linesGiven ?? c.lines.length > 0;
+  const lines = linesGiven && !same(current.lines, c.lines) ? c.lines : undefined;
+  const status = c.status !== undefined && c.status !== current.status ? c.status : undefined;
+  const fixed = [
+    ...(c.entity && c.entity.id !== current.entity_id ? ['entity'] : []),
+    ...((c.ownerGiven ?? true) && c.ownerId !== current.owner_id ? ['ownerId'] : []),
+    ...(c.title !== undefined && c.title !== current.title ? ['title'] : []),
+  ];
+  return { data, lines, status, fixed };
+}
+
 /**
  * Processes the pending rows of a job (in line order, a few at a time) and keeps the job row's counters current.
- * Safe to call again after a crash: rows already done are skipped, and a case already started is found by id.
+ * A new external key starts its case; a known one has what differs changed through its workflow (the same
+ * actions as `PATCH /api/cases/:id` and `POST /api/cases/:id/status`, by the importer). Safe to call again
+ * after a crash: rows already done are skipped, a case already started is found by id, and each action has an
+ * update id of the job's row, so it applies at most once.
  */
 export async function runImportJob(
   db: Db,
   jobId: string,
   stored: StoredDefinition,
-  startCase: (def: CaseTypeDefinition, start: StartInput) => Promise<unknown>,
-  actor: string,
+  engine: ImportEngine,
+  importer: Actor,
   concurrency = 8,
 ): Promise<void> {
   if (running.has(jobId)) return;
   running.add(jobId);
   const def = stored.definition;
+  const actor: Actor = { userId: importer.userId, role: importer.role, teams: importer.teams };
   try {
     const pending = await db.query<{ line: number; payload: PreparedCase }>(
       `SELECT line, payload FROM import_rows WHERE import_id = $1 AND state = 'pending' ORDER BY line`,
@@ -384,53 +554,81 @@ export async function runImportJob(
     );
     const processOne = async (row: { line: number; payload: PreparedCase }): Promise<void> => {
       const c = row.payload;
-      const [known] = await db.query<{ case_id: string; content_hash: string }>(
-        'SELECT case_id, content_hash FROM imported_cases WHERE case_type = $1 AND external_key = $2',
+      const [known] = await db.query<{ case_id: string }>(
+        'SELECT case_id FROM imported_cases WHERE case_type = $1 AND external_key = $2',
         [def.id, c.externalKey],
       );
-      let state: 'created' | 'unchanged' | 'failed';
+      const caseId = known?.case_id ?? importedCaseId(def.id, c.externalKey);
+      let state: 'created' | 'updated' | 'unchanged' | 'failed';
       let error: string | null = null;
-      let caseId: string;
-      if (known) {
-        caseId = known.case_id;
-        state = known.content_hash === c.hash ? 'unchanged' : 'failed';
-        if (state === 'failed')
-          error = `"${c.externalKey}" was already imported as case ${known.case_id} with other content; it was not changed`;
-      } else {
-        caseId = importedCaseId(def.id, c.externalKey);
-        const [projected] = await db.query('SELECT 1 FROM cases WHERE id = $1', [caseId]);
-        try {
-          if (!projected)
-            await startCase(def, {
-              caseId,
-              caseType: def.id,
-              definitionVersion: stored.version,
-              data: c.data,
-              lines: c.lines,
-              entity: c.entity,
-              ownerId: c.ownerId,
-              actor,
-              ...(c.title !== undefined ? { title: c.title } : {}),
-            });
-          await db.query(
-            `INSERT INTO imported_cases (case_type, external_key, case_id, content_hash, import_id)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-            [def.id, c.externalKey, caseId, c.hash, jobId],
-          );
-          state = 'created';
-        } catch (err) {
-          state = 'failed';
-          error = `the case did not start: ${(err as Error).message}`;
+      const changes: string[] = [];
+      try {
+        let current = await currentCase(db, caseId);
+        if (!current && !known) {
+          await engine.start(def, {
+            caseId,
+            caseType: def.id,
+            definitionVersion: stored.version,
+            data: c.data,
+            lines: c.lines,
+            entity: c.entity,
+            ownerId: c.ownerId,
+            actor: actor.userId,
+            ...(c.title !== undefined ? { title: c.title } : {}),
+          });
+          current = await currentCase(db, caseId);
         }
+        if (!current) throw new Error(`case ${caseId} is not in the read model`);
+        const diff = differences(c, current);
+        if (known && diff.fixed.length > 0)
+          throw new Error(
+            `${diff.fixed.join(', ')} of case ${caseId} differ from the row; an import sets them only when it creates the case`,
+          );
+        if (Object.keys(diff.data).length > 0 || diff.lines !== undefined) {
+          await engine.act(
+            caseId,
+            {
+              type: 'updateData',
+              data: diff.data,
+              ...(diff.lines !== undefined ? { lines: diff.lines } : {}),
+              actor,
+            },
+            `${jobId}:${row.line}:data`,
+          );
+          changes.push(...Object.keys(diff.data).map((k) => `data.${k}`));
+          if (diff.lines !== undefined) changes.push('lines');
+        }
+        if (diff.status !== undefined) {
+          await engine.act(
+            caseId,
+            { type: 'setStatus', status: diff.status, actor },
+            `${jobId}:${row.line}:status`,
+          );
+          changes.push('status');
+        }
+        await db.query(
+          `INSERT INTO imported_cases (case_type, external_key, case_id, content_hash, import_id)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (case_type, external_key) DO UPDATE SET content_hash = $4, import_id = $5`,
+          [def.id, c.externalKey, caseId, c.hash, jobId],
+        );
+        state = !known ? 'created' : changes.length > 0 ? 'updated' : 'unchanged';
+      } catch (err) {
+        state = 'failed';
+        const done = changes.length > 0 ? ` (${changes.join(', ')} changed before)` : '';
+        error = known
+          ? `case ${caseId} was not updated${done}: ${(err as Error).message}`
+          : `the case did not start${done}: ${(err as Error).message}`;
       }
       await db.transaction(async (tx) => {
         await tx.query(
-          'UPDATE import_rows SET state = $3, case_id = $4, error = $5 WHERE import_id = $1 AND line = $2',
-          [jobId, row.line, state, caseId, error],
+          `UPDATE import_rows SET state = $3, case_id = $4, error = $5, changes = $6
+           WHERE import_id = $1 AND line = $2`,
+          [jobId, row.line, state, caseId, error, state === 'updated' ? changes : null],
         );
         await tx.query(
           `UPDATE imports SET processed = processed + 1, created = created + $2::int, unchanged = unchanged + $3::int,
-             failed = failed + $4::int, updated_at = now(),
+             failed = failed + $4::int, updated = updated + $6::int, updated_at = now(),
              errors = CASE WHEN $5::jsonb IS NULL THEN errors ELSE errors || $5::jsonb END
            WHERE id = $1`,
           [
@@ -448,6 +646,7 @@ export async function runImportJob(
                   },
                 ])
               : null,
+            state === 'updated' ? 1 : 0,
           ],
         );
       });
@@ -489,7 +688,7 @@ export const STALE_IMPORT_MS = 2 * 60_000;
  */
 export async function resumeStaleImports(
   db: Db,
-  startCase: (def: CaseTypeDefinition, start: StartInput) => Promise<unknown>,
+  engine: ImportEngine,
   staleMs = STALE_IMPORT_MS,
 ): Promise<string[]> {
   const jobs = await db.query<{
@@ -526,9 +725,58 @@ export async function resumeStaleImports(
       continue;
     }
     logger.info({ jobId: job.id }, 'resuming an import job left running by a stopped process');
-    runImportJob(db, job.id, stored, startCase, job.created_by).catch((err: unknown) =>
+    runImportJob(db, job.id, stored, engine, await importerOf(db, job.created_by)).catch((err: unknown) =>
       logger.error({ err, jobId: job.id }, 'import job failed'),
     );
   }
   return jobs.map((j) => j.id);
+}
+
+/** The actor of a job's actions: the user who created it, with the role they have now. */
+export async function importerOf(db: Queryable, userId: string): Promise<Actor> {
+  const [row] = await db.query<{ role: Role }>('SELECT role FROM users WHERE id = $1', [userId]);
+  return { userId, role: row?.role ?? 'agent', teams: [] };
+}
+
+/** An import job row; undefined when there is none. */
+export async function findImportJob(db: Queryable, id: string): Promise<Record<string, unknown> | undefined> {
+  const [row] = await db.query('SELECT * FROM imports WHERE id = $1', [id]);
+  return row;
+}
+
+/** Marks a job running again before its pending rows are processed (`POST /api/imports/:id/resume`). */
+export async function reopenImportJob(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE imports SET status = 'running', finished_at = NULL WHERE id = $1`, [id]);
+}
+
+export interface ImportRowView {
+  line: number;
+  externalKey: string;
+  state: 'pending' | 'created' | 'updated' | 'unchanged' | 'failed';
+  caseId: string | null;
+  /** For an updated row, what it changed: `data.<field>`, `lines`, `status`. */
+  changes: string[] | null;
+  error: string | null;
+}
+
+/** The rows of a job in line order, optionally only those in one state. */
+export async function importRows(
+  db: Queryable,
+  jobId: string,
+  state: string | undefined,
+  limit: number,
+): Promise<ImportRowView[]> {
+  const rows = await db.query(
+    `SELECT line, external_key, state, case_id, changes, error FROM import_rows
+     WHERE import_id = $1 AND ($2::text IS NULL OR state = $2) ORDER BY line LIMIT $3`,
+    [jobId, state ?? null, limit],
+  );
+  return rows.map((r) => ({
+    line: r.line as number,
+    externalKey: r.external_key as string,
+    state: r.state as ImportRowView['state'],
+    caseId: (r.case_id as string | null) ?? null,
+    changes: (r.changes as string[] | null) ?? null,
+    error: (r.error as string | null) ?? null,
+  }));
 }

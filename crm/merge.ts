@@ -1,7 +1,9 @@
 /**
  * Merging two entities that are the same customer (issue 15): the survivor keeps its fields and takes the
  * loser's where its own are empty; every row that names the loser moves to the survivor; an audit row keeps
- * the loser as it was; the loser is deleted. One transaction (the caller's `tx`), both rows locked.
+ * the loser as it was; the loser is deleted. One transaction (the caller's `tx`), both rows locked. The
+ * running cases that moved are queued in the same transaction for their workflows to be told
+ * (crm/entity-relinks.ts), which the caller does after the commit.
  */
 import type { Queryable } from '../db';
 import type { Principal } from '../identity/visibility';
@@ -10,6 +12,7 @@ import { ConflictError, InvalidInputError } from '../lib/domain-errors';
 import { fieldErrors, validatorFor } from '../lib/json-validation';
 import { CONTACT_SELECT, contactView, type ContactView } from './contacts';
 import { findEntity, updateEntity, type EntityInput, type EntityView } from './entities';
+import { queueRelinks } from './entity-relinks';
 import { guardEntity } from './permissions';
 
 /**
@@ -57,6 +60,8 @@ export interface MergeResult {
   /** Contacts of the loser with an address the survivor already had a contact for: removed, kept in the audit. */
   droppedContacts: (ContactView & { keptContactId: string })[];
   auditId: string;
+  /** Cases that moved and had not ended: their workflows are told of the kept entity (entity_relinks). */
+  runningCases: string[];
 }
 
 const empty = (v: unknown) => v === null || v === undefined || v === '';
@@ -122,8 +127,8 @@ export async function mergeEntities(
      WHERE entity_id = $2 RETURNING id`,
     [survivorId, loserId],
   );
-  const cases = await tx.query<{ id: string }>(
-    'UPDATE cases SET entity_id = $1, entity_name = $3 WHERE entity_id = $2 RETURNING id',
+  const cases = await tx.query<{ id: string; ended_at: string | null }>(
+    'UPDATE cases SET entity_id = $1, entity_name = $3 WHERE entity_id = $2 RETURNING id, ended_at',
     [survivorId, loserId, survivor.name],
   );
   if (cases.length > 0)
@@ -169,14 +174,10 @@ export async function mergeEntities(
      VALUES ($1, 'entity.merged', 'entity', $2, $3) RETURNING id::text`,
     [who.userId, survivorId, JSON.stringify({ from: loser, filled, moved, droppedContacts })],
   );
-  return {
-    entity,
-    mergedFrom: loserId,
-    filled,
-    moved,
-    droppedContacts,
-    auditId: (audit as { id: string }).id,
-  };
+  const auditId = (audit as { id: string }).id;
+  const runningCases = cases.filter((c) => c.ended_at === null).map((c) => c.id);
+  await queueRelinks(tx, runningCases, loserId, survivorId, who.userId, auditId);
+  return { entity, mergedFrom: loserId, filled, moved, droppedContacts, auditId, runningCases };
 }
 
 /** Request schema of a merge. */

@@ -995,3 +995,39 @@ describe('claim, unclaim and assign', () => {
     expect(assigned.changedTasks).toEqual([id]);
   });
 });
+
+describe('relinking the entity after a merge', () => {
+  const def = define({ call: task({ done: { end: 'WON' } }) });
+  const withEntity = (): CaseState => {
+    const state = begin(def).state;
+    state.entity = { id: 'old', name: 'Old Ltd', agentId: 'ana' };
+    return state;
+  };
+  const relink: ActorEvent = {
+    type: 'relinkEntity',
+    entity: { id: 'kept', name: 'Kept Ltd', agentId: 'bob' },
+    from: 'old',
+    actor: admin,
+  };
+
+  it('moves the case to the kept entity and says so in the timeline; once', () => {
+    const moved = applyEvent(def, withEntity(), relink, T0 + HOUR);
+    expect(moved.state.entity).toEqual({ id: 'kept', name: 'Kept Ltd', agentId: 'bob' });
+    expect(moved.timeline).toEqual([
+      expect.objectContaining({
+        kind: 'entity.merged',
+        actor: 'root',
+        detail: { from: 'old', fromName: 'Old Ltd', to: 'kept', toName: 'Kept Ltd' },
+      }),
+    ]);
+    const again = applyEvent(def, moved.state, relink, T0 + 2 * HOUR);
+    expect(again.timeline).toEqual([]);
+    expect(again.state.entity).toEqual(moved.state.entity);
+  });
+
+  it('is accepted by an ended case (its workflow may still send delayed emails)', () => {
+    const ended = { ...withEntity(), ended: true, endedAt: T0 };
+    expect(checkEvent(def, ended, relink)).toBeNull();
+    expect(applyEvent(def, ended, relink, T0 + HOUR).state.entity?.id).toBe('kept');
+  });
+});

@@ -1171,7 +1171,12 @@ function requireOpen(task: TaskState): Rejection | null {
  */
 export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: ActorEvent): Rejection | null {
   const { actor } = event;
-  if (event.type !== 'editClosed' && event.type !== 'comment' && state.ended) {
+  if (
+    event.type !== 'editClosed' &&
+    event.type !== 'comment' &&
+    event.type !== 'relinkEntity' &&
+    state.ended
+  ) {
     return reject('CASE_ENDED', `Case ${state.caseId} has ended`);
   }
   switch (event.type) {
@@ -1195,6 +1200,8 @@ export function checkEvent(def: CaseTypeDefinition, state: CaseState, event: Act
       }
       return null;
     }
+    case 'relinkEntity':
+      return null;
     case 'message':
       return (def.messages ?? []).some((m) => m.name === event.name)
         ? null
@@ -1633,6 +1640,18 @@ export function applyEvent(
       // opportunity marked lost leaves no calls in anyone's inbox). An open status only moves the case.
       if (state.statusCategory !== 'open') endCase(ctx, 'status set by hand');
       break;
+    case 'relinkEntity': {
+      const before = state.entity;
+      if (before?.id === event.entity.id && before.name === event.entity.name) break;
+      state.entity = clone(event.entity);
+      record(ctx, 'entity.merged', {
+        from: event.from ?? before?.id ?? null,
+        fromName: before?.name ?? null,
+        to: event.entity.id,
+        toName: event.entity.name,
+      });
+      break;
+    }
     case 'updateData': {
       const before: Record<string, unknown> = {};
       for (const key of Object.keys(event.data)) before[key] = state.data[key] ?? null;

@@ -288,6 +288,11 @@ export type CaseEvent =
   | { type: 'suspendTask'; taskId: string; reason?: string; actor: Actor }
   | { type: 'resumeTask'; taskId: string; actor: Actor }
   | { type: 'message'; name: string; payload?: Record<string, unknown>; actor: Actor }
+  /**
+   * The case's entity was merged into another (crm/merge.ts): the case now belongs to `entity`. Also applied
+   * to an ended case whose workflow still runs (delayed emails); a case already on `entity` changes nothing.
+   */
+  | { type: 'relinkEntity'; entity: EntitySnapshot; from: string | null; actor: Actor }
   | { type: 'timerFired'; timerId: string }
   | { type: 'subcaseEnded'; tokenId: string; status: string; category: StatusCategory }
   /** The child's type refused the sub-case's data (as `POST /api/cases` would): no child was started. */

@@ -3,7 +3,7 @@
  * that guards running cases against non-deterministic workflow changes. Re-record only on purpose (a
  * deliberate, patched() change), never to make the replay test pass.
  *
- *   npx tsx scripts/record-histories.ts
+ *   npx tsx scripts/record-histories.ts [name ...]   (only the named histories; default all)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,14 +23,31 @@ async function openTask(env: TestEnv, caseId: string): Promise<string> {
   return task.id;
 }
 
-async function run(env: TestEnv, caseType: string, name: string, steps: [string, unknown][]): Promise<void> {
+/** A step of a recorded case: a task action with its body, or `merge` (its entity merged into acme). */
+type RecordedStep = [string, unknown];
+
+async function run(
+  env: TestEnv,
+  caseType: string,
+  name: string,
+  steps: RecordedStep[],
+  entityId = `${env.prefix}-acme`,
+): Promise<void> {
   const started = await env.http(env.users.alice, 'POST', '/api/cases', {
     caseType,
-    entityId: `${env.prefix}-acme`,
+    entityId,
     data: { subject: name, amount: 1000 },
   });
   const caseId = started.body.id as string;
   for (const [action, body] of steps) {
+    if (action === 'merge') {
+      const merged = await env.http(env.users.admin, 'POST', `/api/entities/${env.prefix}-acme/merge`, {
+        from: entityId,
+      });
+      if (merged.status !== 200 || merged.body.workflows?.relinked !== 1)
+        throw new Error(`${name}: merge answered ${merged.status} ${JSON.stringify(merged.body)}`);
+      continue;
+    }
     const res = await env.http(
       env.users.alice,
       'POST',
@@ -81,28 +98,53 @@ async function recordCampaign(env: TestEnv, name: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const wanted = (name: string) => only.length === 0 || only.includes(name);
   await globalSetup();
   const env = await startTestEnv();
   try {
     fs.mkdirSync(OUT, { recursive: true });
     const caseType = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
-    await run(env, caseType, 'opportunity-won', [
-      ['claim', {}],
-      ['complete', { outcome: 'interested', data: { needs: 'forklifts' } }],
-      ['complete', { outcome: 'presented' }],
-      ['comment', { text: 'Customer asks for a discount' }],
-      ['complete', { outcome: 'won' }],
-    ]);
-    await run(env, caseType, 'opportunity-postponed-lost', [
-      ['complete', { outcome: 'interested' }],
-      ['complete', { outcome: 'presented' }],
-      ['complete', { outcome: 'postponed' }],
-      ['complete', { outcome: 'still-postponed' }],
-      ['claim', {}],
-      ['unclaim', {}],
-      ['complete', { outcome: 'lost' }],
-    ]);
-    await recordCampaign(env, 'campaign-three-targets');
+    if (wanted('opportunity-won'))
+      await run(env, caseType, 'opportunity-won', [
+        ['claim', {}],
+        ['complete', { outcome: 'interested', data: { needs: 'forklifts' } }],
+        ['complete', { outcome: 'presented' }],
+        ['comment', { text: 'Customer asks for a discount' }],
+        ['complete', { outcome: 'won' }],
+      ]);
+    if (wanted('opportunity-postponed-lost'))
+      await run(env, caseType, 'opportunity-postponed-lost', [
+        ['complete', { outcome: 'interested' }],
+        ['complete', { outcome: 'presented' }],
+        ['complete', { outcome: 'postponed' }],
+        ['complete', { outcome: 'still-postponed' }],
+        ['claim', {}],
+        ['unclaim', {}],
+        ['complete', { outcome: 'lost' }],
+      ]);
+    if (wanted('opportunity-entity-merged')) {
+      // Its entity is merged into acme while it runs: the history holds the relinkEntity Update.
+      await seedEntity(env, {
+        id: `${env.prefix}-dup`,
+        kind: 'CL',
+        code: `${env.prefix}-DUP`,
+        name: 'Acme dup',
+      });
+      await run(
+        env,
+        caseType,
+        'opportunity-entity-merged',
+        [
+          ['complete', { outcome: 'interested' }],
+          ['merge', null],
+          ['complete', { outcome: 'presented' }],
+          ['complete', { outcome: 'won' }],
+        ],
+        `${env.prefix}-dup`,
+      );
+    }
+    if (wanted('campaign-three-targets')) await recordCampaign(env, 'campaign-three-targets');
   } finally {
     await env.stop();
     await globalTeardown();

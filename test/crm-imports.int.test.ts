@@ -1,4 +1,6 @@
+import ExcelJS from 'exceljs';
 import { CaseGateway } from '../api/gateway';
+import { importEngine } from '../api/routes/imports';
 import { projectCase } from '../activities/projection';
 import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
 import { latestDefinition } from '../db/definitions';
@@ -18,6 +20,18 @@ afterAll(async () => {
 });
 
 const key = (n: string | number) => `${env.prefix}-SO-${n}`;
+
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** The cases an import job created or touched, by external key, as the API shows them. */
+async function importedCases(jobId: string): Promise<Record<string, Record<string, unknown>>> {
+  const rows = await env.http(env.users.sam, 'GET', `/api/imports/${jobId}/rows`);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const row of rows.body.items) {
+    out[row.externalKey] = (await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).body;
+  }
+  return out;
+}
 
 function document(filename: string) {
   return {
@@ -121,12 +135,15 @@ describe('case import', () => {
     expect(accepted.body.errors).toHaveLength(4);
   });
 
-  it('does not overwrite a case imported before with other content, and reports it', async () => {
+  it('updates a case imported before with other content, and reports what changed', async () => {
     const doc = document('changed.json');
     doc.cases = [{ ...doc.cases[1], data: { subject: 'Forks', amount: 999 } } as (typeof doc.cases)[number]];
     const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', doc);
-    expect(res.body).toMatchObject({ result: 'partial', failed: 1, created: 0 });
-    expect(res.body.errors[0].message).toMatch(/already imported as case .* with other content/);
+    expect(res.body).toMatchObject({ result: 'imported', updated: 1, failed: 0, created: 0 });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}/rows`);
+    expect(rows.body.items).toEqual([
+      expect.objectContaining({ line: 1, state: 'updated', changes: ['data.amount'], error: null }),
+    ]);
   });
 
   it('imports CSV with one row per line, grouping rows by external key', async () => {
@@ -201,10 +218,10 @@ describe('case import', () => {
     const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (projection) =>
       projectCase(env.db, projection),
     );
-    const startCase = gateway.start.bind(gateway);
+    const engine = importEngine(gateway);
     const [taken, again] = await Promise.all([
-      resumeStaleImports(env.db, startCase, 5 * 60_000),
-      resumeStaleImports(env.db, startCase, 5 * 60_000),
+      resumeStaleImports(env.db, engine, 5 * 60_000),
+      resumeStaleImports(env.db, engine, 5 * 60_000),
     ]);
     expect([...taken, ...again].filter((j) => j.startsWith(id))).toEqual([id]);
 
@@ -221,8 +238,252 @@ describe('case import', () => {
     for (const row of rows.body.items) {
       expect((await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).status).toBe(200);
     }
-    expect(await resumeStaleImports(env.db, startCase, 5 * 60_000)).not.toContain(id);
+    expect(await resumeStaleImports(env.db, engine, 5 * 60_000)).not.toContain(id);
     const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
     expect(live.body.status).toBe('running');
+  });
+
+  it('reads decimals written the Spanish way: "," from a semicolon file, "." when asked, each rule strict', async () => {
+    // A semicolon-separated file (as a Spanish spreadsheet saves it) defaults to "," as the decimal mark.
+    const spanish = [
+      'externalKey;data.subject;data.amount;line.product;line.quantity;line.amount',
+      `${key('D1')};Spanish;1.234,5;A;1.000;1234,50`,
+      `${key('D2')};Ambiguous;1.234;B;2;0,5`,
+    ].join('\r\n');
+    const res = await upload(env, env.users.sam, `/api/imports?caseType=${T}&wait=true`, spanish, 'text/csv');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ created: 2, failed: 0 });
+    const cases = await importedCases(res.body.id);
+    // 1.234,5 = one thousand two hundred thirty-four and a half; 1.000 = one thousand; 1234,50 = 1234.5.
+    expect(cases[key('D1')]).toMatchObject({
+      data: { amount: 1234.5 },
+      lines: [{ product: 'A', quantity: 1000, amount: 1234.5 }],
+    });
+    // With "," as the decimal mark, "1.234" groups thousands: 1234, never 1.234.
+    expect(cases[key('D2')]).toMatchObject({
+      data: { amount: 1234 },
+      lines: [{ product: 'B', quantity: 2, amount: 0.5 }],
+    });
+
+    // The same ambiguous text read the English way (decimal=.) is one point two three four.
+    const english = [
+      'externalKey,data.subject,data.amount,line.product,line.quantity',
+      `${key('E1')},English,"1,234.5",A,1.234`,
+    ].join('\r\n');
+    const en = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&wait=true&decimal=.`,
+      english,
+      'text/csv',
+    );
+    expect(en.status).toBe(200);
+    expect((await importedCases(en.body.id))[key('E1')]).toMatchObject({
+      data: { amount: 1234.5 },
+      lines: [{ product: 'A', quantity: 1.234 }],
+    });
+  });
+
+  it('refuses a number the chosen decimal rule cannot read, with its row and column, and an unknown rule', async () => {
+    const csv = [
+      'externalKey;data.subject;data.amount;line.product;line.quantity',
+      `${key('X1')};Fine;10,5;A;1`,
+      `${key('X2')};English in a Spanish file;1,234.5;A;1`,
+      `${key('X2')};;;B;12abc`,
+    ].join('\n');
+    const res = await upload(env, env.users.sam, `/api/imports?caseType=${T}&decimal=,`, csv, 'text/csv');
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        line: 3,
+        externalKey: key('X2'),
+        pointer: '/body/rows/3/3',
+        message: 'data.amount: "1,234.5" is not a number written with "," as the decimal mark',
+      },
+      {
+        line: 3,
+        externalKey: key('X2'),
+        pointer: '/body/rows/4/5',
+        message: 'line.quantity: "12abc" is not a number written with "," as the decimal mark',
+      },
+    ]);
+    expect(await count(env, 'imported_cases WHERE external_key = $1', [key('X1')])).toBe(0);
+
+    const english = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&decimal=.`,
+      ['externalKey,data.subject,data.amount', `${key('X3')},Spanish in an English file,"1.234,5"`].join(
+        '\n',
+      ),
+      'text/csv',
+    );
+    expect(english.status).toBe(400);
+    expect(english.body.errors).toEqual([
+      expect.objectContaining({
+        pointer: '/body/rows/2/3',
+        message: 'data.amount: "1.234,5" is not a number written with "." as the decimal mark',
+      }),
+    ]);
+
+    const unknownRule = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&decimal=x`,
+      csv,
+      'text/csv',
+    );
+    expect(unknownRule.status).toBe(400);
+    expect(unknownRule.body.errors).toEqual([expect.objectContaining({ pointer: '/query/decimal' })]);
+  });
+
+  it('imports an .xlsx sheet: number cells as they are, text cells by the decimal rule', async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet('Cases').addRows([
+      [
+        'externalKey',
+        'data.subject',
+        'data.amount',
+        'data.expectedCloseDate',
+        'line.product',
+        'line.quantity',
+        'line.amount',
+      ],
+      [key('S1'), 'Sheet', 1234.5, new Date(Date.UTC(2031, 5, 30)), 'A', 3, '1.234,5'],
+      [key('S1'), '', '', '', 'B', '0,25', 7],
+    ]);
+    const file = Buffer.from(await wb.xlsx.writeBuffer());
+    const res = await upload(
+      env,
+      env.users.sam,
+      `/api/imports?caseType=${T}&wait=true&decimal=,`,
+      file,
+      XLSX,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ format: 'xlsx', created: 1 });
+    expect((await importedCases(res.body.id))[key('S1')]).toMatchObject({
+      data: { amount: 1234.5, expectedCloseDate: '2031-06-30' },
+      lines: [
+        { product: 'A', quantity: 3, amount: 1234.5 },
+        { product: 'B', quantity: 0.25, amount: 7 },
+      ],
+    });
+  });
+
+  it('a re-import changes what differs through the case workflow, says so per row, and twice changes nothing', async () => {
+    const first = {
+      caseType: T,
+      filename: 'update-1.json',
+      cases: [
+        {
+          externalKey: key('U1'),
+          data: { subject: 'Pallets', amount: 100, probability: 10 },
+          lines: [{ product: 'P', quantity: 1, amount: 100 }],
+        },
+        { externalKey: key('U2'), data: { subject: 'Crates', amount: 50 } },
+      ],
+    };
+    const created = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', first);
+    expect(created.body).toMatchObject({ created: 2, updated: 0, failed: 0 });
+    const second = {
+      caseType: T,
+      filename: 'update-2.json',
+      cases: [
+        {
+          externalKey: key('U1'),
+          status: 'POSTPONED',
+          data: { subject: 'Pallets', amount: 150, probability: 10 },
+          lines: [{ product: 'P', quantity: 2, amount: 150 }],
+        },
+        { externalKey: key('U2'), data: { subject: 'Crates', amount: 50 } },
+      ],
+    };
+    const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', second);
+    expect(res.body).toMatchObject({ result: 'imported', created: 0, updated: 1, unchanged: 1, failed: 0 });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${res.body.id}/rows`);
+    expect(rows.body.items).toEqual([
+      expect.objectContaining({ line: 1, state: 'updated', changes: ['data.amount', 'lines', 'status'] }),
+      expect.objectContaining({ line: 2, state: 'unchanged', changes: null }),
+    ]);
+    const u1 = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(u1).toMatchObject({
+      status: 'POSTPONED',
+      data: { subject: 'Pallets', amount: 150, probability: 10 },
+      lines: [{ product: 'P', quantity: 2, amount: 150 }],
+    });
+    // The changes went through the workflow: its timeline has them, by the importer.
+    const kinds = u1.timeline.map((e: { kind: string }) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['case.updated', 'status.changed']));
+    const update = u1.timeline.find((e: { kind: string }) => e.kind === 'case.updated');
+    expect(update).toMatchObject({
+      actor: env.users.sam.id,
+      detail: { before: { amount: 100 }, after: { amount: 150 } },
+    });
+    const state = await env.client.workflow.getHandle(rows.body.items[0].caseId).query('state');
+    expect(state).toMatchObject({ status: 'POSTPONED', data: { amount: 150 } });
+
+    const again = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', second);
+    expect(again.body).toMatchObject({
+      result: 'unchanged',
+      created: 0,
+      updated: 0,
+      unchanged: 2,
+      failed: 0,
+    });
+    const after = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(after.version).toBe(u1.version);
+    expect(after.timeline).toHaveLength(u1.timeline.length);
+  });
+
+  it('a row sets the status of a new case; an unknown one, or one not set by hand, is an error with its pointer', async () => {
+    const unknown = await env.http(env.users.sam, 'POST', '/api/imports', {
+      caseType: T,
+      cases: [{ externalKey: key('V1'), status: 'NOPE', data: { subject: 'x' } }],
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([
+      expect.objectContaining({
+        line: 1,
+        pointer: '/body/cases/0/status',
+        message: expect.stringMatching(/^"NOPE" is not a status of .*IDENTIFYING, PRESENTING/),
+      }),
+    ]);
+    const csv = ['externalKey,status,data.subject,data.amount', `${key('V2')},WON,Won deal,500`].join('\n');
+    const bySupervisor = await upload(env, env.users.sam, `/api/imports?caseType=${T}`, csv, 'text/csv');
+    expect(bySupervisor.status).toBe(400);
+    expect(bySupervisor.body.errors).toEqual([
+      expect.objectContaining({
+        line: 2,
+        pointer: '/body/rows/2/status',
+        message: expect.stringMatching(/administrator/),
+      }),
+    ]);
+
+    const byAdmin = await upload(
+      env,
+      env.users.admin,
+      `/api/imports?caseType=${T}&wait=true`,
+      csv,
+      'text/csv',
+    );
+    expect(byAdmin.body).toMatchObject({ created: 1, failed: 0 });
+    const rows = await env.http(env.users.admin, 'GET', `/api/imports/${byAdmin.body.id}/rows`);
+    const won = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(won).toMatchObject({ status: 'WON', statusCategory: 'won', data: { amount: 500 } });
+
+    // A closed case is not changed behind its workflow's back: the engine refuses, the row says so.
+    const changed = csv.replace(',500', ',600');
+    const late = await upload(
+      env,
+      env.users.admin,
+      `/api/imports?caseType=${T}&wait=true`,
+      changed,
+      'text/csv',
+    );
+    expect(late.body).toMatchObject({ result: 'partial', failed: 1, updated: 0 });
+    expect(late.body.errors[0].message).toMatch(/was not updated: .*(ended|no longer running)/);
+    const still = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(still.data.amount).toBe(500);
   });
 });

@@ -4,15 +4,22 @@
  * fields and counts are worked out here from the fixtures the test writes.
  */
 import { PROBLEM_BASE } from '../api/problem';
-import { ENTITY_REFERENCES } from '../crm/merge';
+import { CaseGateway } from '../api/gateway';
+import { relinkEngine } from '../api/routes/entity-merge';
+import { projectCase } from '../activities/projection';
+import { deliverRelinks } from '../crm/entity-relinks';
+import { ENTITY_REFERENCES, mergeEntities } from '../crm/merge';
+import { stateQuery } from '../workflows/messages';
 import { count, seedEntity } from './support/crm';
-import { startTestEnv, type TestEnv } from './support/env';
+import { scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
 let seq = 0;
+let opportunity: string;
 
 beforeAll(async () => {
-  env = await startTestEnv({ worker: false });
+  env = await startTestEnv();
+  opportunity = await env.publish(scoped(shippedDefinition('opportunity'), env.prefix));
 });
 
 afterAll(async () => {
@@ -249,5 +256,104 @@ describe('merging entities', () => {
     expect(await count(env, 'entities WHERE id = $1', [b])).toBe(1);
     expect(await count(env, 'contacts WHERE id = $1 AND entity_id = $2', [contactId, b])).toBe(1);
     expect(await count(env, 'crm_audit WHERE record_id = $1', [a])).toBe(0);
+  });
+
+  /** Starts a real opportunity (workflow and read model) on an entity; returns its id. */
+  async function runningCase(entityId: string): Promise<string> {
+    const res = await env.http(env.users.admin, 'POST', '/api/cases', {
+      caseType: opportunity,
+      entityId,
+      data: { subject: 'Relink me', amount: 10 },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  const workflowState = (caseId: string) => env.client.workflow.getHandle(caseId).query(stateQuery);
+
+  it("tells a running case's workflow of the kept entity: its state, timeline and later actions use it", async () => {
+    const survivor = await entity(env.users.alice.id);
+    const loser = await entity(env.users.bob.id);
+    const caseId = await runningCase(loser);
+    expect((await workflowState(caseId)).entity?.id).toBe(loser);
+
+    const res = await env.http(env.users.admin, 'POST', `/api/entities/${survivor}/merge`, { from: loser });
+    expect(res.status).toBe(200);
+    expect(res.body.runningCases).toEqual([caseId]);
+    expect(res.body.workflows).toEqual({ relinked: 1, ended: 0, pending: 0 });
+    // The workflow's own state now carries the kept entity (seeded as `Merge <id>`, alice its agent).
+    expect((await workflowState(caseId)).entity).toEqual({
+      id: survivor,
+      name: `Merge ${survivor}`,
+      agentId: env.users.alice.id,
+    });
+    const detail = (await env.http(env.users.admin, 'GET', `/api/cases/${caseId}`)).body;
+    expect(detail.timeline).toContainEqual(
+      expect.objectContaining({
+        kind: 'entity.merged',
+        actor: env.users.admin.id,
+        detail: { from: loser, fromName: `Merge ${loser}`, to: survivor, toName: `Merge ${survivor}` },
+      }),
+    );
+    // An action after the merge: the case still belongs to the kept entity, in the workflow and the read model.
+    const patched = await env.http(env.users.admin, 'PATCH', `/api/cases/${caseId}`, {
+      data: { amount: 20 },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ entity: { id: survivor }, data: { amount: 20 } });
+    const after = await workflowState(caseId);
+    expect(after).toMatchObject({ entity: { id: survivor }, data: { amount: 20 } });
+    const [row] = await env.db.query('SELECT entity_id, entity_name FROM cases WHERE id = $1', [caseId]);
+    expect(row).toEqual({ entity_id: survivor, entity_name: `Merge ${survivor}` });
+  });
+
+  it('keeps a relink the workflow could not take, with its error, and delivers it on a later attempt', async () => {
+    const survivor = await entity(env.users.alice.id);
+    const loser = await entity(env.users.alice.id);
+    const caseId = await runningCase(loser);
+    const admin = {
+      userId: env.users.admin.id,
+      role: 'admin' as const,
+      email: 'admin@example.com',
+      teams: [],
+      supervisedTeams: [],
+      supervisedUsers: [],
+    };
+    const merged = await env.db.transaction((tx) => mergeEntities(tx, admin, survivor, loser));
+    expect(merged.runningCases).toEqual([caseId]);
+
+    const down = { relink: async () => Promise.reject(new Error('engine unavailable')) };
+    expect(await deliverRelinks(env.db, down, [caseId])).toEqual({ relinked: 0, ended: 0, pending: 1 });
+    const [queued] = await env.db.query(
+      'SELECT attempts, last_error, done_at, next_attempt_at > now() AS later FROM entity_relinks WHERE case_id = $1',
+      [caseId],
+    );
+    expect(queued).toEqual({ attempts: 1, last_error: 'engine unavailable', done_at: null, later: true });
+    expect((await workflowState(caseId)).entity?.id).toBe(loser);
+    // Not due yet: a sweep now leaves it alone, and still counts it as pending.
+    const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (p) => projectCase(env.db, p));
+    expect(await deliverRelinks(env.db, relinkEngine(gateway), [caseId])).toEqual({
+      relinked: 0,
+      ended: 0,
+      pending: 1,
+    });
+    expect(
+      (await env.db.query('SELECT attempts FROM entity_relinks WHERE case_id = $1', [caseId]))[0],
+    ).toEqual({
+      attempts: 1,
+    });
+    // Once due, the retry tells the workflow.
+    await env.db.query('UPDATE entity_relinks SET next_attempt_at = now() WHERE case_id = $1', [caseId]);
+    expect(await deliverRelinks(env.db, relinkEngine(gateway), [caseId])).toEqual({
+      relinked: 1,
+      ended: 0,
+      pending: 0,
+    });
+    expect((await workflowState(caseId)).entity?.id).toBe(survivor);
+    const [done] = await env.db.query(
+      'SELECT outcome, done_at IS NOT NULL AS done FROM entity_relinks WHERE case_id = $1',
+      [caseId],
+    );
+    expect(done).toEqual({ outcome: 'relinked', done: true });
   });
 });

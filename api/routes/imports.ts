@@ -4,13 +4,22 @@ import { definitionVersion, latestDefinition } from '../../db/definitions';
 import {
   casesFromCsv,
   casesFromJson,
+  casesFromSheet,
+  defaultDecimal,
+  userLocale,
   createImportJob,
+  findImportJob,
+  importerOf,
+  importRows,
   importView,
+  reopenImportJob,
+  type ImportEngine,
   MAX_IMPORT_CASES,
   prepareCases,
   runImportJob,
   type ImportCase,
 } from '../../crm/imports';
+import { readXlsxCells, type DecimalMark } from '../../crm/spreadsheet';
 import { logger } from '../../lib/logger';
 import { permit } from '../../crm/permissions';
 import { callerOf } from '../auth';
@@ -24,6 +33,7 @@ import {
 } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
+import type { CaseGateway } from '../gateway';
 import { flag, pageLimit, queryString, textBody } from './crm-common';
 
 const jsonSchema = {
@@ -53,8 +63,19 @@ const importQuery = {
       description: 'Import the valid cases even when others have errors (these are reported in the job)',
     },
     wait: { ...booleanFlag, description: 'Answer 200 once the job has finished instead of 202 at once' },
+    decimal: {
+      type: 'string',
+      enum: [',', '.'],
+      description:
+        'Decimal mark of numbers written as text in a CSV or .xlsx sheet: `,` reads 1.234,5 and 1234,5 as 1234.5 and ' +
+        '1.234 as 1234; `.` reads 1,234.5 as 1234.5 and 1.234 as 1.234. A number cell the mark cannot read is an ' +
+        "error of its row. Default: `,` for a semicolon-separated CSV, else the mark of the user's locale " +
+        '(`,` for es, ca, fr, de, it, pt, ...; `.` for en). Ignored for JSON',
+    },
   },
 };
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** The query parameters `GET /imports/:id/rows` reads. */
 const rowsQuery = {
@@ -63,7 +84,8 @@ const rowsQuery = {
     state: {
       type: 'string',
       maxLength: 20,
-      description: 'Only rows in this state: pending, created, unchanged or failed (the error report)',
+      description:
+        'Only rows in this state: pending, created, updated, unchanged or failed (the error report)',
     },
     limit: {
       type: 'string',
@@ -97,9 +119,13 @@ const importJobSchema = {
   properties: {
     id: { type: 'string' },
     kind: { type: 'string', description: 'cases (the only kind so far)' },
-    format: { enum: ['json', 'csv'] },
+    format: { enum: ['json', 'csv', 'xlsx'] },
     filename: { type: ['string', 'null'] },
     caseType: { type: 'string' },
+    decimal: {
+      enum: [',', '.', null],
+      description: "Decimal mark the sheet's text numbers were read with; null for JSON",
+    },
     status: { enum: ['running', 'completed', 'failed'] },
     result: {
       enum: ['imported', 'unchanged', 'partial', null],
@@ -108,7 +134,14 @@ const importJobSchema = {
     total: { type: 'integer', description: 'Valid cases to start' },
     processed: { type: 'integer' },
     created: { type: 'integer' },
-    unchanged: { type: 'integer', description: 'External keys already imported with the same content' },
+    updated: {
+      type: 'integer',
+      description: 'External keys already imported whose case had data fields, lines or status changed',
+    },
+    unchanged: {
+      type: 'integer',
+      description: 'External keys already imported whose case already had what the row says',
+    },
     failed: { type: 'integer' },
     percent: { type: 'integer' },
     errors: {
@@ -131,17 +164,23 @@ export const importOperations: OperationSpec[] = [
     operationId: 'importCases',
     tag: 'CRM: Imports',
     summary:
-      'Imports case headers and lines from JSON or CSV and starts the cases as a job (supervisors and administrators)',
+      'Imports case headers and lines from JSON, CSV or .xlsx and starts the cases as a job (supervisors and administrators)',
     description:
       'JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and ' +
-      'optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, ' +
+      'optionally entityId or entityKind+entityCode, ownerId, title, status (a status code of the case type), data and lines. CSV (`Content-Type: text/csv` or application/csv, ' +
       'up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey ' +
       'and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one ' +
-      'row per line of a case, rows with the same externalKey form one case. ' +
+      'row per line of a case, rows with the same externalKey form one case (comma or semicolon separated). .xlsx ' +
+      `(${XLSX_TYPE}, up to 20 MB): the first sheet, with the same columns. Numbers written as text are read with ` +
+      'the `decimal` mark; a cell it cannot read is an error at `/body/rows/{line}/{column}`. ' +
       `At most ${MAX_IMPORT_CASES} cases. The whole document is checked first: with errors nothing is written (400 ` +
-      'listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per ' +
-      'case type: a key already imported with the same content counts as unchanged, with other content as failed ' +
-      '(never overwritten). The cases start in the background: 202 with the job (its progress at ' +
+      'listing each error with its line and externalKey) unless `acceptValid=true`. By external key per case type: ' +
+      'a new key starts its case (then sets its status when the row names one); a key already imported is compared ' +
+      'with its case as it is now, and the data fields, lines and status that differ are changed through the case ' +
+      'workflow, as PATCH /api/cases/{id} and POST /api/cases/{id}/status would, by the importer (the row is ' +
+      '`updated` with its `changes`); nothing differing is `unchanged`, so the same document twice changes nothing. ' +
+      'A status not set by hand (`manual` in the definition) needs an administrator. Entity, owner and title are ' +
+      'set only when a case is created: a row naming others for a known key fails. The cases start in the background: 202 with the job (its progress at ' +
       '`Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.',
     query: importQuery,
     body: jsonSchema,
@@ -153,7 +192,7 @@ export const importOperations: OperationSpec[] = [
         description: `Body larger than the limit, or more than ${MAX_IMPORT_CASES} cases (too-many-rows)`,
         schema: problemSchema,
       },
-      '415': { description: 'The body is neither JSON nor CSV', schema: problemSchema },
+      '415': { description: 'The body is neither JSON, CSV nor .xlsx', schema: problemSchema },
     },
     problems: ['too-many-rows', 'unsupported-media-type'],
   },
@@ -191,11 +230,16 @@ export const importOperations: OperationSpec[] = [
                 properties: {
                   line: { type: 'integer' },
                   externalKey: { type: 'string' },
-                  state: { enum: ['pending', 'created', 'unchanged', 'failed'] },
+                  state: { enum: ['pending', 'created', 'updated', 'unchanged', 'failed'] },
                   caseId: { type: ['string', 'null'] },
+                  changes: {
+                    type: ['array', 'null'],
+                    items: { type: 'string' },
+                    description: 'For an updated row, what it changed: `data.<field>`, `lines`, `status`',
+                  },
                   error: { type: ['string', 'null'] },
                 },
-                required: ['line', 'externalKey', 'state', 'caseId', 'error'],
+                required: ['line', 'externalKey', 'state', 'caseId', 'changes', 'error'],
               },
             },
           },
@@ -230,14 +274,22 @@ export const importOperations: OperationSpec[] = [
 ];
 
 async function loadJob(ctx: ApiContext, id: string) {
-  const [row] = await ctx.db.query('SELECT * FROM imports WHERE id = $1', [id]);
+  const row = await findImportJob(ctx.db, id);
   if (!row) throw ProblemError.notFound(`Import ${id}`);
   return row;
 }
 
+/** The engine calls of an import: starts and Updates through the case gateway (idempotent by update id). */
+export function importEngine(gateway: CaseGateway): ImportEngine {
+  return {
+    start: (def, start) => gateway.start(def, start),
+    act: (caseId, event, updateId) => gateway.act(caseId, event, `import:${updateId}`),
+  };
+}
+
 export function importRoutes(ctx: ApiContext): Router {
   const router = Router();
-  const startCase = ctx.gateway.start.bind(ctx.gateway);
+  const engine = importEngine(ctx.gateway);
 
   /**
    * Imports case headers and lines: JSON `{caseType, cases: [...]}` or CSV (`?caseType=`). The whole document is
@@ -247,21 +299,27 @@ export function importRoutes(ctx: ApiContext): Router {
   router.post(
     '/imports',
     express.text({ type: ['text/csv', 'application/csv'], limit: '50mb' }),
+    express.raw({ type: [XLSX_TYPE], limit: '20mb' }),
     async (req, res) => {
       const caller = callerOf(req);
       permit(caller, 'import', 'write');
       const acceptValid = flag(req, 'acceptValid');
       const wait = flag(req, 'wait');
-      let format: 'json' | 'csv';
+      const decimalParam = queryString(req, 'decimal', 1);
+      if (decimalParam !== undefined && decimalParam !== ',' && decimalParam !== '.')
+        throw ProblemError.badRequest('Unknown decimal mark', [
+          { pointer: '/query/decimal', message: 'must be "," or "."' },
+        ]);
+      let format: 'json' | 'csv' | 'xlsx';
       let caseType: string;
       let filename: string | null = null;
       let body: unknown;
-      if (typeof req.body === 'string') {
-        format = 'csv';
+      if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) {
+        format = Buffer.isBuffer(req.body) ? 'xlsx' : 'csv';
         const fromQuery = queryString(req, 'caseType', 100);
         if (!fromQuery)
           throw ProblemError.badRequest('Name the case type of a CSV import', [
-            { pointer: '/query/caseType', message: 'is required for CSV' },
+            { pointer: '/query/caseType', message: 'is required for CSV and .xlsx' },
           ]);
         caseType = fromQuery;
         filename = req.get('x-filename')?.slice(0, 200) ?? null;
@@ -279,21 +337,36 @@ export function importRoutes(ctx: ApiContext): Router {
           415,
           'unsupported-media-type',
           'Unsupported media type',
-          'Send application/json or text/csv',
+          `Send application/json, text/csv or ${XLSX_TYPE}`,
         );
       }
       const stored = await latestDefinition(ctx.db, caseType);
       if (!stored)
         throw ProblemError.badRequest(`Unknown case type "${caseType}"`, [
           {
-            pointer: format === 'csv' ? '/query/caseType' : '/body/caseType',
+            pointer: format === 'json' ? '/body/caseType' : '/query/caseType',
             message: 'is not a published case type',
           },
         ]);
-      const cases =
-        format === 'csv'
-          ? casesFromCsv(textBody(req, ['text/csv']), stored.definition)
-          : casesFromJson(body as { cases: ImportCase[] });
+      let decimal: DecimalMark | undefined;
+      let cases;
+      if (format === 'json') cases = casesFromJson(body as { cases: ImportCase[] });
+      else {
+        const text = format === 'csv' ? textBody(req, ['text/csv']) : null;
+        decimal =
+          (decimalParam as DecimalMark | undefined) ??
+          defaultDecimal(format, text, await userLocale(ctx.db, caller.userId));
+        cases =
+          text !== null
+            ? casesFromCsv(text, stored.definition, { decimal })
+            : casesFromSheet(
+                await readXlsxCells(req.body as Buffer, MAX_IMPORT_CASES * 10),
+                stored.definition,
+                {
+                  decimal,
+                },
+              );
+      }
       if (cases.length === 0)
         throw ProblemError.badRequest('The document has no cases', [
           { pointer: '/body', message: 'has no rows' },
@@ -305,7 +378,7 @@ export function importRoutes(ctx: ApiContext): Router {
           'Too many cases',
           `An import has at most ${MAX_IMPORT_CASES} cases`,
         );
-      const { valid, errors } = await prepareCases(ctx.db, stored, cases, caller.userId);
+      const { valid, errors } = await prepareCases(ctx.db, stored, cases, caller.userId, caller.role);
       if (errors.length > 0 && !acceptValid) {
         throw ProblemError.badRequest(
           `${errors.length} error(s) in ${new Set(errors.map((e) => e.line)).size} of ${cases.length} case(s); nothing was imported. Fix them, or send ?acceptValid=true to import the ${valid.length} valid case(s).`,
@@ -315,11 +388,19 @@ export function importRoutes(ctx: ApiContext): Router {
       const id = `imp-${randomUUID()}`;
       await createImportJob(
         ctx.db,
-        { id, format, filename, caseType, definitionVersion: stored.version, createdBy: caller.userId },
+        {
+          id,
+          format,
+          filename,
+          caseType,
+          definitionVersion: stored.version,
+          createdBy: caller.userId,
+          ...(decimal ? { decimal } : {}),
+        },
         valid,
         errors,
       );
-      const run = runImportJob(ctx.db, id, stored, startCase, caller.userId);
+      const run = runImportJob(ctx.db, id, stored, engine, caller);
       if (wait) await run;
       else run.catch((err: unknown) => logger.error({ err, id }, 'import job failed'));
       res
@@ -339,20 +420,7 @@ export function importRoutes(ctx: ApiContext): Router {
     permit(callerOf(req), 'import', 'read');
     const job = await loadJob(ctx, req.params.id);
     const state = queryString(req, 'state', 20);
-    const rows = await ctx.db.query(
-      `SELECT line, external_key, state, case_id, error FROM import_rows
-       WHERE import_id = $1 AND ($2::text IS NULL OR state = $2) ORDER BY line LIMIT $3`,
-      [job.id, state ?? null, pageLimit(req, 1000, 10_000)],
-    );
-    res.json({
-      items: rows.map((r) => ({
-        line: r.line,
-        externalKey: r.external_key,
-        state: r.state,
-        caseId: r.case_id,
-        error: r.error,
-      })),
-    });
+    res.json({ items: await importRows(ctx.db, String(job.id), state, pageLimit(req, 1000, 10_000)) });
   });
 
   /** Resumes a job that stopped (the API restarted, the engine was down): its pending rows are processed. */
@@ -368,8 +436,8 @@ export function importRoutes(ctx: ApiContext): Router {
         'The case type is gone',
         `Case type ${String(job.case_type)} is not published`,
       );
-    await ctx.db.query(`UPDATE imports SET status = 'running', finished_at = NULL WHERE id = $1`, [job.id]);
-    const run = runImportJob(ctx.db, String(job.id), stored, startCase, caller.userId);
+    await reopenImportJob(ctx.db, String(job.id));
+    const run = runImportJob(ctx.db, String(job.id), stored, engine, await importerOf(ctx.db, caller.userId));
     if (flag(req, 'wait')) await run;
     else run.catch((err: unknown) => logger.error({ err, id: job.id }, 'import job failed'));
     res.status(202).json(importView(await loadJob(ctx, String(job.id))));

@@ -1309,7 +1309,7 @@ export interface paths {
         put?: never;
         /**
          * Merges another entity (`from`) into this one, for whoever may edit both (docs/permissions.md)
-         * @description In one transaction: this entity keeps its fields and takes the other's where its own are empty (`filled` says which); the other's contacts (a contact with an address this entity already has is dropped, `droppedContacts`), cases, activities, campaign targets and received emails move here; an audit row keeps the other entity as it was; the other entity is deleted. 409 merge-same-entity for an entity with itself, merge-conflict when both are targets of one campaign.
+         * @description In one transaction: this entity keeps its fields and takes the other's where its own are empty (`filled` says which); the other's contacts (a contact with an address this entity already has is dropped, `droppedContacts`), cases, activities, campaign targets and received emails move here; an audit row keeps the other entity as it was; the other entity is deleted. After the commit, each running case that moved is told through its workflow (an Update) that it belongs to this entity, so the workflow's own state (conditions, service calls, sub-cases) uses it; one that cannot be told now stays queued and is retried (`workflows`). 409 merge-same-entity for an entity with itself, merge-conflict when both are targets of one campaign.
          */
         post: operations["mergeEntity"];
         delete?: never;
@@ -1740,8 +1740,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Imports case headers and lines from JSON or CSV and starts the cases as a job (supervisors and administrators)
-         * @description JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and optionally entityId or entityKind+entityCode, ownerId, title, data and lines. CSV (`Content-Type: text/csv` or application/csv, up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one row per line of a case, rows with the same externalKey form one case. At most 50000 cases. The whole document is checked first: with errors nothing is written (400 listing each error with its line and externalKey) unless `acceptValid=true`. Idempotent by external key per case type: a key already imported with the same content counts as unchanged, with other content as failed (never overwritten). The cases start in the background: 202 with the job (its progress at `Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.
+         * Imports case headers and lines from JSON, CSV or .xlsx and starts the cases as a job (supervisors and administrators)
+         * @description JSON (up to the configured body limit): `{caseType, filename?, cases: [...]}`, each case with externalKey and optionally entityId or entityKind+entityCode, ownerId, title, status (a status code of the case type), data and lines. CSV (`Content-Type: text/csv` or application/csv, up to 50 MB, optional `X-Filename` header): `caseType` is required in the query; a header row with externalKey and optionally entityId, entityKind, entityCode, ownerId, title, `data.<field>` and `line.<field>` columns; one row per line of a case, rows with the same externalKey form one case (comma or semicolon separated). .xlsx (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, up to 20 MB): the first sheet, with the same columns. Numbers written as text are read with the `decimal` mark; a cell it cannot read is an error at `/body/rows/{line}/{column}`. At most 50000 cases. The whole document is checked first: with errors nothing is written (400 listing each error with its line and externalKey) unless `acceptValid=true`. By external key per case type: a new key starts its case (then sets its status when the row names one); a key already imported is compared with its case as it is now, and the data fields, lines and status that differ are changed through the case workflow, as PATCH /api/cases/{id} and POST /api/cases/{id}/status would, by the importer (the row is `updated` with its `changes`); nothing differing is `unchanged`, so the same document twice changes nothing. A status not set by hand (`manual` in the definition) needs an administrator. Entity, owner and title are set only when a case is created: a row naming others for a known key fails. The cases start in the background: 202 with the job (its progress at `Location: /api/imports/{id}`), or 200 with the finished job with `wait=true`.
          */
         post: operations["importCases"];
         delete?: never;
@@ -15708,6 +15708,14 @@ export interface operations {
                         }[];
                         /** @description The audit row of the merge */
                         auditId: string;
+                        /** @description Cases that moved and had not ended: their workflows are told they now belong to this entity */
+                        runningCases: string[];
+                        /** @description What telling those workflows gave: relinked (the workflow carries this entity, its timeline says entity.merged), ended (it had finished), pending (the Update failed; retried in the background, never lost) */
+                        workflows: {
+                            relinked: number;
+                            ended: number;
+                            pending: number;
+                        };
                     };
                 };
             };
@@ -19777,6 +19785,8 @@ export interface operations {
                 acceptValid?: "true" | "false" | "1" | "0";
                 /** @description Answer 200 once the job has finished instead of 202 at once */
                 wait?: "true" | "false" | "1" | "0";
+                /** @description Decimal mark of numbers written as text in a CSV or .xlsx sheet: `,` reads 1.234,5 and 1234,5 as 1234.5 and 1.234 as 1234; `.` reads 1,234.5 as 1234.5 and 1.234 as 1.234. A number cell the mark cannot read is an error of its row. Default: `,` for a semicolon-separated CSV, else the mark of the user's locale (`,` for es, ca, fr, de, it, pt, ...; `.` for en). Ignored for JSON */
+                decimal?: "," | ".";
             };
             header?: never;
             path?: never;
@@ -19803,9 +19813,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -19817,7 +19832,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
@@ -19849,9 +19866,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -19863,7 +19885,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
@@ -19988,7 +20012,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The body is neither JSON nor CSV */
+            /** @description The body is neither JSON, CSV nor .xlsx */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -20039,9 +20063,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -20053,7 +20082,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
@@ -20157,7 +20188,7 @@ export interface operations {
     listImportRows: {
         parameters: {
             query?: {
-                /** @description Only rows in this state: pending, created, unchanged or failed (the error report) */
+                /** @description Only rows in this state: pending, created, updated, unchanged or failed (the error report) */
                 state?: string;
                 /** @description At most this many rows (default 1000, max 10000) */
                 limit?: string;
@@ -20182,8 +20213,10 @@ export interface operations {
                             line: number;
                             externalKey: string;
                             /** @enum {unknown} */
-                            state: "pending" | "created" | "unchanged" | "failed";
+                            state: "pending" | "created" | "updated" | "unchanged" | "failed";
                             caseId: string | null;
+                            /** @description For an updated row, what it changed: `data.<field>`, `lines`, `status` */
+                            changes: string[] | null;
                             error: string | null;
                         }[];
                     };
@@ -20321,9 +20354,14 @@ export interface operations {
                         /** @description cases (the only kind so far) */
                         kind?: string;
                         /** @enum {unknown} */
-                        format: "json" | "csv";
+                        format: "json" | "csv" | "xlsx";
                         filename?: string | null;
                         caseType: string;
+                        /**
+                         * @description Decimal mark the sheet's text numbers were read with; null for JSON
+                         * @enum {unknown}
+                         */
+                        decimal?: "," | "." | null;
                         /** @enum {unknown} */
                         status: "running" | "completed" | "failed";
                         /**
@@ -20335,7 +20373,9 @@ export interface operations {
                         total: number;
                         processed: number;
                         created?: number;
-                        /** @description External keys already imported with the same content */
+                        /** @description External keys already imported whose case had data fields, lines or status changed */
+                        updated?: number;
+                        /** @description External keys already imported whose case already had what the row says */
                         unchanged?: number;
                         failed?: number;
                         percent: number;
