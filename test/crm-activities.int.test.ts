@@ -569,6 +569,33 @@ describe('scheduled activities in the calendar feed', () => {
   });
 });
 
+describe('the calendar feed of someone who reads no entity', () => {
+  it('shows a designer no activity, though one names her (she may not read the entity)', async () => {
+    const id = await entity(env.users.bob.id);
+    const activityId = `${id}-for-dana`;
+    await env.db.query(
+      `INSERT INTO entity_activities (id, entity_id, kind, status, at, scheduled_at, owner_id, created_by)
+       VALUES ($1, $2, 'visit', 'scheduled', now() + interval '1 day', now() + interval '1 day', $3, $3)`,
+      [activityId, id, env.users.dana.id],
+    );
+    const created = await env.http(env.users.dana, 'POST', '/api/users/me/calendar-url');
+    expect(created.status).toBe(201);
+    const feed = await env.http(null, 'GET', new URL(created.body.url).pathname);
+    expect(feed.status).toBe(200);
+    expect(String(feed.body)).toContain('BEGIN:VCALENDAR');
+    expect(String(feed.body)).not.toContain(activityId);
+    // The same row given to bob is in his feed: the role, not the row, kept it out.
+    await env.db.query('UPDATE entity_activities SET owner_id = $2 WHERE id = $1', [
+      activityId,
+      env.users.bob.id,
+    ]);
+    const bobs = await env.http(env.users.bob, 'POST', '/api/users/me/calendar-url');
+    expect(String((await env.http(null, 'GET', new URL(bobs.body.url).pathname)).body)).toContain(
+      `UID:${activityId}@`,
+    );
+  });
+});
+
 describe('activities in the entity timeline', () => {
   it("merges the entity's activities with its cases' events by time, for whoever reads the entity", async () => {
     const id = await entity(env.users.alice.id);
