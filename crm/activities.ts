@@ -39,7 +39,13 @@ export const activityCreateSchema = {
       type: ['string', 'null'],
       maxLength: 100,
       description:
-        'Who is to do a scheduled activity (default the caller): as for giving an entity to someone (docs/permissions.md)',
+        'Who is to do a scheduled activity (default the caller, unless `ownerTeam` is given): as for giving an entity to someone (docs/permissions.md)',
+    },
+    ownerTeam: {
+      type: ['string', 'null'],
+      maxLength: 100,
+      description:
+        "The team that is to do a scheduled activity (instead of a person): it shows in every member's inbox; a team the caller belongs to (an agent), belongs to or supervises (a supervisor), any (an administrator)",
     },
   },
   required: ['kind', 'status'],
@@ -64,6 +70,7 @@ export interface ActivityInput {
   occurredAt?: string;
   scheduledAt?: string;
   ownerId?: string | null;
+  ownerTeam?: string | null;
 }
 
 export interface ActivityDoneInput {
@@ -75,7 +82,7 @@ export interface ActivityDoneInput {
 }
 
 const ACTIVITY_SELECT = `a.id, a.entity_id, a.kind, a.status, a.at, a.scheduled_at, a.subject, a.outcome, a.notes,
-  a.duration_minutes, a.owner_id, a.created_by, a.done_by, a.created_at, a.updated_at`;
+  a.duration_minutes, a.owner_id, a.owner_team, a.created_by, a.done_by, a.created_at, a.updated_at`;
 
 const iso = (v: unknown): string | null =>
   v === null || v === undefined ? null : new Date(v as string).toISOString();
@@ -94,6 +101,7 @@ export function activityView(r: Row) {
     notes: (r.notes as string | null) ?? null,
     durationMinutes: (r.duration_minutes as number | null) ?? null,
     ownerId: (r.owner_id as string | null) ?? null,
+    ownerTeam: (r.owner_team as string | null) ?? null,
     createdBy: r.created_by as string,
     doneBy: (r.done_by as string | null) ?? null,
     createdAt: iso(r.created_at) as string,
@@ -111,8 +119,9 @@ function occurredAt(value: string | undefined, pointer: string, errors: InputErr
 
 /**
  * Validates a new activity: a done one carries no `scheduledAt` and no owner but the caller; a scheduled one
- * needs a `scheduledAt` in the future and carries no outcome, duration or `occurredAt`. One 400 lists every
- * error. Answers the input and when it happens (`at`).
+ * needs a `scheduledAt` in the future, carries no outcome or `occurredAt` (its `durationMinutes` is how long it
+ * is planned to take) and goes to a person or a team, not both. One 400 lists every error. Answers the input
+ * and when it happens (`at`).
  */
 export function checkActivityInput(
   body: unknown,
@@ -127,18 +136,20 @@ export function checkActivityInput(
   };
   let at = new Date(now);
   if (input.status === 'done') {
-    for (const field of ['scheduledAt', 'ownerId'] as const)
+    for (const field of ['scheduledAt', 'ownerId', 'ownerTeam'] as const)
       if (input[field] !== undefined)
         add({ pointer: `${prefix}/${field}`, message: 'is only for a scheduled activity' });
     if (typeof input.occurredAt === 'string')
       at = occurredAt(input.occurredAt, `${prefix}/occurredAt`, errors, now);
   } else if (input.status === 'scheduled') {
-    for (const field of ['outcome', 'durationMinutes', 'occurredAt'] as const)
+    for (const field of ['outcome', 'occurredAt'] as const)
       if (input[field] !== undefined)
         add({
           pointer: `${prefix}/${field}`,
           message: 'is only for a done activity (mark it done with PATCH)',
         });
+    if (typeof input.ownerId === 'string' && typeof input.ownerTeam === 'string')
+      add({ pointer: `${prefix}/ownerTeam`, message: 'give the activity to a person or a team, not both' });
     if (input.scheduledAt === undefined)
       add({ pointer: `${prefix}/scheduledAt`, message: 'is required for a scheduled activity' });
     else {
@@ -166,20 +177,26 @@ export function checkActivityDone(
   return { input, at };
 }
 
-/** Inserts a validated activity on the entity; `ownerId` is who does it (a scheduled one's owner). */
+/** Who is to do a scheduled activity: a person or a team (or nobody). */
+export interface ActivityOwner {
+  ownerId: string | null;
+  ownerTeam: string | null;
+}
+
+/** Inserts a validated activity on the entity; `owner` is who does it (a scheduled one's person or team). */
 export async function insertActivity(
   db: Queryable,
   entityId: string,
   input: ActivityInput,
   at: Date,
   actor: string,
-  ownerId: string | null,
+  owner: ActivityOwner,
 ): Promise<ActivityView> {
   const done = input.status === 'done';
   const rows = await db.query(
     `INSERT INTO entity_activities AS a (id, entity_id, kind, status, at, scheduled_at, subject, outcome, notes,
-       duration_minutes, owner_id, created_by, done_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       duration_minutes, owner_id, owner_team, created_by, done_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      RETURNING ${ACTIVITY_SELECT}`,
     [
       `act-${randomUUID()}`,
@@ -192,7 +209,8 @@ export async function insertActivity(
       input.outcome ?? null,
       input.notes ?? null,
       input.durationMinutes ?? null,
-      ownerId,
+      owner.ownerId,
+      owner.ownerTeam,
       actor,
       done ? actor : null,
     ],
@@ -238,7 +256,8 @@ export async function listActivities(
 
 /**
  * Marks the entity's scheduled activity done (at `at`, by `actor`), keeping when it had been planned in
- * `scheduledAt`. 404 when the entity has no such activity, 409 `activity-done` when it is done already.
+ * `scheduledAt`. 404 when the entity has no such activity; then `authorize` sees who it was given to (and
+ * throws to refuse); then 409 `activity-done` when it is done already.
  */
 export async function completeActivity(
   db: Queryable,
@@ -247,9 +266,14 @@ export async function completeActivity(
   input: ActivityDoneInput,
   at: Date,
   actor: string,
+  authorize: (owner: ActivityOwner) => void,
 ): Promise<ActivityView> {
-  const [current] = await db.query<{ status: ActivityStatus }>(
-    'SELECT status FROM entity_activities WHERE id = $1 AND entity_id = $2 FOR UPDATE',
+  const [current] = await db.query<{
+    status: ActivityStatus;
+    owner_id: string | null;
+    owner_team: string | null;
+  }>(
+    'SELECT status, owner_id, owner_team FROM entity_activities WHERE id = $1 AND entity_id = $2 FOR UPDATE',
     [activityId, entityId],
   );
   if (!current)
@@ -258,6 +282,7 @@ export async function completeActivity(
       'Not found',
       `Activity ${activityId} of entity ${entityId} was not found`,
     );
+  authorize({ ownerId: current.owner_id, ownerTeam: current.owner_team });
   if (current.status === 'done')
     throw new ConflictError(
       'activity-done',
@@ -283,4 +308,96 @@ export async function completeActivity(
     params,
   );
   return activityView(rows[0] as Row);
+}
+
+/** A scheduled activity as an inbox item: told apart from tasks by `kind: "activity"`. */
+export function inboxActivityView(r: Row, now: number) {
+  const at = iso(r.at) as string;
+  return {
+    kind: 'activity' as const,
+    id: r.id as string,
+    activityKind: r.kind as ActivityKind,
+    entity: { id: r.entity_id as string, name: r.entity_name as string },
+    subject: (r.subject as string | null) ?? null,
+    notes: (r.notes as string | null) ?? null,
+    scheduledAt: at,
+    durationMinutes: (r.duration_minutes as number | null) ?? null,
+    ownerId: (r.owner_id as string | null) ?? null,
+    ownerTeam: (r.owner_team as string | null) ?? null,
+    createdBy: r.created_by as string,
+    overdue: Date.parse(at) < now,
+  };
+}
+export type InboxActivityView = ReturnType<typeof inboxActivityView>;
+
+/**
+ * Whose scheduled activities an inbox page holds: those given to these people and these teams, and with
+ * `membersOf`, to the members of that team (a team's queue).
+ */
+export interface ActivityOwners {
+  users: string[];
+  teams: string[];
+  membersOf?: string;
+}
+
+/**
+ * One page of the scheduled activities given to `owners`, soonest first (overdue ones lead), after `after`
+ * ([at, id] of the previous page's last), with the entity's name. Each owner's rows come from its own range of
+ * a partial index on (owner, at, id) (migration 082), at most `limit + 1` of them, so the page costs one short
+ * index walk per owner, not a scan of the activities; only the page's rows are joined to their entities.
+ */
+export async function inboxActivities(
+  db: Queryable,
+  owners: ActivityOwners,
+  page: { limit: number; after?: [string, string] },
+): Promise<{ items: Row[]; more: boolean }> {
+  const params: unknown[] = [owners.users, owners.teams, page.limit + 1];
+  let keyset = '';
+  if (page.after) {
+    params.push(page.after[0], page.after[1]);
+    keyset = ` AND (a.at, a.id) > ($4::timestamptz, $5)`;
+  }
+  let users = '$1::text[]';
+  if (owners.membersOf !== undefined) {
+    params.push(owners.membersOf);
+    users = `$1::text[] || ARRAY(SELECT m.user_id FROM team_members m WHERE m.team_id = $${params.length})`;
+  }
+  const side = (
+    column: string,
+    list: string,
+  ) => `SELECT w.id, w.at FROM (SELECT DISTINCT x FROM unnest(${list}) x) o(id)
+      CROSS JOIN LATERAL (SELECT a.id, a.at FROM entity_activities a
+        WHERE a.${column} = o.id AND a.status = 'scheduled'${keyset}
+        ORDER BY a.at, a.id LIMIT $3) w`;
+  const rows = await db.query(
+    `SELECT ${ACTIVITY_SELECT}, e.name AS entity_name
+     FROM (${side('owner_id', users)}
+       UNION ALL
+       ${side('owner_team', '$2::text[]')}
+       ORDER BY at, id LIMIT $3) p
+     JOIN entity_activities a ON a.id = p.id
+     JOIN entities e ON e.id = a.entity_id
+     ORDER BY a.at, a.id`,
+    params,
+  );
+  return { items: rows.slice(0, page.limit), more: rows.length > page.limit };
+}
+
+/**
+ * The scheduled activities given to the user (not to their teams: as a task is in the feed only once it is
+ * assigned), planned from `pastDays` ago on, soonest first, at most `limit`, with the entity's name.
+ */
+export function calendarActivities(
+  db: Queryable,
+  userId: string,
+  pastDays: number,
+  limit: number,
+): Promise<Row[]> {
+  return db.query(
+    `SELECT ${ACTIVITY_SELECT}, e.name AS entity_name
+     FROM entity_activities a JOIN entities e ON e.id = a.entity_id
+     WHERE a.owner_id = $1 AND a.status = 'scheduled' AND a.at >= now() - make_interval(days => $2)
+     ORDER BY a.at, a.id LIMIT $3`,
+    [userId, pastDays, limit],
+  );
 }

@@ -6,6 +6,7 @@
 import type { Queryable, Row } from '../db';
 import { visibleCaseSql, type Principal } from '../identity/visibility';
 import { ConflictError } from '../lib/domain-errors';
+import { listActivities, type ActivityView } from './activities';
 import { CONTACT_SELECT, contactView, type ContactView } from './contacts';
 import { ENTITY_SELECT, entityView, type EntityView } from './entities';
 
@@ -111,18 +112,26 @@ export function entityCases(db: Queryable, who: Principal, entityId: string, lim
   );
 }
 
-/** One event of an entity's timeline. */
+/**
+ * One item of an entity's timeline: an event of one of its cases, or one of its activities (done, or scheduled:
+ * `at` is then when it is planned), with `case` and `seq` null and the activity in `activity`.
+ */
 export interface TimelineItem {
-  case: { id: string; type: string; title: string };
-  seq: number;
+  case: { id: string; type: string; title: string } | null;
+  seq: number | null;
   at: string;
   kind: string;
   actor: string;
   taskId: string | null;
   detail: unknown;
+  activity?: ActivityView;
 }
 
-/** The events of the entity's cases `who` may see, newest first. */
+/**
+ * The newest `limit` items of the entity's timeline: the events of its cases `who` may see and the entity's
+ * activities, merged by `at`, latest first (a scheduled activity ahead of now leads). Each source gives at most
+ * `limit` rows from its own index walk, so the merge reads at most twice the page.
+ */
 export async function entityTimeline(
   db: Queryable,
   who: Principal,
@@ -132,22 +141,50 @@ export async function entityTimeline(
   const params: unknown[] = [entityId];
   const visible = visibleCaseSql(who, params);
   params.push(limit);
-  const rows = await db.query(
-    `SELECT ev.case_id, c.case_type, c.title, ev.seq, ev.at, ev.kind, ev.actor, ev.task_id, ev.detail
-     FROM cases c JOIN case_events ev ON ev.case_id = c.id
-     WHERE c.entity_id = $1 AND ${visible}
-     ORDER BY ev.at DESC, ev.case_id, ev.seq DESC LIMIT $${params.length}`,
-    params,
-  );
-  return rows.map((r) => ({
+  const [rows, activities] = await Promise.all([
+    db.query(
+      `SELECT ev.case_id, c.case_type, c.title, ev.seq, ev.at, ev.kind, ev.actor, ev.task_id, ev.detail
+       FROM cases c JOIN case_events ev ON ev.case_id = c.id
+       WHERE c.entity_id = $1 AND ${visible}
+       ORDER BY ev.at DESC, ev.case_id, ev.seq DESC LIMIT $${params.length}`,
+      params,
+    ),
+    listActivities(db, entityId, {}, { limit }),
+  ]);
+  const events: TimelineItem[] = rows.map((r) => ({
     case: { id: r.case_id as string, type: r.case_type as string, title: r.title as string },
     seq: r.seq as number,
-    at: r.at as string,
+    at: new Date(r.at as string).toISOString(),
     kind: r.kind as string,
     actor: r.actor as string,
     taskId: r.task_id as string | null,
     detail: r.detail,
   }));
+  const notes: TimelineItem[] = activities.items.map((a) => ({
+    case: null,
+    seq: null,
+    at: a.at,
+    kind: `activity.${a.status}`,
+    actor: a.doneBy ?? a.createdBy,
+    taskId: null,
+    detail: null,
+    activity: a,
+  }));
+  // Both lists are latest first; at the same instant a case's event comes before an activity.
+  const merged: TimelineItem[] = [];
+  let [i, j] = [0, 0];
+  while (merged.length < limit && (i < events.length || j < notes.length)) {
+    const event = events[i];
+    const note = notes[j];
+    if (event && (!note || Date.parse(event.at) >= Date.parse(note.at))) {
+      merged.push(event);
+      i++;
+    } else if (note) {
+      merged.push(note);
+      j++;
+    }
+  }
+  return merged;
 }
 
 /** The entity's contact with this address (case-insensitively) or, without one, this name; a vCard re-import's match. */

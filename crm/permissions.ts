@@ -94,7 +94,11 @@ const NOUN: Record<CrmResource, string> = {
 };
 
 /** Whether the caller's role may ever do `action` on `resource` (with some relation). */
-export function roleMay<R extends CrmResource>(who: Principal, resource: R, action: CrmAction<R>): boolean {
+export function roleMay<R extends CrmResource>(
+  who: Pick<Principal, 'role'>,
+  resource: R,
+  action: CrmAction<R>,
+): boolean {
   return ruleOf(resource, action)[who.role].length > 0;
 }
 
@@ -233,6 +237,45 @@ export async function checkEntityAgent(
     throw new ForbiddenError(`${agentId} is not a member of a team you belong to or supervise`, {
       role: who.role,
     });
+}
+
+/**
+ * Which team may be given a scheduled activity, as an entity is given to a person (checkEntityAgent): an
+ * existing team (400 at `pointer` otherwise); an agent may only name a team they belong to (their own queue),
+ * a supervisor one they belong to or supervise, an administrator any (403 otherwise).
+ */
+export async function checkActivityTeam(
+  db: Queryable,
+  who: Principal,
+  teamId: string,
+  pointer: string,
+): Promise<void> {
+  const [row] = await db.query<{ id: string }>('SELECT id FROM teams WHERE id = $1', [teamId]);
+  if (!row) throw new InvalidInputError(`No team ${teamId}`, [{ pointer, message: 'is not a team' }]);
+  if (who.role === 'admin') return;
+  const near = who.role === 'agent' ? who.teams : teamsOf(who);
+  if (!near.includes(teamId))
+    throw new ForbiddenError(
+      who.role === 'agent'
+        ? `An agent may only give activities to a team they belong to; ${teamId} is not one`
+        : `${teamId} is not a team you belong to or supervise`,
+      { role: who.role },
+    );
+}
+
+/**
+ * Throws 403 unless the caller may mark a scheduled activity done: whoever may edit its entity (`relation`), or
+ * whom it was given to (its person, a member of its team). Call `guardEntity(..., 'read')` first.
+ */
+export function permitActivityDone(
+  who: Principal,
+  relation: Relation,
+  owner: { ownerId: string | null; ownerTeam: string | null },
+): void {
+  if (CRM_POLICY.entity.edit[who.role].includes(relation)) return;
+  if (owner.ownerId === who.userId) return;
+  if (owner.ownerTeam !== null && who.teams.includes(owner.ownerTeam)) return;
+  permitRelation(who, 'entity', 'edit', relation, 'The entity');
 }
 
 /**

@@ -209,6 +209,9 @@ entity.addContact   ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
 entity.vcard        ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
 entity.activities   200 200 200   200 200 200   403 403 403   200 200 200
 entity.logActivity  ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
+entity.teamActivity ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
+entity.doneActivity ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
+entity.doneOwn      ok  ok  ok    ok  ok  ok    403 403 403   ok  ok  ok
 contact.read        200 200 200   200 200 200   403 403 403   200 200 200
 contact.edit        ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
 contact.delete      ok  ok  403   ok  ok  403   403 403 403   ok  ok  ok
@@ -265,7 +268,11 @@ PUT:/api/exchange-rates/EUR/USD/2026-01-01         403 403 403 ok
 DELETE:/api/exchange-rates/EUR/USD/2026-01-01      403 403 403 404
 GET:/api/schemas/entity                            200 200 200 200
 GET:/api/schemas/contact                           200 200 200 200
+GET:/api/inbox/activities                          200 200 403 200
+GET:/api/inbox/activities?team=nope                200 200 403 200
 `);
+
+const soon = () => new Date(Date.now() + 86_400_000).toISOString();
 
 const VCARD = 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Card Person\r\nEMAIL:card@example.com\r\nEND:VCARD\r\n';
 
@@ -291,6 +298,14 @@ describe('CRM access matrix', () => {
     const [kind, action] = route.split('.') as [string, string];
     if (kind === 'entity' || kind === 'contact') {
       const { entityId, contactId } = await account(entityAgent(caller, relation));
+      // A scheduled activity to mark done: given to someone else (oscar), or to the caller.
+      const activityId = `${entityId}-act`;
+      if (action === 'doneActivity' || action === 'doneOwn')
+        await env.db.query(
+          `INSERT INTO entity_activities (id, entity_id, kind, status, at, scheduled_at, owner_id, created_by)
+           VALUES ($1, $2, 'visit', 'scheduled', now() + interval '1 day', now() + interval '1 day', $3, $3)`,
+          [activityId, entityId, action === 'doneOwn' ? caller.id : oscar.id],
+        );
       const snapshot = async () =>
         JSON.stringify([
           await env.db.query('SELECT * FROM entities WHERE id = $1', [entityId]),
@@ -319,6 +334,19 @@ describe('CRM access matrix', () => {
                   'entity.addContact': ['POST', `${e}/contacts`, { name: 'Added' }],
                   'entity.activities': ['GET', `${e}/activities`],
                   'entity.logActivity': ['POST', `${e}/activities`, { kind: 'call', status: 'done' }],
+                  // Sales: alice's team, a team sam supervises.
+                  'entity.teamActivity': [
+                    'POST',
+                    `${e}/activities`,
+                    {
+                      kind: 'visit',
+                      status: 'scheduled',
+                      scheduledAt: soon(),
+                      ownerTeam: `${env.prefix}-sales`,
+                    },
+                  ],
+                  'entity.doneActivity': ['PATCH', `${e}/activities/${activityId}`, { status: 'done' }],
+                  'entity.doneOwn': ['PATCH', `${e}/activities/${activityId}`, { status: 'done' }],
                   'contact.read': ['GET', c],
                   'contact.edit': ['PATCH', c, { jobTitle: 'Changed' }],
                   'contact.delete': ['DELETE', c],

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import ical from 'ical-generator';
+import { calendarActivities } from '../../crm/activities';
+import { roleMay } from '../../crm/permissions';
 import type { Queryable } from '../../db';
+import type { UserRole } from '../../identity/users';
 import { BUILTIN_ACTION_TYPES } from '../../engine/types';
 import { callerOf, hashToken } from '../auth';
 import type { ApiContext } from '../context';
@@ -10,7 +13,7 @@ import { problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
 import { noQuery } from '../request-guards';
 
-/** Length of each calendar event: tasks carry a due instant, not a duration. */
+/** Length of each task's event (tasks carry a due instant, not a duration), and of an activity's without one. */
 const EVENT_MINUTES = 30;
 /** The feed covers this window around now, at most MAX_EVENTS events. */
 const PAST_DAYS = 30;
@@ -73,7 +76,10 @@ export const calendarOperations: OperationSpec[] = [
     operationId: 'getCalendarFeed',
     tag: 'Calendar',
     auth: false,
-    summary: "A user's open dated actions as iCalendar (RFC 5545); the secret in the path is the credential",
+    summary:
+      "A user's open dated actions and scheduled activities as iCalendar (RFC 5545); the secret in the path is the credential",
+    description:
+      'One VEVENT per open dated task assigned to the user (UID `<task id>@<host>`) and per scheduled entity activity given to them (UID `<activity id>@<host>`, DTSTART its `scheduledAt`, DTEND after its planned `durationMinutes` or 30 minutes); from 30 days ago on. An activity marked done, or whose entity is deleted, leaves the feed.',
     params: { file: '<secret>.ics' },
     responses: {
       '200': { description: 'The agenda', contentType: 'text/calendar', schema: { type: 'string' } },
@@ -167,9 +173,9 @@ export function calendarFeedRoutes(ctx: ApiContext): Router {
   router.get('/calendar/:file', async (req, res) => {
     const match = /^([A-Za-z0-9_-]{20,100})\.ics$/.exec(req.params.file);
     if (!match) throw ProblemError.notFound('Calendar');
-    const [user] = await ctx.db.query<{ id: string; name: string }>(
+    const [user] = await ctx.db.query<{ id: string; name: string; role: UserRole }>(
       `UPDATE calendar_feeds f SET last_used_at = now() FROM users u
-       WHERE f.secret_hash = $1 AND u.id = f.user_id AND u.active RETURNING u.id, u.name`,
+       WHERE f.secret_hash = $1 AND u.id = f.user_id AND u.active RETURNING u.id, u.name, u.role`,
       [hashToken(match[1] as string)],
     );
     if (!user) throw ProblemError.notFound('Calendar');
@@ -201,6 +207,26 @@ export function calendarFeedRoutes(ctx: ApiContext): Router {
         summary: task.title,
         description: lines.filter((l): l is string => Boolean(l)).join('\n'),
         url: `${base}/api/tasks/${encodeURIComponent(task.id)}`,
+      });
+    }
+    // An activity is part of its entity: only who may read entities sees it (docs/permissions.md).
+    const activities = roleMay(user, 'entity', 'read')
+      ? await calendarActivities(ctx.db, user.id, PAST_DAYS, MAX_EVENTS)
+      : [];
+    for (const activity of activities) {
+      const start = new Date(activity.at as string);
+      const minutes = (activity.duration_minutes as number | null) ?? EVENT_MINUTES;
+      const kind = activity.kind as string;
+      const subject = activity.subject as string | null;
+      const entityName = activity.entity_name as string;
+      calendar.createEvent({
+        id: `${activity.id as string}@${host}`,
+        start,
+        end: new Date(start.getTime() + minutes * 60_000),
+        stamp: new Date(activity.created_at as string),
+        summary: `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)}: ${subject ?? entityName}`,
+        description: [entityName, activity.notes as string | null].filter(Boolean).join('\n'),
+        url: `${base}/api/entities/${encodeURIComponent(activity.entity_id as string)}/activities`,
       });
     }
     res

@@ -37,6 +37,7 @@ import { caseViewSchema, dateTime, problemResponses, problemSchema, type Operati
 import { ProblemError, type FieldError } from '../problem';
 import { caseView } from '../views';
 import { contactSchema } from './contacts';
+import { activitySchema } from './entity-activities';
 import { decodeCursor, encodeCursor, flag, pageLimit, queryString, textBody } from './crm-common';
 
 const VCARD_TYPES = ['text/vcard', 'text/x-vcard', 'text/directory'];
@@ -96,18 +97,31 @@ const createdEntitySchema = {
 
 const timelineItemSchema = {
   type: 'object',
+  description: "An event of one of the entity's cases, or one of the entity's activities (`activity` set)",
   properties: {
     case: {
-      type: 'object',
+      type: ['object', 'null'],
       properties: { id: { type: 'string' }, type: { type: 'string' }, title: { type: 'string' } },
+      description: 'The case of the event; null for an activity',
     },
-    seq: { type: 'integer', description: 'Position of the event in its case' },
-    at: dateTime,
-    kind: { type: 'string', description: 'Event kind: case.started, task.completed, ...' },
-    actor: { type: 'string' },
+    seq: {
+      type: ['integer', 'null'],
+      description: 'Position of the event in its case; null for an activity',
+    },
+    at: { ...dateTime, description: 'When it happened (or, for a scheduled activity, is planned)' },
+    kind: {
+      type: 'string',
+      description: 'Event kind: case.started, task.completed, ...; activity.done or activity.scheduled',
+    },
+    actor: {
+      type: 'string',
+      description: 'Who did it (an activity: who logged it or marked it done, else who scheduled it)',
+    },
     taskId: nullableString,
-    detail: { type: 'object' },
+    detail: { type: ['object', 'null'], description: "The event's detail; null for an activity" },
+    activity: { ...activitySchema, description: 'The activity (activity items only)' },
   },
+  required: ['case', 'seq', 'at', 'kind', 'actor', 'taskId', 'detail'],
 };
 
 const limitQuery = (fallback: number) => ({
@@ -328,8 +342,10 @@ export const entityOperations: OperationSpec[] = [
     path: '/api/entities/:id/timeline',
     operationId: 'getEntityTimeline',
     tag,
-    summary: "The entity's timeline: the events of its cases the caller may see, newest first",
-    description: 'One page only: the newest `limit` events (no cursor).',
+    summary:
+      "The entity's timeline: the events of its cases the caller may see and the entity's activities, newest first",
+    description:
+      'Case events and activities (done ones at when they happened, scheduled ones at when they are planned, so those ahead of now lead) merged by `at`. One page only: the newest `limit` items (no cursor).',
     params: { id: 'Entity id' },
     query: timelineQuerySchema,
     responses: {
@@ -501,7 +517,7 @@ export function entityRoutes(ctx: ApiContext): Router {
     res.json({ items: rows.map(caseView) });
   });
 
-  /** The timeline of the entity: events of its cases the caller may see, newest first. */
+  /** The timeline of the entity: events of its cases the caller may see and its activities, newest first. */
   router.get('/entities/:id/timeline', async (req, res) => {
     const caller = callerOf(req);
     await guardEntity(ctx.db, caller, req.params.id, 'read');

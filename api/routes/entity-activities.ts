@@ -1,4 +1,7 @@
-/** Activities on an entity outside any case (crm/activities.ts): HTTP, access and mapping only. */
+/**
+ * Activities on an entity outside any case (crm/activities.ts), and the scheduled ones in their owners' inbox:
+ * HTTP, access and mapping only.
+ */
 import { Router, type Request } from 'express';
 import {
   ACTIVITY_KINDS,
@@ -7,15 +10,26 @@ import {
   checkActivityDone,
   checkActivityInput,
   completeActivity,
+  inboxActivities,
+  inboxActivityView,
   insertActivity,
   listActivities,
   type ActivityFilters,
+  type ActivityOwner,
+  type ActivityOwners,
 } from '../../crm/activities';
-import { checkEntityAgent, guardEntity, permit } from '../../crm/permissions';
-import { callerOf } from '../auth';
+import {
+  checkActivityTeam,
+  checkEntityAgent,
+  guardEntity,
+  permit,
+  permitActivityDone,
+} from '../../crm/permissions';
+import { callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
-import { dateTime, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
+import { dateTime, idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { check } from '../validation';
 import { decodeCursor, encodeCursor, pageLimit, queryString } from './crm-common';
 
 const nullableString = { type: ['string', 'null'] };
@@ -33,8 +47,12 @@ export const activitySchema = {
     subject: nullableString,
     outcome: nullableString,
     notes: nullableString,
-    durationMinutes: { type: ['integer', 'null'] },
-    ownerId: { ...nullableString, description: 'Who is to do it (scheduled)' },
+    durationMinutes: {
+      type: ['integer', 'null'],
+      description: 'How long it took (done) or is planned to take (scheduled)',
+    },
+    ownerId: { ...nullableString, description: 'Who is to do it (scheduled, given to a person)' },
+    ownerTeam: { ...nullableString, description: 'The team that is to do it (scheduled, given to a team)' },
     createdBy: { type: 'string' },
     doneBy: { ...nullableString, description: 'Who logged it or marked it done' },
     createdAt: dateTime,
@@ -57,6 +75,68 @@ const activityListQuerySchema = {
   },
 };
 
+/** Query of GET /api/inbox/activities. */
+export const inboxActivityQuerySchema = {
+  type: 'object',
+  properties: {
+    scope: {
+      enum: ['inbox', 'mine', 'team'],
+      description:
+        'inbox (default): given to me and to my teams; mine: given to me; team: given to the teams I belong to',
+    },
+    team: {
+      ...idString,
+      description: "A team's queue: the activities given to the team and to its members (instead of `scope`)",
+    },
+    limit: {
+      type: 'string',
+      pattern: '^[0-9]{1,6}$',
+      description: "Page size (default 50, at most the server's maximum page size)",
+    },
+    cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page' },
+  },
+  additionalProperties: false,
+} as const;
+
+type InboxActivityQuery = Partial<Record<keyof (typeof inboxActivityQuerySchema)['properties'], string>>;
+
+/** A scheduled activity in the inbox, as `inboxActivityView` shows it. */
+export const inboxActivitySchema = {
+  type: 'object',
+  properties: {
+    kind: { const: 'activity', description: 'Tells an activity from a task' },
+    id: { type: 'string' },
+    activityKind: { enum: [...ACTIVITY_KINDS] },
+    entity: {
+      type: 'object',
+      properties: { id: { type: 'string' }, name: { type: 'string' } },
+      required: ['id', 'name'],
+    },
+    subject: nullableString,
+    notes: nullableString,
+    scheduledAt: dateTime,
+    durationMinutes: { type: ['integer', 'null'], description: 'How long it is planned to take' },
+    ownerId: { ...nullableString, description: 'The person it is given to' },
+    ownerTeam: { ...nullableString, description: 'The team it is given to' },
+    createdBy: { type: 'string' },
+    overdue: { type: 'boolean', description: 'Planned before now and not done' },
+  },
+  required: [
+    'kind',
+    'id',
+    'activityKind',
+    'entity',
+    'subject',
+    'notes',
+    'scheduledAt',
+    'durationMinutes',
+    'ownerId',
+    'ownerTeam',
+    'createdBy',
+    'overdue',
+  ],
+};
+
 const tag = 'CRM: Entities';
 const writers =
   "(as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)";
@@ -70,7 +150,7 @@ export const entityActivityOperations: OperationSpec[] = [
     summary: `Logs a call, meeting, visit or email on the entity, or schedules one ${writers}`,
     description:
       '`status: "done"` logs one that happened (`occurredAt`, default now, not in the future; `outcome`, `notes`, `durationMinutes`). ' +
-      '`status: "scheduled"` plans one for `scheduledAt` (in the future) and `ownerId` (default the caller; naming someone else follows the rules of giving them an entity). Answers with a Location header.',
+      '`status: "scheduled"` plans one for `scheduledAt` (in the future, `durationMinutes` how long it is planned to take) and `ownerId` (default the caller; naming someone else follows the rules of giving them an entity) or `ownerTeam` (a team the caller belongs to; a supervisor also one they supervise; an administrator any), not both. Answers with a Location header.',
     params: { id: 'Entity id' },
     body: activityCreateSchema,
     responses: {
@@ -104,9 +184,9 @@ export const entityActivityOperations: OperationSpec[] = [
     path: '/api/entities/:id/activities/:activityId',
     operationId: 'completeEntityActivity',
     tag,
-    summary: `Marks a scheduled activity done ${writers}`,
+    summary: `Marks a scheduled activity done ${writers}, or by whom it was given to`,
     description:
-      '`at` becomes `occurredAt` (default now); `scheduledAt` keeps when it had been planned. 409 activity-done when it is done already.',
+      'Whom it was given to (its `ownerId`, a member of its `ownerTeam`) may mark it done too, whatever their relation to the entity. `at` becomes `occurredAt` (default now); `scheduledAt` keeps when it had been planned. It then leaves the inbox and the calendar feed. 409 activity-done when it is done already.',
     params: { id: 'Entity id', activityId: 'Activity id' },
     body: activityDoneSchema,
     responses: {
@@ -115,7 +195,45 @@ export const entityActivityOperations: OperationSpec[] = [
     },
     problems: ['activity-done'],
   },
+  {
+    method: 'get',
+    path: '/api/inbox/activities',
+    operationId: 'getInboxActivities',
+    tag: 'Inbox',
+    summary:
+      "The scheduled activities in my inbox (given to me or my teams) or in a team's queue, soonest first (as reading entities)",
+    description:
+      'The inbox\'s second section, beside the tasks of `GET /api/inbox`: each item has `kind: "activity"`. An activity leaves it when it is marked done or its entity is deleted. Ordered by `scheduledAt` then id (overdue ones first); keyset-paginated: pass `nextCursor` as `cursor` with the same query (null on the last page). Unknown query parameters answer 400.',
+    query: inboxActivityQuerySchema,
+    responses: {
+      '200': {
+        description: 'A page of scheduled activities',
+        schema: {
+          type: 'object',
+          properties: { items: { type: 'array', items: inboxActivitySchema }, nextCursor: nullableString },
+          required: ['items', 'nextCursor'],
+        },
+      },
+      ...problemResponses(400, 401, 403),
+    },
+  },
 ];
+
+/** Whose activities an inbox query asks for. */
+function inboxOwners(caller: Caller, query: InboxActivityQuery): ActivityOwners {
+  if (query.team !== undefined) {
+    if (query.scope !== undefined)
+      throw ProblemError.badRequest('Give a scope or a team, not both', [
+        { pointer: '/query/scope', message: 'is not used with team' },
+      ]);
+    return { users: [], teams: [query.team], membersOf: query.team };
+  }
+  const scope = query.scope ?? 'inbox';
+  return {
+    users: scope === 'team' ? [] : [caller.userId],
+    teams: scope === 'mine' ? [] : caller.teams,
+  };
+}
 
 function activityFilters(req: Request): ActivityFilters {
   const filters: ActivityFilters = {};
@@ -146,14 +264,22 @@ export function entityActivityRoutes(ctx: ApiContext): Router {
     const entityId = req.params.id;
     await guardEntity(ctx.db, caller, entityId, 'edit');
     const { input, at } = checkActivityInput(req.body ?? {}, '/body');
-    let ownerId: string | null = null;
+    const owner: ActivityOwner = { ownerId: null, ownerTeam: null };
     if (input.status === 'scheduled') {
       const worksAccounts = caller.role === 'agent' || caller.role === 'supervisor';
-      ownerId = input.ownerId === undefined ? (worksAccounts ? caller.userId : null) : input.ownerId;
-      if (ownerId !== null && ownerId !== caller.userId)
-        await checkEntityAgent(ctx.db, caller, ownerId, '/body/ownerId');
+      owner.ownerTeam = input.ownerTeam ?? null;
+      owner.ownerId =
+        input.ownerId !== undefined
+          ? input.ownerId
+          : owner.ownerTeam === null && worksAccounts
+            ? caller.userId
+            : null;
+      if (owner.ownerId !== null && owner.ownerId !== caller.userId)
+        await checkEntityAgent(ctx.db, caller, owner.ownerId, '/body/ownerId');
+      if (owner.ownerTeam !== null)
+        await checkActivityTeam(ctx.db, caller, owner.ownerTeam, '/body/ownerTeam');
     }
-    const activity = await insertActivity(ctx.db, entityId, input, at, caller.userId, ownerId);
+    const activity = await insertActivity(ctx.db, entityId, input, at, caller.userId, owner);
     res.status(201).location(`/api/entities/${entityId}/activities/${activity.id}`).json(activity);
   });
 
@@ -176,10 +302,33 @@ export function entityActivityRoutes(ctx: ApiContext): Router {
     permit(caller, 'entity', 'edit');
     const { input, at } = checkActivityDone(req.body ?? {}, '/body');
     const activity = await ctx.db.transaction(async (tx) => {
-      await guardEntity(tx, caller, req.params.id, 'edit');
-      return completeActivity(tx, req.params.id, req.params.activityId, input, at, caller.userId);
+      const relation = await guardEntity(tx, caller, req.params.id, 'read');
+      return completeActivity(tx, req.params.id, req.params.activityId, input, at, caller.userId, (owner) =>
+        permitActivityDone(caller, relation, owner),
+      );
     });
     res.json(activity);
+  });
+
+  router.get('/inbox/activities', async (req, res) => {
+    const caller = callerOf(req);
+    permit(caller, 'entity', 'read');
+    const query = check<InboxActivityQuery>(inboxActivityQuerySchema, { ...req.query }, '/query');
+    const owners = inboxOwners(caller, query);
+    const limit = pageLimit(req, 50, ctx.maxPageSize);
+    const cursor = decodeCursor(req, 2);
+    if (cursor && (typeof cursor[0] !== 'string' || Number.isNaN(Date.parse(cursor[0]))))
+      throw ProblemError.badRequest('The cursor is not valid', [
+        { pointer: '/query/cursor', message: 'is not a cursor this API returned' },
+      ]);
+    const page = await inboxActivities(ctx.db, owners, {
+      limit,
+      ...(cursor ? { after: [String(cursor[0]), String(cursor[1])] as [string, string] } : {}),
+    });
+    const now = Date.now();
+    const items = page.items.map((r) => inboxActivityView(r, now));
+    const last = items[items.length - 1];
+    res.json({ items, nextCursor: page.more && last ? encodeCursor([last.scheduledAt, last.id]) : null });
   });
 
   return router;

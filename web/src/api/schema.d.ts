@@ -921,7 +921,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's open dated actions as iCalendar (RFC 5545); the secret in the path is the credential */
+        /**
+         * A user's open dated actions and scheduled activities as iCalendar (RFC 5545); the secret in the path is the credential
+         * @description One VEVENT per open dated task assigned to the user (UID `<task id>@<host>`) and per scheduled entity activity given to them (UID `<activity id>@<host>`, DTSTART its `scheduledAt`, DTEND after its planned `durationMinutes` or 30 minutes); from 30 days ago on. An activity marked done, or whose entity is deleted, leaves the feed.
+         */
         get: operations["getCalendarFeed"];
         put?: never;
         post?: never;
@@ -1198,8 +1201,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The entity's timeline: the events of its cases the caller may see, newest first
-         * @description One page only: the newest `limit` events (no cursor).
+         * The entity's timeline: the events of its cases the caller may see and the entity's activities, newest first
+         * @description Case events and activities (done ones at when they happened, scheduled ones at when they are planned, so those ahead of now lead) merged by `at`. One page only: the newest `limit` items (no cursor).
          */
         get: operations["getEntityTimeline"];
         put?: never;
@@ -1269,7 +1272,7 @@ export interface paths {
         put?: never;
         /**
          * Logs a call, meeting, visit or email on the entity, or schedules one (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
-         * @description `status: "done"` logs one that happened (`occurredAt`, default now, not in the future; `outcome`, `notes`, `durationMinutes`). `status: "scheduled"` plans one for `scheduledAt` (in the future) and `ownerId` (default the caller; naming someone else follows the rules of giving them an entity). Answers with a Location header.
+         * @description `status: "done"` logs one that happened (`occurredAt`, default now, not in the future; `outcome`, `notes`, `durationMinutes`). `status: "scheduled"` plans one for `scheduledAt` (in the future, `durationMinutes` how long it is planned to take) and `ownerId` (default the caller; naming someone else follows the rules of giving them an entity) or `ownerTeam` (a team the caller belongs to; a supervisor also one they supervise; an administrator any), not both. Answers with a Location header.
          */
         post: operations["createEntityActivity"];
         delete?: never;
@@ -1292,10 +1295,30 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Marks a scheduled activity done (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md)
-         * @description `at` becomes `occurredAt` (default now); `scheduledAt` keeps when it had been planned. 409 activity-done when it is done already.
+         * Marks a scheduled activity done (as editing the entity: agents and supervisors on their own and their teams' entities, administrators on all: docs/permissions.md), or by whom it was given to
+         * @description Whom it was given to (its `ownerId`, a member of its `ownerTeam`) may mark it done too, whatever their relation to the entity. `at` becomes `occurredAt` (default now); `scheduledAt` keeps when it had been planned. It then leaves the inbox and the calendar feed. 409 activity-done when it is done already.
          */
         patch: operations["completeEntityActivity"];
+        trace?: never;
+    };
+    "/api/inbox/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scheduled activities in my inbox (given to me or my teams) or in a team's queue, soonest first (as reading entities)
+         * @description The inbox's second section, beside the tasks of `GET /api/inbox`: each item has `kind: "activity"`. An activity leaves it when it is marked done or its entity is deleted. Ordered by `scheduledAt` then id (overdue ones first); keyset-paginated: pass `nextCursor` as `cursor` with the same query (null on the last page). Unknown query parameters answer 400.
+         */
+        get: operations["getInboxActivities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/entities/{id}/merge": {
@@ -14387,20 +14410,61 @@ export interface operations {
                 content: {
                     "application/json": {
                         items?: {
-                            case?: {
+                            /** @description The case of the event; null for an activity */
+                            case: {
                                 id?: string;
                                 type?: string;
                                 title?: string;
+                            } | null;
+                            /** @description Position of the event in its case; null for an activity */
+                            seq: number | null;
+                            /**
+                             * Format: date-time
+                             * @description When it happened (or, for a scheduled activity, is planned)
+                             */
+                            at: string;
+                            /** @description Event kind: case.started, task.completed, ...; activity.done or activity.scheduled */
+                            kind: string;
+                            /** @description Who did it (an activity: who logged it or marked it done, else who scheduled it) */
+                            actor: string;
+                            taskId: string | null;
+                            /** @description The event's detail; null for an activity */
+                            detail: Record<string, never> | null;
+                            /** @description The activity (activity items only) */
+                            activity?: {
+                                id: string;
+                                entityId: string;
+                                /** @enum {unknown} */
+                                kind: "call" | "meeting" | "visit" | "email";
+                                /** @enum {unknown} */
+                                status: "done" | "scheduled";
+                                /**
+                                 * Format: date-time
+                                 * @description When it happened (done) or is planned (scheduled)
+                                 */
+                                at: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was planned (null for one logged as done)
+                                 */
+                                scheduledAt?: string | null;
+                                subject?: string | null;
+                                outcome?: string | null;
+                                notes?: string | null;
+                                /** @description How long it took (done) or is planned to take (scheduled) */
+                                durationMinutes?: number | null;
+                                /** @description Who is to do it (scheduled, given to a person) */
+                                ownerId?: string | null;
+                                /** @description The team that is to do it (scheduled, given to a team) */
+                                ownerTeam?: string | null;
+                                createdBy: string;
+                                /** @description Who logged it or marked it done */
+                                doneBy?: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
                             };
-                            /** @description Position of the event in its case */
-                            seq?: number;
-                            /** Format: date-time */
-                            at?: string;
-                            /** @description Event kind: case.started, task.completed, ... */
-                            kind?: string;
-                            actor?: string;
-                            taskId?: string | null;
-                            detail?: Record<string, never>;
                         }[];
                     };
                 };
@@ -15109,9 +15173,12 @@ export interface operations {
                             subject?: string | null;
                             outcome?: string | null;
                             notes?: string | null;
+                            /** @description How long it took (done) or is planned to take (scheduled) */
                             durationMinutes?: number | null;
-                            /** @description Who is to do it (scheduled) */
+                            /** @description Who is to do it (scheduled, given to a person) */
                             ownerId?: string | null;
+                            /** @description The team that is to do it (scheduled, given to a team) */
+                            ownerTeam?: string | null;
                             createdBy: string;
                             /** @description Who logged it or marked it done */
                             doneBy?: string | null;
@@ -15265,8 +15332,10 @@ export interface operations {
                      * @description When it is planned (scheduled only); in the future
                      */
                     scheduledAt?: string;
-                    /** @description Who is to do a scheduled activity (default the caller): as for giving an entity to someone (docs/permissions.md) */
+                    /** @description Who is to do a scheduled activity (default the caller, unless `ownerTeam` is given): as for giving an entity to someone (docs/permissions.md) */
                     ownerId?: string | null;
+                    /** @description The team that is to do a scheduled activity (instead of a person): it shows in every member's inbox; a team the caller belongs to (an agent), belongs to or supervises (a supervisor), any (an administrator) */
+                    ownerTeam?: string | null;
                 };
             };
         };
@@ -15297,9 +15366,12 @@ export interface operations {
                         subject?: string | null;
                         outcome?: string | null;
                         notes?: string | null;
+                        /** @description How long it took (done) or is planned to take (scheduled) */
                         durationMinutes?: number | null;
-                        /** @description Who is to do it (scheduled) */
+                        /** @description Who is to do it (scheduled, given to a person) */
                         ownerId?: string | null;
+                        /** @description The team that is to do it (scheduled, given to a team) */
+                        ownerTeam?: string | null;
                         createdBy: string;
                         /** @description Who logged it or marked it done */
                         doneBy?: string | null;
@@ -15472,9 +15544,12 @@ export interface operations {
                         subject?: string | null;
                         outcome?: string | null;
                         notes?: string | null;
+                        /** @description How long it took (done) or is planned to take (scheduled) */
                         durationMinutes?: number | null;
-                        /** @description Who is to do it (scheduled) */
+                        /** @description Who is to do it (scheduled, given to a person) */
                         ownerId?: string | null;
+                        /** @description The team that is to do it (scheduled, given to a team) */
+                        ownerTeam?: string | null;
                         createdBy: string;
                         /** @description Who logged it or marked it done */
                         doneBy?: string | null;
@@ -15591,6 +15666,142 @@ export interface operations {
             };
             /** @description Conflict with the current state (body carries the current task for task actions) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    getInboxActivities: {
+        parameters: {
+            query?: {
+                /** @description inbox (default): given to me and to my teams; mine: given to me; team: given to the teams I belong to */
+                scope?: "inbox" | "mine" | "team";
+                /** @description A team's queue: the activities given to the team and to its members (instead of `scope`) */
+                team?: string;
+                /** @description Page size (default 50, at most the server's maximum page size) */
+                limit?: string;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of scheduled activities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /**
+                             * @description Tells an activity from a task
+                             * @constant
+                             */
+                            kind: "activity";
+                            id: string;
+                            /** @enum {unknown} */
+                            activityKind: "call" | "meeting" | "visit" | "email";
+                            entity: {
+                                id: string;
+                                name: string;
+                            };
+                            subject: string | null;
+                            notes: string | null;
+                            /** Format: date-time */
+                            scheduledAt: string;
+                            /** @description How long it is planned to take */
+                            durationMinutes: number | null;
+                            /** @description The person it is given to */
+                            ownerId: string | null;
+                            /** @description The team it is given to */
+                            ownerTeam: string | null;
+                            createdBy: string;
+                            /** @description Planned before now and not done */
+                            overdue: boolean;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

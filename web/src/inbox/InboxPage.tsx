@@ -2,10 +2,18 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { navigate, useLocation } from '../app/router';
 import { useSession } from '../session/session';
-import { useInbox, useTaskAction, type InboxFilters, type Scope } from './useInbox';
+import {
+  useCompleteActivity,
+  useInbox,
+  useInboxActivities,
+  useTaskAction,
+  type InboxFilters,
+  type Scope,
+} from './useInbox';
+import { ActivityRow } from './ActivityRow';
 import { InboxRow } from './InboxRow';
 import { ProblemBanner } from '../shared/ProblemBanner';
-import type { InboxItem } from '../api/types';
+import type { InboxActivity, InboxItem } from '../api/types';
 
 const SCOPES: Scope[] = ['inbox', 'mine', 'claimable'];
 
@@ -50,6 +58,18 @@ export function InboxPage() {
   const rows = useRef(new Map<string, HTMLLIElement>());
   const [focused, setFocused] = useState<string | null>(null);
   const sentinel = useRef<HTMLDivElement>(null);
+  // Scheduled activities on entities sit above the tasks; a text or priority filter is about tasks only, and
+  // designers read no entity.
+  const showActivities = user.role !== 'designer' && !filters.q && !filters.priority;
+  const activitiesQuery = useInboxActivities(filters, showActivities);
+  const completeActivity = useCompleteActivity();
+  const activities: InboxActivity[] = useMemo(
+    () =>
+      (activitiesQuery.data?.pages.flatMap((p) => p.items) ?? []).filter(
+        (a) => !filters.overdue || a.overdue,
+      ),
+    [activitiesQuery.data, filters.overdue],
+  );
 
   const items: InboxItem[] = useMemo(
     () => inbox.data?.pages.flatMap((p) => p.items ?? []) ?? [],
@@ -106,7 +126,7 @@ export function InboxPage() {
 
   const badge = (n: number | undefined) =>
     n === undefined ? null : <span className="badge">{format.number(n)}</span>;
-  const actionError = claim.error ?? unclaim.error;
+  const actionError = claim.error ?? unclaim.error ?? completeActivity.error;
 
   return (
     <main id="main" className="page inbox-page">
@@ -205,6 +225,33 @@ export function InboxPage() {
       </div>
       <p className="hint muted small">{t('keys')}</p>
       {actionError && <ProblemBanner error={actionError} />}
+      {showActivities && activities.length > 0 && (
+        <section className="activities" aria-labelledby="activities-h">
+          <h2 id="activities-h" className="section-title">
+            {t('activities')}
+          </h2>
+          <ul className="inbox-list" aria-labelledby="activities-h">
+            {activities.map((a) => (
+              <ActivityRow
+                key={a.id}
+                activity={a}
+                busy={completeActivity.isPending && completeActivity.variables?.id === a.id}
+                onDone={() => completeActivity.mutate({ entityId: a.entity.id, id: a.id })}
+              />
+            ))}
+          </ul>
+          {activitiesQuery.hasNextPage && (
+            <button
+              type="button"
+              className="button wide"
+              onClick={() => void activitiesQuery.fetchNextPage()}
+              disabled={activitiesQuery.isFetchingNextPage}
+            >
+              {activitiesQuery.isFetchingNextPage ? tApp('loading') : t('moreActivities')}
+            </button>
+          )}
+        </section>
+      )}
       {inbox.isPending ? (
         <p className="loading" role="status">
           {tApp('loading')}

@@ -1,6 +1,13 @@
 import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api, call } from '../api/client';
-import type { InboxItem, InboxPage, InboxQuery, Task } from '../api/types';
+import type {
+  InboxActivityPage,
+  InboxActivityQuery,
+  InboxItem,
+  InboxPage,
+  InboxQuery,
+  Task,
+} from '../api/types';
 
 export type Scope = 'inbox' | 'mine' | 'claimable' | 'team';
 
@@ -67,6 +74,60 @@ export function useTaskAction(action: 'claim' | 'unclaim') {
     onSuccess: (task) => {
       patchInboxes(queryClient, task as Task);
       void queryClient.invalidateQueries({ queryKey: ['inbox'] });
+    },
+  });
+}
+
+/**
+ * The scheduled activities for the screen's scope: mine and my teams', mine, my teams' (beside the tasks to
+ * claim) or a team's queue.
+ */
+export function activityQuery(f: InboxFilters, cursor?: string): InboxActivityQuery {
+  const q: InboxActivityQuery = {};
+  if (f.scope === 'team') {
+    if (f.team) q.team = f.team;
+    else q.scope = 'team';
+  } else if (f.scope === 'claimable') q.scope = 'team';
+  else if (f.scope === 'mine') q.scope = 'mine';
+  if (cursor) q.cursor = cursor;
+  return q;
+}
+
+/** The inbox's scheduled activities (calls, meetings, visits, emails on an entity), soonest first. */
+export function useInboxActivities(filters: InboxFilters, enabled: boolean) {
+  return useInfiniteQuery({
+    queryKey: ['inbox-activities', activityQuery(filters)],
+    queryFn: ({ pageParam }) =>
+      call(api.GET('/api/inbox/activities', { params: { query: activityQuery(filters, pageParam) } })),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last: InboxActivityPage) => last.nextCursor ?? undefined,
+    enabled,
+  });
+}
+
+/** Marks a scheduled activity done: it leaves the inbox. */
+export function useCompleteActivity() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (a: { entityId: string; id: string }) =>
+      call(
+        api.PATCH('/api/entities/{id}/activities/{activityId}', {
+          params: { path: { id: a.entityId, activityId: a.id } },
+          body: { status: 'done' },
+        }),
+      ),
+    onSuccess: (_, a) => {
+      queryClient.setQueriesData<InfiniteData<InboxActivityPage>>(
+        { queryKey: ['inbox-activities'] },
+        (data) =>
+          data
+            ? {
+                ...data,
+                pages: data.pages.map((p) => ({ ...p, items: p.items.filter((i) => i.id !== a.id) })),
+              }
+            : data,
+      );
+      void queryClient.invalidateQueries({ queryKey: ['inbox-activities'] });
     },
   });
 }
