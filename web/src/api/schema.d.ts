@@ -1698,7 +1698,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A campaign's results: leads, opportunities, won amount, cost per lead, ROI, budget used */
+        /** A campaign's results against its goals: leads, opportunities, won amount (per currency), cost per lead, ROI, budget used */
         get: operations["getCampaignResults"];
         put?: never;
         post?: never;
@@ -18752,10 +18752,18 @@ export interface operations {
                             startsOn?: string | null;
                             /** Format: date */
                             endsOn?: string | null;
+                            /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                             goal?: {
+                                /** @description Leads (qualified target cases and other leads) */
                                 leads?: number;
+                                /** @description Opportunities opened */
                                 opportunities?: number;
+                                /** @description Opportunities won */
+                                opportunitiesWon?: number;
+                                /** @description Won amount, in currency */
                                 wonAmount?: number;
+                                /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                                currency?: string;
                                 text?: string;
                             };
                             budget?: number;
@@ -18853,10 +18861,18 @@ export interface operations {
                     startsOn?: string | null;
                     /** Format: date */
                     endsOn?: string | null;
+                    /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                     goal?: {
+                        /** @description Leads (qualified target cases and other leads) */
                         leads?: number;
+                        /** @description Opportunities opened */
                         opportunities?: number;
+                        /** @description Opportunities won */
+                        opportunitiesWon?: number;
+                        /** @description Won amount, in currency */
                         wonAmount?: number;
+                        /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                        currency?: string;
                         text?: string;
                     };
                     budget?: number;
@@ -18885,10 +18901,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19021,10 +19045,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19059,7 +19091,34 @@ export interface operations {
                             leads: number;
                             opportunitiesOpened: number;
                             opportunitiesWon: number;
+                            /** @description The campaign's currency: wonAmount, budget, cost and ROI */
+                            currency: string;
+                            /** @description Won amount in the campaign's currency: its own and those an exchange rate converts (never another currency added) */
                             wonAmount: number;
+                            /** @description Won opportunities per currency, as they are, with the rate into the campaign's currency */
+                            wonByCurrency: {
+                                currency: string;
+                                count: number;
+                                amount: number;
+                                rate: {
+                                    from: string;
+                                    to: string;
+                                    /** @description 1 from = rate to */
+                                    rate: number;
+                                    /** Format: date */
+                                    validFrom: string;
+                                } | null;
+                                converted: boolean;
+                            }[];
+                            /** @description False when some won amount has no rate (see unconverted) */
+                            complete: boolean;
+                            /** @description Currencies without a rate into the campaign's: not in wonAmount or roi */
+                            unconverted: string[];
+                            /**
+                             * Format: date
+                             * @description The day whose rates converted (today, UTC)
+                             */
+                            rateDate: string;
                             budget: number;
                             actualCost: number;
                             costPerLead?: number | null;
@@ -19067,6 +19126,58 @@ export interface operations {
                             roi?: number | null;
                             /** @description Actual cost / budget */
                             budgetUsed?: number | null;
+                            /** @description Each goal the campaign sets against its actual figure; budget (when set) against the actual cost */
+                            goals: {
+                                leads?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                };
+                                opportunities?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                };
+                                opportunitiesWon?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                };
+                                /** @description In the goal's currency: won amounts a rate converts count; those without a rate are listed in unconverted, as they are, and detail says so */
+                                wonAmount?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                    currency: string;
+                                    complete: boolean;
+                                    unconverted: {
+                                        currency: string;
+                                        count: number;
+                                        amount: number;
+                                    }[];
+                                    detail?: string;
+                                    rates?: {
+                                        from: string;
+                                        to: string;
+                                        /** @description 1 from = rate to */
+                                        rate: number;
+                                        /** Format: date */
+                                        validFrom: string;
+                                    }[];
+                                };
+                                budget?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                    currency: string;
+                                };
+                                text?: string;
+                            };
                         };
                     };
                 };
@@ -19144,10 +19255,18 @@ export interface operations {
                     startsOn?: string | null;
                     /** Format: date */
                     endsOn?: string | null;
+                    /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                     goal?: {
+                        /** @description Leads (qualified target cases and other leads) */
                         leads?: number;
+                        /** @description Opportunities opened */
                         opportunities?: number;
+                        /** @description Opportunities won */
+                        opportunitiesWon?: number;
+                        /** @description Won amount, in currency */
                         wonAmount?: number;
+                        /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                        currency?: string;
                         text?: string;
                     };
                     budget?: number;
@@ -19176,10 +19295,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19360,7 +19487,34 @@ export interface operations {
                         leads: number;
                         opportunitiesOpened: number;
                         opportunitiesWon: number;
+                        /** @description The campaign's currency: wonAmount, budget, cost and ROI */
+                        currency: string;
+                        /** @description Won amount in the campaign's currency: its own and those an exchange rate converts (never another currency added) */
                         wonAmount: number;
+                        /** @description Won opportunities per currency, as they are, with the rate into the campaign's currency */
+                        wonByCurrency: {
+                            currency: string;
+                            count: number;
+                            amount: number;
+                            rate: {
+                                from: string;
+                                to: string;
+                                /** @description 1 from = rate to */
+                                rate: number;
+                                /** Format: date */
+                                validFrom: string;
+                            } | null;
+                            converted: boolean;
+                        }[];
+                        /** @description False when some won amount has no rate (see unconverted) */
+                        complete: boolean;
+                        /** @description Currencies without a rate into the campaign's: not in wonAmount or roi */
+                        unconverted: string[];
+                        /**
+                         * Format: date
+                         * @description The day whose rates converted (today, UTC)
+                         */
+                        rateDate: string;
                         budget: number;
                         actualCost: number;
                         costPerLead?: number | null;
@@ -19368,6 +19522,58 @@ export interface operations {
                         roi?: number | null;
                         /** @description Actual cost / budget */
                         budgetUsed?: number | null;
+                        /** @description Each goal the campaign sets against its actual figure; budget (when set) against the actual cost */
+                        goals: {
+                            leads?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                            };
+                            opportunities?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                            };
+                            opportunitiesWon?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                            };
+                            /** @description In the goal's currency: won amounts a rate converts count; those without a rate are listed in unconverted, as they are, and detail says so */
+                            wonAmount?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                                currency: string;
+                                complete: boolean;
+                                unconverted: {
+                                    currency: string;
+                                    count: number;
+                                    amount: number;
+                                }[];
+                                detail?: string;
+                                rates?: {
+                                    from: string;
+                                    to: string;
+                                    /** @description 1 from = rate to */
+                                    rate: number;
+                                    /** Format: date */
+                                    validFrom: string;
+                                }[];
+                            };
+                            budget?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                                currency: string;
+                            };
+                            text?: string;
+                        };
                     };
                 };
             };
@@ -19784,10 +19990,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19953,10 +20167,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -20115,10 +20337,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
