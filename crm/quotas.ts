@@ -310,6 +310,11 @@ export async function quotaReport(
     for (const row of report.byAgent)
       if (row.agentId) byOwner.set(row.agentId, [...(byOwner.get(row.agentId) ?? []), row]);
   }
+  // One rate lookup per quota currency, for every currency the report's deals are in.
+  const dealCurrencies = [...new Set([...byOwner.values()].flat().map((r) => r.currency))];
+  const ratesByTarget = new Map<string, Map<string, AppliedRate>>();
+  for (const target of new Set(quotas.map((q) => q.currency)))
+    ratesByTarget.set(target, (await findRates(db, dealCurrencies, target, rateDate)).rates);
   const items: QuotaAttainment[] = [];
   for (const q of quotas) {
     const ids = q.agentId !== null ? [q.agentId] : (members.get(q.teamId as string) ?? []);
@@ -322,7 +327,8 @@ export async function quotaReport(
         for (const k of SUM_KEYS) into[k] += row[k];
         perCurrency.set(row.currency, into);
       }
-    const { rates, missing } = await findRates(db, [...perCurrency.keys()], q.currency, rateDate);
+    const rates = ratesByTarget.get(q.currency) ?? new Map<string, AppliedRate>();
+    const missing = [...perCurrency.keys()].filter((c) => c !== q.currency && !rates.has(c)).sort();
     const total: Sums = { wonCount: 0, wonAmount: 0, openCount: 0, openAmount: 0, openWeightedAmount: 0 };
     const byCurrency: QuotaCurrencyFigures[] = [];
     for (const [currency, sums] of [...perCurrency].sort(([a], [b]) => a.localeCompare(b))) {

@@ -59,6 +59,8 @@ beforeAll(async () => {
     ['a8', alice, 'IDENTIFYING', 'open', { amount: 7777, currency: 'SEK', expectedCloseDate: '2032-03-31' }],
     ['b1', bob, 'WON', 'won', { amount: 4000, currency: 'SEK', expectedCloseDate: '2032-04-02' }],
     ['b2', bob, 'PRESENTING', 'open', { amount: 6000, currency: 'SEK', expectedCloseDate: '2032-06-01' }],
+    // Without an expected close date a deal is in no period.
+    ['a9', alice, 'WON', 'won', { amount: 555, currency: 'SEK' }],
     // Carol (support) is no member of sales: her deal is no part of the sales team's figures.
     [
       'c1',
