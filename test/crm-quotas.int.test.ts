@@ -174,6 +174,23 @@ describe('the quota report', () => {
     });
   });
 
+  it('answers the report as CSV, one row per quota', async () => {
+    const res = await env.http(
+      env.users.admin,
+      'GET',
+      `/api/reports/quotas?period=2032-Q2&agentId=${env.users.alice.id}&rateDate=2032-01-01&format=csv`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.type).toContain('text/csv');
+    // The figures of the first test, in the CSV's column order.
+    expect((res.body as string).split('\r\n')).toEqual([
+      'period,agentId,agentName,teamId,teamName,currency,target,wonCount,wonAmount,openCount,openAmount,' +
+        'openWeightedAmount,weightedForecast,attainmentPercent,projectedAttainmentPercent,complete,unconverted',
+      `2032-Q2,${env.users.alice.id},Alice ${env.prefix},,,SEK,100000,2,33000,2,31500,7750,40750,33,40.75,false,DKK`,
+      '',
+    ]);
+  });
+
   it('uses the rate valid on rateDate and says which', async () => {
     const [item] = await report(
       env.users.admin,

@@ -16,7 +16,8 @@ import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError, type FieldError } from '../problem';
 import { knownQuery } from '../request-guards';
 import { check } from '../validation';
-import { isCalendarDay } from './reports';
+import { toCsv } from '../../crm/reports';
+import { isCalendarDay, sendCsv, wantsCsv } from './reports';
 import { queryString } from './crm-common';
 
 const periodParam = {
@@ -63,6 +64,11 @@ const reportQuery = {
       type: 'string',
       format: 'date',
       description: 'The day whose exchange rates convert (the latest rate valid on it); default today (UTC)',
+    },
+    format: {
+      type: 'string',
+      enum: ['json', 'csv'],
+      description: 'Default: from the Accept header (text/csv for CSV)',
     },
   },
   required: ['period'],
@@ -161,6 +167,26 @@ const attainmentSchema = {
   ],
 };
 
+const CSV_COLUMNS = [
+  'period',
+  'agentId',
+  'agentName',
+  'teamId',
+  'teamName',
+  'currency',
+  'target',
+  'wonCount',
+  'wonAmount',
+  'openCount',
+  'openAmount',
+  'openWeightedAmount',
+  'weightedForecast',
+  'attainmentPercent',
+  'projectedAttainmentPercent',
+  'complete',
+  'unconverted',
+] as const;
+
 const quotaCallers =
   'administrators every quota; supervisors the quotas of the teams they supervise and their members; agents their own';
 
@@ -242,11 +268,13 @@ export const quotaOperations: OperationSpec[] = [
       "period, won and open alike: won 100 %, lost 0 %, open by probability. Every amount is in the quota's " +
       'currency: deals of another currency are converted with the exchange-rate table (the rate valid on ' +
       'rateDate, named in byCurrency); a currency without a rate is listed in unconverted, left out of the sums, ' +
-      'and complete is false.',
+      'and complete is false. JSON by default; with `format=csv` or `Accept: text/csv`, a text/csv attachment ' +
+      `(quotas.csv), one row per quota with the columns ${CSV_COLUMNS.join(', ')} ` +
+      '(unconverted: the currencies separated by spaces).',
     query: reportQuery,
     responses: {
       '200': {
-        description: 'The quotas and their attainment',
+        description: 'The quotas and their attainment, or CSV',
         schema: {
           type: 'object',
           properties: {
@@ -357,9 +385,32 @@ export function quotaRoutes(ctx: ApiContext): Router {
         { pointer: '/query/rateDate', message: 'must be a day YYYY-MM-DD of the calendar' },
       ]);
     const { period: _period, ...filter } = filterOf(req);
-    res.json(
-      await quotaReport(ctx.db, caller, period, filter, rateDate ?? new Date().toISOString().slice(0, 10)),
+    const csv = wantsCsv(req);
+    const report = await quotaReport(
+      ctx.db,
+      caller,
+      period,
+      filter,
+      rateDate ?? new Date().toISOString().slice(0, 10),
     );
+    if (!csv) {
+      res.json(report);
+      return;
+    }
+    const rows = report.items.map((i) =>
+      CSV_COLUMNS.map((c) =>
+        c === 'period'
+          ? report.period
+          : c === 'target'
+            ? i.target.amount
+            : c === 'unconverted'
+              ? i.unconverted.join(' ')
+              : c === 'complete'
+                ? String(i.complete)
+                : i[c],
+      ),
+    );
+    sendCsv(res, 'quotas.csv', toCsv([...CSV_COLUMNS], rows));
   });
 
   return router;

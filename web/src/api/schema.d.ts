@@ -1635,7 +1635,7 @@ export interface paths {
         };
         /**
          * Each quota of a period against the forecast: won, open, weighted, attainment
-         * @description Reads: administrators every quota; supervisors the quotas of the teams they supervise and their members; agents their own. The figures are the forecast's (GET /api/reports/forecast) for the quota's agent, or the team's members, over the cases whose expected close date (data.expectedCloseDate) is in the period, won and open alike: won 100 %, lost 0 %, open by probability. Every amount is in the quota's currency: deals of another currency are converted with the exchange-rate table (the rate valid on rateDate, named in byCurrency); a currency without a rate is listed in unconverted, left out of the sums, and complete is false.
+         * @description Reads: administrators every quota; supervisors the quotas of the teams they supervise and their members; agents their own. The figures are the forecast's (GET /api/reports/forecast) for the quota's agent, or the team's members, over the cases whose expected close date (data.expectedCloseDate) is in the period, won and open alike: won 100 %, lost 0 %, open by probability. Every amount is in the quota's currency: deals of another currency are converted with the exchange-rate table (the rate valid on rateDate, named in byCurrency); a currency without a rate is listed in unconverted, left out of the sums, and complete is false. JSON by default; with `format=csv` or `Accept: text/csv`, a text/csv attachment (quotas.csv), one row per quota with the columns period, agentId, agentName, teamId, teamName, currency, target, wonCount, wonAmount, openCount, openAmount, openWeightedAmount, weightedForecast, attainmentPercent, projectedAttainmentPercent, complete, unconverted (unconverted: the currencies separated by spaces).
          */
         get: operations["getQuotaReport"];
         put?: never;
@@ -18576,6 +18576,8 @@ export interface operations {
                 teamId?: string;
                 /** @description The day whose exchange rates convert (the latest rate valid on it); default today (UTC) */
                 rateDate?: string;
+                /** @description Default: from the Accept header (text/csv for CSV) */
+                format?: "json" | "csv";
             };
             header?: never;
             path?: never;
@@ -18583,7 +18585,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The quotas and their attainment */
+            /** @description The quotas and their attainment, or CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
