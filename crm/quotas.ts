@@ -160,9 +160,15 @@ export interface QuotaFilter {
 
 /**
  * Checks the filter for a caller: naming an agent or team whose quotas they may not read is a 403 (as the
- * forecast's filters are), naming one that does not exist a 400 at its query parameter.
+ * forecast's filters are), naming one that does not exist, or both an agent and a team, a 400 at its query
+ * parameter.
  */
 async function checkFilter(db: Queryable, who: Principal, filter: QuotaFilter): Promise<void> {
+  // A quota is an agent's or a team's: both would select nothing, which would look like "no quota".
+  if (filter.agentId && filter.teamId)
+    throw new InvalidInputError("A quota is an agent's or a team's: filter by one of them", [
+      { pointer: '/query/teamId', message: 'not with agentId' },
+    ]);
   if (filter.agentId) permitQuota(who, 'read', { kind: 'agent', id: filter.agentId });
   if (filter.teamId) permitQuota(who, 'read', { kind: 'team', id: filter.teamId });
   const [row] = await db.query<{ agent: boolean; team: boolean }>(

@@ -303,6 +303,7 @@ describe('the quota report', () => {
       ['period=2032-Q2&agentId=nobody', '/query/agentId'],
       ['period=2032-Q2&teamId=nobody', '/query/teamId'],
       ['period=2032-Q2&agent=x', '/query/agent'],
+      [`period=2032-Q2&agentId=${env.users.alice.id}&teamId=${sales}`, '/query/teamId'],
     ]) {
       const res = await env.http(env.users.admin, 'GET', `/api/reports/quotas?${query}`);
       expect(res.status).toBe(400);
