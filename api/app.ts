@@ -53,6 +53,7 @@ import { caseCorrectionRoutes } from './routes/case-corrections';
 import { importRoutes } from './routes/imports';
 import { integrationRoutes } from './routes/integrations';
 import { exchangeRateRoutes } from './routes/exchange-rates';
+import { quotaRoutes } from './routes/quotas';
 import { reportRoutes } from './routes/reports';
 import { segmentRoutes } from './routes/segments';
 import { sessionRoutes } from './routes/session';
@@ -251,6 +252,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(segmentRoutes(ctx));
   api.use(reportRoutes(ctx));
   api.use(exchangeRateRoutes(ctx));
+  api.use(quotaRoutes(ctx));
   api.use(campaignRoutes(ctx));
   api.use(importRoutes(ctx));
   api.use(integrationRoutes(ctx));

@@ -43,6 +43,7 @@ import { inboxOperations } from './routes/inbox';
 import { integrationOperations } from './routes/integrations';
 import { parameterOperations } from './routes/parameters';
 import { exchangeRateOperations } from './routes/exchange-rates';
+import { quotaOperations } from './routes/quotas';
 import { reportOperations } from './routes/reports';
 import { segmentOperations } from './routes/segments';
 import { sessionOperations } from './routes/session';
@@ -347,6 +348,7 @@ export const ALL_OPERATIONS: OperationSpec[] = [
   ...segmentOperations,
   ...reportOperations,
   ...exchangeRateOperations,
+  ...quotaOperations,
   ...campaignOperations,
   ...importOperations,
   ...integrationOperations,

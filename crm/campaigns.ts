@@ -2,7 +2,8 @@
 import type { Queryable, Row } from '../db';
 import { InvalidInputError, type InputError } from '../lib/domain-errors';
 import { campaignCaseId } from '../workflows/campaign-messages';
-import { forecastCaseTypes } from './reports';
+import { findRates, type AppliedRate } from './exchange-rates';
+import { forecastCaseTypes, NO_CURRENCY } from './reports';
 import type { SheetRow } from './spreadsheet';
 
 /** The data a campaign's cases start with: the campaign's own case data, its name as subject, its id. */
@@ -204,11 +205,69 @@ export async function campaignProgress(db: Queryable, campaignId: string): Promi
   };
 }
 
+/** What a campaign aims at (`campaigns.goal`): counts, a won amount in a currency, and a free text. */
+export interface CampaignGoal {
+  leads?: number;
+  opportunities?: number;
+  opportunitiesWon?: number;
+  wonAmount?: number;
+  /** The currency of `wonAmount`; default the campaign's. */
+  currency?: string;
+  text?: string;
+}
+
+/**
+ * Checks what the goal's schema cannot say: a currency belongs to the won-amount goal. A 400 at
+ * `pointer`/currency otherwise.
+ */
+export function checkGoal(goal: CampaignGoal | undefined, pointer: string): void {
+  if (goal?.currency !== undefined && goal.wonAmount === undefined)
+    throw new InvalidInputError('A goal currency is the currency of the won-amount goal', [
+      { pointer: `${pointer}/currency`, message: 'only with wonAmount (the currency of that goal)' },
+    ]);
+}
+
+/** The won opportunities of one currency, and the rate that converted them into the campaign's (null: none). */
+export interface WonInCurrency {
+  currency: string;
+  count: number;
+  amount: number;
+  rate: AppliedRate | null;
+  converted: boolean;
+}
+
+/** A count goal against the results: actual / goal x 100 (null for a goal of 0). */
+export interface CountGoal {
+  goal: number;
+  actual: number;
+  percent: number | null;
+}
+
+/** The won-amount goal in its currency: only amounts a rate converts count; the others are listed as they are. */
+export interface AmountGoal extends CountGoal {
+  currency: string;
+  complete: boolean;
+  unconverted: { currency: string; count: number; amount: number }[];
+  /** Set when something could not be converted: what and why. */
+  detail?: string;
+  /** The rates that converted into the goal's currency (absent when none was needed). */
+  rates?: AppliedRate[];
+}
+
 export interface CampaignResults {
   leads: number;
   opportunitiesOpened: number;
   opportunitiesWon: number;
+  /** The campaign's currency: wonAmount, budget, actual cost and ROI are in it. */
+  currency: string;
+  /** Won amount in the campaign's currency: its own and those a rate converts; never another currency added. */
   wonAmount: number;
+  wonByCurrency: WonInCurrency[];
+  /** False when some won amount has no rate into the campaign's currency (listed in unconverted). */
+  complete: boolean;
+  unconverted: string[];
+  /** The day whose exchange rates converted (today, UTC). */
+  rateDate: string;
   budget: number;
   actualCost: number;
   costPerLead: number | null;
@@ -216,38 +275,136 @@ export interface CampaignResults {
   roi: number | null;
   /** Actual cost / budget. */
   budgetUsed: number | null;
+  /** Each goal the campaign sets, against the results; the budget (when set) against the actual cost. */
+  goals: {
+    leads?: CountGoal;
+    opportunities?: CountGoal;
+    opportunitiesWon?: CountGoal;
+    wonAmount?: AmountGoal;
+    budget?: CountGoal & { currency: string };
+    text?: string;
+  };
+}
+
+const cents = (x: number) => Math.round(x * 100) / 100;
+const percentOf = (actual: number, goal: number) =>
+  goal > 0 ? Math.round((actual / goal) * 10000) / 100 : null;
+
+/** Won amounts per currency converted into `target` with the rates valid on `day`; the rest listed apart. */
+async function convertWon(
+  db: Queryable,
+  won: { currency: string; count: number; amount: number }[],
+  target: string,
+  day: string,
+) {
+  const { rates, missing } = await findRates(
+    db,
+    won.map((w) => w.currency),
+    target,
+    day,
+  );
+  let total = 0;
+  for (const w of won) {
+    if (w.currency === target) total += w.amount;
+    else if (rates.has(w.currency)) total += w.amount * (rates.get(w.currency) as AppliedRate).rate;
+  }
+  return { total: cents(total), rates, missing };
 }
 
 /**
- * Results against the budget. Cases count for a campaign when their data carries its id (`campaignId`).
- * Opportunities: such cases of a forecast type (a definition with an `amount` field). Leads: the campaign's
- * target cases that reached a won-category status (a qualified follow-up), plus any other non-forecast case
- * carrying the campaign id (an inbound-email lead, for instance).
+ * Results against the budget and the goals. Cases count for a campaign when their data carries its id
+ * (`campaignId`). Opportunities: such cases of a forecast type (a definition with an `amount` field). Leads: the
+ * campaign's target cases that reached a won-category status (a qualified follow-up), plus any other
+ * non-forecast case carrying the campaign id (an inbound-email lead, for instance). Won amounts are per currency
+ * (a case's `data.currency`, else its definition's default) and converted only with the exchange-rate table.
  */
-export async function campaignResults(db: Queryable, campaign: CampaignView): Promise<CampaignResults> {
+export async function campaignResults(
+  db: Queryable,
+  campaign: CampaignView,
+  rateDate: string = new Date().toISOString().slice(0, 10),
+): Promise<CampaignResults> {
   const forecastTypes = await forecastCaseTypes(db);
   const [r] = await db.query<Record<string, number>>(
     `SELECT count(*) FILTER (WHERE NOT x.opp AND (t.case_id IS NULL OR c.status_category = 'won')) AS leads,
             count(*) FILTER (WHERE x.opp) AS opportunities,
-            count(*) FILTER (WHERE x.opp AND c.status_category = 'won') AS won,
-            coalesce(sum(c.forecast_amount) FILTER (WHERE x.opp AND c.status_category = 'won'), 0) AS won_amount
+            count(*) FILTER (WHERE x.opp AND c.status_category = 'won') AS won
      FROM cases c LEFT JOIN campaign_targets t ON t.case_id = c.id AND t.campaign_id = $1
      CROSS JOIN LATERAL (SELECT c.case_type = ANY($2::text[]) AS opp) x
      WHERE c.campaign_id = $1`,
     [campaign.id, forecastTypes],
   );
+  const wonRows = await db.query<{ currency: string; n: number; amount: string }>(
+    `SELECT coalesce(c.forecast_currency, v.content -> 'fields' -> 'properties' -> 'currency' ->> 'default', $3)
+              AS currency,
+            count(*)::int AS n, coalesce(sum(c.forecast_amount), 0) AS amount
+     FROM cases c
+     LEFT JOIN case_type_versions v ON v.case_type = c.case_type AND v.version = c.definition_version
+     WHERE c.campaign_id = $1 AND c.case_type = ANY($2::text[]) AND c.status_category = 'won'
+     GROUP BY 1 ORDER BY 1`,
+    [campaign.id, forecastTypes, NO_CURRENCY],
+  );
+  const won = wonRows.map((w) => ({ currency: w.currency, count: w.n, amount: Number(w.amount) }));
+  const own = await convertWon(db, won, campaign.currency, rateDate);
   const leads = r?.leads ?? 0;
-  const wonAmount = r?.won_amount ?? 0;
+  const opportunitiesOpened = r?.opportunities ?? 0;
+  const opportunitiesWon = r?.won ?? 0;
+  const wonAmount = own.total;
   const round = (n: number) => Math.round(n * 10000) / 10000;
+  const goal = campaign.goal as CampaignGoal;
+  const goals: CampaignResults['goals'] = {};
+  const count = (g: number, actual: number): CountGoal => ({
+    goal: g,
+    actual,
+    percent: percentOf(actual, g),
+  });
+  if (goal.leads !== undefined) goals.leads = count(goal.leads, leads);
+  if (goal.opportunities !== undefined) goals.opportunities = count(goal.opportunities, opportunitiesOpened);
+  if (goal.opportunitiesWon !== undefined)
+    goals.opportunitiesWon = count(goal.opportunitiesWon, opportunitiesWon);
+  if (goal.wonAmount !== undefined) {
+    const currency = goal.currency ?? campaign.currency;
+    const into = currency === campaign.currency ? own : await convertWon(db, won, currency, rateDate);
+    const unconverted = won
+      .filter((w) => into.missing.includes(w.currency))
+      .map((w) => ({ currency: w.currency, count: w.count, amount: w.amount }));
+    goals.wonAmount = {
+      ...count(goal.wonAmount, into.total),
+      currency,
+      complete: unconverted.length === 0,
+      unconverted,
+      ...(unconverted.length > 0
+        ? {
+            detail: `No exchange rate into ${currency} valid on ${rateDate} for ${unconverted
+              .map((u) => `${u.amount} ${u.currency}`)
+              .join(', ')}: not counted towards the goal`,
+          }
+        : {}),
+      ...(into.rates.size > 0
+        ? { rates: [...into.rates.values()].sort((a, b) => a.from.localeCompare(b.from)) }
+        : {}),
+    };
+  }
+  if (campaign.budget > 0)
+    goals.budget = { ...count(campaign.budget, campaign.actualCost), currency: campaign.currency };
+  if (goal.text !== undefined) goals.text = goal.text;
   return {
     leads,
-    opportunitiesOpened: r?.opportunities ?? 0,
-    opportunitiesWon: r?.won ?? 0,
+    opportunitiesOpened,
+    opportunitiesWon,
+    currency: campaign.currency,
     wonAmount,
+    wonByCurrency: won.map((w) => {
+      const rate = own.rates.get(w.currency) ?? null;
+      return { ...w, rate, converted: w.currency === campaign.currency || rate !== null };
+    }),
+    complete: own.missing.length === 0,
+    unconverted: own.missing,
+    rateDate,
     budget: campaign.budget,
     actualCost: campaign.actualCost,
     costPerLead: leads > 0 ? round(campaign.actualCost / leads) : null,
     roi: campaign.actualCost > 0 ? round((wonAmount - campaign.actualCost) / campaign.actualCost) : null,
     budgetUsed: campaign.budget > 0 ? round(campaign.actualCost / campaign.budget) : null,
+    goals,
   };
 }

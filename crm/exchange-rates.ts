@@ -92,19 +92,18 @@ export interface AppliedRate {
 }
 
 /**
- * The rate of each currency into `target` valid on `day` (the latest with validFrom <= day). A currency
- * without one is a 400 `no-exchange-rate` at `pointer`, naming every missing pair.
+ * The rate of each currency into `target` valid on `day` (the latest with validFrom <= day), and the currencies
+ * that have none. Never guesses or inverts a rate.
  */
-export async function ratesInto(
+export async function findRates(
   db: Queryable,
   currencies: string[],
   target: string,
   day: string,
-  pointer: string,
-): Promise<Map<string, AppliedRate>> {
+): Promise<{ rates: Map<string, AppliedRate>; missing: string[] }> {
   const sources = [...new Set(currencies)].filter((c) => c !== target).sort();
   const rates = new Map<string, AppliedRate>();
-  if (sources.length === 0) return rates;
+  if (sources.length === 0) return { rates, missing: [] };
   const rows = await db.query<{ from_currency: string; rate: string; valid_from: string }>(
     `SELECT s.c AS from_currency, r.rate, r.valid_from
      FROM unnest($1::text[]) s(c)
@@ -121,7 +120,21 @@ export async function ratesInto(
       rate: Number(r.rate),
       validFrom: r.valid_from,
     });
-  const missing = sources.filter((c) => !rates.has(c));
+  return { rates, missing: sources.filter((c) => !rates.has(c)) };
+}
+
+/**
+ * The rate of each currency into `target` valid on `day` (`findRates`). A currency without one is a 400
+ * `no-exchange-rate` at `pointer`, naming every missing pair.
+ */
+export async function ratesInto(
+  db: Queryable,
+  currencies: string[],
+  target: string,
+  day: string,
+  pointer: string,
+): Promise<Map<string, AppliedRate>> {
+  const { rates, missing } = await findRates(db, currencies, target, day);
   if (missing.length > 0)
     throw new InvalidInputError(
       `No exchange rate into ${target} valid on ${day} for ${missing.join(', ')}; an administrator adds one with PUT /api/exchange-rates/{from}/{to}/{validFrom}`,

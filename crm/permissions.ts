@@ -69,6 +69,11 @@ export const CRM_POLICY = {
   integration: { read: MANAGERS, write: ADMINS },
   exchangeRate: { read: EVERYONE, write: ADMINS },
   schema: { read: EVERYONE },
+  // Sales quotas and the quota report (crm/quotas.ts); relations as `quotaRelation` defines them.
+  quota: {
+    read: { agent: ['own'], supervisor: MINE, designer: NONE, admin: ALL },
+    write: { agent: NONE, supervisor: ['team'], designer: NONE, admin: ALL },
+  },
 } as const satisfies Record<string, Record<string, Rule>>;
 
 export type CrmResource = keyof typeof CRM_POLICY;
@@ -91,6 +96,7 @@ const NOUN: Record<CrmResource, string> = {
   integration: 'integrations',
   exchangeRate: 'exchange rates',
   schema: 'schemas',
+  quota: 'quotas',
 };
 
 /** Whether the caller's role may ever do `action` on `resource` (with some relation). */
@@ -287,4 +293,38 @@ export function visibleEmailSql(who: Principal, params: unknown[]): string {
   const cases = visibleCaseSql(who, params, 'c');
   params.push(JSON.stringify([{ address: who.email }]));
   return `((c.id IS NOT NULL AND ${cases}) OR (o.case_id IS NULL AND o.recipients->'to' @> $${params.length}::jsonb))`;
+}
+
+/** Whose target a quota is: an agent's (a user) or a team's. */
+export type QuotaSubject = { kind: 'agent'; id: string } | { kind: 'team'; id: string };
+
+/**
+ * How the caller stands to a quota's subject: `own` for their own target; `team` for a member of a team they
+ * supervise or a team they supervise; `other` otherwise (for an agent, a teammate's or their team's target).
+ */
+export function quotaRelation(who: Principal, subject: QuotaSubject): Relation {
+  if (subject.kind === 'agent') {
+    if (subject.id === who.userId) return 'own';
+    return who.supervisedUsers.includes(subject.id) ? 'team' : 'other';
+  }
+  return who.supervisedTeams.includes(subject.id) ? 'team' : 'other';
+}
+
+/** Whether the caller may do `action` to the quotas of `subject`. */
+export function mayQuota(who: Principal, action: CrmAction<'quota'>, subject: QuotaSubject): boolean {
+  return ruleOf('quota', action)[who.role].includes(quotaRelation(who, subject));
+}
+
+/**
+ * Throws 403 unless the caller may do `action` to the quotas of `subject`. Quotas are named by their subject,
+ * not by an id of their own, so a subject the caller may not see is a 403 (as a report filter is), not a 404.
+ */
+export function permitQuota(who: Principal, action: CrmAction<'quota'>, subject: QuotaSubject): void {
+  permit(who, 'quota', action);
+  const relation = quotaRelation(who, subject);
+  if (!mayQuota(who, action, subject))
+    throw new ForbiddenError(
+      `A ${who.role} may not ${action} the quotas of ${subject.kind === 'agent' ? 'agent' : 'team'} ${subject.id}`,
+      { role: who.role, relation },
+    );
 }

@@ -266,6 +266,12 @@ POST:/api/integrations/inbound-email               403 403 403 ok
 GET:/api/exchange-rates                            ok  ok  ok  ok
 PUT:/api/exchange-rates/EUR/USD/2026-01-01         403 403 403 ok
 DELETE:/api/exchange-rates/EUR/USD/2026-01-01      403 403 403 404
+GET:/api/quotas                                    ok  ok  403 ok
+PUT:/api/quotas/2026-12/agents/nope                403 403 403 ok
+DELETE:/api/quotas/2026-12/agents/nope             403 403 403 404
+PUT:/api/quotas/2026-Q4/teams/nope                 403 403 403 ok
+DELETE:/api/quotas/2026-Q4/teams/nope              403 403 403 404
+GET:/api/reports/quotas?period=2026-Q4             ok  ok  403 ok
 GET:/api/schemas/entity                            200 200 200 200
 GET:/api/schemas/contact                           200 200 200 200
 GET:/api/inbox/activities                          200 200 403 200
@@ -273,6 +279,19 @@ GET:/api/inbox/activities?team=nope                200 200 403 200
 `);
 
 const soon = () => new Date(Date.now() + 86_400_000).toISOString();
+
+/**
+ * Quotas of an agent, per role and relation (docs/permissions.md): the caller's own target, a colleague's (for a
+ * supervisor a member of a team they supervise, for an agent a teammate), another team's agent's. A write the
+ * policy lets through answers 201/400 (PUT) or 204 (DELETE); every cell writes its own period, and a DELETE cell's
+ * quota is there before it runs.
+ */
+const QUOTAS = parse(`
+quota.put           403 403 403   403 ok  403   403 403 403   ok  ok  ok
+quota.delete        403 403 403   403 ok  403   403 403 403   ok  ok  ok 
+quota.list          200 403 403   200 200 403   403 403 403   200 200 200
+quota.report        200 403 403   200 200 403   403 403 403   200 200 200
+`);
 
 const VCARD = 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Card Person\r\nEMAIL:card@example.com\r\nEND:VCARD\r\n';
 
@@ -395,6 +414,58 @@ describe('CRM access matrix', () => {
       return { ...cell, status, untouched };
     });
     expect(results.filter((r) => !matches(r.expected, r.status) || !r.untouched)).toEqual([]);
+  });
+
+  it('answers every quota route, role and relation as docs/permissions.md says, and no denied write lands', async () => {
+    /** The agent whose quota the caller stands to as `relation`. */
+    const subject = (caller: TestUser, relation: Relation): string =>
+      relation === 'own'
+        ? caller.id
+        : relation === 'team'
+          ? caller === env.users.sam
+            ? env.users.alice.id
+            : env.users.bob.id
+          : oscar.id;
+    const cells = [...QUOTAS].flatMap(([route, expected]) =>
+      ROLES.flatMap((role, r) =>
+        RELATIONS.map((relation, i) => ({ route, role, relation, expected: expected[r * 3 + i] as Expect })),
+      ),
+    );
+    const results = await inBatches(cells, 6, async (cell) => {
+      const caller = callers()[cell.role];
+      const agentId = subject(caller, cell.relation);
+      const period = `${2100 + cells.indexOf(cell)}-12`;
+      if (cell.route === 'quota.delete')
+        await env.db.query(
+          `INSERT INTO sales_quotas (period, agent_id, amount, currency) VALUES ($1, $2, 100, 'EUR')`,
+          [period, agentId],
+        );
+      const snapshot = async () =>
+        JSON.stringify(
+          await env.db.query('SELECT * FROM sales_quotas WHERE agent_id = $1 AND period = $2', [
+            agentId,
+            period,
+          ]),
+        );
+      const before = await snapshot();
+      const [method, url, body] = (
+        {
+          'quota.put': ['PUT', `/api/quotas/${period}/agents/${agentId}`, { amount: 10, currency: 'EUR' }],
+          'quota.delete': ['DELETE', `/api/quotas/${period}/agents/${agentId}`],
+          'quota.list': ['GET', `/api/quotas?agentId=${agentId}`],
+          'quota.report': ['GET', `/api/reports/quotas?period=${period}&agentId=${agentId}`],
+        } as Record<string, [string, string, unknown?]>
+      )[cell.route] as [string, string, unknown?];
+      const res = await env.http(caller, method, url, body);
+      const problem = res.status === 403 ? res.body.type === `${PROBLEM_BASE}forbidden` : true;
+      return {
+        ...cell,
+        status: res.status,
+        problem,
+        untouched: res.status < 300 || (await snapshot()) === before,
+      };
+    });
+    expect(results.filter((r) => !matches(r.expected, r.status) || !r.problem || !r.untouched)).toEqual([]);
   });
 
   it('answers every other CRM route per role, a denied one with a 403 problem before anything is read', async () => {

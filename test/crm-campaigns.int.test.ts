@@ -251,16 +251,34 @@ describe('starting a campaign', () => {
     await completeTask(env.users.alice, opp.body.id, 'presented');
     await completeTask(env.users.alice, opp.body.id, 'won');
     const results = await env.http(env.users.alice, 'GET', `/api/campaigns/${campaign.id}/results`);
+    // Against the goal (2 leads, 10,000 won) and the budget: 1 of 2 = 50 %, 4,000 of 10,000 = 40 %, 600 of 1,000 = 60 %.
     expect(results.body).toEqual({
       leads: 1,
       opportunitiesOpened: 1,
       opportunitiesWon: 1,
+      currency: 'EUR',
       wonAmount: 4000,
+      wonByCurrency: [{ currency: 'EUR', count: 1, amount: 4000, rate: null, converted: true }],
+      complete: true,
+      unconverted: [],
+      rateDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
       budget: 1000,
       actualCost: 600,
       costPerLead: 600,
       roi: 5.6667,
       budgetUsed: 0.6,
+      goals: {
+        leads: { goal: 2, actual: 1, percent: 50 },
+        wonAmount: {
+          goal: 10000,
+          currency: 'EUR',
+          actual: 4000,
+          percent: 40,
+          complete: true,
+          unconverted: [],
+        },
+        budget: { goal: 1000, actual: 600, percent: 60, currency: 'EUR' },
+      },
     });
   });
 

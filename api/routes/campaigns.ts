@@ -10,6 +10,8 @@ import {
   campaignProgress,
   campaignResults,
   campaignView,
+  checkGoal,
+  type CampaignGoal,
   type CampaignView,
 } from '../../crm/campaigns';
 import { findSegment, loadSegmentPredicate } from '../../crm/segment-store';
@@ -40,10 +42,18 @@ const fields = {
   endsOn: DATE,
   goal: {
     type: 'object',
+    description:
+      'What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal.',
     properties: {
-      leads: { type: 'integer', minimum: 0 },
-      opportunities: { type: 'integer', minimum: 0 },
-      wonAmount: { type: 'number', minimum: 0 },
+      leads: { type: 'integer', minimum: 0, description: 'Leads (qualified target cases and other leads)' },
+      opportunities: { type: 'integer', minimum: 0, description: 'Opportunities opened' },
+      opportunitiesWon: { type: 'integer', minimum: 0, description: 'Opportunities won' },
+      wonAmount: { type: 'number', minimum: 0, maximum: 1e12, description: 'Won amount, in currency' },
+      currency: {
+        type: 'string',
+        pattern: '^[A-Z]{3}$',
+        description: "ISO 4217 code of wonAmount (only with it); default the campaign's currency",
+      },
       text: { type: 'string', maxLength: 2000 },
     },
     additionalProperties: false,
@@ -138,21 +148,125 @@ const progressSchema = {
   required: ['targets', 'pending', 'started', 'failed', 'casesCreated'],
 };
 
-/** `campaignResults`: results against the budget. */
+const appliedRateSchema = {
+  type: 'object',
+  properties: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rate: { type: 'number', description: '1 from = rate to' },
+    validFrom: { type: 'string', format: 'date' },
+  },
+  required: ['from', 'to', 'rate', 'validFrom'],
+};
+
+/** A goal against its actual figure. */
+const countGoalProperties = {
+  goal: { type: 'number' },
+  actual: { type: 'number' },
+  percent: { ...nullableNumber, description: 'actual / goal x 100, two decimals; null for a goal of 0' },
+};
+const countGoalSchema = {
+  type: 'object',
+  properties: countGoalProperties,
+  required: ['goal', 'actual', 'percent'],
+};
+
+/** `campaignResults`: results against the budget and the goals. */
 const resultsSchema = {
   type: 'object',
   properties: {
     leads: { type: 'integer' },
     opportunitiesOpened: { type: 'integer' },
     opportunitiesWon: { type: 'integer' },
-    wonAmount: { type: 'number' },
+    currency: { type: 'string', description: "The campaign's currency: wonAmount, budget, cost and ROI" },
+    wonAmount: {
+      type: 'number',
+      description:
+        "Won amount in the campaign's currency: its own and those an exchange rate converts (never another currency added)",
+    },
+    wonByCurrency: {
+      type: 'array',
+      description: "Won opportunities per currency, as they are, with the rate into the campaign's currency",
+      items: {
+        type: 'object',
+        properties: {
+          currency: { type: 'string' },
+          count: { type: 'integer' },
+          amount: { type: 'number' },
+          rate: { oneOf: [appliedRateSchema, { type: 'null' }] },
+          converted: { type: 'boolean' },
+        },
+        required: ['currency', 'count', 'amount', 'rate', 'converted'],
+      },
+    },
+    complete: { type: 'boolean', description: 'False when some won amount has no rate (see unconverted)' },
+    unconverted: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "Currencies without a rate into the campaign's: not in wonAmount or roi",
+    },
+    rateDate: { type: 'string', format: 'date', description: 'The day whose rates converted (today, UTC)' },
     budget: { type: 'number' },
     actualCost: { type: 'number' },
     costPerLead: nullableNumber,
     roi: { ...nullableNumber, description: '(won amount - actual cost) / actual cost' },
     budgetUsed: { ...nullableNumber, description: 'Actual cost / budget' },
+    goals: {
+      type: 'object',
+      description:
+        'Each goal the campaign sets against its actual figure; budget (when set) against the actual cost',
+      properties: {
+        leads: countGoalSchema,
+        opportunities: countGoalSchema,
+        opportunitiesWon: countGoalSchema,
+        wonAmount: {
+          type: 'object',
+          description:
+            "In the goal's currency: won amounts a rate converts count; those without a rate are listed in unconverted, as they are, and detail says so",
+          properties: {
+            ...countGoalProperties,
+            currency: { type: 'string' },
+            complete: { type: 'boolean' },
+            unconverted: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  currency: { type: 'string' },
+                  count: { type: 'integer' },
+                  amount: { type: 'number' },
+                },
+                required: ['currency', 'count', 'amount'],
+              },
+            },
+            detail: { type: 'string' },
+            rates: { type: 'array', items: appliedRateSchema },
+          },
+          required: ['goal', 'actual', 'percent', 'currency', 'complete', 'unconverted'],
+        },
+        budget: {
+          type: 'object',
+          properties: { ...countGoalProperties, currency: { type: 'string' } },
+          required: ['goal', 'actual', 'percent', 'currency'],
+        },
+        text: { type: 'string' },
+      },
+    },
   },
-  required: ['leads', 'opportunitiesOpened', 'opportunitiesWon', 'wonAmount', 'budget', 'actualCost'],
+  required: [
+    'leads',
+    'opportunitiesOpened',
+    'opportunitiesWon',
+    'currency',
+    'wonAmount',
+    'wonByCurrency',
+    'complete',
+    'unconverted',
+    'rateDate',
+    'budget',
+    'actualCost',
+    'goals',
+  ],
 };
 
 /** What adding targets answers: `addTargetsFromSegment`, or `addTargetsFromRows` (with the rejected rows). */
@@ -274,7 +388,8 @@ export const campaignOperations: OperationSpec[] = [
     path: '/api/campaigns/:id/results',
     operationId: 'getCampaignResults',
     tag: 'CRM: Campaigns',
-    summary: "A campaign's results: leads, opportunities, won amount, cost per lead, ROI, budget used",
+    summary:
+      "A campaign's results against its goals: leads, opportunities, won amount (per currency), cost per lead, ROI, budget used",
     params: { id: 'Campaign id' },
     responses: {
       '200': { description: 'The results', schema: resultsSchema },
@@ -401,7 +516,7 @@ interface CampaignBody {
   description?: string | null;
   startsOn?: string | null;
   endsOn?: string | null;
-  goal?: Record<string, unknown>;
+  goal?: CampaignGoal;
   budget?: number;
   actualCost?: number;
   currency?: string;
@@ -548,6 +663,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
     const caller = callerOf(req);
     permit(caller, 'campaign', 'write');
     const body = check<CampaignBody>(createSchema, req.body ?? {}, '/body');
+    checkGoal(body.goal, '/body/goal');
     checkDates(body);
     const caseType = body.caseType ?? DEFAULT_CAMPAIGN_CASE_TYPE;
     await checkCaseSetup(ctx, body, body.name as string, caseType, body.caseData ?? {});
@@ -595,6 +711,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
   router.patch('/campaigns/:id', async (req, res) => {
     permit(callerOf(req), 'campaign', 'write');
     const body = check<CampaignBody>(patchSchema, req.body ?? {}, '/body');
+    checkGoal(body.goal, '/body/goal');
     const current = await load(ctx, req.params.id);
     checkDates(body, current);
     if ((body.caseType !== undefined || body.caseData !== undefined) && current.status !== 'draft')

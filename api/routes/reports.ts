@@ -137,7 +137,8 @@ function sourceParam(req: Request): ReportSource | undefined {
   ]);
 }
 
-function wantsCsv(req: Request): boolean {
+/** Whether the report is asked as CSV: `?format=csv`, else `Accept: text/csv`. */
+export function wantsCsv(req: Request): boolean {
   const format = queryString(req, 'format', 10);
   if (format !== undefined && format !== 'csv' && format !== 'json')
     throw ProblemError.badRequest('format is csv or json', [
@@ -147,7 +148,8 @@ function wantsCsv(req: Request): boolean {
   return req.accepts(['application/json', 'text/csv']) === 'text/csv';
 }
 
-function sendCsv(res: Response, filename: string, csv: string): void {
+/** Sends a CSV attachment. */
+export function sendCsv(res: Response, filename: string, csv: string): void {
   res.status(200).type('text/csv; charset=utf-8').attachment(filename).send(csv);
 }
 

@@ -1607,6 +1607,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sales quotas (targets) per agent or team and period
+         * @description Reads: administrators every quota; supervisors the quotas of the teams they supervise and their members; agents their own. Naming an agent or team the caller may not read is a 403.
+         */
+        get: operations["listQuotas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/quotas/{period}/agents/{agentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets the agent's target for a period (administrators, supervisors)
+         * @description Creates or replaces the target. Administrators set any; supervisors those of the teams they supervise and of those teams' members (not their own); agents and designers none (403). The agent must be an active agent or supervisor, the team must exist (400 at the path parameter).
+         */
+        put: operations["putAgentQuota"];
+        post?: never;
+        /** Removes the agent's target for a period (administrators, supervisors) */
+        delete: operations["deleteAgentQuota"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/quotas/{period}/teams/{teamId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets the team's target for a period (administrators, supervisors)
+         * @description Creates or replaces the target. Administrators set any; supervisors those of the teams they supervise and of those teams' members (not their own); agents and designers none (403). The agent must be an active agent or supervisor, the team must exist (400 at the path parameter).
+         */
+        put: operations["putTeamQuota"];
+        post?: never;
+        /** Removes the team's target for a period (administrators, supervisors) */
+        delete: operations["deleteTeamQuota"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each quota of a period against the forecast: won, open, weighted, attainment
+         * @description Reads: administrators every quota; supervisors the quotas of the teams they supervise and their members; agents their own. The figures are the forecast's (GET /api/reports/forecast) for the quota's agent, or the team's members, over the cases whose expected close date (data.expectedCloseDate) is in the period, won and open alike: won 100 %, lost 0 %, open by probability. Every amount is in the quota's currency: deals of another currency are converted with the exchange-rate table (the rate valid on rateDate, named in byCurrency); a currency without a rate is listed in unconverted, left out of the sums, and complete is false. JSON by default; with `format=csv` or `Accept: text/csv`, a text/csv attachment (quotas.csv), one row per quota with the columns period, agentId, agentName, teamId, teamName, currency, target, wonCount, wonAmount, openCount, openAmount, openWeightedAmount, weightedForecast, attainmentPercent, projectedAttainmentPercent, complete, unconverted (unconverted: the currencies separated by spaces).
+         */
+        get: operations["getQuotaReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/campaigns": {
         parameters: {
             query?: never;
@@ -1659,7 +1741,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A campaign's results: leads, opportunities, won amount, cost per lead, ROI, budget used */
+        /** A campaign's results against its goals: leads, opportunities, won amount (per currency), cost per lead, ROI, budget used */
         get: operations["getCampaignResults"];
         put?: never;
         post?: never;
@@ -18461,6 +18543,774 @@ export interface operations {
             };
         };
     };
+    listQuotas: {
+        parameters: {
+            query?: {
+                /** @description Only this period: A calendar month YYYY-MM (2026-12) or quarter YYYY-Qn (2026-Q4) */
+                period?: string;
+                /** @description Only this agent's quotas */
+                agentId?: string;
+                /** @description Only this team's quota */
+                teamId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The quotas, by period, agents first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            period: string;
+                            /** @description The agent's quota (null for a team's) */
+                            agentId: string | null;
+                            /** @description The team's quota (null for an agent's) */
+                            teamId: string | null;
+                            amount: number;
+                            currency: string;
+                            updatedBy?: string | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    putAgentQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A calendar month YYYY-MM (2026-12) or quarter YYYY-Qn (2026-Q4) */
+                period: string;
+                /** @description The agent (or supervisor) whose target it is */
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The target: won amount in the period */
+                    amount: number;
+                    /** @description ISO 4217 code of the amount */
+                    currency: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The quota, replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        period: string;
+                        /** @description The agent's quota (null for a team's) */
+                        agentId: string | null;
+                        /** @description The team's quota (null for an agent's) */
+                        teamId: string | null;
+                        amount: number;
+                        currency: string;
+                        updatedBy?: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description The quota, created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        period: string;
+                        /** @description The agent's quota (null for a team's) */
+                        agentId: string | null;
+                        /** @description The team's quota (null for an agent's) */
+                        teamId: string | null;
+                        amount: number;
+                        currency: string;
+                        updatedBy?: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteAgentQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A calendar month YYYY-MM (2026-12) or quarter YYYY-Qn (2026-Q4) */
+                period: string;
+                /** @description The agent (or supervisor) whose target it is */
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    putTeamQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A calendar month YYYY-MM (2026-12) or quarter YYYY-Qn (2026-Q4) */
+                period: string;
+                /** @description The team whose target it is */
+                teamId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The target: won amount in the period */
+                    amount: number;
+                    /** @description ISO 4217 code of the amount */
+                    currency: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The quota, replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        period: string;
+                        /** @description The agent's quota (null for a team's) */
+                        agentId: string | null;
+                        /** @description The team's quota (null for an agent's) */
+                        teamId: string | null;
+                        amount: number;
+                        currency: string;
+                        updatedBy?: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description The quota, created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        period: string;
+                        /** @description The agent's quota (null for a team's) */
+                        agentId: string | null;
+                        /** @description The team's quota (null for an agent's) */
+                        teamId: string | null;
+                        amount: number;
+                        currency: string;
+                        updatedBy?: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    deleteTeamQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A calendar month YYYY-MM (2026-12) or quarter YYYY-Qn (2026-Q4) */
+                period: string;
+                /** @description The team whose target it is */
+                teamId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    getQuotaReport: {
+        parameters: {
+            query: {
+                /** @description A calendar month YYYY-MM (2026-12) or quarter YYYY-Qn (2026-Q4) */
+                period: string;
+                /** @description Only this agent's quotas */
+                agentId?: string;
+                /** @description Only this team's quota */
+                teamId?: string;
+                /** @description The day whose exchange rates convert (the latest rate valid on it); default today (UTC) */
+                rateDate?: string;
+                /** @description Default: from the Accept header (text/csv for CSV) */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The quotas and their attainment, or CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        period: string;
+                        /** Format: date */
+                        from: string;
+                        /** Format: date */
+                        to: string;
+                        /** Format: date */
+                        rateDate: string;
+                        items: {
+                            agentId: string | null;
+                            agentName?: string | null;
+                            teamId: string | null;
+                            teamName?: string | null;
+                            target: {
+                                amount: number;
+                                currency: string;
+                            };
+                            /** @description The quota's currency: every amount of this row is in it */
+                            currency: string;
+                            wonCount: number;
+                            wonAmount: number;
+                            openCount: number;
+                            openAmount: number;
+                            openWeightedAmount: number;
+                            /** @description wonAmount + openWeightedAmount (won 100 %, lost 0 %, open by probability) */
+                            weightedForecast: number;
+                            /** @description wonAmount / target x 100 */
+                            attainmentPercent: number;
+                            /** @description weightedForecast / target x 100 */
+                            projectedAttainmentPercent: number;
+                            /** @description False when deals of some currency could not be converted (see unconverted) */
+                            complete: boolean;
+                            /** @description Currencies without a rate into the quota's on rateDate: not in the sums */
+                            unconverted: string[];
+                            /** @description The deals per currency, unconverted, with the rate that converted them (null: the quota's own currency, or none) */
+                            byCurrency: {
+                                currency: string;
+                                wonCount: number;
+                                wonAmount: number;
+                                openCount: number;
+                                openAmount: number;
+                                openWeightedAmount: number;
+                                rate: {
+                                    from: string;
+                                    to: string;
+                                    /** @description 1 from = rate to */
+                                    rate: number;
+                                    /** Format: date */
+                                    validFrom: string;
+                                } | null;
+                                converted: boolean;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (validation-error, with a JSON pointer per error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, unknown or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The caller may see the object but not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /**
+                         * Format: uri
+                         * @description Stable URI; documented in docs/problems.md
+                         */
+                        type: string;
+                        title: string;
+                        status: number;
+                        detail?: string;
+                        instance?: string;
+                        /** @description Engine rejection code, for rejected task actions */
+                        code?: string;
+                        errors?: {
+                            /** @description JSON pointer: /body/..., /query/..., /headers/... */
+                            pointer: string;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
     listCampaigns: {
         parameters: {
             query?: {
@@ -18488,10 +19338,18 @@ export interface operations {
                             startsOn?: string | null;
                             /** Format: date */
                             endsOn?: string | null;
+                            /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                             goal?: {
+                                /** @description Leads (qualified target cases and other leads) */
                                 leads?: number;
+                                /** @description Opportunities opened */
                                 opportunities?: number;
+                                /** @description Opportunities won */
+                                opportunitiesWon?: number;
+                                /** @description Won amount, in currency */
                                 wonAmount?: number;
+                                /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                                currency?: string;
                                 text?: string;
                             };
                             budget?: number;
@@ -18589,10 +19447,18 @@ export interface operations {
                     startsOn?: string | null;
                     /** Format: date */
                     endsOn?: string | null;
+                    /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                     goal?: {
+                        /** @description Leads (qualified target cases and other leads) */
                         leads?: number;
+                        /** @description Opportunities opened */
                         opportunities?: number;
+                        /** @description Opportunities won */
+                        opportunitiesWon?: number;
+                        /** @description Won amount, in currency */
                         wonAmount?: number;
+                        /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                        currency?: string;
                         text?: string;
                     };
                     budget?: number;
@@ -18621,10 +19487,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -18757,10 +19631,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -18795,7 +19677,34 @@ export interface operations {
                             leads: number;
                             opportunitiesOpened: number;
                             opportunitiesWon: number;
+                            /** @description The campaign's currency: wonAmount, budget, cost and ROI */
+                            currency: string;
+                            /** @description Won amount in the campaign's currency: its own and those an exchange rate converts (never another currency added) */
                             wonAmount: number;
+                            /** @description Won opportunities per currency, as they are, with the rate into the campaign's currency */
+                            wonByCurrency: {
+                                currency: string;
+                                count: number;
+                                amount: number;
+                                rate: {
+                                    from: string;
+                                    to: string;
+                                    /** @description 1 from = rate to */
+                                    rate: number;
+                                    /** Format: date */
+                                    validFrom: string;
+                                } | null;
+                                converted: boolean;
+                            }[];
+                            /** @description False when some won amount has no rate (see unconverted) */
+                            complete: boolean;
+                            /** @description Currencies without a rate into the campaign's: not in wonAmount or roi */
+                            unconverted: string[];
+                            /**
+                             * Format: date
+                             * @description The day whose rates converted (today, UTC)
+                             */
+                            rateDate: string;
                             budget: number;
                             actualCost: number;
                             costPerLead?: number | null;
@@ -18803,6 +19712,58 @@ export interface operations {
                             roi?: number | null;
                             /** @description Actual cost / budget */
                             budgetUsed?: number | null;
+                            /** @description Each goal the campaign sets against its actual figure; budget (when set) against the actual cost */
+                            goals: {
+                                leads?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                };
+                                opportunities?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                };
+                                opportunitiesWon?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                };
+                                /** @description In the goal's currency: won amounts a rate converts count; those without a rate are listed in unconverted, as they are, and detail says so */
+                                wonAmount?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                    currency: string;
+                                    complete: boolean;
+                                    unconverted: {
+                                        currency: string;
+                                        count: number;
+                                        amount: number;
+                                    }[];
+                                    detail?: string;
+                                    rates?: {
+                                        from: string;
+                                        to: string;
+                                        /** @description 1 from = rate to */
+                                        rate: number;
+                                        /** Format: date */
+                                        validFrom: string;
+                                    }[];
+                                };
+                                budget?: {
+                                    goal: number;
+                                    actual: number;
+                                    /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                    percent: number | null;
+                                    currency: string;
+                                };
+                                text?: string;
+                            };
                         };
                     };
                 };
@@ -18880,10 +19841,18 @@ export interface operations {
                     startsOn?: string | null;
                     /** Format: date */
                     endsOn?: string | null;
+                    /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                     goal?: {
+                        /** @description Leads (qualified target cases and other leads) */
                         leads?: number;
+                        /** @description Opportunities opened */
                         opportunities?: number;
+                        /** @description Opportunities won */
+                        opportunitiesWon?: number;
+                        /** @description Won amount, in currency */
                         wonAmount?: number;
+                        /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                        currency?: string;
                         text?: string;
                     };
                     budget?: number;
@@ -18912,10 +19881,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19096,7 +20073,34 @@ export interface operations {
                         leads: number;
                         opportunitiesOpened: number;
                         opportunitiesWon: number;
+                        /** @description The campaign's currency: wonAmount, budget, cost and ROI */
+                        currency: string;
+                        /** @description Won amount in the campaign's currency: its own and those an exchange rate converts (never another currency added) */
                         wonAmount: number;
+                        /** @description Won opportunities per currency, as they are, with the rate into the campaign's currency */
+                        wonByCurrency: {
+                            currency: string;
+                            count: number;
+                            amount: number;
+                            rate: {
+                                from: string;
+                                to: string;
+                                /** @description 1 from = rate to */
+                                rate: number;
+                                /** Format: date */
+                                validFrom: string;
+                            } | null;
+                            converted: boolean;
+                        }[];
+                        /** @description False when some won amount has no rate (see unconverted) */
+                        complete: boolean;
+                        /** @description Currencies without a rate into the campaign's: not in wonAmount or roi */
+                        unconverted: string[];
+                        /**
+                         * Format: date
+                         * @description The day whose rates converted (today, UTC)
+                         */
+                        rateDate: string;
                         budget: number;
                         actualCost: number;
                         costPerLead?: number | null;
@@ -19104,6 +20108,58 @@ export interface operations {
                         roi?: number | null;
                         /** @description Actual cost / budget */
                         budgetUsed?: number | null;
+                        /** @description Each goal the campaign sets against its actual figure; budget (when set) against the actual cost */
+                        goals: {
+                            leads?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                            };
+                            opportunities?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                            };
+                            opportunitiesWon?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                            };
+                            /** @description In the goal's currency: won amounts a rate converts count; those without a rate are listed in unconverted, as they are, and detail says so */
+                            wonAmount?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                                currency: string;
+                                complete: boolean;
+                                unconverted: {
+                                    currency: string;
+                                    count: number;
+                                    amount: number;
+                                }[];
+                                detail?: string;
+                                rates?: {
+                                    from: string;
+                                    to: string;
+                                    /** @description 1 from = rate to */
+                                    rate: number;
+                                    /** Format: date */
+                                    validFrom: string;
+                                }[];
+                            };
+                            budget?: {
+                                goal: number;
+                                actual: number;
+                                /** @description actual / goal x 100, two decimals; null for a goal of 0 */
+                                percent: number | null;
+                                currency: string;
+                            };
+                            text?: string;
+                        };
                     };
                 };
             };
@@ -19520,10 +20576,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19689,10 +20753,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
@@ -19851,10 +20923,18 @@ export interface operations {
                         startsOn?: string | null;
                         /** Format: date */
                         endsOn?: string | null;
+                        /** @description What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal. */
                         goal?: {
+                            /** @description Leads (qualified target cases and other leads) */
                             leads?: number;
+                            /** @description Opportunities opened */
                             opportunities?: number;
+                            /** @description Opportunities won */
+                            opportunitiesWon?: number;
+                            /** @description Won amount, in currency */
                             wonAmount?: number;
+                            /** @description ISO 4217 code of wonAmount (only with it); default the campaign's currency */
+                            currency?: string;
                             text?: string;
                         };
                         budget?: number;
