@@ -259,7 +259,8 @@ export function InboxPage() {
       ) : inbox.isError && items.length === 0 ? (
         <ProblemBanner error={inbox.error} onRetry={() => void inbox.refetch()} />
       ) : items.length === 0 ? (
-        <p className="empty">{t('empty')}</p>
+        // With scheduled activities above, "nothing here" would be untrue: only the task list is empty.
+        <p className="empty">{t(showActivities && activities.length > 0 ? 'emptyTasks' : 'empty')}</p>
       ) : (
         <ul className="inbox-list" aria-label={t('list')} aria-busy={inbox.isFetching}>
           {items.map((item) => (
