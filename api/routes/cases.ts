@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import { Router, type Request, type Response } from 'express';
 import { caseContentProperties } from '../../cases/content-schema';
 import { correlatedCase } from '../../cases/correlation';
@@ -14,92 +15,78 @@ import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { TASK_COLUMNS, caseView, taskView } from '../views';
 
-export const startSchema = {
-  type: 'object',
-  properties: {
-    caseType: { type: 'string', minLength: 1, maxLength: 100 },
-    ...caseContentProperties,
+export const startSchema = Type.Object(
+  {
+    caseType: Type.String({ minLength: 1, maxLength: 100 }),
+    title: Type.Optional(caseContentProperties.title),
+    entityId: Type.Optional(caseContentProperties.entityId),
+    ownerId: Type.Optional(caseContentProperties.ownerId),
+    data: Type.Optional(caseContentProperties.data),
+    lines: Type.Optional(caseContentProperties.lines),
   },
-  required: ['caseType'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 /** A status set by hand: one the case type marks `manual` (administrators: any). */
-export const setStatusSchema = {
-  type: 'object',
-  properties: { status: { type: 'string', minLength: 1, maxLength: 100 } },
-  required: ['status'],
-  additionalProperties: false,
-};
+export const setStatusSchema = Type.Object(
+  { status: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+const messagePayload = Type.Optional(
+  Type.Unsafe<Record<string, unknown>>({
+    type: 'object',
+    description: 'Data the message carries (conditions read it as `message`)',
+  }),
+);
 
 /** A message for a running case: a wait step or a boundary event of the case type catches it. */
-export const caseMessageSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 80 },
-    payload: { type: 'object', description: 'Data the message carries (conditions read it as `message`)' },
-  },
-  required: ['name'],
-  additionalProperties: false,
-};
+export const caseMessageSchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 80 }), payload: messagePayload },
+  { additionalProperties: false },
+);
 
 /** A message for the one running case with a business key (the case type's `businessKey` field). */
-export const correlatedMessageSchema = {
-  type: 'object',
-  properties: {
-    name: caseMessageSchema.properties.name,
-    businessKey: {
-      type: 'string',
+export const correlatedMessageSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 80 }),
+    businessKey: Type.String({
       minLength: 1,
       maxLength: 200,
       description: "The value of the case type's business key field, e.g. an order number",
-    },
-    caseType: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 100,
-      description: 'Only cases of this type (when several types share key values)',
-    },
-    payload: caseMessageSchema.properties.payload,
+    }),
+    caseType: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'Only cases of this type (when several types share key values)',
+      }),
+    ),
+    payload: messagePayload,
   },
-  required: ['name', 'businessKey'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 /** Cancelling a case: the reason is recorded in the timeline. */
-export const cancelCaseSchema = {
-  type: 'object',
-  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-  required: ['reason'],
-  additionalProperties: false,
-};
+export const cancelCaseSchema = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false },
+);
 
 /** Putting a case on hold: the reason, if given, is recorded in the timeline. */
-export const suspendCaseSchema = {
-  type: 'object',
-  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-  additionalProperties: false,
-};
+export const suspendCaseSchema = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+  { additionalProperties: false },
+);
 
 /** Taking a case off hold: no body. */
-export const resumeCaseSchema = { type: 'object', additionalProperties: false, maxProperties: 0 };
+export const resumeCaseSchema = Type.Object({}, { additionalProperties: false, maxProperties: 0 });
 
 /** Changes to a running case's data (merged into it) and lines (replacing them): the editable fields only. */
-export const updateCaseSchema = {
-  type: 'object',
-  properties: { data: caseContentProperties.data, lines: caseContentProperties.lines },
-  minProperties: 1,
-  additionalProperties: false,
-};
-
-interface StartBody {
-  caseType: string;
-  title?: string;
-  entityId?: string;
-  ownerId?: string;
-  data?: Record<string, unknown>;
-  lines?: Record<string, unknown>[];
-}
+export const updateCaseSchema = Type.Object(
+  { data: Type.Optional(caseContentProperties.data), lines: Type.Optional(caseContentProperties.lines) },
+  { minProperties: 1, additionalProperties: false },
+);
 
 /** Loads a case the caller may see, or answers 404 (unknown and foreign look the same). */
 export async function loadVisibleCase(ctx: ApiContext, caller: ReturnType<typeof callerOf>, caseId: string) {
@@ -137,7 +124,7 @@ export function caseRoutes(ctx: ApiContext): Router {
     requestBody: unknown,
     key: string | undefined,
   ): Promise<Outcome> => {
-    const body = check<StartBody>(startSchema, requestBody ?? {}, '/body');
+    const body = check(startSchema, requestBody ?? {}, '/body');
     const stored = await latestDefinition(ctx.db, body.caseType);
     if (!stored) {
       throw ProblemError.badRequest(`Unknown case type "${body.caseType}"`, [
@@ -223,7 +210,7 @@ export function caseRoutes(ctx: ApiContext): Router {
   };
 
   router.post('/cases/:id/status', async (req, res) => {
-    const body = check<{ status: string }>(setStatusSchema, req.body ?? {}, '/body');
+    const body = check(setStatusSchema, req.body ?? {}, '/body');
     await actOnCase(req, res, 'status', async (caller) => ({
       type: 'setStatus',
       status: body.status,
@@ -232,11 +219,7 @@ export function caseRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/cases/:id/messages', async (req, res) => {
-    const body = check<{ name: string; payload?: Record<string, unknown> }>(
-      caseMessageSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(caseMessageSchema, req.body ?? {}, '/body');
     await actOnCase(req, res, 'message', async (caller) => ({
       type: 'message',
       name: body.name,
@@ -246,12 +229,7 @@ export function caseRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/messages', async (req, res) => {
-    const body = check<{
-      name: string;
-      businessKey: string;
-      caseType?: string;
-      payload?: Record<string, unknown>;
-    }>(correlatedMessageSchema, req.body ?? {}, '/body');
+    const body = check(correlatedMessageSchema, req.body ?? {}, '/body');
     await actOnCase(
       req,
       res,
@@ -275,7 +253,7 @@ export function caseRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/cases/:id/suspend', async (req, res) => {
-    const body = check<{ reason?: string }>(suspendCaseSchema, req.body ?? {}, '/body');
+    const body = check(suspendCaseSchema, req.body ?? {}, '/body');
     await actOnCase(req, res, 'suspend', async (caller) => ({
       type: 'suspend',
       ...(body.reason !== undefined ? { reason: body.reason } : {}),
@@ -289,7 +267,7 @@ export function caseRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/cases/:id/cancel', async (req, res) => {
-    const body = check<{ reason: string }>(cancelCaseSchema, req.body ?? {}, '/body');
+    const body = check(cancelCaseSchema, req.body ?? {}, '/body');
     await actOnCase(req, res, 'cancel', async (caller) => ({
       type: 'cancel',
       reason: body.reason,
@@ -298,11 +276,7 @@ export function caseRoutes(ctx: ApiContext): Router {
   });
 
   router.patch('/cases/:id', async (req, res) => {
-    const body = check<{ data?: Record<string, unknown>; lines?: Record<string, unknown>[] }>(
-      updateCaseSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(updateCaseSchema, req.body ?? {}, '/body');
     await actOnCase(req, res, 'update', async (caller, row) => {
       const stored = await cachedDefinition(
         ctx.db,

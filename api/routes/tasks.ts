@@ -1,3 +1,4 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import type { ActorEvent } from '../../engine/state';
@@ -17,75 +18,70 @@ import { check } from '../validation';
 import { TASK_COLUMNS, taskView } from '../views';
 import { readParameter } from './parameters';
 
-const empty = { type: 'object', additionalProperties: false, maxProperties: 0 };
-const formData = { type: 'object', maxProperties: 500, description: "Validated against the step's form" };
-const notes = { type: 'string', maxLength: 10000 };
+const empty = Type.Object({}, { additionalProperties: false, maxProperties: 0 });
+const formData = Type.Unsafe<Record<string, unknown>>({
+  type: 'object',
+  maxProperties: 500,
+  description: "Validated against the step's form",
+});
+const notes = Type.String({ maxLength: 10000 });
+const id = Type.Unsafe<string>(idString);
+const reason = Type.String({ minLength: 1, maxLength: 500 });
+const instantOrNull = (description: string) =>
+  Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', description }));
+
+/** An action's event for the interpreter, before the route adds the task and the caller. */
+type TaskActionEvent = ActorEvent extends infer E
+  ? E extends { taskId: string; actor: unknown }
+    ? Omit<E, 'taskId' | 'actor'>
+    : never
+  : never;
+
+/**
+ * One task action: its request body as a TypeBox schema, and the event built from a body that passed it
+ * (typed by the schema itself, so the two cannot drift).
+ */
+function action<S extends TSchema>(summary: string, schema: S, event: (body: Static<S>) => TaskActionEvent) {
+  return {
+    summary,
+    schema,
+    eventOf: (raw: unknown): TaskActionEvent => event(check(schema, raw, '/body')),
+  };
+}
 
 /** Request bodies per action; each builds the interpreter event. */
 const ACTIONS = {
-  claim: {
-    summary: 'Claims a task of one of my teams',
-    schema: empty,
-    event: () => ({ type: 'claim' }),
-  },
-  unclaim: {
-    summary: 'Releases a claimed task back to its candidates',
-    schema: empty,
-    event: () => ({ type: 'unclaim' }),
-  },
-  resolve: {
-    summary: 'Hands a delegated task back to the user who delegated it',
-    schema: empty,
-    event: () => ({ type: 'resolve' }),
-  },
-  assign: {
-    summary:
-      'Assigns or reassigns a task (supervisors, admins); a user outside the candidates is recorded as such',
-    schema: {
-      type: 'object',
-      properties: { assignee: idString },
-      required: ['assignee'],
-      additionalProperties: false,
-    },
-    event: (b: { assignee: string }) => ({ type: 'assign', assignee: b.assignee }),
-  },
-  delegate: {
-    summary: 'Delegates my task to another user, who resolves it back',
-    schema: { type: 'object', properties: { to: idString }, required: ['to'], additionalProperties: false },
-    event: (b: { to: string }) => ({ type: 'delegate', to: b.to }),
-  },
-  comment: {
-    summary: 'Adds a comment',
-    schema: {
-      type: 'object',
-      properties: { text: { type: 'string', minLength: 1, maxLength: 5000 } },
-      required: ['text'],
-      additionalProperties: false,
-    },
-    event: (b: { text: string }) => ({ type: 'comment', text: b.text }),
-  },
-  reschedule: {
-    summary:
-      'Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history. A follow-up date later than the due date is a 400 at the field that changed',
-    schema: {
-      type: 'object',
-      properties: {
-        dueAt: {
-          type: ['string', 'null'],
-          format: 'date-time',
-          description: 'New due date; null removes it',
-        },
-        followUpAt: {
-          type: ['string', 'null'],
-          format: 'date-time',
-          description: 'New follow-up date; null removes it',
-        },
-        priority: { enum: ['low', 'normal', 'high', 'urgent'] },
+  claim: action('Claims a task of one of my teams', empty, () => ({ type: 'claim' })),
+  unclaim: action('Releases a claimed task back to its candidates', empty, () => ({ type: 'unclaim' })),
+  resolve: action('Hands a delegated task back to the user who delegated it', empty, () => ({
+    type: 'resolve',
+  })),
+  assign: action(
+    'Assigns or reassigns a task (supervisors, admins); a user outside the candidates is recorded as such',
+    Type.Object({ assignee: id }, { additionalProperties: false }),
+    (b) => ({ type: 'assign', assignee: b.assignee }),
+  ),
+  delegate: action(
+    'Delegates my task to another user, who resolves it back',
+    Type.Object({ to: id }, { additionalProperties: false }),
+    (b) => ({ type: 'delegate', to: b.to }),
+  ),
+  comment: action(
+    'Adds a comment',
+    Type.Object({ text: Type.String({ minLength: 1, maxLength: 5000 }) }, { additionalProperties: false }),
+    (b) => ({ type: 'comment', text: b.text }),
+  ),
+  reschedule: action(
+    'Changes the due date, follow-up date or priority of an open task (supervisors of the task, admins); audited in its history. A follow-up date later than the due date is a 400 at the field that changed',
+    Type.Object(
+      {
+        dueAt: instantOrNull('New due date; null removes it'),
+        followUpAt: instantOrNull('New follow-up date; null removes it'),
+        priority: Type.Optional(Type.Unsafe<Priority>({ enum: ['low', 'normal', 'high', 'urgent'] })),
       },
-      minProperties: 1,
-      additionalProperties: false,
-    },
-    event: (b: { dueAt?: string | null; followUpAt?: string | null; priority?: Priority }) => ({
+      { minProperties: 1, additionalProperties: false },
+    ),
+    (b) => ({
       type: 'reschedule',
       ...(b.dueAt !== undefined ? { dueAt: b.dueAt === null ? null : Date.parse(b.dueAt) } : {}),
       ...(b.followUpAt !== undefined
@@ -93,63 +89,48 @@ const ACTIONS = {
         : {}),
       ...(b.priority !== undefined ? { priority: b.priority } : {}),
     }),
-  },
-  cancel: {
-    summary:
-      'Cancels an open task (supervisors of the task, admins): it leaves every inbox, the reason is in the timeline, and its path of the case is over (a join goes on without it; a case left with no work ends)',
-    schema: {
-      type: 'object',
-      properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-      required: ['reason'],
-      additionalProperties: false,
-    },
-    event: (b: { reason: string }) => ({ type: 'cancelTask', reason: b.reason }),
-  },
-  suspend: {
-    summary:
-      'Puts an open task on hold (supervisors of the task, admins): it cannot be claimed or completed and its timers (escalations, due reminders, boundary timers) pause, keeping the time they had left, until it is resumed',
-    schema: {
-      type: 'object',
-      properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-      additionalProperties: false,
-    },
-    event: (b: { reason?: string }) => ({
-      type: 'suspendTask',
-      ...(b.reason !== undefined ? { reason: b.reason } : {}),
-    }),
-  },
-  resume: {
-    summary:
-      'Takes a task off hold (supervisors of the task, admins): its timers count on from the time they had left, its due date moves by the time held',
-    schema: empty,
-    event: () => ({ type: 'resumeTask' }),
-  },
-  complete: {
-    summary: "Completes a task with an outcome of its step, form data validated against the step's form",
-    schema: {
-      type: 'object',
-      properties: { outcome: { type: 'string', minLength: 1, maxLength: 100 }, data: formData, notes },
-      required: ['outcome'],
-      additionalProperties: false,
-    },
-    event: (b: { outcome: string; data?: Record<string, unknown>; notes?: string }) => ({
+  ),
+  cancel: action(
+    'Cancels an open task (supervisors of the task, admins): it leaves every inbox, the reason is in the timeline, and its path of the case is over (a join goes on without it; a case left with no work ends)',
+    Type.Object({ reason }, { additionalProperties: false }),
+    (b) => ({ type: 'cancelTask', reason: b.reason }),
+  ),
+  suspend: action(
+    'Puts an open task on hold (supervisors of the task, admins): it cannot be claimed or completed and its timers (escalations, due reminders, boundary timers) pause, keeping the time they had left, until it is resumed',
+    Type.Object({ reason: Type.Optional(reason) }, { additionalProperties: false }),
+    (b) => ({ type: 'suspendTask', ...(b.reason !== undefined ? { reason: b.reason } : {}) }),
+  ),
+  resume: action(
+    'Takes a task off hold (supervisors of the task, admins): its timers count on from the time they had left, its due date moves by the time held',
+    empty,
+    () => ({ type: 'resumeTask' }),
+  ),
+  complete: action(
+    "Completes a task with an outcome of its step, form data validated against the step's form",
+    Type.Object(
+      {
+        outcome: Type.String({ minLength: 1, maxLength: 100 }),
+        data: Type.Optional(formData),
+        notes: Type.Optional(notes),
+      },
+      { additionalProperties: false },
+    ),
+    (b) => ({
       type: 'complete',
       outcome: b.outcome,
       ...(b.data !== undefined ? { data: b.data } : {}),
       ...(b.notes !== undefined ? { notes: b.notes } : {}),
     }),
-  },
-} as const;
+  ),
+};
 
 type ActionName = keyof typeof ACTIONS;
 
 /** Body of PATCH /api/tasks/:id: what may change on a completed task (never the outcome). */
-export const editClosedSchema = {
-  type: 'object',
-  properties: { data: formData, notes },
-  minProperties: 1,
-  additionalProperties: false,
-};
+export const editClosedSchema = Type.Object(
+  { data: Type.Optional(formData), notes: Type.Optional(notes) },
+  { minProperties: 1, additionalProperties: false },
+);
 
 export const EDIT_CLOSED_PARAMETER = 'allowEditClosedTasks';
 
@@ -405,14 +386,10 @@ export function taskRoutes(ctx: ApiContext): Router {
     router.post(`/tasks/:id/${action}`, async (req, res) => {
       const caller = callerOf(req);
       const spec = ACTIONS[action];
-      const body = check<never>(spec.schema, req.body ?? {}, '/body');
+      const body = spec.eventOf(req.body ?? {});
       idempotencyHeader(req);
       const row = await loadVisibleTask(ctx, caller, req.params.id, true);
-      const event = {
-        ...(spec.event as (b: unknown) => object)(body),
-        taskId: row.id as string,
-        actor: caller,
-      } as unknown as ActorEvent;
+      const event: ActorEvent = { ...body, taskId: row.id as string, actor: caller };
       if (event.type === 'assign') await requireActiveUser(ctx.db, event.assignee, '/body/assignee');
       if (event.type === 'delegate') await requireActiveUser(ctx.db, event.to, '/body/to');
       if (event.type === 'complete') await checkForm(ctx, row, event.data, '/body/data');
@@ -430,11 +407,7 @@ export function taskRoutes(ctx: ApiContext): Router {
 
   router.patch('/tasks/:id', async (req, res) => {
     const caller = callerOf(req);
-    const edit = check<{ data?: Record<string, unknown>; notes?: string }>(
-      editClosedSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const edit = check(editClosedSchema, req.body ?? {}, '/body');
     idempotencyHeader(req);
     const row = await loadVisibleTask(ctx, caller, req.params.id);
     const allowed = await readParameter<boolean>(ctx.db, EDIT_CLOSED_PARAMETER);

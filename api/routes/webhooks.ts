@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { Router, type Request, type RequestHandler } from 'express';
 import type { BusinessKeyTarget } from '../../cases/correlation';
 import { receiveWebhookMessage } from '../../cases/webhook-deliveries';
@@ -168,9 +169,9 @@ export function webhookRoutes(
   router.use(ctx.metrics.markBase);
   /** Checks a delivery's signature, delivery id and body, then delivers it once to the case it names. */
   const deliver =
-    <B extends { name: string; payload?: Record<string, unknown> }>(
-      schema: object,
-      target: (req: Request, body: B) => { caseId: string } | { to: BusinessKeyTarget },
+    <S extends TSchema & { static: { name: string; payload?: Record<string, unknown> } }>(
+      schema: S,
+      target: (req: Request, body: Static<S>) => { caseId: string } | { to: BusinessKeyTarget },
     ): RequestHandler =>
     async (req, res) => {
       res.set('Cache-Control', 'no-store');
@@ -180,7 +181,7 @@ export function webhookRoutes(
       verifySignature(req, secret, rawBodies.get(req) ?? Buffer.alloc(0));
       const deliveryId = req.get('x-webhook-delivery');
       check(deliveryHeader, deliveryId ?? '', '/headers/x-webhook-delivery');
-      const body = check<B>(schema, req.body ?? {}, '/body');
+      const body = check(schema, req.body ?? {}, '/body');
       const { result } = await receiveWebhookMessage(
         ctx.db,
         (caseId, event, updateId) => ctx.gateway.act(caseId, event, updateId),
@@ -203,15 +204,12 @@ export function webhookRoutes(
   router.post(
     '/webhooks/:source/messages',
     limitFailures,
-    deliver<{ name: string; businessKey: string; caseType?: string; payload?: Record<string, unknown> }>(
-      correlatedMessageSchema,
-      (_req, body) => ({
-        to: {
-          businessKey: body.businessKey,
-          ...(body.caseType === undefined ? {} : { caseType: body.caseType }),
-        },
-      }),
-    ),
+    deliver(correlatedMessageSchema, (_req, body) => ({
+      to: {
+        businessKey: body.businessKey,
+        ...(body.caseType === undefined ? {} : { caseType: body.caseType }),
+      },
+    })),
   );
   return router;
 }
