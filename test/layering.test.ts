@@ -10,6 +10,7 @@ const SQL_FREE_ROUTES = [
   'api/routes/emails.ts',
   'api/routes/identity.ts',
   'api/routes/parameters.ts',
+  'api/routes/segments.ts',
   'api/routes/session.ts',
 ];
 
