@@ -9,6 +9,7 @@ const SQL_FREE_ROUTES = [
   'api/routes/account.ts',
   'api/routes/emails.ts',
   'api/routes/identity.ts',
+  'api/routes/integrations.ts',
   'api/routes/parameters.ts',
   'api/routes/segments.ts',
   'api/routes/session.ts',
