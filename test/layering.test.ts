@@ -14,6 +14,7 @@ const SQL_FREE_ROUTES = [
   'api/routes/parameters.ts',
   'api/routes/segments.ts',
   'api/routes/session.ts',
+  'api/routes/supervisor.ts',
 ];
 
 /**
