@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
-import type { Db, Queryable } from '../db';
+import type { Db, Queryable, Row } from '../db';
 import { latestDefinition } from '../db/definitions';
 import { InvalidInputError, UnprocessableError } from '../lib/domain-errors';
 import { fieldErrors, validatorFor } from '../lib/json-validation';
@@ -259,4 +259,42 @@ export async function receiveEmail(
     contactCreated: record.created?.contactCreated ?? false,
     attachmentId: record.created?.attachmentId ?? null,
   };
+}
+
+/** What an inbound address opens: a case of `caseType` for an entity of `entityKind`, owned by `ownerId`. */
+export interface InboundMailboxInput {
+  caseType: string;
+  entityKind?: 'EN' | 'CL' | 'PR';
+  ownerId?: string | null;
+  caseData?: Record<string, unknown>;
+  active?: boolean;
+}
+
+/** Creates or replaces an inbound address's configuration (`address` in lower case); returns its row. */
+export async function saveInboundMailbox(
+  db: Queryable,
+  address: string,
+  input: InboundMailboxInput,
+): Promise<Row | undefined> {
+  const [row] = await db.query(
+    `INSERT INTO inbound_mailboxes (address, case_type, entity_kind, owner_id, case_data, active)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (address) DO UPDATE SET case_type = EXCLUDED.case_type, entity_kind = EXCLUDED.entity_kind,
+       owner_id = EXCLUDED.owner_id, case_data = EXCLUDED.case_data, active = EXCLUDED.active, updated_at = now()
+     RETURNING *`,
+    [
+      address,
+      input.caseType,
+      input.entityKind ?? 'EN',
+      input.ownerId ?? null,
+      JSON.stringify(input.caseData ?? {}),
+      input.active ?? true,
+    ],
+  );
+  return row;
+}
+
+/** Every inbound address's configuration, by address. */
+export function listInboundMailboxes(db: Queryable): Promise<Row[]> {
+  return db.query('SELECT * FROM inbound_mailboxes ORDER BY address');
 }

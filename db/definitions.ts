@@ -93,3 +93,20 @@ export async function listLatestDefinitions(db: Queryable): Promise<StoredDefini
   );
   return rows.map(toStored);
 }
+
+/** The published versions of a case type, oldest first, as GET /api/case-types/:id lists them. */
+export function listDefinitionVersions(
+  db: Queryable,
+  caseType: string,
+): Promise<{ version: number; label: string; hash: string; publishedAt: string }[]> {
+  return db.query(
+    'SELECT version, label, hash, published_at AS "publishedAt" FROM case_type_versions WHERE case_type = $1 ORDER BY version',
+    [caseType],
+  );
+}
+
+/** Whether a case type has a published version. */
+export async function caseTypeExists(db: Queryable, caseType: string): Promise<boolean> {
+  const [type] = await db.query('SELECT 1 FROM case_type_versions WHERE case_type = $1 LIMIT 1', [caseType]);
+  return type !== undefined;
+}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Queryable } from '../db';
+import type { Db, Queryable } from '../db';
+import { InvalidInputError } from '../lib/domain-errors';
 
 /** One-time password links (invites and resets) carry a random token; only its SHA-256 is stored. */
 export const passwordTokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -51,4 +52,40 @@ export async function setPasswordHash(
     userId,
     keepSessionIdHash ?? null,
   ]);
+}
+
+/**
+ * Uses a one-time link's token to set a user's password, in one transaction: the token must be unused,
+ * unexpired and of an active user (else 400 password-token-invalid at `/body/token`). The session
+ * `sessionIdHash` stays when it is the same user's; every other session ends. Returns the user's id.
+ */
+export async function resetPasswordWithToken(
+  db: Db,
+  token: string,
+  passwordHash: string,
+  sessionIdHash: string | undefined,
+): Promise<string> {
+  return db.transaction(async (tx) => {
+    const [used] = await tx.query<{ user_id: string }>(
+      `UPDATE password_tokens t SET used_at = now()
+       FROM users u
+       WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND u.active
+       RETURNING t.user_id`,
+      [passwordTokenHash(token)],
+    );
+    if (!used)
+      throw new InvalidInputError(
+        'The link is unknown, was already used, or has expired; ask for a new one',
+        [{ pointer: '/body/token', message: 'is unknown, used or expired' }],
+        { code: 'password-token-invalid', title: 'The link is not valid' },
+      );
+    const [own] = sessionIdHash
+      ? await tx.query<{ id_hash: string }>(
+          'SELECT id_hash FROM sessions WHERE id_hash = $1 AND user_id = $2',
+          [sessionIdHash, used.user_id],
+        )
+      : [];
+    await setPasswordHash(tx, used.user_id, passwordHash, own?.id_hash);
+    return used.user_id;
+  });
 }

@@ -114,3 +114,149 @@ export function listUsersWithTeams(
     [limit],
   );
 }
+
+/** A user by id, or undefined. */
+export async function findUser(db: Queryable, id: string): Promise<UserRow | undefined> {
+  const [user] = await db.query<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+  return user;
+}
+
+/** Whether `id` is an active user. */
+export async function isActiveUser(db: Queryable, id: string): Promise<boolean> {
+  const [user] = await db.query('SELECT id FROM users WHERE id = $1 AND active', [id]);
+  return user !== undefined;
+}
+
+/** Whether a user (active or not) has this id. */
+export async function userExists(db: Queryable, id: string): Promise<boolean> {
+  const [user] = await db.query('SELECT 1 FROM users WHERE id = $1', [id]);
+  return user !== undefined;
+}
+
+/** A filter and page of the user list: ids after `after`, at most `limit`, by id. */
+export interface UserListQuery {
+  role?: string;
+  team?: string;
+  after: string | null;
+  limit: number;
+}
+
+/** Users by id, filtered by role and team membership. */
+export function listUsers(db: Queryable, query: UserListQuery): Promise<UserRow[]> {
+  return db.query<UserRow>(
+    `SELECT u.* FROM users u
+     WHERE ($1::text IS NULL OR u.role = $1) AND ($2::text IS NULL OR u.id > $2)
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = u.id AND m.team_id = $3))
+     ORDER BY u.id LIMIT $4`,
+    [query.role ?? null, query.after, query.team ?? null, query.limit],
+  );
+}
+
+/** What an administrator may change of a user; absent fields stay. */
+export interface UserChanges {
+  name?: string;
+  email?: string;
+  role?: string;
+  locale?: string;
+  active?: boolean;
+}
+
+/** Changes a user; undefined when there is no such user. */
+export async function updateUser(
+  db: Queryable,
+  id: string,
+  changes: UserChanges,
+): Promise<UserRow | undefined> {
+  const [user] = await db.query<UserRow>(
+    `UPDATE users SET name = COALESCE($2, name), email = COALESCE($3, email), role = COALESCE($4, role),
+       locale = COALESCE($5, locale), active = COALESCE($6, active)
+     WHERE id = $1 RETURNING *`,
+    [
+      id,
+      changes.name ?? null,
+      changes.email ?? null,
+      changes.role ?? null,
+      changes.locale ?? null,
+      changes.active ?? null,
+    ],
+  );
+  return user;
+}
+
+/** A user as their own session shows them: the web app's language and time zone included. */
+export type ProfileRow = {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  ui_locale: 'es' | 'en' | null;
+  time_zone: string | null;
+};
+
+/** A user's profile, or undefined. */
+export async function findProfile(db: Queryable, id: string): Promise<ProfileRow | undefined> {
+  const [user] = await db.query<ProfileRow>(
+    'SELECT id, name, email, role, ui_locale, time_zone FROM users WHERE id = $1',
+    [id],
+  );
+  return user;
+}
+
+/**
+ * The active users with a password whose address is `email` (case-insensitively, trimmed), at most two: sign-in
+ * refuses an address several users share.
+ */
+export function signInCandidates(
+  db: Queryable,
+  email: string,
+): Promise<{ id: string; password_hash: string }[]> {
+  return db.query<{ id: string; password_hash: string }>(
+    `SELECT id, password_hash FROM users
+     WHERE lower(email) = lower($1) AND active AND password_hash IS NOT NULL LIMIT 2`,
+    [email.trim()],
+  );
+}
+
+/** A user's own settings: the web app's language (`locale`, also their email language) and time zone. */
+export interface Preferences {
+  locale?: 'es' | 'en' | null;
+  timeZone?: string | null;
+}
+
+/** Stores the preferences given; a field absent stays, a null one follows the browser again. */
+export async function updatePreferences(db: Queryable, userId: string, prefs: Preferences): Promise<void> {
+  await db.query(
+    `UPDATE users SET
+       ui_locale = CASE WHEN $2 THEN $3 ELSE ui_locale END,
+       locale = COALESCE($3, locale),
+       time_zone = CASE WHEN $4 THEN $5 ELSE time_zone END
+     WHERE id = $1`,
+    [userId, 'locale' in prefs, prefs.locale ?? null, 'timeZone' in prefs, prefs.timeZone ?? null],
+  );
+}
+
+/** Who an account email goes to. */
+export type AccountRecipient = {
+  id: string;
+  name: string;
+  email: string;
+  locale: string;
+  time_zone: string | null;
+};
+
+/** An active user as an account email's recipient, or undefined. */
+export async function activeRecipient(db: Queryable, id: string): Promise<AccountRecipient | undefined> {
+  const [user] = await db.query<AccountRecipient>(
+    'SELECT id, name, email, locale, time_zone FROM users WHERE id = $1 AND active',
+    [id],
+  );
+  return user;
+}
+
+/** The active users whose address is `email` (case-insensitively, trimmed), at most two. */
+export function activeRecipientsByEmail(db: Queryable, email: string): Promise<AccountRecipient[]> {
+  return db.query<AccountRecipient>(
+    'SELECT id, name, email, locale, time_zone FROM users WHERE lower(email) = lower($1) AND active LIMIT 2',
+    [email.trim()],
+  );
+}

@@ -1,4 +1,5 @@
-/** Which tasks and cases a person may see, as SQL predicates (the task services and the CRM policy share them). */
+/** Which tasks and cases a person may see, as SQL predicates (the task services and the CRM policy share them) and checks. */
+import type { Queryable } from '../db';
 import type { UserRole } from './users';
 
 /** Who is asking: a user with their role, teams and what they supervise (the API's `Caller` is one). */
@@ -43,4 +44,14 @@ export function visibleCaseSql(caller: Principal, params: unknown[], alias = 'c'
   const tasks = visibleTaskSql(caller, params, 'vt');
   params.push(caller.userId);
   return `(${alias}.owner_id = $${params.length} OR EXISTS (SELECT 1 FROM tasks vt WHERE vt.case_id = ${alias}.id AND ${tasks}))`;
+}
+
+/** Whether the case exists and the caller may see it. */
+export async function isCaseVisible(db: Queryable, caller: Principal, caseId: string): Promise<boolean> {
+  const params: unknown[] = [caseId];
+  const [visible] = await db.query(
+    `SELECT c.id FROM cases c WHERE c.id = $1 AND ${visibleCaseSql(caller, params)}`,
+    params,
+  );
+  return visible !== undefined;
 }

@@ -4,10 +4,10 @@ import type { Db } from '../../db';
 import {
   discardPasswordToken,
   issuePasswordToken,
-  passwordTokenHash,
-  setPasswordHash,
+  resetPasswordWithToken,
   setPasswordLink,
 } from '../../identity/password-links';
+import { activeRecipient, activeRecipientsByEmail, updatePreferences } from '../../identity/users';
 import { logger } from '../../lib/logger';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem } from '../../lib/passwords';
 import { emailUnavailable, type AccountTemplate } from '../account-mail';
@@ -119,17 +119,6 @@ export const accountOperations: OperationSpec[] = [
   },
 ];
 
-const tokenInvalid = () =>
-  new ProblemError(
-    400,
-    'password-token-invalid',
-    'The link is not valid',
-    'The link is unknown, was already used, or has expired; ask for a new one',
-    { errors: [{ pointer: '/body/token', message: 'is unknown, used or expired' }] },
-  );
-
-type Recipient = { id: string; name: string; email: string; locale: string; time_zone: string | null };
-
 function timeZoneProblem(timeZone: string): string | undefined {
   try {
     new Intl.DateTimeFormat('en', { timeZone });
@@ -168,24 +157,14 @@ export function accountRoutes(ctx: ApiContext): Router {
     const tzProblem = typeof body.timeZone === 'string' ? timeZoneProblem(body.timeZone) : undefined;
     if (tzProblem)
       throw ProblemError.badRequest('Unknown time zone', [{ pointer: '/body/timeZone', message: tzProblem }]);
-    await db.query(
-      `UPDATE users SET
-         ui_locale = CASE WHEN $2 THEN $3 ELSE ui_locale END,
-         locale = COALESCE($3, locale),
-         time_zone = CASE WHEN $4 THEN $5 ELSE time_zone END
-       WHERE id = $1`,
-      [caller.userId, 'locale' in body, body.locale ?? null, 'timeZone' in body, body.timeZone ?? null],
-    );
+    await updatePreferences(db, caller.userId, body);
     res.json(await sessionUser(db, caller.userId));
   });
 
   router.post('/users/:id/invite', async (req, res) => {
     noQuery(req);
     requireRole(req, 'admin');
-    const [user] = await db.query<Recipient>(
-      'SELECT id, name, email, locale, time_zone FROM users WHERE id = $1 AND active',
-      [req.params.id],
-    );
+    const user = await activeRecipient(db, req.params.id);
     if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
     if (!ctx.accountMail) throw emailUnavailable('No SMTP server is configured (SMTP_URL)');
     const { token, expiresAt } = await issuePasswordToken(
@@ -230,10 +209,7 @@ export function passwordRoutes(ctx: ApiContext): Router {
   });
 
   const sendReset = async (email: string): Promise<void> => {
-    const users = await db.query<Recipient>(
-      'SELECT id, name, email, locale, time_zone FROM users WHERE lower(email) = lower($1) AND active LIMIT 2',
-      [email.trim()],
-    );
+    const users = await activeRecipientsByEmail(db, email);
     const user = users.length === 1 ? users[0] : undefined;
     if (!user || !ctx.accountMail) {
       if (users.length > 1) logger.warn('password reset refused: several active users share the address');
@@ -268,25 +244,13 @@ export function passwordRoutes(ctx: ApiContext): Router {
       ]);
     const passwordHash = await hashPassword(body.password);
     const sessionId = sessionIdOf(req);
-    await db.transaction(async (tx) => {
-      const [used] = await tx.query<{ user_id: string }>(
-        `UPDATE password_tokens t SET used_at = now()
-         FROM users u
-         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND u.active
-         RETURNING t.user_id`,
-        [passwordTokenHash(body.token)],
-      );
-      if (!used) throw tokenInvalid();
-      // A session of the same user that sent this request stays; every other one ends.
-      const [own] = sessionId
-        ? await tx.query<{ id_hash: string }>(
-            'SELECT id_hash FROM sessions WHERE id_hash = $1 AND user_id = $2',
-            [sessionIdHash(sessionId), used.user_id],
-          )
-        : [];
-      await setPasswordHash(tx, used.user_id, passwordHash, own?.id_hash);
-      logger.info({ userId: used.user_id }, 'password set');
-    });
+    const userId = await resetPasswordWithToken(
+      db,
+      body.token,
+      passwordHash,
+      sessionId ? sessionIdHash(sessionId) : undefined,
+    );
+    logger.info({ userId }, 'password set');
     res.status(204).end();
   });
 

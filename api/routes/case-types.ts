@@ -1,6 +1,12 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { definitionVersion, latestDefinition, listLatestDefinitions } from '../../db/definitions';
+import { runningCasesOfVersion, visitedSteps } from '../../cases/versions';
+import {
+  definitionVersion,
+  latestDefinition,
+  listDefinitionVersions,
+  listLatestDefinitions,
+} from '../../db/definitions';
 import { formatIssues, type DefinitionIssue } from '../../designer/validate';
 import { publishOneDefinition } from '../../lib/publish';
 import { syncSchedules } from '../../lib/schedules';
@@ -427,10 +433,7 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
     callerOf(req);
     const latest = await latestDefinition(ctx.db, req.params.id);
     if (!latest) throw ProblemError.notFound(`Case type ${req.params.id}`);
-    const versions = await ctx.db.query(
-      'SELECT version, label, hash, published_at AS "publishedAt" FROM case_type_versions WHERE case_type = $1 ORDER BY version',
-      [req.params.id],
-    );
+    const versions = await listDefinitionVersions(ctx.db, req.params.id);
     res.json({ id: latest.caseType, version: latest.version, definition: latest.definition, versions });
   });
 
@@ -462,11 +465,8 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
       if (row.case_type !== req.params.id)
         throw ProblemError.notFound(`Case ${query.caseId} of type ${req.params.id}`);
       version ??= row.definition_version as number;
-      const visited = await ctx.db.query<{ step: string }>(
-        'SELECT DISTINCT step FROM tasks WHERE case_id = $1 AND step IS NOT NULL',
-        [row.id],
-      );
-      highlight = { currentSteps: row.current_steps as string[], visited: visited.map((v) => v.step) };
+      const visited = await visitedSteps(ctx.db, row.id as string);
+      highlight = { currentSteps: row.current_steps as string[], visited };
     }
     const stored =
       version === undefined
@@ -525,13 +525,10 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
         planProblems.map((p) => ({ pointer: `/body${p.pointer}`, message: p.message })),
       );
     }
-    const running = await ctx.db.query<{ id: string }>(
-      'SELECT id FROM cases WHERE case_type = $1 AND definition_version = $2 AND ended_at IS NULL ORDER BY created_at LIMIT $3',
-      [req.params.id, body.fromVersion, MAX_MIGRATION_BATCH],
-    );
+    const running = await runningCasesOfVersion(ctx.db, req.params.id, body.fromVersion, MAX_MIGRATION_BATCH);
     const dryRun = body.dryRun !== false;
     const cases: { caseId: string; result: string; problems: string[]; [key: string]: unknown }[] = [];
-    for (const { id } of running) {
+    for (const id of running) {
       const handle = ctx.client.workflow.getHandle(id);
       let state: CaseState;
       try {

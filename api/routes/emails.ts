@@ -1,6 +1,13 @@
 import path from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { messageIdDomainFor, messageIdFor, type EmailRequest } from '../../activities/email';
+import { messageIdDomainFor } from '../../activities/email';
+import {
+  failUnstartedResend,
+  findVisibleEmail,
+  listVisibleEmails,
+  queueResend,
+  recordOptOut,
+} from '../../activities/email-outbox';
 import { TemplateError } from '../../activities/errors';
 import { TemplateStore } from '../../activities/templates';
 import type { Row } from '../../db';
@@ -8,8 +15,8 @@ import { listLatestDefinitions } from '../../db/definitions';
 import { PreviewError, previewTemplate } from '../../designer/preview';
 import { loadConfig } from '../../lib/config';
 import { linkSecret, verifyUnsubscribeToken } from '../../lib/unsubscribe';
-import { permit, visibleEmailSql } from '../../crm/permissions';
-import { visibleCaseSql } from '../../identity/visibility';
+import { permit } from '../../crm/permissions';
+import { isCaseVisible } from '../../identity/visibility';
 import { authenticate, callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { idString, nullableDateTime, problemResponses, type OperationSpec } from '../operation';
@@ -168,16 +175,6 @@ export const emailOperations: OperationSpec[] = [
   },
 ];
 
-type OutboxRow = Row & {
-  id: number;
-  idempotency_key: string;
-  case_id: string | null;
-  rule_id: string;
-  state: string;
-  request: EmailRequest | Record<string, never>;
-  resend_of: number | null;
-};
-
 const addresses = (list: unknown): string[] =>
   Array.isArray(list)
     ? list.map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address)))
@@ -218,23 +215,9 @@ function emailView(r: Row, caller: Caller, withBodies = false): Record<string, u
   };
 }
 
-const LIST_COLUMNS = `o.id, o.idempotency_key, o.kind, o.case_id, o.rule_id, o.event_key, o.template, o.state, o.message_id,
-  o.subject, o.locale, o.recipients, o.attempts, o.deliveries, o.redelivered, o.smtp_response, o.last_error, o.resend_of,
-  o.requested_by, o.created_at, o.updated_at, o.sent_at, o.events`;
-
-async function loadVisible(
-  ctx: ApiContext,
-  caller: Caller,
-  id: string,
-  columns = LIST_COLUMNS,
-): Promise<Row> {
+async function loadVisible(ctx: ApiContext, caller: Caller, id: string, withBodies = false): Promise<Row> {
   if (!/^[0-9]{1,18}$/.test(id)) throw ProblemError.notFound(`Email ${id}`);
-  const params: unknown[] = [id];
-  const [row] = await ctx.db.query(
-    `SELECT ${columns} FROM email_outbox o LEFT JOIN cases c ON c.id = o.case_id
-     WHERE o.id = $1 AND ${visibleEmailSql(caller, params)}`,
-    params,
-  );
+  const row = await findVisibleEmail(ctx.db, caller, id, withBodies);
   if (!row) throw ProblemError.notFound(`Email ${id}`);
   return row;
 }
@@ -270,21 +253,13 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
       cursor?: string;
     }>(listQuery, { ...req.query }, '/query');
     const limit = Math.min(Math.max(Number(query.limit ?? 50), 1), ctx.maxPageSize);
-    const params: unknown[] = [
-      query.caseId ?? null,
-      query.ruleId ?? null,
-      query.state ?? null,
-      query.cursor ?? null,
-    ];
-    const visible = visibleEmailSql(caller, params);
-    params.push(limit + 1);
-    const rows = await ctx.db.query(
-      `SELECT ${LIST_COLUMNS} FROM email_outbox o LEFT JOIN cases c ON c.id = o.case_id
-       WHERE ($1::text IS NULL OR o.case_id = $1) AND ($2::text IS NULL OR o.rule_id = $2)
-         AND ($3::text IS NULL OR o.state = $3) AND ($4::bigint IS NULL OR o.id < $4) AND ${visible}
-       ORDER BY o.id DESC LIMIT $${params.length}`,
-      params,
-    );
+    const rows = await listVisibleEmails(ctx.db, caller, {
+      ...(query.caseId !== undefined ? { caseId: query.caseId } : {}),
+      ...(query.ruleId !== undefined ? { ruleId: query.ruleId } : {}),
+      ...(query.state !== undefined ? { state: query.state } : {}),
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     res.json({
       items: page.map((r) => emailView(r, caller)),
@@ -295,12 +270,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
   router.get('/api/emails/:id', auth, async (req, res) => {
     const caller = callerOf(req);
     permit(caller, 'email', 'read');
-    const row = await loadVisible(
-      ctx,
-      caller,
-      req.params.id as string,
-      `${LIST_COLUMNS}, o.body_text, o.body_html, o.headers`,
-    );
+    const row = await loadVisible(ctx, caller, req.params.id as string, true);
     res.json(emailView(row, caller, true));
   });
 
@@ -309,73 +279,10 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
     permit(caller, 'email', 'resend');
     check(emptyBody, req.body ?? {}, '/body');
     await loadVisible(ctx, caller, req.params.id as string);
-    const created = await ctx.db.transaction(async (tx) => {
-      const [picked] = await tx.query<OutboxRow>('SELECT id, resend_of FROM email_outbox WHERE id = $1', [
-        req.params.id,
-      ]);
-      // A resend of a resend sends the original again: the key counts resends of the original.
-      const originalId = picked?.resend_of ?? picked?.id;
-      const [original] = await tx.query<OutboxRow>(
-        'SELECT id, idempotency_key, case_id, rule_id, event_key, template, state, request FROM email_outbox WHERE id = $1 FOR UPDATE',
-        [originalId],
-      );
-      if (!original) throw ProblemError.notFound(`Email ${req.params.id}`);
-      if (!('kind' in original.request)) {
-        throw new ProblemError(
-          409,
-          'email-not-resendable',
-          'This email cannot be resent',
-          'It predates stored requests',
-        );
-      }
-      // A message still being delivered would race its resend; one stuck for long (its activity gave up) would not.
-      const pending = await tx.query<{ id: number }>(
-        `SELECT id FROM email_outbox WHERE (id = $1 OR resend_of = $1) AND state IN ('queued', 'sending')
-           AND updated_at > now() - interval '15 minutes'`,
-        [original.id],
-      );
-      if (pending[0]) {
-        throw new ProblemError(
-          409,
-          'email-in-progress',
-          'The email is still being delivered',
-          `Email ${pending[0].id} is queued or sending; resend once it is sent or failed`,
-        );
-      }
-      const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM email_outbox WHERE resend_of = $1',
-        [original.id],
-      );
-      const key = `${original.idempotency_key}/resend/${n + 1}`;
-      const request: EmailRequest = { ...(original.request as EmailRequest), kind: 'resend' };
-      const [row] = await tx.query<{ id: number }>(
-        `INSERT INTO email_outbox (idempotency_key, case_id, rule_id, event_key, template, message_id, state, request,
-           kind, resend_of, requested_by, events)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, 'resend', $8, $9,
-           jsonb_build_array(jsonb_build_object('at', now(), 'event', 'resend requested', 'attempt', 0, 'detail', $9::text)))
-         RETURNING id`,
-        [
-          key,
-          original.case_id,
-          original.rule_id,
-          original.event_key,
-          original.template,
-          messageIdFor(key, messageIdDomainFor(ctx.publicUrl)),
-          JSON.stringify(request),
-          original.id,
-          caller.userId,
-        ],
-      );
-      const id = (row as { id: number }).id;
-      await tx.query(
-        `INSERT INTO email_audit (outbox_id, action, actor, detail) VALUES ($1, 'resend', $2, $3)`,
-        [
-          original.id,
-          caller.userId,
-          JSON.stringify({ resendId: id, key, requestedFrom: Number(req.params.id) }),
-        ],
-      );
-      return id;
+    const created = await queueResend(ctx.db, {
+      id: req.params.id as string,
+      requestedBy: caller.userId,
+      messageIdDomain: messageIdDomainFor(ctx.publicUrl),
     });
     try {
       await ctx.client.workflow.start(RESEND_WORKFLOW_TYPE, {
@@ -385,10 +292,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
       });
     } catch (err) {
       // Never leave a queued resend that nothing will send: it would block the next resend.
-      await ctx.db.query(
-        `UPDATE email_outbox SET state = 'failed', last_error = $2, updated_at = now() WHERE id = $1`,
-        [created, `could not start its delivery: ${(err as Error).message}`],
-      );
+      await failUnstartedResend(ctx.db, created, `could not start its delivery: ${(err as Error).message}`);
       throw err;
     }
     const row = await loadVisible(ctx, caller, String(created));
@@ -400,11 +304,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
     const query = check<{ caseId?: string; locale?: string }>(previewQuery, { ...req.query }, '/query');
     const name = req.params.name as string;
     if (query.caseId !== undefined) {
-      const params: unknown[] = [query.caseId];
-      const [visible] = await ctx.db.query(
-        `SELECT c.id FROM cases c WHERE c.id = $1 AND ${visibleCaseSql(caller, params)}`,
-        params,
-      );
+      const visible = await isCaseVisible(ctx.db, caller, query.caseId);
       if (!visible) throw ProblemError.notFound(`Case ${query.caseId}`);
     } else if (!['designer', 'supervisor', 'admin'].includes(caller.role)) {
       throw ProblemError.forbidden(
@@ -441,10 +341,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
         throw ProblemError.badRequest('This unsubscribe link is not valid', [
           { pointer: '/params/token', message: 'is not a valid unsubscribe token' },
         ]);
-      await ctx.db.query(
-        `INSERT INTO email_opt_outs (address, source) VALUES ($1, 'unsubscribe-link') ON CONFLICT (address) DO NOTHING`,
-        [address.toLowerCase()],
-      );
+      await recordOptOut(ctx.db, address);
       res
         .status(200)
         .type('text/html')

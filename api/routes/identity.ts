@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import {
@@ -9,7 +8,26 @@ import {
   tokenExpiry,
   type ApiToken,
 } from '../../identity/tokens';
-import { USER_ROLES, createUser, type UserRole, type UserRow } from '../../identity/users';
+import {
+  addTeamMember,
+  createTeam,
+  listTeams,
+  removeTeamMember,
+  requireSupervisorUser,
+  setTeamSupervisor,
+  teamView,
+  teamsOf,
+} from '../../identity/teams';
+import {
+  USER_ROLES,
+  createUser,
+  findUser,
+  isActiveUser,
+  listUsers,
+  updateUser,
+  type UserRole,
+  type UserRow,
+} from '../../identity/users';
 import { emailAddressProblem } from '../../lib/email-address';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from '../../lib/passwords';
 import { callerOf, requireRole, type Caller } from '../auth';
@@ -319,72 +337,15 @@ function checkEmail(value: string | undefined): void {
     throw ProblemError.badRequest('Invalid email address', [{ pointer: '/body/email', message: problem }]);
 }
 
-const alreadyExists = (what: string) =>
-  new ProblemError(409, 'already-exists', 'Already exists', `${what} already exists`);
-
-/** Whether a Postgres error is a unique violation (23505). */
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
-
-/** The teams a user belongs to and supervises, as {id, name}. */
-export async function teamsOf(db: Queryable, userId: string) {
-  const [row] = await db.query<{
-    teams: { id: string; name: string }[];
-    supervised: { id: string; name: string }[];
-  }>(
-    `SELECT COALESCE((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.id)
-              FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1), '[]') AS teams,
-            COALESCE((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.id)
-              FROM teams t WHERE t.supervisor_id = $1), '[]') AS supervised`,
-    [userId],
-  );
-  return { teams: row?.teams ?? [], supervisedTeams: row?.supervised ?? [] };
-}
-
 async function loadUser(db: Queryable, id: string): Promise<UserRow> {
-  const [user] = await db.query<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+  const user = await findUser(db, id);
   if (!user) throw ProblemError.notFound(`User ${id}`);
   return user;
-}
-
-async function teamView(db: Queryable, id: string) {
-  const [team] = await db.query<{
-    id: string;
-    name: string;
-    created_at: string;
-    supervisor: { id: string; name: string } | null;
-    members: { id: string; name: string; role: string }[];
-  }>(
-    `SELECT t.id, t.name, t.created_at,
-       (SELECT json_build_object('id', s.id, 'name', s.name) FROM users s WHERE s.id = t.supervisor_id) AS supervisor,
-       COALESCE((SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'role', u.role) ORDER BY u.id)
-         FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = t.id), '[]') AS members
-     FROM teams t WHERE t.id = $1`,
-    [id],
-  );
-  if (!team) throw ProblemError.notFound(`Team ${id}`);
-  return {
-    id: team.id,
-    name: team.name,
-    supervisor: team.supervisor,
-    members: team.members,
-    createdAt: team.created_at,
-  };
 }
 
 /** Whether the caller may see a team: administrators, its members and its supervisor. */
 function seesTeam(caller: Caller, teamId: string): boolean {
   return caller.role === 'admin' || caller.teams.includes(teamId) || caller.supervisedTeams.includes(teamId);
-}
-
-async function requireSupervisorUser(db: Queryable, userId: string, pointer: string): Promise<void> {
-  const [user] = await db.query<{ role: string }>('SELECT role FROM users WHERE id = $1 AND active', [
-    userId,
-  ]);
-  if (!user || (user.role !== 'supervisor' && user.role !== 'admin')) {
-    throw ProblemError.badRequest('A team supervisor must be an active supervisor or administrator', [
-      { pointer, message: 'is not an active supervisor or administrator' },
-    ]);
-  }
 }
 
 export function identityRoutes(ctx: ApiContext): Router {
@@ -412,13 +373,12 @@ export function identityRoutes(ctx: ApiContext): Router {
       ]);
     }
     const after = query.cursor === undefined ? null : Buffer.from(query.cursor, 'base64url').toString('utf8');
-    const rows = await db.query<UserRow>(
-      `SELECT u.* FROM users u
-       WHERE ($1::text IS NULL OR u.role = $1) AND ($2::text IS NULL OR u.id > $2)
-         AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = u.id AND m.team_id = $3))
-       ORDER BY u.id LIMIT $4`,
-      [query.role ?? null, after, query.team ?? null, size + 1],
-    );
+    const rows = await listUsers(db, {
+      ...(query.role !== undefined ? { role: query.role } : {}),
+      ...(query.team !== undefined ? { team: query.team } : {}),
+      after,
+      limit: size + 1,
+    });
     const items = rows.slice(0, size);
     const last = items[items.length - 1];
     res.json({
@@ -467,19 +427,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       '/body',
     );
     checkEmail(body.email);
-    const [user] = await db.query<UserRow>(
-      `UPDATE users SET name = COALESCE($2, name), email = COALESCE($3, email), role = COALESCE($4, role),
-         locale = COALESCE($5, locale), active = COALESCE($6, active)
-       WHERE id = $1 RETURNING *`,
-      [
-        req.params.id,
-        body.name ?? null,
-        body.email ?? null,
-        body.role ?? null,
-        body.locale ?? null,
-        body.active ?? null,
-      ],
-    );
+    const user = await updateUser(db, req.params.id, body);
     if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
     ctx.callers.invalidate();
     res.json({ ...userView(user), ...(await teamsOf(db, user.id)) });
@@ -488,14 +436,11 @@ export function identityRoutes(ctx: ApiContext): Router {
   router.get('/teams', async (req, res) => {
     noQuery(req);
     const caller = callerOf(req);
-    const items = await db.query(
-      `SELECT t.id, t.name, t.created_at AS "createdAt",
-         (SELECT json_build_object('id', s.id, 'name', s.name) FROM users s WHERE s.id = t.supervisor_id) AS supervisor,
-         COALESCE((SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'role', u.role) ORDER BY u.id)
-           FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = t.id), '[]') AS members
-       FROM teams t WHERE $1 OR t.id = ANY($2::text[]) OR t.supervisor_id = $3 ORDER BY t.id LIMIT 1000`,
-      [caller.role === 'admin', caller.teams, caller.userId],
-    );
+    const items = await listTeams(db, {
+      all: caller.role === 'admin',
+      teams: caller.teams,
+      userId: caller.userId,
+    });
     res.json({ items });
   });
 
@@ -507,17 +452,7 @@ export function identityRoutes(ctx: ApiContext): Router {
       '/body',
     );
     if (body.supervisorId) await requireSupervisorUser(db, body.supervisorId, '/body/supervisorId');
-    const id = body.id ?? `team-${randomBytes(6).toString('hex')}`;
-    try {
-      await db.query('INSERT INTO teams (id, name, supervisor_id) VALUES ($1, $2, $3)', [
-        id,
-        body.name,
-        body.supervisorId ?? null,
-      ]);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw alreadyExists(`Team ${id}`);
-      throw err;
-    }
+    const id = await createTeam(db, body);
     ctx.callers.invalidate();
     res
       .status(201)
@@ -536,11 +471,7 @@ export function identityRoutes(ctx: ApiContext): Router {
     requireRole(req, 'admin');
     const body = check<{ userId: string | null }>(supervisorSchema, req.body ?? {}, '/body');
     if (body.userId !== null) await requireSupervisorUser(db, body.userId, '/body/userId');
-    const updated = await db.query('UPDATE teams SET supervisor_id = $2 WHERE id = $1 RETURNING id', [
-      req.params.id,
-      body.userId,
-    ]);
-    if (updated.length === 0) throw ProblemError.notFound(`Team ${req.params.id}`);
+    await setTeamSupervisor(db, req.params.id, body.userId);
     ctx.callers.invalidate();
     res.json(await teamView(db, req.params.id));
   });
@@ -548,28 +479,14 @@ export function identityRoutes(ctx: ApiContext): Router {
   router.put('/teams/:id/members/:userId', async (req, res) => {
     requireRole(req, 'admin');
     const { id, userId } = req.params;
-    const rows = await db.query<{ team: string | null; usr: string | null }>(
-      `SELECT (SELECT id FROM teams WHERE id = $1) AS team, (SELECT id FROM users WHERE id = $2) AS usr`,
-      [id, userId],
-    );
-    if (!rows[0]?.team) throw ProblemError.notFound(`Team ${id}`);
-    if (!rows[0]?.usr) throw ProblemError.notFound(`User ${userId}`);
-    await db.query('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-      id,
-      userId,
-    ]);
+    await addTeamMember(db, id, userId);
     ctx.callers.invalidate();
     res.status(204).end();
   });
 
   router.delete('/teams/:id/members/:userId', async (req, res) => {
     requireRole(req, 'admin');
-    const [team] = await db.query('SELECT id FROM teams WHERE id = $1', [req.params.id]);
-    if (!team) throw ProblemError.notFound(`Team ${req.params.id}`);
-    await db.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [
-      req.params.id,
-      req.params.userId,
-    ]);
+    await removeTeamMember(db, req.params.id, req.params.userId);
     ctx.callers.invalidate();
     res.status(204).end();
   });
@@ -586,8 +503,7 @@ export function identityRoutes(ctx: ApiContext): Router {
     if (userId !== caller.userId) {
       if (caller.role !== 'admin')
         throw ProblemError.forbidden('Only administrators issue tokens for other users');
-      const [user] = await db.query('SELECT id FROM users WHERE id = $1 AND active', [userId]);
-      if (!user)
+      if (!(await isActiveUser(db, userId)))
         throw ProblemError.badRequest('Unknown user', [
           { pointer: '/body/userId', message: 'is not an active user' },
         ]);

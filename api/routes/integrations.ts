@@ -5,7 +5,15 @@ import {
   upsertByExternalCode,
   type EntityInput,
 } from '../../crm/entities';
-import { MAX_INBOUND_BYTES, receiveEmail } from '../../crm/inbound';
+import {
+  MAX_INBOUND_BYTES,
+  listInboundMailboxes,
+  receiveEmail,
+  saveInboundMailbox,
+  type InboundMailboxInput,
+} from '../../crm/inbound';
+import { caseTypeExists } from '../../db/definitions';
+import { userExists } from '../../identity/users';
 import { emailAddressProblem } from '../../lib/email-address';
 import { permit } from '../../crm/permissions';
 import { callerOf } from '../auth';
@@ -28,14 +36,6 @@ const mailboxSchema = {
   required: ['caseType'],
   additionalProperties: false,
 };
-
-interface MailboxBody {
-  caseType: string;
-  entityKind?: 'EN' | 'CL' | 'PR';
-  ownerId?: string | null;
-  caseData?: Record<string, unknown>;
-  active?: boolean;
-}
 
 const mailboxView = (r: Record<string, unknown>) => ({
   address: r.address,
@@ -231,42 +231,24 @@ export function integrationRoutes(ctx: ApiContext): Router {
     const problem = emailAddressProblem(address);
     if (problem)
       throw ProblemError.badRequest('Not an email address', [{ pointer: '/path/address', message: problem }]);
-    const body = check<MailboxBody>(mailboxSchema, req.body ?? {}, '/body');
-    const [type] = await ctx.db.query('SELECT 1 FROM case_type_versions WHERE case_type = $1 LIMIT 1', [
-      body.caseType,
-    ]);
-    if (!type)
+    const body = check<InboundMailboxInput>(mailboxSchema, req.body ?? {}, '/body');
+    if (!(await caseTypeExists(ctx.db, body.caseType)))
       throw ProblemError.badRequest(`Unknown case type "${body.caseType}"`, [
         { pointer: '/body/caseType', message: 'is not a published case type' },
       ]);
     if (body.ownerId) {
-      const [user] = await ctx.db.query('SELECT 1 FROM users WHERE id = $1', [body.ownerId]);
-      if (!user)
+      if (!(await userExists(ctx.db, body.ownerId)))
         throw ProblemError.badRequest('Unknown owner', [
           { pointer: '/body/ownerId', message: 'is not a user' },
         ]);
     }
-    const [row] = await ctx.db.query(
-      `INSERT INTO inbound_mailboxes (address, case_type, entity_kind, owner_id, case_data, active)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (address) DO UPDATE SET case_type = EXCLUDED.case_type, entity_kind = EXCLUDED.entity_kind,
-         owner_id = EXCLUDED.owner_id, case_data = EXCLUDED.case_data, active = EXCLUDED.active, updated_at = now()
-       RETURNING *`,
-      [
-        address,
-        body.caseType,
-        body.entityKind ?? 'EN',
-        body.ownerId ?? null,
-        JSON.stringify(body.caseData ?? {}),
-        body.active ?? true,
-      ],
-    );
+    const row = await saveInboundMailbox(ctx.db, address, body);
     res.json(mailboxView(row ?? {}));
   });
 
   router.get('/integrations/inbound-mailboxes', async (req, res) => {
     permit(callerOf(req), 'integration', 'read');
-    const rows = await ctx.db.query('SELECT * FROM inbound_mailboxes ORDER BY address');
+    const rows = await listInboundMailboxes(ctx.db);
     res.json({ items: rows.map(mailboxView) });
   });
 

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Queryable } from '../../db';
+import { findParameter, listParameters, saveParameter, type ParameterRow } from '../../db/parameters';
 import { requireRole } from '../auth';
 import type { ApiContext } from '../context';
 import { problemResponses, type JsonSchema, type OperationSpec } from '../operation';
@@ -21,9 +22,8 @@ export const PARAMETERS: Record<string, { schema: JsonSchema; default: unknown; 
 
 /** Reads a parameter's value, or its default when no row holds it. */
 export async function readParameter<T>(db: Queryable, key: string): Promise<T> {
-  const rows = await db.query<{ value: T }>('SELECT value FROM parameters WHERE key = $1', [key]);
-  const row = rows[0];
-  return row ? row.value : (PARAMETERS[key]?.default as T);
+  const row = await findParameter(db, key);
+  return row ? (row.value as T) : (PARAMETERS[key]?.default as T);
 }
 
 const keyPattern = '^[A-Za-z][A-Za-z0-9_.-]{0,99}$';
@@ -88,15 +88,7 @@ export const parameterOperations: OperationSpec[] = [
   },
 ];
 
-type ParamRow = {
-  key: string;
-  value: unknown;
-  description: string;
-  updated_at: string;
-  updated_by: string | null;
-};
-
-function view(key: string, row: ParamRow | undefined) {
+function view(key: string, row: ParameterRow | undefined) {
   const known = PARAMETERS[key];
   return {
     key,
@@ -114,7 +106,7 @@ export function parameterRoutes(ctx: ApiContext): Router {
   router.get('/parameters', async (req, res) => {
     noQuery(req);
     requireRole(req, 'admin');
-    const rows = await ctx.db.query<ParamRow>('SELECT * FROM parameters ORDER BY key');
+    const rows = await listParameters(ctx.db);
     const byKey = new Map(rows.map((r) => [r.key, r]));
     const keys = [...new Set([...Object.keys(PARAMETERS), ...byKey.keys()])].sort();
     res.json({ items: keys.map((k) => view(k, byKey.get(k))) });
@@ -124,9 +116,9 @@ export function parameterRoutes(ctx: ApiContext): Router {
     noQuery(req);
     requireRole(req, 'admin');
     const key = req.params.key;
-    const rows = await ctx.db.query<ParamRow>('SELECT * FROM parameters WHERE key = $1', [key]);
-    if (!rows[0] && !Object.hasOwn(PARAMETERS, key)) throw ProblemError.notFound(`Parameter ${key}`);
-    res.json(view(key, rows[0]));
+    const row = await findParameter(ctx.db, key);
+    if (!row && !Object.hasOwn(PARAMETERS, key)) throw ProblemError.notFound(`Parameter ${key}`);
+    res.json(view(key, row));
   });
 
   router.put('/parameters/:key', async (req, res) => {
@@ -136,12 +128,12 @@ export function parameterRoutes(ctx: ApiContext): Router {
     if (!known || !new RegExp(keyPattern).test(key)) throw ProblemError.notFound(`Parameter ${key}`);
     const body = check<{ value: unknown }>(putParameterSchema, req.body ?? {}, '/body');
     check(known.schema, body.value, '/body/value', `value of ${key}`);
-    const [row] = await ctx.db.query<ParamRow>(
-      `INSERT INTO parameters (key, value, description, updated_at, updated_by) VALUES ($1, $2, $3, now(), $4)
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by
-       RETURNING *`,
-      [key, JSON.stringify(body.value), known.description, caller.userId],
-    );
+    const row = await saveParameter(ctx.db, {
+      key,
+      value: body.value,
+      description: known.description,
+      updatedBy: caller.userId,
+    });
     res.json(view(key, row));
   });
 

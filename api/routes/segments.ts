@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
-import { ENTITY_SELECT, entityView } from '../../crm/entities';
-import { findSegment } from '../../crm/segment-store';
-import { compileSegment, segmentErrors, segmentFilterSchema, type SegmentFilter } from '../../crm/segments';
+import { entityView } from '../../crm/entities';
+import {
+  createSegment,
+  deleteSegment,
+  findSegment,
+  listSegments,
+  segmentMembers,
+  updateSegment,
+} from '../../crm/segment-store';
+import { segmentErrors, segmentFilterSchema, type SegmentFilter } from '../../crm/segments';
 import { permit } from '../../crm/permissions';
 import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
@@ -236,22 +243,7 @@ export function checkFilter(filter: unknown, pointer: string): SegmentFilter {
 
 /** Counts the entities of a filter and returns a page of them, by name. */
 async function members(db: Queryable, filter: SegmentFilter, limit: number, cursor?: unknown[]) {
-  const params: unknown[] = [];
-  const predicate = compileSegment(filter, params);
-  const [{ count } = { count: 0 }] = await db.query<{ count: number }>(
-    `SELECT count(*) AS count FROM entities e WHERE ${predicate}`,
-    params,
-  );
-  let after = '';
-  if (cursor) {
-    params.push(cursor[0], cursor[1]);
-    after = ` AND (e.name, e.id) > ($${params.length - 1}, $${params.length})`;
-  }
-  params.push(limit + 1);
-  const rows = await db.query(
-    `SELECT ${ENTITY_SELECT} FROM entities e WHERE ${predicate}${after} ORDER BY e.name, e.id LIMIT $${params.length}`,
-    params,
-  );
+  const { count, rows } = await segmentMembers(db, filter, limit + 1, cursor);
   const items = rows.slice(0, limit).map(entityView);
   const last = items[items.length - 1];
   return {
@@ -259,18 +251,6 @@ async function members(db: Queryable, filter: SegmentFilter, limit: number, curs
     items,
     nextCursor: rows.length > limit && last ? encodeCursor([last.name, last.id]) : null,
   };
-}
-
-/** Runs a write of a segment's name; a name another segment holds answers 409 duplicate-name. */
-async function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    if ((err as { code?: string }).code !== '23505') throw err;
-    throw new ProblemError(409, 'duplicate-name', 'Duplicate name', `A segment named "${name}" exists`, {
-      errors: [{ pointer: '/body/name', message: 'is already the name of a segment' }],
-    });
-  }
 }
 
 export function segmentRoutes(ctx: ApiContext): Router {
@@ -294,32 +274,14 @@ export function segmentRoutes(ctx: ApiContext): Router {
     );
     const filter = checkFilter(body.filter, '/body/filter');
     const id = `seg-${randomUUID()}`;
-    await uniqueName(body.name, () =>
-      ctx.db.query(
-        'INSERT INTO segments (id, name, description, filter, created_by) VALUES ($1, $2, $3, $4, $5)',
-        [id, body.name, body.description ?? null, JSON.stringify(filter), caller.userId],
-      ),
-    );
+    await createSegment(ctx.db, id, { ...body, filter }, caller.userId);
     const saved = await findSegment(ctx.db, id);
     res.status(201).location(`/api/segments/${id}`).json(saved);
   });
 
   router.get('/segments', async (req, res) => {
     permit(callerOf(req), 'segment', 'read');
-    const rows = await ctx.db.query(
-      'SELECT id, name, description, filter, created_by, created_at, updated_at FROM segments ORDER BY name LIMIT 1000',
-    );
-    res.json({
-      items: rows.map((r) => ({
-        id: r.id,
-        name: r.name,
-        description: r.description,
-        filter: r.filter,
-        createdBy: r.created_by,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      })),
-    });
+    res.json({ items: await listSegments(ctx.db) });
   });
 
   router.get('/segments/:id', async (req, res) => {
@@ -337,20 +299,15 @@ export function segmentRoutes(ctx: ApiContext): Router {
       '/body',
     );
     const filter = checkFilter(body.filter, '/body/filter');
-    const rows = await uniqueName(body.name, () =>
-      ctx.db.query(
-        'UPDATE segments SET name = $2, description = $3, filter = $4, updated_at = now() WHERE id = $1 RETURNING id',
-        [req.params.id, body.name, body.description ?? null, JSON.stringify(filter)],
-      ),
-    );
-    if (!rows[0]) throw ProblemError.notFound(`Segment ${req.params.id}`);
+    const updated = await updateSegment(ctx.db, req.params.id, { ...body, filter });
+    if (!updated) throw ProblemError.notFound(`Segment ${req.params.id}`);
     res.json(await findSegment(ctx.db, req.params.id));
   });
 
   router.delete('/segments/:id', async (req, res) => {
     permit(callerOf(req), 'segment', 'write');
-    const rows = await ctx.db.query('DELETE FROM segments WHERE id = $1 RETURNING id', [req.params.id]);
-    if (!rows[0]) throw ProblemError.notFound(`Segment ${req.params.id}`);
+    if (!(await deleteSegment(ctx.db, req.params.id)))
+      throw ProblemError.notFound(`Segment ${req.params.id}`);
     res.status(204).end();
   });
 

@@ -18,7 +18,8 @@ import {
   setSessionCookie,
 } from '../session-cookie';
 import { check } from '../validation';
-import { teamsOf } from './identity';
+import { teamsOf } from '../../identity/teams';
+import { findProfile, signInCandidates } from '../../identity/users';
 
 export const signInSchema = {
   type: 'object',
@@ -125,14 +126,7 @@ export function bodyEmail(body: unknown): string {
 
 /** The user as the session answer (and PATCH /api/users/me) shows it. */
 export async function sessionUser(db: Queryable, userId: string) {
-  const [user] = await db.query<{
-    id: string;
-    name: string;
-    email: string;
-    role: string;
-    ui_locale: 'es' | 'en' | null;
-    time_zone: string | null;
-  }>('SELECT id, name, email, role, ui_locale, time_zone FROM users WHERE id = $1', [userId]);
+  const user = await findProfile(db, userId);
   if (!user) throw ProblemError.unauthorized('The session has ended; sign in again');
   return {
     id: user.id,
@@ -152,11 +146,7 @@ export async function sessionBody(db: Queryable, userId: string, sessionId: stri
 
 /** The user id whose password matches, or undefined. Unknown addresses cost as much as wrong passwords. */
 async function checkCredentials(db: Queryable, email: string, password: string): Promise<string | undefined> {
-  const rows = await db.query<{ id: string; password_hash: string }>(
-    `SELECT id, password_hash FROM users
-     WHERE lower(email) = lower($1) AND active AND password_hash IS NOT NULL LIMIT 2`,
-    [email.trim()],
-  );
+  const rows = await signInCandidates(db, email);
   const user = rows.length === 1 ? rows[0] : undefined;
   if (rows.length > 1) logger.warn('sign-in refused: several active users share the address');
   const ok = await verifyPassword(password, user?.password_hash ?? (await dummyPasswordHash()));

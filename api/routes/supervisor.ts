@@ -1,7 +1,9 @@
 import { Router } from 'express';
+import { isTeamTask, taskRow, teamBoard } from '../../cases/team-board';
 import { requireTeamAssignee } from '../../crm/teams';
 import type { ActorEvent } from '../../engine/state';
 import { BUILTIN_ACTION_TYPES, PRIORITIES, type Priority } from '../../engine/types';
+import { findTeam, isMemberOfAny, teamExists } from '../../identity/teams';
 import { callerOf, type Caller } from '../auth';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
@@ -157,10 +159,7 @@ export const supervisorOperations: OperationSpec[] = [
 
 /** The caller must supervise the team (or be an administrator); others get 404 unless they are members. */
 async function requireSupervisedTeam(ctx: ApiContext, caller: Caller, teamId: string) {
-  const [team] = await ctx.db.query<{ id: string; name: string }>(
-    'SELECT id, name FROM teams WHERE id = $1',
-    [teamId],
-  );
+  const team = await findTeam(ctx.db, teamId);
   const supervises = caller.role === 'admin' || caller.supervisedTeams.includes(teamId);
   if (!team || (!supervises && !caller.teams.includes(teamId))) throw ProblemError.notFound(`Team ${teamId}`);
   if (!supervises) throw ProblemError.forbidden(`Only the supervisor of team ${teamId} may do this`);
@@ -196,38 +195,13 @@ export function supervisorRoutes(ctx: ApiContext): Router {
     const team = await requireSupervisedTeam(ctx, caller, req.params.id);
     const now = new Date();
     const [start, end] = dayBounds(query.tz ?? 'UTC', now);
-    const times = [now.toISOString(), start.toISOString(), end.toISOString()];
-    const [members, unassigned, counts] = await Promise.all([
-      ctx.db.query<{
-        id: string;
-        name: string;
-        pending: number;
-        overdue: number;
-        due_today: number;
-        next_due: string | null;
-      }>(
-        `SELECT u.id, u.name, count(t.id)::int AS pending,
-           count(t.id) FILTER (WHERE t.due_at < $2)::int AS overdue,
-           count(t.id) FILTER (WHERE t.due_at >= $3 AND t.due_at < $4)::int AS due_today,
-           min(t.due_at) AS next_due
-         FROM team_members m JOIN users u ON u.id = m.user_id
-         LEFT JOIN tasks t ON t.assignee = m.user_id AND t.status = 'open'
-         WHERE m.team_id = $1 GROUP BY u.id, u.name ORDER BY u.name, u.id`,
-        [team.id, ...times],
-      ),
-      ctx.db.query(
-        `SELECT ${INBOX_COLUMNS} FROM tasks t
-         WHERE t.status = 'open' AND t.assignee IS NULL AND t.candidate_teams @> ARRAY[$1]::text[]
-         ORDER BY COALESCE(t.due_at, 'infinity'::timestamptz), t.id LIMIT $2`,
-        [team.id, limit],
-      ),
-      ctx.db.query<{ count: number; overdue: number }>(
-        `SELECT count(*)::int AS count, count(*) FILTER (WHERE t.due_at < $2)::int AS overdue FROM tasks t
-         WHERE t.status = 'open' AND t.assignee IS NULL AND t.candidate_teams @> ARRAY[$1]::text[]`,
-        [team.id, times[0]],
-      ),
-    ]);
-    const unassignedCount = counts[0] ?? { count: 0, overdue: 0 };
+    const { members, unassigned, unassignedCount } = await teamBoard(
+      ctx.db,
+      team.id,
+      { now: now.toISOString(), dayStart: start.toISOString(), dayEnd: end.toISOString() },
+      limit,
+      INBOX_COLUMNS,
+    );
     res.json({
       team,
       asOf: now.toISOString(),
@@ -262,12 +236,8 @@ export function supervisorRoutes(ctx: ApiContext): Router {
       const results = await mapLimited(body.taskIds, REASSIGN_CONCURRENCY, async (taskId) => {
         try {
           const row = await loadVisibleTask(ctx, caller, taskId);
-          const [member] = await ctx.db.query(
-            `SELECT 1 FROM tasks t WHERE t.id = $1 AND (t.candidate_teams @> ARRAY[$2]::text[]
-               OR t.assignee IN (SELECT user_id FROM team_members WHERE team_id = $2))`,
-            [taskId, team.id],
-          );
-          if (!member) throw ProblemError.notFound(`Task ${taskId} in team ${team.id}`);
+          if (!(await isTeamTask(ctx.db, taskId, team.id)))
+            throw ProblemError.notFound(`Task ${taskId} in team ${team.id}`);
           const event: ActorEvent = { type: 'assign', taskId, assignee: body.assignee, actor: caller };
           const done = await actOnTask(
             ctx,
@@ -319,11 +289,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
       await requireActiveUser(ctx.db, body.assignee, '/body/assignee');
       const teams = body.team !== undefined ? [body.team] : caller.supervisedTeams;
       if (caller.role !== 'admin' || body.team !== undefined) {
-        const [member] = await ctx.db.query(
-          'SELECT 1 FROM team_members WHERE user_id = $1 AND team_id = ANY($2::text[])',
-          [body.assignee, teams],
-        );
-        if (!member)
+        if (!(await isMemberOfAny(ctx.db, body.assignee, teams)))
           throw ProblemError.badRequest('The assignee must be on the team', [
             {
               pointer: '/body/assignee',
@@ -333,8 +299,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
       }
     }
     if (body.team !== undefined) {
-      const [team] = await ctx.db.query('SELECT 1 FROM teams WHERE id = $1', [body.team]);
-      if (!team)
+      if (!(await teamExists(ctx.db, body.team)))
         throw ProblemError.badRequest('Unknown team', [{ pointer: '/body/team', message: 'is not a team' }]);
     }
     const stored = await cachedDefinition(ctx.db, row.case_type as string, row.definition_version as number);
@@ -365,9 +330,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
         key === undefined ? undefined : `${caller.userId}:${caseId}:add-task:${key}`,
       );
       const createdId = result.task?.id;
-      const [created] = createdId
-        ? await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [createdId])
-        : [];
+      const created = createdId ? await taskRow(ctx.db, createdId, TASK_COLUMNS) : undefined;
       if (!created) throw new Error(`The ad-hoc task of case ${caseId} was not projected`);
       res.location(`/api/tasks/${created.id as string}`);
       return { status: 201, body: taskView(created) };
