@@ -31,6 +31,7 @@ import { dateTime, nullableDateTime, problemResponses, type OperationSpec } from
 import { asProblem, ProblemError, type FieldError } from '../problem';
 import { check, fieldErrors, validatorFor } from '../validation';
 import { flag, pageLimit, textBody } from './crm-common';
+import { appliedRateSchema } from './exchange-rates';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const DATE = { type: ['string', 'null'], format: 'date' };
@@ -146,17 +147,6 @@ const progressSchema = {
     casesCreated: { type: 'integer' },
   },
   required: ['targets', 'pending', 'started', 'failed', 'casesCreated'],
-};
-
-const appliedRateSchema = {
-  type: 'object',
-  properties: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    rate: { type: 'number', description: '1 from = rate to' },
-    validFrom: { type: 'string', format: 'date' },
-  },
-  required: ['from', 'to', 'rate', 'validFrom'],
 };
 
 /** A goal against its actual figure. */

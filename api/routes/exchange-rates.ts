@@ -12,6 +12,18 @@ import { queryString } from './crm-common';
 
 const CODE = /^[A-Z]{3}$/;
 
+/** A rate a report or result converted with, as it names it beside the figures. */
+export const appliedRateSchema = {
+  type: 'object',
+  properties: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rate: { type: 'number', description: '1 from = rate to' },
+    validFrom: { type: 'string', format: 'date' },
+  },
+  required: ['from', 'to', 'rate', 'validFrom'],
+};
+
 const rateSchema = {
   type: 'object',
   properties: {

@@ -19,6 +19,7 @@ import { check } from '../validation';
 import { toCsv } from '../../crm/reports';
 import { isCalendarDay, sendCsv, wantsCsv } from './reports';
 import { queryString } from './crm-common';
+import { appliedRateSchema } from './exchange-rates';
 
 const periodParam = {
   type: 'string',
@@ -86,17 +87,6 @@ const quotaSchema = {
     updatedAt: dateTime,
   },
   required: ['period', 'agentId', 'teamId', 'amount', 'currency', 'updatedAt'],
-};
-
-const appliedRateSchema = {
-  type: 'object',
-  properties: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    rate: { type: 'number', description: '1 from = rate to' },
-    validFrom: { type: 'string', format: 'date' },
-  },
-  required: ['from', 'to', 'rate', 'validFrom'],
 };
 
 const sums = {

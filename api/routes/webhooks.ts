@@ -74,6 +74,20 @@ const deliveryResultSchema = {
   required: ['source', 'deliveryId', 'caseId', 'message', 'caseStatus', 'caseEnded', 'receivedAt'],
 };
 
+/** What both webhook routes answer: the delivery's result, or why it was refused. */
+const deliveryResponses: OperationSpec['responses'] = {
+  '200': {
+    description: "Message delivered, or a repeated delivery id: the first delivery's result",
+    schema: deliveryResultSchema,
+  },
+  ...problemResponses(400, 404, 409, 503),
+  '401': {
+    description: 'Missing or invalid signature, unknown source, or a timestamp more than 300 s off',
+    schema: problemSchema,
+  },
+  '415': { description: 'The body is not JSON', schema: problemSchema },
+};
+
 export const webhookOperations: OperationSpec[] = [
   {
     method: 'post',
@@ -95,18 +109,7 @@ export const webhookOperations: OperationSpec[] = [
       caseId: 'Case id',
     },
     body: caseMessageSchema,
-    responses: {
-      '200': {
-        description: "Message delivered, or a repeated delivery id: the first delivery's result",
-        schema: deliveryResultSchema,
-      },
-      ...problemResponses(400, 404, 409, 503),
-      '401': {
-        description: 'Missing or invalid signature, unknown source, or a timestamp more than 300 s off',
-        schema: problemSchema,
-      },
-      '415': { description: 'The body is not JSON', schema: problemSchema },
-    },
+    responses: deliveryResponses,
     problems: [
       'webhook-signature-invalid',
       'webhook-timestamp-stale',
@@ -131,18 +134,7 @@ export const webhookOperations: OperationSpec[] = [
       '`correlation-ambiguous`. A repeated delivery id answers the first result, even after the case ended.',
     params: { source: 'The sending system, as named in WEBHOOK_SECRETS' },
     body: correlatedMessageSchema,
-    responses: {
-      '200': {
-        description: "Message delivered, or a repeated delivery id: the first delivery's result",
-        schema: deliveryResultSchema,
-      },
-      ...problemResponses(400, 404, 409, 503),
-      '401': {
-        description: 'Missing or invalid signature, unknown source, or a timestamp more than 300 s off',
-        schema: problemSchema,
-      },
-      '415': { description: 'The body is not JSON', schema: problemSchema },
-    },
+    responses: deliveryResponses,
     problems: [
       'webhook-signature-invalid',
       'webhook-timestamp-stale',
