@@ -1,7 +1,8 @@
 import type { CaseState, TaskState } from '../engine/state';
 import { stateQuery } from '../workflows/messages';
 import type { ApiContext } from './context';
-import { TASK_COLUMNS, taskView, type TaskView } from './views';
+import { findTask } from '../cases/task-store';
+import { taskView, type TaskView } from './views';
 
 const QUERY_TIMEOUT_MS = 3000;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -83,6 +84,6 @@ export async function currentTask(
   } catch {
     // Not running (or not answering): the read model is the best we have.
   }
-  const [row] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
+  const row = await findTask(ctx.db, taskId);
   return row ? taskView(row) : undefined;
 }

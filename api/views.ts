@@ -1,10 +1,7 @@
 import type { Row } from '../db';
 
-/** Columns of a task as the API shows it. */
-export const TASK_COLUMNS = `t.id, t.case_id, t.step, t.action, t.title, t.description, t.status, t.assignee,
-  t.candidate_teams, t.candidate_roles, t.priority, t.due_at, t.follow_up_at, t.created_at, t.claimed_at,
-  t.completed_at, t.completed_by, t.outcome, t.form_data, t.notes, t.delegated_by, t.escalation_level, t.comments,
-  t.case_type, t.case_title, t.case_status, t.entity_name, t.version, t.on_hold_since`;
+/** The columns of a task the views read (the domain's list, over `tasks t`). */
+export { TASK_COLUMNS } from '../cases/task-store';
 
 /** What every view of a task shows: all of it but its long parts (description, form data, notes, comments). */
 export interface TaskSummary {

@@ -72,9 +72,3 @@ export async function isTeamTask(db: Queryable, taskId: string, teamId: string):
   );
   return member !== undefined;
 }
-
-/** A task's row (selected with `columns` over `tasks t`), or undefined. */
-export async function taskRow(db: Queryable, taskId: string, columns: string): Promise<Row | undefined> {
-  const [row] = await db.query(`SELECT ${columns} FROM tasks t WHERE t.id = $1`, [taskId]);
-  return row;
-}

@@ -8,6 +8,7 @@ import path from 'node:path';
 const SQL_FREE_ROUTES = [
   'api/routes/account.ts',
   'api/routes/case-types.ts',
+  'api/routes/cases.ts',
   'api/routes/emails.ts',
   'api/routes/identity.ts',
   'api/routes/integrations.ts',
@@ -15,6 +16,7 @@ const SQL_FREE_ROUTES = [
   'api/routes/segments.ts',
   'api/routes/session.ts',
   'api/routes/supervisor.ts',
+  'api/routes/tasks.ts',
 ];
 
 /**

@@ -2,18 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { Router, type Request, type Response } from 'express';
 import { caseContentProperties } from '../../cases/content-schema';
+import { caseTasks, caseTimeline, entityForCase, findCaseRow, findVisibleCase } from '../../cases/case-store';
 import { correlatedCase } from '../../cases/correlation';
 import { latestDefinition } from '../../db/definitions';
 import type { ActorEvent } from '../../engine/state';
 import { callerOf, type Caller } from '../auth';
 import { permit } from '../../crm/permissions';
-import { visibleCaseSql, visibleTaskSql } from '../../identity/visibility';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
 import { idempotencyHeader, idempotent, type Outcome } from '../idempotency';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
-import { TASK_COLUMNS, caseView, taskView } from '../views';
+import { caseView, taskView } from '../views';
 
 export const startSchema = Type.Object(
   {
@@ -90,13 +90,9 @@ export const updateCaseSchema = Type.Object(
 
 /** Loads a case the caller may see, or answers 404 (unknown and foreign look the same). */
 export async function loadVisibleCase(ctx: ApiContext, caller: ReturnType<typeof callerOf>, caseId: string) {
-  const params: unknown[] = [caseId];
-  const rows = await ctx.db.query(
-    `SELECT c.* FROM cases c WHERE c.id = $1 AND ${visibleCaseSql(caller, params)}`,
-    params,
-  );
-  if (!rows[0]) throw ProblemError.notFound(`Case ${caseId}`);
-  return rows[0];
+  const row = await findVisibleCase(ctx.db, caller, caseId);
+  if (!row) throw ProblemError.notFound(`Case ${caseId}`);
+  return row;
 }
 
 /** The case id a keyed start uses: a UUID-shaped digest of (user, Idempotency-Key), the same for every retry. */
@@ -142,10 +138,7 @@ export function caseRoutes(ctx: ApiContext): Router {
     }
     let entity = null;
     if (body.entityId !== undefined) {
-      const [row] = await ctx.db.query<{ id: string; name: string; agent_id: string | null }>(
-        'SELECT id, name, agent_id FROM entities WHERE id = $1',
-        [body.entityId],
-      );
+      const row = await entityForCase(ctx.db, body.entityId);
       if (!row)
         throw ProblemError.badRequest('Unknown entity', [
           { pointer: '/body/entityId', message: 'does not exist' },
@@ -168,11 +161,8 @@ export function caseRoutes(ctx: ApiContext): Router {
       actor: caller.userId,
       ...(body.title !== undefined ? { title: body.title } : {}),
     });
-    const [row] = await ctx.db.query('SELECT * FROM cases WHERE id = $1', [caseId]);
-    const tasks = await ctx.db.query(
-      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
-      [caseId],
-    );
+    const row = await findCaseRow(ctx.db, caseId);
+    const tasks = await caseTasks(ctx.db, caseId);
     return {
       status: 201,
       headers: { Location: `/api/cases/${caseId}` },
@@ -204,7 +194,7 @@ export function caseRoutes(ctx: ApiContext): Router {
     const actorEvent = await event(caller, row);
     await idempotent(ctx.db, req, res, caller, async (key) => {
       await ctx.gateway.act(caseId, actorEvent, key && `${caller.userId}:${caseId}:${action}:${key}`);
-      const [after] = await ctx.db.query('SELECT * FROM cases WHERE id = $1', [caseId]);
+      const after = await findCaseRow(ctx.db, caseId);
       return { status: 200, body: await caseDetail(ctx, caller, after ?? row) };
     });
   };
@@ -308,15 +298,8 @@ export function caseRoutes(ctx: ApiContext): Router {
 
 /** A case as GET /api/cases/:id shows it: its status's name and probability, its tasks and timeline. */
 async function caseDetail(ctx: ApiContext, caller: Caller, row: Record<string, unknown>) {
-  const params: unknown[] = [row.id];
-  const tasks = await ctx.db.query(
-    `SELECT ${TASK_COLUMNS}, ${visibleTaskSql(caller, params)} AS visible FROM tasks t WHERE t.case_id = $1 ORDER BY t.created_at, t.id`,
-    params,
-  );
-  const timeline = await ctx.db.query(
-    'SELECT seq, at, kind, actor, task_id, detail FROM case_events WHERE case_id = $1 ORDER BY seq LIMIT 1000',
-    [row.id],
-  );
+  const tasks = await caseTasks(ctx.db, row.id as string, caller);
+  const timeline = await caseTimeline(ctx.db, row.id as string);
   const stored = await cachedDefinition(ctx.db, row.case_type as string, row.definition_version as number);
   const status = stored?.definition.statuses.find((s) => s.code === row.status);
   return {

@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { isTeamTask, taskRow, teamBoard } from '../../cases/team-board';
+import { findTask } from '../../cases/task-store';
+import { isTeamTask, teamBoard } from '../../cases/team-board';
 import { requireTeamAssignee } from '../../crm/teams';
 import type { ActorEvent } from '../../engine/state';
 import { BUILTIN_ACTION_TYPES, PRIORITIES, type Priority } from '../../engine/types';
@@ -12,7 +13,7 @@ import { INBOX_COLUMNS } from '../inbox-query';
 import { idString, inboxItemSchema, problemResponses, taskSchema, type OperationSpec } from '../operation';
 import { ProblemError, asProblem } from '../problem';
 import { check } from '../validation';
-import { TASK_COLUMNS, inboxItemView, taskView } from '../views';
+import { inboxItemView, taskView } from '../views';
 import { loadVisibleCase } from './cases';
 import { dayBounds } from './inbox';
 import { actOnTask, loadVisibleTask, requireActiveUser } from './tasks';
@@ -330,7 +331,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
         key === undefined ? undefined : `${caller.userId}:${caseId}:add-task:${key}`,
       );
       const createdId = result.task?.id;
-      const created = createdId ? await taskRow(ctx.db, createdId, TASK_COLUMNS) : undefined;
+      const created = createdId ? await findTask(ctx.db, createdId) : undefined;
       if (!created) throw new Error(`The ad-hoc task of case ${caseId} was not projected`);
       res.location(`/api/tasks/${created.id as string}`);
       return { status: 201, body: taskView(created) };

@@ -1,11 +1,18 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Router } from 'express';
+import {
+  editEndedCaseTask,
+  findTask,
+  findVisibleTask,
+  taskEvents,
+  type ClosedTaskEdit,
+} from '../../cases/task-store';
+import { isActiveUser } from '../../identity/users';
 import type { Queryable } from '../../db';
 import type { ActorEvent } from '../../engine/state';
 import type { Priority } from '../../engine/types';
 import type { ActionResult } from '../../workflows/messages';
 import { callerOf, type Caller } from '../auth';
-import { visibleTaskSql } from '../../identity/visibility';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
 import { currentTask, taskViewOf } from '../current-task';
@@ -15,7 +22,7 @@ import { ProblemError } from '../problem';
 import { noQuery } from '../request-guards';
 import { taskHistory } from '../task-history';
 import { check } from '../validation';
-import { TASK_COLUMNS, taskView } from '../views';
+import { taskView } from '../views';
 import { readParameter } from './parameters';
 
 const empty = Type.Object({}, { additionalProperties: false, maxProperties: 0 });
@@ -225,20 +232,15 @@ export const taskOperations: OperationSpec[] = [
 
 /** Loads a task the caller may see, or answers 404 (unknown and foreign tasks look the same). */
 export async function loadVisibleTask(ctx: ApiContext, caller: Caller, taskId: string, forAction = false) {
-  const params: unknown[] = [taskId];
-  const rows = await ctx.db.query(
-    `SELECT ${TASK_COLUMNS}, c.definition_version FROM tasks t JOIN cases c ON c.id = t.case_id
-     WHERE t.id = $1 AND ${visibleTaskSql(caller, params, 't', { forAction })}`,
-    params,
-  );
-  if (!rows[0]) throw ProblemError.notFound(`Task ${taskId}`);
-  return rows[0];
+  const row = await findVisibleTask(ctx.db, caller, taskId, forAction);
+  if (!row) throw ProblemError.notFound(`Task ${taskId}`);
+  return row;
 }
 
 /** Checks that a user exists and is active; a 400 pointing at `pointer` otherwise. */
 export async function requireActiveUser(db: Queryable, userId: string, pointer: string): Promise<void> {
-  const [user] = await db.query('SELECT id FROM users WHERE id = $1 AND active', [userId]);
-  if (!user) throw ProblemError.badRequest('Unknown user', [{ pointer, message: 'is not an active user' }]);
+  if (!(await isActiveUser(db, userId)))
+    throw ProblemError.badRequest('Unknown user', [{ pointer, message: 'is not an active user' }]);
 }
 
 /** An instant of the read model (a timestamptz column) in epoch ms, or null. */
@@ -314,7 +316,7 @@ export async function actOnTask(
     };
     return { status: 200, body: taskViewOf(info, result.task) };
   }
-  const [updated] = await ctx.db.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
+  const updated = await findTask(ctx.db, taskId);
   return { status: 200, body: taskView(updated ?? row) };
 }
 
@@ -327,38 +329,10 @@ async function editEndedCase(
   caller: Caller,
   taskId: string,
   caseId: string,
-  edit: { data?: Record<string, unknown>; notes?: string },
+  edit: ClosedTaskEdit,
 ): Promise<Outcome> {
-  return ctx.db.transaction(async (tx) => {
-    // The case row lock serializes timeline sequence numbers of concurrent direct edits.
-    await tx.query('SELECT 1 FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
-    const [task] = await tx.query<{ status: string; form_data: unknown; notes: string | null }>(
-      'SELECT status, form_data, notes FROM tasks WHERE id = $1 FOR UPDATE',
-      [taskId],
-    );
-    if (!task || task.status !== 'completed') {
-      throw new ProblemError(409, 'task-not-closed', 'task not closed', `Task ${taskId} is not completed`, {
-        code: 'TASK_NOT_CLOSED',
-      });
-    }
-    const before = { formData: task.form_data ?? null, notes: task.notes ?? null };
-    const after = {
-      formData: edit.data !== undefined ? edit.data : before.formData,
-      notes: edit.notes !== undefined ? edit.notes : before.notes,
-    };
-    await tx.query('UPDATE tasks SET form_data = $2, notes = $3, version = version + 1 WHERE id = $1', [
-      taskId,
-      after.formData === null ? null : JSON.stringify(after.formData),
-      after.notes,
-    ]);
-    await tx.query(
-      `INSERT INTO case_events (case_id, seq, at, kind, actor, task_id, detail)
-       SELECT $1, COALESCE(MAX(seq), 0) + 1, now(), 'task.edited', $2, $3, $4 FROM case_events WHERE case_id = $1`,
-      [caseId, caller.userId, taskId, JSON.stringify({ before, after })],
-    );
-    const [updated] = await tx.query(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.id = $1`, [taskId]);
-    return { status: 200, body: taskView(updated ?? {}) };
-  });
+  const updated = await editEndedCaseTask(ctx.db, { caseId, taskId, actor: caller.userId, edit });
+  return { status: 200, body: taskView(updated) };
 }
 
 export function taskRoutes(ctx: ApiContext): Router {
@@ -368,10 +342,7 @@ export function taskRoutes(ctx: ApiContext): Router {
     noQuery(req);
     const caller = callerOf(req);
     const row = await loadVisibleTask(ctx, caller, req.params.id);
-    const history = await ctx.db.query(
-      'SELECT seq, at, kind, actor, detail FROM case_events WHERE case_id = $1 AND task_id = $2 ORDER BY seq LIMIT 5000',
-      [row.case_id, row.id],
-    );
+    const history = await taskEvents(ctx.db, row.case_id as string, row.id as string);
     res.json({ ...taskView(row), history });
   });
 
