@@ -9,6 +9,7 @@ const SQL_FREE_ROUTES = [
   'api/routes/account.ts',
   'api/routes/calendar.ts',
   'api/routes/campaigns.ts',
+  'api/routes/case-list.ts',
   'api/routes/case-types.ts',
   'api/routes/emails.ts',
   'api/routes/identity.ts',
