@@ -110,3 +110,12 @@ export async function caseTypeExists(db: Queryable, caseType: string): Promise<b
   const [type] = await db.query('SELECT 1 FROM case_type_versions WHERE case_type = $1 LIMIT 1', [caseType]);
   return type !== undefined;
 }
+
+/** Which of `caseTypes` have a published version (one query for a list; `caseTypeExists` for one). */
+export async function publishedCaseTypes(db: Queryable, caseTypes: string[]): Promise<Set<string>> {
+  const rows = await db.query<{ case_type: string }>(
+    'SELECT DISTINCT case_type FROM case_type_versions WHERE case_type = ANY($1::text[])',
+    [caseTypes],
+  );
+  return new Set(rows.map((r) => r.case_type));
+}

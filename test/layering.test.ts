@@ -7,6 +7,9 @@ import path from 'node:path';
  */
 const SQL_FREE_ROUTES = [
   'api/routes/account.ts',
+  'api/routes/calendar.ts',
+  'api/routes/campaigns.ts',
+  'api/routes/case-list.ts',
   'api/routes/case-types.ts',
   'api/routes/cases.ts',
   'api/routes/emails.ts',

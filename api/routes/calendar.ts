@@ -4,9 +4,15 @@ import ical from 'ical-generator';
 import { calendarActivities } from '../../crm/activities';
 import { roleMay } from '../../crm/permissions';
 import type { Queryable } from '../../db';
-import type { UserRole } from '../../identity/users';
+import { agendaTasks } from '../../cases/agenda';
+import {
+  calendarFeedStatus,
+  deleteCalendarFeed,
+  openCalendarFeed,
+  saveCalendarFeed,
+} from '../../identity/calendar-feeds';
 import { BUILTIN_ACTION_TYPES } from '../../engine/types';
-import { callerOf, hashToken } from '../auth';
+import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { cachedDefinition } from '../definition-cache';
 import { problemResponses, type OperationSpec } from '../operation';
@@ -105,22 +111,6 @@ async function datedActions(db: Queryable, caseType: string, version: number): P
   return dated;
 }
 
-type FeedTask = {
-  id: string;
-  title: string;
-  description: string | null;
-  action: string;
-  due_at: string;
-  created_at: string;
-  version: number;
-  case_id: string;
-  case_title: string;
-  case_type: string;
-  entity_name: string | null;
-  definition_version: number;
-  priority: string;
-};
-
 /** Routes under /api: the caller manages their own feed. */
 export function calendarRoutes(ctx: ApiContext): Router {
   const router = Router();
@@ -128,10 +118,7 @@ export function calendarRoutes(ctx: ApiContext): Router {
   router.get('/users/me/calendar-url', async (req, res) => {
     noQuery(req);
     const caller = callerOf(req);
-    const [row] = await ctx.db.query<{ created_at: string; last_used_at: string | null }>(
-      'SELECT created_at, last_used_at FROM calendar_feeds WHERE user_id = $1',
-      [caller.userId],
-    );
+    const row = await calendarFeedStatus(ctx.db, caller.userId);
     res.json({
       enabled: row !== undefined,
       createdAt: row?.created_at ?? null,
@@ -142,12 +129,7 @@ export function calendarRoutes(ctx: ApiContext): Router {
   router.post('/users/me/calendar-url', async (req, res) => {
     const caller = callerOf(req);
     const secret = randomBytes(32).toString('base64url');
-    const [row] = await ctx.db.query<{ created_at: string }>(
-      `INSERT INTO calendar_feeds (user_id, secret_hash) VALUES ($1, $2)
-       ON CONFLICT (user_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, created_at = now(), last_used_at = NULL
-       RETURNING created_at`,
-      [caller.userId, hashToken(secret)],
-    );
+    const row = await saveCalendarFeed(ctx.db, caller.userId, secret);
     res
       .status(201)
       .set('Cache-Control', 'no-store')
@@ -159,7 +141,7 @@ export function calendarRoutes(ctx: ApiContext): Router {
 
   router.delete('/users/me/calendar-url', async (req, res) => {
     const caller = callerOf(req);
-    await ctx.db.query('DELETE FROM calendar_feeds WHERE user_id = $1', [caller.userId]);
+    await deleteCalendarFeed(ctx.db, caller.userId);
     res.status(204).end();
   });
 
@@ -173,20 +155,9 @@ export function calendarFeedRoutes(ctx: ApiContext): Router {
   router.get('/calendar/:file', async (req, res) => {
     const match = /^([A-Za-z0-9_-]{20,100})\.ics$/.exec(req.params.file);
     if (!match) throw ProblemError.notFound('Calendar');
-    const [user] = await ctx.db.query<{ id: string; name: string; role: UserRole }>(
-      `UPDATE calendar_feeds f SET last_used_at = now() FROM users u
-       WHERE f.secret_hash = $1 AND u.id = f.user_id AND u.active RETURNING u.id, u.name, u.role`,
-      [hashToken(match[1] as string)],
-    );
+    const user = await openCalendarFeed(ctx.db, match[1] as string);
     if (!user) throw ProblemError.notFound('Calendar');
-    const tasks = await ctx.db.query<FeedTask>(
-      `SELECT t.id, t.title, t.description, t.action, t.due_at, t.created_at, t.version, t.case_id, t.case_title,
-         t.case_type, t.entity_name, t.priority, c.definition_version
-       FROM tasks t JOIN cases c ON c.id = t.case_id
-       WHERE t.assignee = $1 AND t.status = 'open' AND t.due_at >= now() - make_interval(days => $2)
-       ORDER BY t.due_at, t.id LIMIT $3`,
-      [user.id, PAST_DAYS, MAX_EVENTS],
-    );
+    const tasks = await agendaTasks(ctx.db, user.id, PAST_DAYS, MAX_EVENTS);
     const calendar = ical({
       name: `CRM agenda: ${user.name}`,
       prodId: { company: 'crm-process-engine', product: 'agenda', language: 'EN' },

@@ -6,14 +6,21 @@ import {
   addTargetsFromRows,
   campaignCaseData,
   addTargetsFromSegment,
-  CAMPAIGN_SELECT,
   campaignProgress,
   campaignResults,
-  campaignView,
   checkGoal,
-  type CampaignGoal,
   type CampaignView,
 } from '../../crm/campaigns';
+import {
+  findCampaign,
+  insertCampaign,
+  listCampaignTargets,
+  listCampaigns,
+  pinCampaignDefinitionVersion,
+  setCampaignStatus,
+  updateCampaign,
+  type CampaignFields,
+} from '../../crm/campaign-store';
 import { findSegment, loadSegmentPredicate } from '../../crm/segment-store';
 import { readCsv, readXlsx } from '../../crm/spreadsheet';
 import {
@@ -501,45 +508,13 @@ export const campaignOperations: OperationSpec[] = [
   },
 ];
 
-interface CampaignBody {
-  name?: string;
-  description?: string | null;
-  startsOn?: string | null;
-  endsOn?: string | null;
-  goal?: CampaignGoal;
-  budget?: number;
-  actualCost?: number;
-  currency?: string;
-  caseType?: string;
-  caseData?: Record<string, unknown>;
-  segmentId?: string | null;
-  batchSize?: number;
-  ratePerSecond?: number;
-}
-
-const COLUMNS: Record<keyof CampaignBody, string> = {
-  name: 'name',
-  description: 'description',
-  startsOn: 'starts_on',
-  endsOn: 'ends_on',
-  goal: 'goal',
-  budget: 'budget',
-  actualCost: 'actual_cost',
-  currency: 'currency',
-  caseType: 'case_type',
-  caseData: 'case_data',
-  segmentId: 'segment_id',
-  batchSize: 'batch_size',
-  ratePerSecond: 'rate_per_second',
-};
-
 /** The case type of a campaign is the follow-up unless configured. */
 export const DEFAULT_CAMPAIGN_CASE_TYPE = 'campaign-follow-up';
 
 async function load(ctx: ApiContext, id: string): Promise<CampaignView> {
-  const rows = await ctx.db.query(`SELECT ${CAMPAIGN_SELECT} FROM campaigns WHERE id = $1`, [id]);
-  if (!rows[0]) throw ProblemError.notFound(`Campaign ${id}`);
-  return campaignView(rows[0]);
+  const campaign = await findCampaign(ctx.db, id);
+  if (!campaign) throw ProblemError.notFound(`Campaign ${id}`);
+  return campaign;
 }
 
 const CASE_DATA = '/body/caseData';
@@ -549,7 +524,7 @@ const CASE_DATA = '/body/caseData';
  * missing required ones) keep their pointer; the subject taken from the name points at `/body/name`; the
  * campaign id every case carries, and case data stored earlier, point at the case type that refuses them.
  */
-function requestPointer(e: FieldError, body: CampaignBody): FieldError {
+function requestPointer(e: FieldError, body: CampaignFields): FieldError {
   const segment = e.pointer.startsWith(`${CASE_DATA}/`)
     ? e.pointer.slice(CASE_DATA.length + 1).split('/')[0]
     : '';
@@ -566,7 +541,7 @@ function requestPointer(e: FieldError, body: CampaignBody): FieldError {
 /** Checks that the case type is published and that the campaign's case data fits its fields. */
 async function checkCaseSetup(
   ctx: ApiContext,
-  body: CampaignBody,
+  body: CampaignFields,
   name: string,
   caseType: string,
   caseData: Record<string, unknown>,
@@ -626,7 +601,7 @@ async function checkSegment(ctx: ApiContext, segmentId: string | null | undefine
 }
 
 /** 400 when the campaign would end before it starts, at the date the request sent (endsOn when it sent both). */
-function checkDates(body: CampaignBody, current?: CampaignView): void {
+function checkDates(body: CampaignFields, current?: CampaignView): void {
   const startsOn = body.startsOn !== undefined ? body.startsOn : current?.startsOn;
   const endsOn = body.endsOn !== undefined ? body.endsOn : current?.endsOn;
   if (!startsOn || !endsOn || endsOn >= startsOn) return;
@@ -643,29 +618,20 @@ function checkDates(body: CampaignBody, current?: CampaignView): void {
   throw ProblemError.badRequest('The campaign ends before it starts', [error]);
 }
 
-const param = (key: keyof CampaignBody, value: unknown) =>
-  key === 'goal' || key === 'caseData' ? JSON.stringify(value) : value;
-
 export function campaignRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.post('/campaigns', async (req, res) => {
     const caller = callerOf(req);
     permit(caller, 'campaign', 'write');
-    const body = check<CampaignBody>(createSchema, req.body ?? {}, '/body');
+    const body = check<CampaignFields>(createSchema, req.body ?? {}, '/body');
     checkGoal(body.goal, '/body/goal');
     checkDates(body);
     const caseType = body.caseType ?? DEFAULT_CAMPAIGN_CASE_TYPE;
     await checkCaseSetup(ctx, body, body.name as string, caseType, body.caseData ?? {});
     await checkSegment(ctx, body.segmentId);
-    const values: CampaignBody = { ...body, caseType };
-    const keys = (Object.keys(values) as (keyof CampaignBody)[]).filter((k) => values[k] !== undefined);
     const id = `cmp-${randomUUID()}`;
-    await ctx.db.query(
-      `INSERT INTO campaigns (id, created_by, ${keys.map((k) => COLUMNS[k]).join(', ')})
-       VALUES ($1, $2, ${keys.map((_, i) => `$${i + 3}`).join(', ')})`,
-      [id, caller.userId, ...keys.map((k) => param(k, values[k]))],
-    );
+    await insertCampaign(ctx.db, id, caller.userId, { ...body, caseType });
     res
       .status(201)
       .location(`/api/campaigns/${id}`)
@@ -674,11 +640,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
 
   router.get('/campaigns', async (req, res) => {
     permit(callerOf(req), 'campaign', 'read');
-    const rows = await ctx.db.query(
-      `SELECT ${CAMPAIGN_SELECT} FROM campaigns ORDER BY created_at DESC, id LIMIT $1`,
-      [pageLimit(req, 50, ctx.maxPageSize)],
-    );
-    res.json({ items: rows.map(campaignView) });
+    res.json({ items: await listCampaigns(ctx.db, pageLimit(req, 50, ctx.maxPageSize)) });
   });
 
   /** The campaign with its start progress and its results against the budget. */
@@ -700,7 +662,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
 
   router.patch('/campaigns/:id', async (req, res) => {
     permit(callerOf(req), 'campaign', 'write');
-    const body = check<CampaignBody>(patchSchema, req.body ?? {}, '/body');
+    const body = check<CampaignFields>(patchSchema, req.body ?? {}, '/body');
     checkGoal(body.goal, '/body/goal');
     const current = await load(ctx, req.params.id);
     checkDates(body, current);
@@ -720,12 +682,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
         body.caseData ?? current.caseData,
       );
     await checkSegment(ctx, body.segmentId);
-    const keys = (Object.keys(body) as (keyof CampaignBody)[]).filter((k) => body[k] !== undefined);
-    if (keys.length > 0)
-      await ctx.db.query(
-        `UPDATE campaigns SET ${keys.map((k, i) => `${COLUMNS[k]} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1`,
-        [current.id, ...keys.map((k) => param(k, body[k]))],
-      );
+    await updateCampaign(ctx.db, current.id, body);
     res.json(await load(ctx, current.id));
   });
 
@@ -782,26 +739,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
   router.get('/campaigns/:id/targets', async (req, res) => {
     permit(callerOf(req), 'campaign', 'read');
     const campaign = await load(ctx, req.params.id);
-    const rows = await ctx.db.query(
-      `SELECT t.entity_id, e.kind, e.code, e.name, t.case_id, t.source, t.state, t.error, t.added_at, t.started_at,
-              c.status AS case_status, c.status_category
-       FROM campaign_targets t JOIN entities e ON e.id = t.entity_id LEFT JOIN cases c ON c.id = t.case_id
-       WHERE t.campaign_id = $1 ORDER BY t.entity_id LIMIT $2`,
-      [campaign.id, pageLimit(req, 100, ctx.maxPageSize)],
-    );
-    res.json({
-      items: rows.map((r) => ({
-        entity: { id: r.entity_id, kind: r.kind, code: r.code, name: r.name },
-        caseId: r.case_id,
-        source: r.source,
-        state: r.state,
-        error: r.error,
-        addedAt: r.added_at,
-        startedAt: r.started_at,
-        caseStatus: r.case_status ?? null,
-        caseStatusCategory: r.status_category ?? null,
-      })),
-    });
+    res.json({ items: await listCampaignTargets(ctx.db, campaign.id, pageLimit(req, 100, ctx.maxPageSize)) });
   });
 
   /**
@@ -815,10 +753,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
       const stored = await storedSetup(() =>
         checkCaseSetup(ctx, {}, campaign.name, campaign.caseType, campaign.caseData),
       );
-      await ctx.db.query(
-        'UPDATE campaigns SET definition_version = $2 WHERE id = $1 AND definition_version IS NULL',
-        [campaign.id, stored.version],
-      );
+      await pinCampaignDefinitionVersion(ctx.db, campaign.id, stored.version);
     }
     let progress = await campaignProgress(ctx.db, campaign.id);
     if (progress.targets === 0 && campaign.segmentId) {
@@ -870,10 +805,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
           );
         throw err;
       }
-      await ctx.db.query('UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1', [
-        campaign.id,
-        status,
-      ]);
+      await setCampaignStatus(ctx.db, campaign.id, status);
       res.json(await load(ctx, campaign.id));
     });
   }

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { publishedCaseTypes } from '../../db/definitions';
 import { callerOf, type Caller } from '../auth';
 import {
   CASE_SORT_COLUMNS,
@@ -140,11 +141,8 @@ async function planCaseList(ctx: ApiContext, caller: Caller, req: Request) {
   const filters: CaseListFilters = {};
   if (query.type !== undefined) {
     const types = [...new Set(query.type.split(','))];
-    const known = await ctx.db.query<{ case_type: string }>(
-      'SELECT DISTINCT case_type FROM case_type_versions WHERE case_type = ANY($1::text[])',
-      [types],
-    );
-    const unknown = types.filter((t) => !known.some((k) => k.case_type === t));
+    const known = await publishedCaseTypes(ctx.db, types);
+    const unknown = types.filter((t) => !known.has(t));
     if (unknown.length > 0)
       throw bad('type', `names no published case type: ${unknown.join(', ')}`, 'Unknown case type');
     filters.caseType = types;
