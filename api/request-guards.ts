@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Request, RequestHandler } from 'express';
+import { escapePointer, pointerTo } from '../lib/json-pointer';
 import { PROBLEM_BASE, ProblemError, type FieldError } from './problem';
 import { check } from './validation';
 
@@ -41,7 +42,7 @@ export function findUnsafeJson(value: unknown, root: string): FieldError | undef
     if (item.depth >= MAX_JSON_DEPTH)
       return { pointer: item.pointer, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
     for (const [key, child] of Object.entries(item.value)) {
-      const escaped = key.replace(/~/g, '~0').replace(/\//g, '~1');
+      const escaped = escapePointer(key);
       const problem = textProblem(key);
       if (problem) return { pointer: `${item.pointer}/${escaped}`, message: `(property name) ${problem}` };
       stack.push({ value: child, pointer: `${item.pointer}/${escaped}`, depth: item.depth + 1 });
@@ -115,7 +116,7 @@ export function knownQuery(req: Request, schema: { properties: Record<string, un
     throw ProblemError.badRequest(
       `Unknown query parameter(s): ${unknown.join(', ')}`,
       unknown.map((name) => ({
-        pointer: `/query/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+        pointer: pointerTo('/query', name),
         message: `is not a parameter of this operation (known: ${Object.keys(schema.properties).join(', ')})`,
       })),
     );

@@ -1,4 +1,5 @@
 import jsonLogic from 'json-logic-js';
+import { escapePointer } from '../lib/json-pointer';
 
 /**
  * Conditions are JSON Logic (https://jsonlogic.com) restricted to these pure operations:
@@ -75,7 +76,5 @@ export function evaluateCondition(condition: unknown, context: Record<string, un
   return jsonLogic.truthy(jsonLogic.apply(condition as jsonLogic.RulesLogic, context));
 }
 
-/** Escapes a JSON pointer token (RFC 6901). */
-export function escapePointer(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
+/** Escapes a JSON pointer token (RFC 6901): the one escaper, from lib/json-pointer.ts. */
+export { escapePointer };

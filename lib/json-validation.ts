@@ -1,5 +1,6 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { pointerTo } from './json-pointer';
 
 /**
  * The one ajv instance for request schemas and case data: the API checks `POST /api/cases` with it, and the
@@ -42,10 +43,10 @@ export function fieldErrors(errors: ErrorObject[] | null | undefined, prefix: st
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'additionalProperties') {
       const prop = String((e.params as { additionalProperty: string }).additionalProperty);
-      pointer += `/${prop.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      pointer = pointerTo(pointer, prop);
       message = 'is not an allowed property';
     } else if (e.keyword === 'required') {
-      pointer += `/${String((e.params as { missingProperty: string }).missingProperty)}`;
+      pointer = pointerTo(pointer, String((e.params as { missingProperty: string }).missingProperty));
       message = 'is required';
     }
     return { pointer, message };

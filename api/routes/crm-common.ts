@@ -1,5 +1,6 @@
 /** Small request helpers shared by the CRM routes (entities, contacts, segments, campaigns, imports, reports). */
 import type { Request } from 'express';
+import { decodeCursor as decodeCursorValue, encodeCursor as encodeCursorValue } from '../../lib/cursor';
 import { ProblemError } from '../problem';
 
 /** `?limit=` clamped to [1, max]; 400 when not a number. */
@@ -45,21 +46,17 @@ export function unsupportedType(req: Request, accepted: string[]): ProblemError 
   );
 }
 
-/** Opaque keyset cursor. */
+/** Opaque keyset cursor of the last row's keys (lib/cursor.ts). */
 export function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+  return encodeCursorValue(values);
 }
 
 /** Decodes a cursor made by `encodeCursor`; 400 when it is not one. */
 export function decodeCursor(req: Request, length: number): unknown[] | undefined {
   const raw = queryString(req, 'cursor', 1000);
   if (raw === undefined) return undefined;
-  try {
-    const values = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === length) return values;
-  } catch {
-    // Reported below.
-  }
+  const values = decodeCursorValue(raw);
+  if (Array.isArray(values) && values.length === length) return values;
   throw ProblemError.badRequest('The cursor is not valid', [
     { pointer: '/query/cursor', message: 'is not a cursor this API returned' },
   ]);

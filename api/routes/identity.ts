@@ -36,6 +36,7 @@ import { dateTime, idString, nullableDateTime, problemResponses, type OperationS
 import { ProblemError } from '../problem';
 import { noQuery } from '../request-guards';
 import { check } from '../validation';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
 
 const ROLES = USER_ROLES;
 const objectId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$' };
@@ -73,6 +74,15 @@ export const updateUserSchema = {
   minProperties: 1,
   additionalProperties: false,
 };
+/** The user id a users page continues after, from the cursor the previous page answered; 400 otherwise. */
+function userCursor(text: string): string {
+  const value = decodeCursor(text);
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
+  throw ProblemError.badRequest('The cursor is not valid', [
+    { pointer: '/query/cursor', message: 'is not a cursor this API returned' },
+  ]);
+}
+
 export const listUsersQuery = {
   type: 'object',
   properties: { role: { enum: ROLES }, team: idString, limit, cursor },
@@ -372,7 +382,7 @@ export function identityRoutes(ctx: ApiContext): Router {
         { pointer: '/query/limit', message: `must be between 1 and ${ctx.maxPageSize}` },
       ]);
     }
-    const after = query.cursor === undefined ? null : Buffer.from(query.cursor, 'base64url').toString('utf8');
+    const after = query.cursor === undefined ? null : userCursor(query.cursor);
     const rows = await listUsers(db, {
       ...(query.role !== undefined ? { role: query.role } : {}),
       ...(query.team !== undefined ? { team: query.team } : {}),
@@ -383,7 +393,7 @@ export function identityRoutes(ctx: ApiContext): Router {
     const last = items[items.length - 1];
     res.json({
       items: items.map(userView),
-      nextCursor: rows.length > size && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null,
+      nextCursor: rows.length > size && last ? encodeCursor([last.id]) : null,
     });
   });
 

@@ -16,6 +16,7 @@ import {
   type SortOrder,
 } from '../inbox-query';
 import { idString, inboxItemSchema, problemResponses, type OperationSpec } from '../operation';
+import { decodeCursor as decodeCursorValue, encodeCursor as encodeCursorValue } from '../../lib/cursor';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
 import type { TextFrequency } from '../text-stats';
@@ -156,12 +157,8 @@ const badCursor = (message: string) =>
 
 function decodeCursor(text: string, hash: string, keys: SortKey[]): string[] {
   const keyCount = keys.length;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw badCursor('is not a cursor this API issued');
-  }
+  const parsed = decodeCursorValue(text);
+  if (parsed === undefined) throw badCursor('is not a cursor this API issued');
   const cursor = (() => {
     try {
       return check<Cursor>(cursorSchema, parsed, '/query/cursor');
@@ -178,7 +175,7 @@ function decodeCursor(text: string, hash: string, keys: SortKey[]): string[] {
 
 function encodeCursor(keys: string[], hash: string): string {
   const cursor: Cursor = { v: 1, k: keys, h: hash };
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+  return encodeCursorValue(cursor);
 }
 
 const splitList = (value: string | undefined) => (value === undefined ? undefined : value.split(','));
