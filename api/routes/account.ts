@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router, type RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Db } from '../../db';
@@ -21,39 +22,39 @@ import { check } from '../validation';
 import { rateLimitedHandler } from '../security';
 import { bodyEmail, sessionSchema, sessionUser } from './session';
 
-export const preferencesSchema = {
-  type: 'object',
-  properties: {
-    locale: { enum: ['es', 'en', null], description: 'Web app language; null follows the browser' },
-    timeZone: {
-      type: ['string', 'null'],
-      minLength: 1,
-      maxLength: 64,
-      description: 'IANA time zone (e.g. Europe/Madrid); null follows the browser',
-    },
+export const preferencesSchema = Type.Object(
+  {
+    locale: Type.Optional(
+      Type.Unsafe<'es' | 'en' | null>({
+        enum: ['es', 'en', null],
+        description: 'Web app language; null follows the browser',
+      }),
+    ),
+    timeZone: Type.Optional(
+      Type.Unsafe<string | null>({
+        type: ['string', 'null'],
+        minLength: 1,
+        maxLength: 64,
+        description: 'IANA time zone (e.g. Europe/Madrid); null follows the browser',
+      }),
+    ),
   },
-  minProperties: 1,
-  additionalProperties: false,
-};
-export const forgotSchema = {
-  type: 'object',
-  properties: { email: { type: 'string', minLength: 1, maxLength: 320 } },
-  required: ['email'],
-  additionalProperties: false,
-};
-export const resetSchema = {
-  type: 'object',
-  properties: {
-    token: { type: 'string', minLength: 1, maxLength: 100, description: 'From the emailed link' },
-    password: {
-      type: 'string',
+  { minProperties: 1, additionalProperties: false },
+);
+export const forgotSchema = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 320 }) },
+  { additionalProperties: false },
+);
+export const resetSchema = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 100, description: 'From the emailed link' }),
+    password: Type.String({
       maxLength: MAX_PASSWORD_LENGTH,
       description: `At least ${MIN_PASSWORD_LENGTH} characters`,
-    },
+    }),
   },
-  required: ['token', 'password'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 const inviteSchema = {
   type: 'object',
@@ -149,11 +150,7 @@ export function accountRoutes(ctx: ApiContext): Router {
   router.patch('/users/me', async (req, res) => {
     noQuery(req);
     const caller = callerOf(req);
-    const body = check<{ locale?: 'es' | 'en' | null; timeZone?: string | null }>(
-      preferencesSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(preferencesSchema, req.body ?? {}, '/body');
     const tzProblem = typeof body.timeZone === 'string' ? timeZoneProblem(body.timeZone) : undefined;
     if (tzProblem)
       throw ProblemError.badRequest('Unknown time zone', [{ pointer: '/body/timeZone', message: tzProblem }]);
@@ -228,7 +225,7 @@ export function passwordRoutes(ctx: ApiContext): Router {
 
   router.post('/api/password/forgot', forgotLimit, (req, res) => {
     noQuery(req);
-    const body = check<{ email: string }>(forgotSchema, req.body ?? {}, '/body');
+    const body = check(forgotSchema, req.body ?? {}, '/body');
     // Answered before looking the address up, so neither the answer nor its timing tells if it is known.
     track(sendReset(body.email));
     res.status(202).end();
@@ -236,7 +233,7 @@ export function passwordRoutes(ctx: ApiContext): Router {
 
   router.post('/api/password/reset', async (req, res) => {
     noQuery(req);
-    const body = check<{ token: string; password: string }>(resetSchema, req.body ?? {}, '/body');
+    const body = check(resetSchema, req.body ?? {}, '/body');
     const weak = passwordProblem(body.password);
     if (weak)
       throw ProblemError.badRequest('The password is too weak', [

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import { searchDelegates } from '../../identity/delegates';
 import { callerOf } from '../auth';
@@ -10,18 +11,18 @@ import { check } from '../validation';
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 50;
 
-export const delegatesQuerySchema = {
-  type: 'object',
-  properties: {
-    q: { type: 'string', maxLength: 100, description: 'Part of the name or email, any case' },
-    limit: {
-      type: 'string',
-      pattern: '^[0-9]{1,9}$',
-      description: `At most this many (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})`,
-    },
+export const delegatesQuerySchema = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: 100, description: 'Part of the name or email, any case' })),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,9}$',
+        description: `At most this many (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})`,
+      }),
+    ),
   },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 const delegatesSchema = {
   type: 'object',
@@ -62,7 +63,7 @@ export function delegateRoutes(ctx: ApiContext): Router {
 
   router.get('/delegates', async (req, res) => {
     const caller = callerOf(req);
-    const query = check<{ q?: string; limit?: string }>(delegatesQuerySchema, { ...req.query }, '/query');
+    const query = check(delegatesQuerySchema, { ...req.query }, '/query');
     const limit = Number(query.limit ?? DEFAULT_LIMIT);
     if (limit < 1 || limit > MAX_LIMIT) {
       throw ProblemError.badRequest('Invalid limit', [

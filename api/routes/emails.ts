@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Type } from '@sinclair/typebox';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { messageIdDomainFor } from '../../activities/email';
 import {
@@ -28,28 +29,28 @@ export const RESEND_WORKFLOW_TYPE = 'resendEmailWorkflow';
 
 const STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'];
 
-const listQuery = {
-  type: 'object',
-  properties: {
-    caseId: idString,
-    ruleId: idString,
-    state: { type: 'string', enum: STATES },
-    limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
-    cursor: { type: 'string', pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' },
+const listQuery = Type.Object(
+  {
+    caseId: Type.Optional(Type.String(idString)),
+    ruleId: Type.Optional(Type.String(idString)),
+    state: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: STATES })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+    cursor: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' }),
+    ),
   },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
-const previewQuery = {
-  type: 'object',
-  properties: {
-    caseId: idString,
-    locale: { type: 'string', pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' },
+const previewQuery = Type.Object(
+  {
+    caseId: Type.Optional(Type.String(idString)),
+    locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' })),
   },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
-const emptyBody = { type: 'object', additionalProperties: false, maxProperties: 0 };
+const emptyBody = Type.Object({}, { additionalProperties: false, maxProperties: 0 });
 
 const recipientList = { type: 'array', items: { type: 'string' } };
 const emailSchema = {
@@ -245,13 +246,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
   router.get('/api/emails', auth, async (req, res) => {
     const caller = callerOf(req);
     permit(caller, 'email', 'list');
-    const query = check<{
-      caseId?: string;
-      ruleId?: string;
-      state?: string;
-      limit?: string;
-      cursor?: string;
-    }>(listQuery, { ...req.query }, '/query');
+    const query = check(listQuery, { ...req.query }, '/query');
     const limit = Math.min(Math.max(Number(query.limit ?? 50), 1), ctx.maxPageSize);
     const rows = await listVisibleEmails(ctx.db, caller, {
       ...(query.caseId !== undefined ? { caseId: query.caseId } : {}),
@@ -301,7 +296,7 @@ export function emailRoutes(ctx: ApiContext, options: EmailRouteOptions = {}): R
 
   router.get('/api/templates/:name/preview', auth, async (req, res) => {
     const caller = callerOf(req);
-    const query = check<{ caseId?: string; locale?: string }>(previewQuery, { ...req.query }, '/query');
+    const query = check(previewQuery, { ...req.query }, '/query');
     const name = req.params.name as string;
     if (query.caseId !== undefined) {
       const visible = await isCaseVisible(ctx.db, caller, query.caseId);

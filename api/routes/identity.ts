@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import {
@@ -39,41 +40,46 @@ import { check } from '../validation';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 
 const ROLES = USER_ROLES;
-const objectId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$' };
-const name = { type: 'string', minLength: 1, maxLength: 200 };
-const email = {
-  type: 'string',
+const objectId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$' });
+const name = Type.String({ minLength: 1, maxLength: 200 });
+const email = Type.String({
   minLength: 3,
   maxLength: 320,
   description: 'RFC 3696: at most 320 characters',
-};
-const locale = { type: 'string', pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35 };
-const limit = { type: 'string', pattern: '^[0-9]{1,9}$' };
-const cursor = { type: 'string', maxLength: 400, pattern: '^[A-Za-z0-9_-]+$' };
+});
+const locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35 });
+const role = Type.Unsafe<UserRole>({ enum: ROLES });
+const limit = Type.String({ pattern: '^[0-9]{1,9}$' });
+const cursor = Type.String({ maxLength: 400, pattern: '^[A-Za-z0-9_-]+$' });
+const idParam = Type.String(idString);
+const nullableId = Type.Unsafe<string | null>({ ...idString, type: ['string', 'null'] });
 
-export const createUserSchema = {
-  type: 'object',
-  properties: {
-    id: objectId,
-    name,
-    email,
-    role: { enum: ROLES },
-    locale,
-    password: {
-      type: 'string',
-      maxLength: MAX_PASSWORD_LENGTH,
-      description: `Sets a sign-in password (at least ${MIN_PASSWORD_LENGTH} characters); stored as a scrypt hash only. Without one the user signs in after an invite`,
-    },
+export const createUserSchema = Type.Object(
+  {
+    id: Type.Optional(objectId),
+    name: name,
+    email: email,
+    role: role,
+    locale: Type.Optional(locale),
+    password: Type.Optional(
+      Type.String({
+        maxLength: MAX_PASSWORD_LENGTH,
+        description: `Sets a sign-in password (at least ${MIN_PASSWORD_LENGTH} characters); stored as a scrypt hash only. Without one the user signs in after an invite`,
+      }),
+    ),
   },
-  required: ['name', 'email', 'role'],
-  additionalProperties: false,
-};
-export const updateUserSchema = {
-  type: 'object',
-  properties: { name, email, role: { enum: ROLES }, locale, active: { type: 'boolean' } },
-  minProperties: 1,
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
+export const updateUserSchema = Type.Object(
+  {
+    name: Type.Optional(name),
+    email: Type.Optional(email),
+    role: Type.Optional(role),
+    locale: Type.Optional(locale),
+    active: Type.Optional(Type.Boolean()),
+  },
+  { minProperties: 1, additionalProperties: false },
+);
 /** The user id a users page continues after, from the cursor the previous page answered; 400 otherwise. */
 function userCursor(text: string): string {
   const value = decodeCursor(text);
@@ -83,43 +89,40 @@ function userCursor(text: string): string {
   ]);
 }
 
-export const listUsersQuery = {
-  type: 'object',
-  properties: { role: { enum: ROLES }, team: idString, limit, cursor },
-  additionalProperties: false,
-};
-export const createTeamSchema = {
-  type: 'object',
-  properties: { id: objectId, name, supervisorId: { ...idString, type: ['string', 'null'] } },
-  required: ['name'],
-  additionalProperties: false,
-};
-export const supervisorSchema = {
-  type: 'object',
-  properties: { userId: { ...idString, type: ['string', 'null'] } },
-  required: ['userId'],
-  additionalProperties: false,
-};
-export const createTokenSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 100 },
-    userId: { ...idString, description: 'Administrators only: issue the token for this user' },
-    expiresAt: {
-      type: 'string',
-      format: 'date-time',
-      description:
-        'When the token stops working: in the future and at most TOKEN_MAX_VALID_DAYS ahead; omitted: TOKEN_DEFAULT_VALID_DAYS from now',
-    },
+export const listUsersQuery = Type.Object(
+  {
+    role: Type.Optional(role),
+    team: Type.Optional(idParam),
+    limit: Type.Optional(limit),
+    cursor: Type.Optional(cursor),
   },
-  required: ['name'],
-  additionalProperties: false,
-};
-export const listTokensQuery = {
-  type: 'object',
-  properties: { userId: idString },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
+export const createTeamSchema = Type.Object(
+  { id: Type.Optional(objectId), name: name, supervisorId: Type.Optional(nullableId) },
+  { additionalProperties: false },
+);
+export const supervisorSchema = Type.Object({ userId: nullableId }, { additionalProperties: false });
+export const createTokenSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    userId: Type.Optional(
+      Type.String({ ...idString, description: 'Administrators only: issue the token for this user' }),
+    ),
+    expiresAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'When the token stops working: in the future and at most TOKEN_MAX_VALID_DAYS ahead; omitted: TOKEN_DEFAULT_VALID_DAYS from now',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const listTokensQuery = Type.Object(
+  { userId: Type.Optional(idParam) },
+  { additionalProperties: false },
+);
 
 const teamRef = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } };
 export const userSchema = {
@@ -371,11 +374,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.get('/users', async (req, res) => {
     requireRole(req, 'admin');
-    const query = check<{ role?: string; team?: string; limit?: string; cursor?: string }>(
-      listUsersQuery,
-      { ...req.query },
-      '/query',
-    );
+    const query = check(listUsersQuery, { ...req.query }, '/query');
     const size = Number(query.limit ?? 100);
     if (size < 1 || size > ctx.maxPageSize) {
       throw ProblemError.badRequest('Invalid limit', [
@@ -399,14 +398,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.post('/users', async (req, res) => {
     requireRole(req, 'admin');
-    const body = check<{
-      id?: string;
-      name: string;
-      email: string;
-      role: UserRole;
-      locale?: string;
-      password?: string;
-    }>(createUserSchema, req.body ?? {}, '/body');
+    const body = check(createUserSchema, req.body ?? {}, '/body');
     checkEmail(body.email);
     const weak = body.password === undefined ? undefined : passwordProblem(body.password);
     if (weak)
@@ -431,11 +423,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.patch('/users/:id', async (req, res) => {
     requireRole(req, 'admin');
-    const body = check<{ name?: string; email?: string; role?: string; locale?: string; active?: boolean }>(
-      updateUserSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(updateUserSchema, req.body ?? {}, '/body');
     checkEmail(body.email);
     const user = await updateUser(db, req.params.id, body);
     if (!user) throw ProblemError.notFound(`User ${req.params.id}`);
@@ -456,11 +444,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.post('/teams', async (req, res) => {
     requireRole(req, 'admin');
-    const body = check<{ id?: string; name: string; supervisorId?: string | null }>(
-      createTeamSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(createTeamSchema, req.body ?? {}, '/body');
     if (body.supervisorId) await requireSupervisorUser(db, body.supervisorId, '/body/supervisorId');
     const id = await createTeam(db, body);
     ctx.callers.invalidate();
@@ -479,7 +463,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.put('/teams/:id/supervisor', async (req, res) => {
     requireRole(req, 'admin');
-    const body = check<{ userId: string | null }>(supervisorSchema, req.body ?? {}, '/body');
+    const body = check(supervisorSchema, req.body ?? {}, '/body');
     if (body.userId !== null) await requireSupervisorUser(db, body.userId, '/body/userId');
     await setTeamSupervisor(db, req.params.id, body.userId);
     ctx.callers.invalidate();
@@ -503,11 +487,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.post('/tokens', async (req, res) => {
     const caller = callerOf(req);
-    const body = check<{ name: string; userId?: string; expiresAt?: string }>(
-      createTokenSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(createTokenSchema, req.body ?? {}, '/body');
     const expiry = tokenExpiry(body.expiresAt, ctx.security, '/body/expiresAt');
     const userId = body.userId ?? caller.userId;
     if (userId !== caller.userId) {
@@ -527,7 +507,7 @@ export function identityRoutes(ctx: ApiContext): Router {
 
   router.get('/tokens', async (req, res) => {
     const caller = callerOf(req);
-    const query = check<{ userId?: string }>(listTokensQuery, { ...req.query }, '/query');
+    const query = check(listTokensQuery, { ...req.query }, '/query');
     const userId = query.userId ?? caller.userId;
     if (userId !== caller.userId && caller.role !== 'admin')
       throw ProblemError.forbidden("Only administrators list other users' tokens");

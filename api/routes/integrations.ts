@@ -1,17 +1,13 @@
+import { Type } from '@sinclair/typebox';
 import express, { Router } from 'express';
+import { AnyObject } from '../../cases/content-schema';
 import {
   checkEntityInput,
   entityInputSchema,
   upsertByExternalCode,
   type EntityInput,
 } from '../../crm/entities';
-import {
-  MAX_INBOUND_BYTES,
-  listInboundMailboxes,
-  receiveEmail,
-  saveInboundMailbox,
-  type InboundMailboxInput,
-} from '../../crm/inbound';
+import { MAX_INBOUND_BYTES, listInboundMailboxes, receiveEmail, saveInboundMailbox } from '../../crm/inbound';
 import { caseTypeExists } from '../../db/definitions';
 import { userExists } from '../../identity/users';
 import { emailAddressProblem } from '../../lib/email-address';
@@ -24,18 +20,18 @@ import { check } from '../validation';
 import { queryString, unsupportedType } from './crm-common';
 import { entitySchema } from './entities';
 
-const mailboxSchema = {
-  type: 'object',
-  properties: {
-    caseType: { type: 'string', minLength: 1, maxLength: 100 },
-    entityKind: { enum: ['EN', 'CL', 'PR'] },
-    ownerId: { type: ['string', 'null'], minLength: 1, maxLength: 100 },
-    caseData: { type: 'object' },
-    active: { type: 'boolean' },
+const mailboxSchema = Type.Object(
+  {
+    caseType: Type.String({ minLength: 1, maxLength: 100 }),
+    entityKind: Type.Optional(Type.Unsafe<'EN' | 'CL' | 'PR'>({ enum: ['EN', 'CL', 'PR'] })),
+    ownerId: Type.Optional(
+      Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 100 }),
+    ),
+    caseData: Type.Optional(AnyObject),
+    active: Type.Optional(Type.Boolean()),
   },
-  required: ['caseType'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 const mailboxView = (r: Record<string, unknown>) => ({
   address: r.address,
@@ -231,7 +227,7 @@ export function integrationRoutes(ctx: ApiContext): Router {
     const problem = emailAddressProblem(address);
     if (problem)
       throw ProblemError.badRequest('Not an email address', [{ pointer: '/path/address', message: problem }]);
-    const body = check<InboundMailboxInput>(mailboxSchema, req.body ?? {}, '/body');
+    const body = check(mailboxSchema, req.body ?? {}, '/body');
     if (!(await caseTypeExists(ctx.db, body.caseType)))
       throw ProblemError.badRequest(`Unknown case type "${body.caseType}"`, [
         { pointer: '/body/caseType', message: 'is not a published case type' },

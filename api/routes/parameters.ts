@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import { findParameter, listParameters, saveParameter, type ParameterRow } from '../../db/parameters';
@@ -39,12 +40,10 @@ export const parameterSchema = {
   },
   required: ['key', 'value'],
 };
-export const putParameterSchema = {
-  type: 'object',
-  properties: { value: { description: 'Validated against the parameter schema' } },
-  required: ['value'],
-  additionalProperties: false,
-};
+export const putParameterSchema = Type.Object(
+  { value: Type.Unknown({ description: 'Validated against the parameter schema' }) },
+  { additionalProperties: false },
+);
 
 export const parameterOperations: OperationSpec[] = [
   {
@@ -126,7 +125,7 @@ export function parameterRoutes(ctx: ApiContext): Router {
     const key = req.params.key;
     const known = Object.hasOwn(PARAMETERS, key) ? PARAMETERS[key] : undefined;
     if (!known || !new RegExp(keyPattern).test(key)) throw ProblemError.notFound(`Parameter ${key}`);
-    const body = check<{ value: unknown }>(putParameterSchema, req.body ?? {}, '/body');
+    const body = check(putParameterSchema, req.body ?? {}, '/body');
     check(known.schema, body.value, '/body/value', `value of ${key}`);
     const row = await saveParameter(ctx.db, {
       key,

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router, type RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { rateLimitedHandler } from '../security';
@@ -21,15 +22,13 @@ import { check } from '../validation';
 import { teamsOf } from '../../identity/teams';
 import { findProfile, signInCandidates } from '../../identity/users';
 
-export const signInSchema = {
-  type: 'object',
-  properties: {
-    email: { type: 'string', minLength: 1, maxLength: 320 },
-    password: { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH },
+export const signInSchema = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH }),
   },
-  required: ['email', 'password'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 const teamRef = {
   type: 'object',
@@ -174,7 +173,7 @@ export function sessionRoutes(ctx: ApiContext): Router {
 
   router.post('/api/session', failedSignIns, async (req, res) => {
     noQuery(req);
-    const body = check<{ email: string; password: string }>(signInSchema, req.body ?? {}, '/body');
+    const body = check(signInSchema, req.body ?? {}, '/body');
     const userId = await checkCredentials(db, body.email, body.password);
     if (!userId) {
       logger.info({ ip: req.ip }, 'sign-in failed');

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import { findTask } from '../../cases/task-store';
 import { isTeamTask, teamBoard } from '../../cases/team-board';
@@ -22,43 +23,52 @@ import { actOnTask, loadVisibleTask, requireActiveUser } from './tasks';
 const REASSIGN_CONCURRENCY = 8;
 const MAX_BULK = 100;
 
-export const boardQuerySchema = {
-  type: 'object',
-  properties: {
-    tz: { type: 'string', maxLength: 64, description: 'IANA time zone for dueToday; default UTC' },
-    limit: { type: 'string', pattern: '^[0-9]{1,9}$', description: 'Unassigned tasks listed (default 50)' },
+export const boardQuerySchema = Type.Object(
+  {
+    tz: Type.Optional(
+      Type.String({ maxLength: 64, description: 'IANA time zone for dueToday; default UTC' }),
+    ),
+    limit: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,9}$', description: 'Unassigned tasks listed (default 50)' }),
+    ),
   },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
-export const reassignSchema = {
-  type: 'object',
-  properties: {
-    taskIds: { type: 'array', minItems: 1, maxItems: MAX_BULK, uniqueItems: true, items: idString },
-    assignee: idString,
+export const reassignSchema = Type.Object(
+  {
+    taskIds: Type.Array(Type.String(idString), {
+      minItems: 1,
+      maxItems: MAX_BULK,
+      uniqueItems: true,
+    }),
+    assignee: Type.String(idString),
   },
-  required: ['taskIds', 'assignee'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
-export const adHocTaskSchema = {
-  type: 'object',
-  properties: {
-    title: { type: 'string', minLength: 1, maxLength: 300 },
-    action: {
+export const adHocTaskSchema = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 300 }),
+    action: Type.String({
       ...idString,
       description: 'An action type: call, visit, email, ... or one the case type defines',
-    },
-    description: { type: 'string', maxLength: 5000 },
-    assignee: { ...idString, description: 'A member of `team` (or of a team the caller supervises)' },
-    team: { ...idString, description: 'A team the caller supervises: its members become candidates' },
-    dueAt: { type: 'string', format: 'date-time' },
-    priority: { enum: PRIORITIES },
+    }),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+    assignee: Type.Optional(
+      Type.String({ ...idString, description: 'A member of `team` (or of a team the caller supervises)' }),
+    ),
+    team: Type.Optional(
+      Type.String({
+        ...idString,
+        description: 'A team the caller supervises: its members become candidates',
+      }),
+    ),
+    dueAt: Type.Optional(Type.String({ format: 'date-time' })),
+    priority: Type.Optional(Type.Unsafe<Priority>({ enum: PRIORITIES })),
   },
-  required: ['title', 'action'],
-  anyOf: [{ required: ['assignee'] }, { required: ['team'] }],
-  additionalProperties: false,
-};
+  { anyOf: [{ required: ['assignee'] }, { required: ['team'] }], additionalProperties: false },
+);
 
 const countsOf = { type: 'integer' };
 export const boardSchema = {
@@ -186,7 +196,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
 
   router.get('/teams/:id/board', async (req, res) => {
     const caller = callerOf(req);
-    const query = check<{ tz?: string; limit?: string }>(boardQuerySchema, { ...req.query }, '/query');
+    const query = check(boardQuerySchema, { ...req.query }, '/query');
     const limit = Number(query.limit ?? 50);
     if (limit > ctx.maxPageSize) {
       throw ProblemError.badRequest('Invalid limit', [
@@ -229,7 +239,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
 
   router.post('/teams/:id/reassign', async (req, res) => {
     const caller = callerOf(req);
-    const body = check<{ taskIds: string[]; assignee: string }>(reassignSchema, req.body ?? {}, '/body');
+    const body = check(reassignSchema, req.body ?? {}, '/body');
     const team = await requireSupervisedTeam(ctx, caller, req.params.id);
     await requireActiveUser(ctx.db, body.assignee, '/body/assignee');
     await requireTeamAssignee(ctx.db, team.id, body.assignee, '/body/assignee');
@@ -272,15 +282,7 @@ export function supervisorRoutes(ctx: ApiContext): Router {
 
   router.post('/cases/:id/tasks', async (req, res) => {
     const caller = callerOf(req);
-    const body = check<{
-      title: string;
-      action: string;
-      description?: string;
-      assignee?: string;
-      team?: string;
-      dueAt?: string;
-      priority?: Priority;
-    }>(adHocTaskSchema, req.body ?? {}, '/body');
+    const body = check(adHocTaskSchema, req.body ?? {}, '/body');
     const row = await loadVisibleCase(ctx, caller, req.params.id);
     if (caller.role !== 'admin' && caller.role !== 'supervisor')
       throw ProblemError.forbidden('Only supervisors and administrators add actions to a case');
