@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
 import express, { Router, type Request } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { latestDefinition } from '../../db/definitions';
@@ -19,7 +20,6 @@ import {
   pinCampaignDefinitionVersion,
   setCampaignStatus,
   updateCampaign,
-  type CampaignFields,
 } from '../../crm/campaign-store';
 import { findSegment, loadSegmentPredicate } from '../../crm/segment-store';
 import { readCsv, readXlsx } from '../../crm/spreadsheet';
@@ -38,53 +38,70 @@ import { dateTime, nullableDateTime, problemResponses, type OperationSpec } from
 import { asProblem, ProblemError, type FieldError } from '../problem';
 import { check, fieldErrors, validatorFor } from '../validation';
 import { flag, pageLimit, textBody } from './crm-common';
+import { AnyObject } from '../../cases/content-schema';
 import { appliedRateSchema } from './exchange-rates';
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-const DATE = { type: ['string', 'null'], format: 'date' };
+const DATE = Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date' });
+const amount = Type.Number({ minimum: 0, maximum: 1e12 });
+const count = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }));
 
-const fields = {
-  name: { type: 'string', minLength: 1, maxLength: 200 },
-  description: { type: ['string', 'null'], maxLength: 5000 },
-  startsOn: DATE,
-  endsOn: DATE,
-  goal: {
-    type: 'object',
-    description:
-      'What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal.',
-    properties: {
-      leads: { type: 'integer', minimum: 0, description: 'Leads (qualified target cases and other leads)' },
-      opportunities: { type: 'integer', minimum: 0, description: 'Opportunities opened' },
-      opportunitiesWon: { type: 'integer', minimum: 0, description: 'Opportunities won' },
-      wonAmount: { type: 'number', minimum: 0, maximum: 1e12, description: 'Won amount, in currency' },
-      currency: {
-        type: 'string',
+/** What a campaign aims at (a body's goal, and the campaign's as GET shows it). */
+const goalSchema = Type.Object(
+  {
+    leads: count('Leads (qualified target cases and other leads)'),
+    opportunities: count('Opportunities opened'),
+    opportunitiesWon: count('Opportunities won'),
+    wonAmount: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1e12, description: 'Won amount, in currency' }),
+    ),
+    currency: Type.Optional(
+      Type.String({
         pattern: '^[A-Z]{3}$',
         description: "ISO 4217 code of wonAmount (only with it); default the campaign's currency",
-      },
-      text: { type: 'string', maxLength: 2000 },
-    },
+      }),
+    ),
+    text: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  {
+    description:
+      'What the campaign aims at; the results answer each against its actual figure. A PATCH replaces the whole goal.',
     additionalProperties: false,
   },
-  budget: { type: 'number', minimum: 0, maximum: 1e12 },
-  actualCost: { type: 'number', minimum: 0, maximum: 1e12 },
-  currency: { type: 'string', pattern: '^[A-Z]{3}$' },
-  caseType: { type: 'string', minLength: 1, maxLength: 100 },
-  caseData: { type: 'object' },
-  segmentId: { type: ['string', 'null'], minLength: 1, maxLength: 100 },
-  batchSize: { type: 'integer', minimum: 1, maximum: 1000 },
-  ratePerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
+);
+
+const name = Type.String({ minLength: 1, maxLength: 200 });
+/** The fields of a campaign other than its name, all optional in both bodies. */
+const otherFields = {
+  description: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 5000 })),
+  startsOn: Type.Optional(DATE),
+  endsOn: Type.Optional(DATE),
+  goal: Type.Optional(goalSchema),
+  budget: Type.Optional(amount),
+  actualCost: Type.Optional(amount),
+  currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+  caseType: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  caseData: Type.Optional(AnyObject),
+  segmentId: Type.Optional(
+    Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 100 }),
+  ),
+  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10000 })),
 };
-const createSchema = { type: 'object', properties: fields, required: ['name'], additionalProperties: false };
-const patchSchema = { type: 'object', properties: fields, additionalProperties: false };
+const createSchema = Type.Object({ name, ...otherFields }, { additionalProperties: false });
+const patchSchema = Type.Object(
+  { name: Type.Optional(name), ...otherFields },
+  { additionalProperties: false },
+);
+
+/** What a POST or PATCH body sets (a POST's has the name). */
+type CampaignBody = Static<typeof patchSchema>;
 
 /** JSON body of POST /campaigns/:id/targets (the other bodies it takes are spreadsheets). */
-export const segmentTargetsSchema = {
-  type: 'object',
-  properties: { segmentId: { type: 'string', minLength: 1 } },
-  required: ['segmentId'],
-  additionalProperties: false,
-};
+export const segmentTargetsSchema = Type.Object(
+  { segmentId: Type.String({ minLength: 1 }) },
+  { additionalProperties: false },
+);
 
 /** `?limit=` as `pageLimit` reads it. */
 const limitParam = (fallback: number) => ({
@@ -120,7 +137,7 @@ const campaignProperties = {
   description: nullableString,
   startsOn: DATE,
   endsOn: DATE,
-  goal: fields.goal,
+  goal: goalSchema,
   budget: { type: 'number' },
   actualCost: { type: 'number' },
   currency: { type: 'string' },
@@ -524,7 +541,7 @@ const CASE_DATA = '/body/caseData';
  * missing required ones) keep their pointer; the subject taken from the name points at `/body/name`; the
  * campaign id every case carries, and case data stored earlier, point at the case type that refuses them.
  */
-function requestPointer(e: FieldError, body: CampaignFields): FieldError {
+function requestPointer(e: FieldError, body: CampaignBody): FieldError {
   const segment = e.pointer.startsWith(`${CASE_DATA}/`)
     ? e.pointer.slice(CASE_DATA.length + 1).split('/')[0]
     : '';
@@ -541,7 +558,7 @@ function requestPointer(e: FieldError, body: CampaignFields): FieldError {
 /** Checks that the case type is published and that the campaign's case data fits its fields. */
 async function checkCaseSetup(
   ctx: ApiContext,
-  body: CampaignFields,
+  body: CampaignBody,
   name: string,
   caseType: string,
   caseData: Record<string, unknown>,
@@ -601,7 +618,7 @@ async function checkSegment(ctx: ApiContext, segmentId: string | null | undefine
 }
 
 /** 400 when the campaign would end before it starts, at the date the request sent (endsOn when it sent both). */
-function checkDates(body: CampaignFields, current?: CampaignView): void {
+function checkDates(body: CampaignBody, current?: CampaignView): void {
   const startsOn = body.startsOn !== undefined ? body.startsOn : current?.startsOn;
   const endsOn = body.endsOn !== undefined ? body.endsOn : current?.endsOn;
   if (!startsOn || !endsOn || endsOn >= startsOn) return;
@@ -624,11 +641,11 @@ export function campaignRoutes(ctx: ApiContext): Router {
   router.post('/campaigns', async (req, res) => {
     const caller = callerOf(req);
     permit(caller, 'campaign', 'write');
-    const body = check<CampaignFields>(createSchema, req.body ?? {}, '/body');
+    const body = check(createSchema, req.body ?? {}, '/body');
     checkGoal(body.goal, '/body/goal');
     checkDates(body);
     const caseType = body.caseType ?? DEFAULT_CAMPAIGN_CASE_TYPE;
-    await checkCaseSetup(ctx, body, body.name as string, caseType, body.caseData ?? {});
+    await checkCaseSetup(ctx, body, body.name, caseType, body.caseData ?? {});
     await checkSegment(ctx, body.segmentId);
     const id = `cmp-${randomUUID()}`;
     await insertCampaign(ctx.db, id, caller.userId, { ...body, caseType });
@@ -662,7 +679,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
 
   router.patch('/campaigns/:id', async (req, res) => {
     permit(callerOf(req), 'campaign', 'write');
-    const body = check<CampaignFields>(patchSchema, req.body ?? {}, '/body');
+    const body = check(patchSchema, req.body ?? {}, '/body');
     checkGoal(body.goal, '/body/goal');
     const current = await load(ctx, req.params.id);
     checkDates(body, current);
@@ -700,7 +717,7 @@ export function campaignRoutes(ctx: ApiContext): Router {
       const acceptValid = flag(req, 'acceptValid');
       const campaign = await load(ctx, req.params.id as string);
       if (req.is('application/json')) {
-        const body = check<{ segmentId: string }>(segmentTargetsSchema, req.body ?? {}, '/body');
+        const body = check(segmentTargetsSchema, req.body ?? {}, '/body');
         const params: unknown[] = [];
         const predicate = await loadSegmentPredicate(ctx.db, body.segmentId, params, '/body/segmentId');
         res.json(

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router, type Request } from 'express';
 import { publishedCaseTypes } from '../../db/definitions';
 import { callerOf, type Caller } from '../auth';
@@ -15,66 +16,67 @@ import { check } from '../validation';
 import { caseView } from '../views';
 import { decodeCursor, encodeCursor } from './crm-common';
 
-const list = (item: string) => ({ type: 'string', maxLength: 2000, pattern: `^${item}(,${item})*$` });
-const instant = (what: string) => ({
-  type: 'string',
-  maxLength: 40,
-  anyOf: [{ format: 'date' }, { format: 'date-time' }],
-  description: `${what}: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time`,
-});
+const list = (item: string, description: string) =>
+  Type.Optional(Type.String({ maxLength: 2000, pattern: `^${item}(,${item})*$`, description }));
+const instant = (what: string) =>
+  Type.Optional(
+    Type.String({
+      maxLength: 40,
+      anyOf: [{ format: 'date' }, { format: 'date-time' }],
+      description: `${what}: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time`,
+    }),
+  );
+const id = (description: string) => Type.Optional(Type.String({ ...idString, description }));
+/** A query value out of a fixed list, typed as that list's union. */
+const oneOf = <T extends string>(values: readonly T[], description: string) =>
+  Type.Optional(Type.Unsafe<T>({ enum: [...values], description }));
 
 /** Query of GET /api/cases. Every value is a string (the query parser does not nest). */
-export const caseListQuerySchema = {
-  type: 'object',
-  properties: {
-    type: { ...list('[A-Za-z0-9._-]{1,100}'), description: 'Comma-separated case type ids' },
-    status: { ...list('[A-Za-z0-9._-]{1,100}'), description: 'Comma-separated status codes' },
-    category: {
-      ...list('(open|won|lost|closed)'),
-      description: 'Comma-separated status categories (open, won, lost, closed)',
-    },
-    entity: { ...idString, description: "The entity's cases" },
-    businessKey: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 200,
-      description: "Cases whose business key (the case type's `businessKey` field) is exactly this",
-    },
-    owner: { ...idString, description: 'Cases owned by this user' },
-    team: {
-      ...idString,
-      description:
-        "Cases the team works on: owned by a member, or holding a task of the team's or of a member's",
-    },
+export const caseListQuerySchema = Type.Object(
+  {
+    type: list('[A-Za-z0-9._-]{1,100}', 'Comma-separated case type ids'),
+    status: list('[A-Za-z0-9._-]{1,100}', 'Comma-separated status codes'),
+    category: list('(open|won|lost|closed)', 'Comma-separated status categories (open, won, lost, closed)'),
+    entity: id("The entity's cases"),
+    businessKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "Cases whose business key (the case type's `businessKey` field) is exactly this",
+      }),
+    ),
+    owner: id('Cases owned by this user'),
+    team: id("Cases the team works on: owned by a member, or holding a task of the team's or of a member's"),
     createdAfter: instant('Created at or after'),
     createdBefore: instant('Created before'),
     updatedAfter: instant('Last changed at or after'),
     updatedBefore: instant('Last changed before'),
-    q: {
-      type: 'string',
-      minLength: 2,
-      maxLength: 200,
-      description:
-        'Words that start words of the case title or entity name (all of them; case-insensitive), or a case id',
-    },
-    sort: { enum: ['created', 'updated', 'title'], description: 'Default created' },
-    order: { enum: ['asc', 'desc'], description: 'Default desc (asc for title)' },
-    limit: {
-      type: 'string',
-      pattern: '^[0-9]{1,9}$',
-      description: 'Page size, 1 to the configured maximum (MAX_PAGE_SIZE); default 50',
-    },
-    cursor: {
-      type: 'string',
-      maxLength: 1000,
-      pattern: '^[A-Za-z0-9_-]+$',
-      description: 'nextCursor of the previous page (same sort and order)',
-    },
+    q: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 200,
+        description:
+          'Words that start words of the case title or entity name (all of them; case-insensitive), or a case id',
+      }),
+    ),
+    sort: oneOf<CaseSortField>(['created', 'updated', 'title'], 'Default created'),
+    order: oneOf<CaseSortOrder>(['asc', 'desc'], 'Default desc (asc for title)'),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,9}$',
+        description: 'Page size, 1 to the configured maximum (MAX_PAGE_SIZE); default 50',
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        maxLength: 1000,
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: 'nextCursor of the previous page (same sort and order)',
+      }),
+    ),
   },
-  additionalProperties: false,
-} as const;
-
-type CaseListQueryParams = Partial<Record<keyof (typeof caseListQuerySchema)['properties'], string>>;
+  { additionalProperties: false },
+);
 
 export const caseListOperations: OperationSpec[] = [
   {
@@ -135,7 +137,7 @@ function cursorAfter(req: Request, sort: CaseSortField, order: CaseSortOrder): [
 
 /** Validates the query of GET /api/cases (400 with a pointer per bad value) into the page to fetch. */
 async function planCaseList(ctx: ApiContext, caller: Caller, req: Request) {
-  const query = check<CaseListQueryParams>(caseListQuerySchema, { ...req.query }, '/query');
+  const query = check(caseListQuerySchema, { ...req.query }, '/query');
   const limit = query.limit === undefined ? Math.min(50, ctx.maxPageSize) : Number(query.limit);
   if (limit < 1 || limit > ctx.maxPageSize) throw bad('limit', `must be between 1 and ${ctx.maxPageSize}`);
   const filters: CaseListFilters = {};
@@ -158,8 +160,8 @@ async function planCaseList(ctx: ApiContext, caller: Caller, req: Request) {
     if (at !== undefined) filters[name] = at;
   }
   if (query.q !== undefined) filters.q = query.q;
-  const sort = (query.sort ?? 'created') as CaseSortField;
-  const order = (query.order ?? (sort === 'title' ? 'asc' : 'desc')) as CaseSortOrder;
+  const sort: CaseSortField = query.sort ?? 'created';
+  const order: CaseSortOrder = query.order ?? (sort === 'title' ? 'asc' : 'desc');
   const after = cursorAfter(req, sort, order);
   return { filters, sort, order, limit, ...(after ? { after } : {}) };
 }

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { runningCasesOfVersion, visitedSteps } from '../../cases/versions';
@@ -24,66 +25,72 @@ import { ProblemError } from '../problem';
 import { check } from '../validation';
 import { loadVisibleCase } from './cases';
 
-const stepMap = {
-  type: 'object',
-  additionalProperties: { type: 'string', minLength: 1, maxLength: 100 },
-  maxProperties: 500,
-};
+const stepMap = (description: string) =>
+  Type.Optional(
+    Type.Unsafe<Record<string, string>>({
+      type: 'object',
+      additionalProperties: { type: 'string', minLength: 1, maxLength: 100 },
+      maxProperties: 500,
+      description,
+    }),
+  );
 
-export const migrationSchema = {
-  type: 'object',
-  properties: {
-    fromVersion: { type: 'integer', minimum: 1 },
-    toVersion: { type: 'integer', minimum: 1 },
-    steps: { ...stepMap, description: 'Step id in fromVersion -> step id in toVersion (default: same id)' },
-    statuses: {
-      ...stepMap,
-      description: 'Status code in fromVersion -> status code in toVersion (default: same)',
-    },
-    dryRun: { type: 'boolean', default: true, description: 'Only report what would move (default)' },
+export const migrationSchema = Type.Object(
+  {
+    fromVersion: Type.Integer({ minimum: 1 }),
+    toVersion: Type.Integer({ minimum: 1 }),
+    steps: stepMap('Step id in fromVersion -> step id in toVersion (default: same id)'),
+    statuses: stepMap('Status code in fromVersion -> status code in toVersion (default: same)'),
+    dryRun: Type.Optional(
+      Type.Boolean({ default: true, description: 'Only report what would move (default)' }),
+    ),
   },
-  required: ['fromVersion', 'toVersion'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
-const diagramQuery = {
-  type: 'object',
-  properties: {
-    caseId: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 200,
-      description: 'A case of this type (visible to the caller) whose steps are highlighted',
-    },
-    version: {
-      type: 'string',
-      pattern: '^[0-9]{1,6}$',
-      description: 'Published version to draw (default: the case version, else the latest)',
-    },
-    format: { enum: ['html', 'mermaid', 'svg'], description: 'Default: from the Accept header' },
+const diagramQuery = Type.Object(
+  {
+    caseId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'A case of this type (visible to the caller) whose steps are highlighted',
+      }),
+    ),
+    version: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,6}$',
+        description: 'Published version to draw (default: the case version, else the latest)',
+      }),
+    ),
+    format: Type.Optional(
+      Type.Unsafe<'html' | 'mermaid' | 'svg'>({
+        enum: ['html', 'mermaid', 'svg'],
+        description: 'Default: from the Accept header',
+      }),
+    ),
   },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 /** A definition sent to be validated and published at run time. */
-export const publishCaseTypeSchema = {
-  type: 'object',
-  properties: {
-    definition: {
+export const publishCaseTypeSchema = Type.Object(
+  {
+    definition: Type.Unsafe<Record<string, unknown>>({
       type: 'object',
       description:
         'The case-type definition, as a file in definitions/ holds it (definitions/case-type.schema.json)',
-    },
-    file: {
-      type: 'string',
-      pattern: '^[A-Za-z0-9._-]{1,120}$',
-      description: 'File name the errors are reported against, as the CLI does (default: <id>.json)',
-    },
-    dryRun: { type: 'boolean', description: 'Only validate; publish nothing (default false)' },
+    }),
+    file: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._-]{1,120}$',
+        description: 'File name the errors are reported against, as the CLI does (default: <id>.json)',
+      }),
+    ),
+    dryRun: Type.Optional(Type.Boolean({ description: 'Only validate; publish nothing (default false)' })),
   },
-  required: ['definition'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 const located = {
   type: 'object',
@@ -382,11 +389,7 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
 
   router.post('/case-types', async (req, res) => {
     const caller = requireRole(req, 'designer', 'admin');
-    const body = check<{ definition: Record<string, unknown>; file?: string; dryRun?: boolean }>(
-      publishCaseTypeSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(publishCaseTypeSchema, req.body ?? {}, '/body');
     const id = typeof body.definition.id === 'string' ? body.definition.id : undefined;
     const file = body.file ?? `${id ?? 'definition'}.json`;
     const { issues, publication } = await publishOneDefinition(ctx.db, body.definition, {
@@ -453,11 +456,7 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
   /** The definition as a picture; with `caseId`, the case's current steps are highlighted. */
   router.get('/case-types/:id/diagram', async (req, res) => {
     const caller = callerOf(req);
-    const query = check<{ caseId?: string; version?: string; format?: 'html' | 'mermaid' | 'svg' }>(
-      diagramQuery,
-      { ...req.query },
-      '/query',
-    );
+    const query = check(diagramQuery, { ...req.query }, '/query');
     let version = query.version === undefined ? undefined : Number(query.version);
     let highlight: { currentSteps: string[]; visited?: string[] } | undefined;
     if (query.caseId !== undefined) {
@@ -492,13 +491,7 @@ export function caseTypeRoutes(ctx: ApiContext): Router {
    */
   router.post('/case-types/:id/migrations', async (req, res) => {
     const caller = requireRole(req, 'designer', 'admin');
-    const body = check<{
-      fromVersion: number;
-      toVersion: number;
-      steps?: Record<string, string>;
-      statuses?: Record<string, string>;
-      dryRun?: boolean;
-    }>(migrationSchema, req.body ?? {}, '/body');
+    const body = check(migrationSchema, req.body ?? {}, '/body');
     const [from, to] = await Promise.all([
       definitionVersion(ctx.db, req.params.id, body.fromVersion),
       definitionVersion(ctx.db, req.params.id, body.toVersion),

@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 /**
  * Activities on an entity outside any case (crm/activities.ts), and the scheduled ones in their owners' inbox:
  * HTTP, access and mapping only.
@@ -76,29 +77,34 @@ const activityListQuerySchema = {
 };
 
 /** Query of GET /api/inbox/activities. */
-export const inboxActivityQuerySchema = {
-  type: 'object',
-  properties: {
-    scope: {
-      enum: ['inbox', 'mine', 'team'],
-      description:
-        'inbox (default): given to me and to my teams; mine: given to me; team: given to the teams I belong to',
-    },
-    team: {
-      ...idString,
-      description: "A team's queue: the activities given to the team and to its members (instead of `scope`)",
-    },
-    limit: {
-      type: 'string',
-      pattern: '^[0-9]{1,6}$',
-      description: "Page size (default 50, at most the server's maximum page size)",
-    },
-    cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page' },
+export const inboxActivityQuerySchema = Type.Object(
+  {
+    scope: Type.Optional(
+      Type.Unsafe<'inbox' | 'mine' | 'team'>({
+        enum: ['inbox', 'mine', 'team'],
+        description:
+          'inbox (default): given to me and to my teams; mine: given to me; team: given to the teams I belong to',
+      }),
+    ),
+    team: Type.Optional(
+      Type.String({
+        ...idString,
+        description:
+          "A team's queue: the activities given to the team and to its members (instead of `scope`)",
+      }),
+    ),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,6}$',
+        description: "Page size (default 50, at most the server's maximum page size)",
+      }),
+    ),
+    cursor: Type.Optional(Type.String({ maxLength: 1000, description: 'nextCursor of the previous page' })),
   },
-  additionalProperties: false,
-} as const;
+  { additionalProperties: false },
+);
 
-type InboxActivityQuery = Partial<Record<keyof (typeof inboxActivityQuerySchema)['properties'], string>>;
+type InboxActivityQuery = Static<typeof inboxActivityQuerySchema>;
 
 /** A scheduled activity in the inbox, as `inboxActivityView` shows it. */
 export const inboxActivitySchema = {
@@ -313,7 +319,7 @@ export function entityActivityRoutes(ctx: ApiContext): Router {
   router.get('/inbox/activities', async (req, res) => {
     const caller = callerOf(req);
     permit(caller, 'entity', 'read');
-    const query = check<InboxActivityQuery>(inboxActivityQuerySchema, { ...req.query }, '/query');
+    const query = check(inboxActivityQuerySchema, { ...req.query }, '/query');
     const owners = inboxOwners(caller, query);
     const limit = pageLimit(req, 50, ctx.maxPageSize);
     const cursor = decodeCursor(req, 2);

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import { deleteRate, listRates, putRate } from '../../crm/exchange-rates';
 import { permit } from '../../crm/permissions';
@@ -37,22 +38,15 @@ const rateSchema = {
   required: ['from', 'to', 'validFrom', 'rate'],
 };
 
-const putRateSchema = {
-  type: 'object',
-  properties: {
-    rate: { type: 'number', exclusiveMinimum: 0, maximum: 1e12, description: '1 from = rate to' },
-  },
-  required: ['rate'],
-  additionalProperties: false,
-};
+const putRateSchema = Type.Object(
+  { rate: Type.Number({ exclusiveMinimum: 0, maximum: 1e12, description: '1 from = rate to' }) },
+  { additionalProperties: false },
+);
 
-const listQuery = {
-  type: 'object',
-  properties: {
-    from: { type: 'string', pattern: '^[A-Z]{3}$', description: 'Only rates from this currency' },
-    to: { type: 'string', pattern: '^[A-Z]{3}$', description: 'Only rates into this currency' },
-  },
-};
+const listQuery = Type.Object({
+  from: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'Only rates from this currency' })),
+  to: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'Only rates into this currency' })),
+});
 
 const pathParams = {
   from: 'ISO 4217 code converted from (EUR)',
@@ -124,8 +118,8 @@ export function exchangeRateRoutes(ctx: ApiContext): Router {
     knownQuery(req, listQuery);
     const from = queryString(req, 'from', 3);
     const to = queryString(req, 'to', 3);
-    check(listQuery, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, '/query');
-    res.json({ items: await listRates(ctx.db, { ...(from ? { from } : {}), ...(to ? { to } : {}) }) });
+    const query = check(listQuery, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, '/query');
+    res.json({ items: await listRates(ctx.db, query) });
   });
 
   router.put('/exchange-rates/:from/:to/:validFrom', async (req, res) => {
@@ -135,7 +129,7 @@ export function exchangeRateRoutes(ctx: ApiContext): Router {
     let bodyErrors: FieldError[] = [];
     let rate = 0;
     try {
-      rate = check<{ rate: number }>(putRateSchema, req.body ?? {}, '/body').rate;
+      rate = check(putRateSchema, req.body ?? {}, '/body').rate;
     } catch (err) {
       if (!(err instanceof ProblemError)) throw err;
       bodyErrors = (err.extensions.errors as FieldError[]) ?? [];

@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import { definitionVersion, latestDefinition } from '../../db/definitions';
@@ -36,16 +37,21 @@ import { check } from '../validation';
 import type { CaseGateway } from '../gateway';
 import { flag, pageLimit, queryString, textBody } from './crm-common';
 
-const jsonSchema = {
-  type: 'object',
-  properties: {
-    caseType: { type: 'string', minLength: 1, maxLength: 100 },
-    filename: { type: 'string', maxLength: 200 },
-    cases: { type: 'array', minItems: 1, maxItems: MAX_IMPORT_CASES, items: { type: 'object' } },
+/**
+ * JSON body of `POST /imports`. Each case is only an object here: `importCaseSchema` checks it case by case
+ * while the job runs, so that one wrong case is an error of its row, not a 400 of the whole document.
+ */
+const jsonSchema = Type.Object(
+  {
+    caseType: Type.String({ minLength: 1, maxLength: 100 }),
+    filename: Type.Optional(Type.String({ maxLength: 200 })),
+    cases: Type.Array(Type.Unsafe<ImportCase>({ type: 'object' }), {
+      minItems: 1,
+      maxItems: MAX_IMPORT_CASES,
+    }),
   },
-  required: ['caseType', 'cases'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
 const booleanFlag = { type: 'string', enum: ['true', 'false', '1', '0'] };
 
@@ -313,7 +319,7 @@ export function importRoutes(ctx: ApiContext): Router {
       let format: 'json' | 'csv' | 'xlsx';
       let caseType: string;
       let filename: string | null = null;
-      let body: unknown;
+      let body: Static<typeof jsonSchema> | undefined;
       if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) {
         format = Buffer.isBuffer(req.body) ? 'xlsx' : 'csv';
         const fromQuery = queryString(req, 'caseType', 100);
@@ -325,13 +331,9 @@ export function importRoutes(ctx: ApiContext): Router {
         filename = req.get('x-filename')?.slice(0, 200) ?? null;
       } else if (req.is('application/json')) {
         format = 'json';
-        body = check<{ caseType: string; filename?: string; cases: ImportCase[] }>(
-          jsonSchema,
-          req.body ?? {},
-          '/body',
-        );
-        caseType = (body as { caseType: string }).caseType;
-        filename = (body as { filename?: string }).filename ?? null;
+        body = check(jsonSchema, req.body ?? {}, '/body');
+        caseType = body.caseType;
+        filename = body.filename ?? null;
       } else {
         throw new ProblemError(
           415,
@@ -350,12 +352,14 @@ export function importRoutes(ctx: ApiContext): Router {
         ]);
       let decimal: DecimalMark | undefined;
       let cases;
-      if (format === 'json') cases = casesFromJson(body as { cases: ImportCase[] });
+      if (body) cases = casesFromJson(body);
       else {
-        const text = format === 'csv' ? textBody(req, ['text/csv']) : null;
+        // Without a JSON body the document is a sheet.
+        const sheet = format === 'csv' ? 'csv' : 'xlsx';
+        const text = sheet === 'csv' ? textBody(req, ['text/csv']) : null;
         decimal =
           (decimalParam as DecimalMark | undefined) ??
-          defaultDecimal(format, text, await userLocale(ctx.db, caller.userId));
+          defaultDecimal(sheet, text, await userLocale(ctx.db, caller.userId));
         cases =
           text !== null
             ? casesFromCsv(text, stored.definition, { decimal })

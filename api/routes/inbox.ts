@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
 import { Router } from 'express';
 import { inboxItemView } from '../views';
 import type { Priority } from '../../engine/types';
@@ -21,72 +22,78 @@ import { ProblemError } from '../problem';
 import { check } from '../validation';
 import type { TextFrequency } from '../text-stats';
 
-const list = (item: string) => ({
-  type: 'string',
-  maxLength: 2000,
-  pattern: `^${item}(,${item})*$`,
-});
-const instant = {
-  type: 'string',
-  maxLength: 40,
-  anyOf: [{ format: 'date' }, { format: 'date-time' }],
-  description: 'A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time',
-};
+const list = (item: string, description: string) =>
+  Type.Optional(Type.String({ maxLength: 2000, pattern: `^${item}(,${item})*$`, description }));
+const instant = Type.Optional(
+  Type.String({
+    maxLength: 40,
+    anyOf: [{ format: 'date' }, { format: 'date-time' }],
+    description: 'A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time',
+  }),
+);
+/** A query value out of a fixed list, typed as that list's union. */
+const oneOf = <T extends string>(values: readonly T[], description: string) =>
+  Type.Optional(Type.Unsafe<T>({ enum: [...values], description }));
+const flagValue = (description: string) => oneOf(['true', 'false'], description);
 
 /** Query of GET /api/inbox. Every value is a string (the query parser does not nest). */
-export const inboxQuerySchema = {
-  type: 'object',
-  properties: {
-    scope: {
-      enum: ['inbox', 'mine', 'claimable', 'all'],
-      description:
-        'inbox (default): assigned to me and claimable by my teams; mine; claimable; all: every task I may see (a supervisor: the teams I supervise; an admin: everything)',
-    },
-    state: {
-      enum: ['open', 'closed', 'any'],
-      description: 'Task state; default open. closed = completed or cancelled',
-    },
-    team: {
-      ...idString,
-      description: "A team's tasks: its candidate tasks and those assigned to its members",
-    },
-    assignee: { ...idString, description: 'Tasks assigned to this user' },
-    caseType: { ...list('[A-Za-z0-9._-]{1,100}'), description: 'Comma-separated case types' },
-    status: { ...list('[A-Za-z0-9._-]{1,100}'), description: 'Comma-separated case status codes' },
-    priority: { ...list('(low|normal|high|urgent)'), description: 'Comma-separated priorities' },
+export const inboxQuerySchema = Type.Object(
+  {
+    scope: oneOf<InboxScope>(
+      ['inbox', 'mine', 'claimable', 'all'],
+      'inbox (default): assigned to me and claimable by my teams; mine; claimable; all: every task I may see (a supervisor: the teams I supervise; an admin: everything)',
+    ),
+    state: oneOf<InboxState>(
+      ['open', 'closed', 'any'],
+      'Task state; default open. closed = completed or cancelled',
+    ),
+    team: Type.Optional(
+      Type.String({
+        ...idString,
+        description: "A team's tasks: its candidate tasks and those assigned to its members",
+      }),
+    ),
+    assignee: Type.Optional(Type.String({ ...idString, description: 'Tasks assigned to this user' })),
+    caseType: list('[A-Za-z0-9._-]{1,100}', 'Comma-separated case types'),
+    status: list('[A-Za-z0-9._-]{1,100}', 'Comma-separated case status codes'),
+    priority: list('(low|normal|high|urgent)', 'Comma-separated priorities'),
     dueBefore: instant,
     dueAfter: instant,
     followUpBefore: instant,
-    overdue: { enum: ['true', 'false'], description: 'Open and past its due date (or not)' },
-    q: {
-      type: 'string',
-      minLength: 2,
-      maxLength: 200,
-      description: 'Words that start words of the task title or entity name (all of them; case-insensitive)',
-    },
-    sort: { enum: ['due', 'priority', 'created'], description: 'Default due (created for state=closed)' },
-    order: {
-      enum: ['asc', 'desc'],
-      description: 'Default asc for due, desc for priority and created; tasks without due date always last',
-    },
-    limit: {
-      type: 'string',
-      pattern: '^[0-9]{1,9}$',
-      description: 'Page size, 1 to the configured maximum; default 50',
-    },
-    cursor: {
-      type: 'string',
-      maxLength: 2000,
-      pattern: '^[A-Za-z0-9_-]+$',
-      description: 'nextCursor of the previous page',
-    },
-    counts: { enum: ['true', 'false'], description: 'Include badge counts; default true on the first page' },
-    tz: { type: 'string', maxLength: 64, description: 'IANA time zone for dueToday; default UTC' },
+    overdue: flagValue('Open and past its due date (or not)'),
+    q: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 200,
+        description:
+          'Words that start words of the task title or entity name (all of them; case-insensitive)',
+      }),
+    ),
+    sort: oneOf<SortField>(['due', 'priority', 'created'], 'Default due (created for state=closed)'),
+    order: oneOf<SortOrder>(
+      ['asc', 'desc'],
+      'Default asc for due, desc for priority and created; tasks without due date always last',
+    ),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,9}$',
+        description: 'Page size, 1 to the configured maximum; default 50',
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: 'nextCursor of the previous page',
+      }),
+    ),
+    counts: flagValue('Include badge counts; default true on the first page'),
+    tz: Type.Optional(
+      Type.String({ maxLength: 64, description: 'IANA time zone for dueToday; default UTC' }),
+    ),
   },
-  additionalProperties: false,
-} as const;
-
-type InboxQuery = Partial<Record<keyof (typeof inboxQuerySchema)['properties'], string>>;
+  { additionalProperties: false },
+);
 
 const countsSchema = {
   type: 'object',
@@ -124,24 +131,17 @@ export const inboxOperations: OperationSpec[] = [
   },
 ];
 
-interface Cursor {
-  v: 1;
-  /** Sort-key values of the last row, as Postgres text. */
-  k: string[];
-  /** Hash of the filters and sort the cursor belongs to. */
-  h: string;
-}
-
-const cursorSchema = {
-  type: 'object',
-  properties: {
-    v: { const: 1 },
-    k: { type: 'array', minItems: 2, maxItems: 3, items: { type: 'string', maxLength: 500 } },
-    h: { type: 'string', maxLength: 20 },
+const cursorSchema = Type.Object(
+  {
+    v: Type.Unsafe<1>({ const: 1 }),
+    /** Sort-key values of the last row, as Postgres text. */
+    k: Type.Array(Type.String({ maxLength: 500 }), { minItems: 2, maxItems: 3 }),
+    /** Hash of the filters and sort the cursor belongs to. */
+    h: Type.String({ maxLength: 20 }),
   },
-  required: ['v', 'k', 'h'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
+type Cursor = Static<typeof cursorSchema>;
 
 /** What Postgres prints for each kind of sort key; anything else in a cursor was not issued here. */
 const KEY_TEXT: Record<SortKey['cast'], RegExp> = {
@@ -161,7 +161,7 @@ function decodeCursor(text: string, hash: string, keys: SortKey[]): string[] {
   if (parsed === undefined) throw badCursor('is not a cursor this API issued');
   const cursor = (() => {
     try {
-      return check<Cursor>(cursorSchema, parsed, '/query/cursor');
+      return check(cursorSchema, parsed, '/query/cursor');
     } catch {
       throw badCursor('is not a cursor this API issued');
     }
@@ -271,7 +271,7 @@ export function planInbox(
   now: Date,
   textFrequency?: TextFrequency,
 ): InboxPlan {
-  const query = check<InboxQuery>(inboxQuerySchema, rawQuery, '/query');
+  const query = check(inboxQuerySchema, rawQuery, '/query');
   const limit = query.limit === undefined ? Math.min(50, maxPageSize) : Number(query.limit);
   if (limit < 1 || limit > maxPageSize) {
     throw ProblemError.badRequest(`limit must be between 1 and ${maxPageSize}`, [
@@ -279,8 +279,8 @@ export function planInbox(
     ]);
   }
   const filters: InboxFilters = {
-    scope: (query.scope ?? 'inbox') as InboxScope,
-    state: (query.state ?? 'open') as InboxState,
+    scope: query.scope ?? 'inbox',
+    state: query.state ?? 'open',
   };
   if (query.team !== undefined) filters.team = query.team;
   if (query.assignee !== undefined) filters.assignee = query.assignee;
@@ -299,8 +299,8 @@ export function planInbox(
   if (query.overdue !== undefined) filters.overdue = query.overdue === 'true';
   if (query.q !== undefined) filters.q = query.q;
   // Closed tasks are browsed newest first; open ones by due date.
-  const sort = (query.sort ?? (filters.state === 'closed' ? 'created' : 'due')) as SortField;
-  const order = (query.order ?? (sort === 'due' ? 'asc' : 'desc')) as SortOrder;
+  const sort: SortField = query.sort ?? (filters.state === 'closed' ? 'created' : 'due');
+  const order: SortOrder = query.order ?? (sort === 'due' ? 'asc' : 'desc');
   const hash = createHash('sha256')
     .update(JSON.stringify([caller.userId, filters, sort, order]))
     .digest('base64url')

@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { Router, type Request } from 'express';
 import { permit, permitQuota, type QuotaSubject } from '../../crm/permissions';
 import {
@@ -28,24 +29,17 @@ const periodParam = {
 };
 
 /** Body of PUT /quotas/{period}/agents/{agentId} and /quotas/{period}/teams/{teamId}. */
-const putQuotaSchema = {
-  type: 'object',
-  properties: {
-    amount: {
-      type: 'number',
+const putQuotaSchema = Type.Object(
+  {
+    amount: Type.Number({
       exclusiveMinimum: 0,
       maximum: 1e12,
       description: 'The target: won amount in the period',
-    },
-    currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the amount' },
+    }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the amount' }),
   },
-  required: ['amount', 'currency'],
-  additionalProperties: false,
-};
-interface PutQuotaBody {
-  amount: number;
-  currency: string;
-}
+  { additionalProperties: false },
+);
 
 const listQuery = {
   type: 'object',
@@ -328,9 +322,9 @@ export function quotaRoutes(ctx: ApiContext): Router {
       const subject = subjectOf(req);
       permitQuota(caller, 'write', subject);
       const { period, errors } = pathPeriod(req);
-      let body: PutQuotaBody | undefined;
+      let body: Static<typeof putQuotaSchema> | undefined;
       try {
-        body = check<PutQuotaBody>(putQuotaSchema, req.body ?? {}, '/body');
+        body = check(putQuotaSchema, req.body ?? {}, '/body');
       } catch (err) {
         if (!(err instanceof ProblemError)) throw err;
         errors.push(...((err.extensions.errors as FieldError[] | undefined) ?? []));

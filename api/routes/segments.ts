@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import { Router } from 'express';
 import type { Queryable } from '../../db';
 import { entityView } from '../../crm/entities';
@@ -16,26 +17,23 @@ import { callerOf } from '../auth';
 import type { ApiContext } from '../context';
 import { dateTime, problemResponses, type OperationSpec } from '../operation';
 import { ProblemError } from '../problem';
+import { AnyObject } from '../../cases/content-schema';
 import { check } from '../validation';
 import { decodeCursor, encodeCursor, pageLimit } from './crm-common';
 
-const segmentSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
-    description: { type: ['string', 'null'], maxLength: 2000 },
-    filter: { type: 'object' },
+const segmentSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 2000 })),
+    filter: AnyObject,
   },
-  required: ['name', 'filter'],
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
 
-const previewSchema = {
-  type: 'object',
-  properties: { filter: { type: 'object' } },
-  required: ['filter'],
-  additionalProperties: false,
-};
+const previewSchema = Type.Object({ filter: AnyObject }, { additionalProperties: false });
+
+/** The filter's own schema (crm/segments.ts, recursive), typed as the filter it describes. */
+const filterSchema = Type.Unsafe<SegmentFilter>(segmentFilterSchema);
 
 /** `?limit=` as `pageLimit` reads it. */
 const limitParam = (fallback: number) => ({
@@ -234,7 +232,7 @@ export const segmentOperations: OperationSpec[] = [
 
 /** Validates a filter (structure, then fields, operators and values); 400 with pointers under `pointer`. */
 export function checkFilter(filter: unknown, pointer: string): SegmentFilter {
-  const checked = check<SegmentFilter>(segmentFilterSchema, filter, pointer, 'segment filter');
+  const checked = check(filterSchema, filter, pointer, 'segment filter');
   const errors = segmentErrors(checked, pointer);
   if (errors.length > 0)
     throw ProblemError.badRequest(`The segment filter has ${errors.length} error(s)`, errors);
@@ -259,7 +257,7 @@ export function segmentRoutes(ctx: ApiContext): Router {
   /** Tries a filter without saving it: how many entities match, and the first ones. */
   router.post('/segments/preview', async (req, res) => {
     permit(callerOf(req), 'segment', 'read');
-    const body = check<{ filter: unknown }>(previewSchema, req.body ?? {}, '/body');
+    const body = check(previewSchema, req.body ?? {}, '/body');
     const filter = checkFilter(body.filter, '/body/filter');
     res.json(await members(ctx.db, filter, pageLimit(req, 20, ctx.maxPageSize)));
   });
@@ -267,11 +265,7 @@ export function segmentRoutes(ctx: ApiContext): Router {
   router.post('/segments', async (req, res) => {
     const caller = callerOf(req);
     permit(caller, 'segment', 'write');
-    const body = check<{ name: string; description?: string | null; filter: unknown }>(
-      segmentSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(segmentSchema, req.body ?? {}, '/body');
     const filter = checkFilter(body.filter, '/body/filter');
     const id = `seg-${randomUUID()}`;
     await createSegment(ctx.db, id, { ...body, filter }, caller.userId);
@@ -293,11 +287,7 @@ export function segmentRoutes(ctx: ApiContext): Router {
 
   router.put('/segments/:id', async (req, res) => {
     permit(callerOf(req), 'segment', 'write');
-    const body = check<{ name: string; description?: string | null; filter: unknown }>(
-      segmentSchema,
-      req.body ?? {},
-      '/body',
-    );
+    const body = check(segmentSchema, req.body ?? {}, '/body');
     const filter = checkFilter(body.filter, '/body/filter');
     const updated = await updateSegment(ctx.db, req.params.id, { ...body, filter });
     if (!updated) throw ProblemError.notFound(`Segment ${req.params.id}`);
