@@ -9,8 +9,8 @@ export { ajv, fieldErrors, validatorFor } from '../lib/json-validation';
  * result has the schema's own type (`Static`), so a handler's body type cannot drift from what is checked.
  */
 export function check<S extends TSchema>(schema: S, value: unknown, prefix: string, what?: string): Static<S>;
-/** The same for a plain JSON Schema object, typed by the caller (routes not yet written with TypeBox). */
-export function check<T>(schema: object, value: unknown, prefix: string, what?: string): T;
+/** The same for a schema known only at run time (a case type's fields, a step's form): nothing to type it by. */
+export function check(schema: object, value: unknown, prefix: string, what?: string): unknown;
 export function check(schema: object, value: unknown, prefix: string, what = 'request'): unknown {
   const validate = validatorFor(schema);
   if (!validate(value)) {
