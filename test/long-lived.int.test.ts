@@ -1,5 +1,11 @@
 import { Worker } from '@temporalio/worker';
-import { CASE_WORKFLOW_TYPE, readyUpdate, type CaseWorkflowInput } from '../workflows/messages';
+import {
+  CASE_WORKFLOW_TYPE,
+  actUpdate,
+  readyUpdate,
+  stateQuery,
+  type CaseWorkflowInput,
+} from '../workflows/messages';
 import {
   eventually,
   scoped,
@@ -182,4 +188,43 @@ it('continues as new while it waits for a sub-case, and goes on when the sub-cas
   ]);
   const history = await env.client.workflow.getHandle(caseId, firstRunId).fetchHistory();
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, caseId);
+});
+
+it('never applies an action twice when its update id reaches the run after a continue-as-new', async () => {
+  const definition = scoped(shippedDefinition('opportunity'), env.prefix);
+  const caseType = await env.publish(definition);
+  const caseId = `case-once-${env.prefix}`;
+  const input: CaseWorkflowInput = {
+    definition,
+    start: { caseId, caseType, definitionVersion: 1, data: { subject: 'Once' }, ownerId: env.users.alice.id },
+    continueAfterEvents: 60,
+  };
+  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
+    workflowId: caseId,
+    taskQueue: env.taskQueue,
+    args: [input],
+  });
+  await handle.executeUpdate(readyUpdate);
+  const taskId = `${caseId}-T2`;
+  const actor = { userId: env.users.alice.id, role: 'agent' as const, teams: [`${env.prefix}-sales`] };
+  const comment = { type: 'comment' as const, taskId, text: 'exactly once', actor };
+  // As the API's retry of an update handed back sends it: the same update id, again.
+  await handle.executeUpdate(actUpdate, { args: [comment], updateId: `once-${env.prefix}` });
+  const firstRun = (await handle.describe()).runId;
+  for (let i = 0; i < 25; i++) {
+    const res = await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/comment`, {
+      text: `note ${i}`,
+    });
+    expect(res.status).toBe(200);
+  }
+  expect((await handle.describe()).runId).not.toBe(firstRun);
+  const again = await env.client.workflow
+    .getHandle(caseId)
+    .executeUpdate(actUpdate, { args: [comment], updateId: `once-${env.prefix}` });
+  expect(again.task?.comments.filter((c) => c.text === 'exactly once')).toHaveLength(1);
+  const state = await env.client.workflow.getHandle(caseId).query(stateQuery);
+  expect(state.tasks[taskId]?.comments.map((c) => c.text)).toEqual([
+    'exactly once',
+    ...Array.from({ length: 25 }, (_, i) => `note ${i}`),
+  ]);
 });

@@ -5,6 +5,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -82,6 +83,13 @@ const HANDOVER_ON_CONTINUE = 'continue-hands-over-projection';
 const SUBCASE_END_SIGNAL = 'subcase-end-signal';
 
 /**
+ * Update ids of user actions a case remembers (the newest), carried by continue-as-new. Temporal answers a
+ * repeated update id with the first outcome only within one run; a client's retry of an action that landed
+ * just before the run continued reaches the next run, which must not apply it again.
+ */
+const REMEMBERED_UPDATES = 256;
+
+/**
  * Cases whose history has this marker never take an assignment rule's pick of a user the task's four-eyes
  * rule excludes (the task stays with its candidates). Older histories replay the assignment they made.
  */
@@ -111,6 +119,15 @@ function summary(state: CaseState): CaseSummary {
  */
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcome> {
   let def = input.definition;
+  // Newest last; the set answers "applied already?" (see REMEMBERED_UPDATES).
+  const appliedUpdates = [...(input.appliedUpdates ?? [])];
+  const applied = new Set(appliedUpdates);
+  const remember = (id: string | undefined): void => {
+    if (id === undefined || applied.has(id)) return;
+    appliedUpdates.push(id);
+    applied.add(id);
+    if (appliedUpdates.length > REMEMBERED_UPDATES) applied.delete(appliedUpdates.shift() as string);
+  };
   const events: CaseEvent[] = [];
   const inflight = new Set<Promise<void>>();
   let wakeups = 0;
@@ -422,7 +439,14 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   setHandler(
     actUpdate,
     async (event): Promise<ActionResult> => {
+      const updateId = currentUpdateInfo()?.id;
+      if (updateId !== undefined && applied.has(updateId)) {
+        // Applied by an earlier run: answer with the case as it is, apply nothing.
+        const task = 'taskId' in event ? (state.tasks[event.taskId] ?? null) : null;
+        return { case: summary(state), task };
+      }
       const result = await apply(event);
+      remember(updateId);
       // The task acted on, or for an ad-hoc action the task it created.
       const taskId =
         'taskId' in event ? event.taskId : event.type === 'addTask' ? result.changedTasks[0] : undefined;
@@ -431,6 +455,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     },
     {
       validator: (event) => {
+        const updateId = currentUpdateInfo()?.id;
+        if (updateId !== undefined && applied.has(updateId)) return;
         if (!projected)
           throw ApplicationFailure.create({ type: 'CASE_STARTING', message: 'The case is still starting' });
         const rejection = checkEvent(def, state, event);
@@ -518,6 +544,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           state,
           continueAfterEvents: continueAfter,
           ...(input.notifyParent ? { notifyParent: true } : {}),
+          ...(appliedUpdates.length > 0 ? { appliedUpdates } : {}),
         });
       }
       continue;
@@ -532,6 +559,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           continueAfterEvents: continueAfter,
           handover: handover(),
           ...(input.notifyParent ? { notifyParent: true } : {}),
+          ...(appliedUpdates.length > 0 ? { appliedUpdates } : {}),
         });
       }
       continue;

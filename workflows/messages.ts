@@ -29,6 +29,8 @@ export interface CaseWorkflowInput {
   handover?: { tasks: string[]; timeline: TimelineEntry[]; emails: EmailCommand[] };
   /** A sub-case whose parent waits for it: on ending, it signals the parent (`subcaseEndedSignal`). */
   notifyParent?: boolean;
+  /** Carried by continue-as-new: ids of the user actions the case applied last, newest last (never applied twice). */
+  appliedUpdates?: string[];
 }
 
 export interface CaseSummary {
