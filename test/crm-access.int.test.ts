@@ -59,7 +59,8 @@ async function sentEmail(caseId: string): Promise<string> {
         ruleId: 'rule',
         eventKey: 'ev',
         template: 'agent-digest',
-        to: [{ address: 'x@example.com' }],
+        // Recipient references, as a rule's request stores them (an address is one).
+        to: ['x@example.com'],
       }),
       JSON.stringify({ to: [{ address: 'x@example.com' }] }),
     ],
