@@ -17,6 +17,15 @@ import {
 
 let env: TestEnv;
 
+/** Cases started through the client reach the read model by the workflow's own write: wait for the task. */
+const taskVisible = (taskId: string) =>
+  eventually(
+    async () =>
+      (await env.http(env.users.alice, 'GET', `/api/tasks/${taskId}`)).status === 200 ? true : undefined,
+    20_000,
+    `task ${taskId} in the read model`,
+  );
+
 beforeAll(async () => {
   env = await startTestEnv();
 });
@@ -48,6 +57,7 @@ it('continues as new before history grows too long, keeping its state and every 
   await handle.executeUpdate(readyUpdate);
   const firstRunId = handle.firstExecutionRunId;
   const taskId = `${caseId}-T2`;
+  await taskVisible(taskId);
   expect((await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/claim`, {})).status).toBe(200);
 
   // Sequential comments push the history past the threshold several times...
@@ -154,10 +164,24 @@ it('continues as new while it waits for a sub-case, and goes on when the sub-cas
   });
   await handle.executeUpdate(readyUpdate);
   const firstRunId = handle.firstExecutionRunId;
-  const started = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
-  const childCaseId = started.body.timeline.find((e: { kind: string }) => e.kind === 'subcase.started')
-    ?.detail.childCaseId as string;
-  const notes = started.body.tasks.find((t: { step: string }) => t.step === 'notes').id as string;
+  // Started through the client, not the API: the read model has it once the workflow's own write ran.
+  const started = await eventually(
+    async () => {
+      const v = await env.http(env.users.alice, 'GET', `/api/cases/${caseId}`);
+      const subcase =
+        v.status === 200
+          ? v.body.timeline.find((e: { kind: string }) => e.kind === 'subcase.started')
+          : undefined;
+      const notesTask =
+        v.status === 200 ? v.body.tasks.find((t: { step: string }) => t.step === 'notes') : undefined;
+      return subcase && notesTask
+        ? { childCaseId: subcase.detail.childCaseId as string, notes: notesTask.id as string }
+        : undefined;
+    },
+    20_000,
+    'the parent case and its sub-case in the read model',
+  );
+  const { childCaseId, notes } = started;
 
   // Comments push the parent's history past the threshold several times while the sub-case runs.
   for (let i = 0; i < 30; i++) {
@@ -169,8 +193,16 @@ it('continues as new while it waits for a sub-case, and goes on when the sub-cas
   expect(waiting.historyLength).toBeLessThan(200);
 
   // The sub-case ends: the parent, in a later run, takes the won outcome.
-  const childView = await env.http(env.users.alice, 'GET', `/api/cases/${childCaseId}`);
-  const approve = childView.body.tasks.find((t: { step: string }) => t.step === 'approve').id as string;
+  const approve = await eventually(
+    async () => {
+      const v = await env.http(env.users.alice, 'GET', `/api/cases/${childCaseId}`);
+      return v.status === 200
+        ? (v.body.tasks.find((t: { step: string }) => t.step === 'approve')?.id as string | undefined)
+        : undefined;
+    },
+    20_000,
+    'the sub-case and its task in the read model',
+  );
   expect(
     (await env.http(env.users.alice, 'POST', `/api/tasks/${approve}/complete`, { outcome: 'yes' })).status,
   ).toBe(200);
@@ -206,6 +238,7 @@ it('never applies an action twice when its update id reaches the run after a con
   });
   await handle.executeUpdate(readyUpdate);
   const taskId = `${caseId}-T2`;
+  await taskVisible(taskId);
   const actor = { userId: env.users.alice.id, role: 'agent' as const, teams: [`${env.prefix}-sales`] };
   const comment = { type: 'comment' as const, taskId, text: 'exactly once', actor };
   // As the API's retry of an update handed back sends it: the same update id, again.
