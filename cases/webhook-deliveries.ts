@@ -2,6 +2,7 @@ import type { Queryable } from '../db';
 import type { ActorEvent } from '../engine/state';
 import { ConflictError, NotFoundError } from '../lib/domain-errors';
 import type { ActionResult } from '../workflows/messages';
+import { findCaseRow } from './case-store';
 import { correlatedCase, type BusinessKeyTarget } from './correlation';
 
 /**
@@ -73,9 +74,7 @@ export async function receiveWebhookMessage(
   if (earlier) return { duplicate: true, result: earlier };
   // A repeated delivery answers as the first even after its case ended: the key is looked up only now.
   const caseId = 'caseId' in message ? message.caseId : await correlatedCase(db, message.to);
-  const [row] = await db.query<{ ended_at: string | null }>('SELECT ended_at FROM cases WHERE id = $1', [
-    caseId,
-  ]);
+  const row = await findCaseRow(db, caseId);
   if (!row) throw new NotFoundError('not-found', 'Not found', `Case ${caseId} was not found`);
   if (row.ended_at !== null)
     throw new ConflictError('case-ended', 'The case has ended', `Case ${caseId} is no longer running`);

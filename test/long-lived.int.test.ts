@@ -17,6 +17,30 @@ import {
 
 let env: TestEnv;
 
+/**
+ * Starts a case through the Temporal client (as the API does, but with a low continue-as-new threshold: 60
+ * history events) owned by alice, and waits until its first state is ready.
+ */
+async function startLongLived(
+  definition: CaseWorkflowInput['definition'],
+  caseType: string,
+  caseId: string,
+  data: Record<string, unknown>,
+) {
+  const input: CaseWorkflowInput = {
+    definition,
+    start: { caseId, caseType, definitionVersion: 1, data, ownerId: env.users.alice.id },
+    continueAfterEvents: 60,
+  };
+  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
+    workflowId: caseId,
+    taskQueue: env.taskQueue,
+    args: [input],
+  });
+  await handle.executeUpdate(readyUpdate);
+  return handle;
+}
+
 /** Cases started through the client reach the read model by the workflow's own write: wait for the task. */
 const taskVisible = (taskId: string) =>
   eventually(
@@ -38,23 +62,7 @@ it('continues as new before history grows too long, keeping its state and every 
   const definition = scoped(shippedDefinition('opportunity'), env.prefix);
   const caseType = await env.publish(definition);
   const caseId = `case-long-${env.prefix}`;
-  const input: CaseWorkflowInput = {
-    definition,
-    start: {
-      caseId,
-      caseType,
-      definitionVersion: 1,
-      data: { subject: 'Long-lived' },
-      ownerId: env.users.alice.id,
-    },
-    continueAfterEvents: 60,
-  };
-  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
-    workflowId: caseId,
-    taskQueue: env.taskQueue,
-    args: [input],
-  });
-  await handle.executeUpdate(readyUpdate);
+  const handle = await startLongLived(definition, caseType, caseId, { subject: 'Long-lived' });
   const firstRunId = handle.firstExecutionRunId;
   const taskId = `${caseId}-T2`;
   await taskVisible(taskId);
@@ -152,17 +160,7 @@ it('continues as new while it waits for a sub-case, and goes on when the sub-cas
   };
   const caseType = await env.publish(definition);
   const caseId = `case-waits-${env.prefix}`;
-  const input: CaseWorkflowInput = {
-    definition,
-    start: { caseId, caseType, definitionVersion: 1, data: {}, ownerId: env.users.alice.id },
-    continueAfterEvents: 60,
-  };
-  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
-    workflowId: caseId,
-    taskQueue: env.taskQueue,
-    args: [input],
-  });
-  await handle.executeUpdate(readyUpdate);
+  const handle = await startLongLived(definition, caseType, caseId, {});
   const firstRunId = handle.firstExecutionRunId;
   // Started through the client, not the API: the read model has it once the workflow's own write ran.
   const started = await eventually(
@@ -226,17 +224,7 @@ it('never applies an action twice when its update id reaches the run after a con
   const definition = scoped(shippedDefinition('opportunity'), env.prefix);
   const caseType = await env.publish(definition);
   const caseId = `case-once-${env.prefix}`;
-  const input: CaseWorkflowInput = {
-    definition,
-    start: { caseId, caseType, definitionVersion: 1, data: { subject: 'Once' }, ownerId: env.users.alice.id },
-    continueAfterEvents: 60,
-  };
-  const handle = await env.client.workflow.start(CASE_WORKFLOW_TYPE, {
-    workflowId: caseId,
-    taskQueue: env.taskQueue,
-    args: [input],
-  });
-  await handle.executeUpdate(readyUpdate);
+  const handle = await startLongLived(definition, caseType, caseId, { subject: 'Once' });
   const taskId = `${caseId}-T2`;
   await taskVisible(taskId);
   const actor = { userId: env.users.alice.id, role: 'agent' as const, teams: [`${env.prefix}-sales`] };
