@@ -228,7 +228,8 @@ export default async function completionBench(): Promise<BenchResult> {
     notes.push(
       'HTTP completion = POST /api/tasks/:id/complete: token lookup, task and form lookup, Temporal update ' +
         '(interpreter; the update returns its projection), the API writes it (one Postgres statement), JSON of the ' +
-        'task the update returns; the workflow then reconciles through a regular activity before it ends.',
+        'task the update returns; the completion ends the case, so the workflow ends in that same workflow task ' +
+        "(the workers' sweep backs up the API's write of the end; docs/projection.md).",
       'Bare Temporal = executeUpdate on a started workflow whose handler runs one no-op local activity.',
       `The API (api/main.ts), the case worker and the baseline worker run in their own processes; the bench ` +
         `process is the load generator (fetch) and the baseline's Temporal client; the Temporal dev server and ` +
