@@ -2,6 +2,7 @@ import { toMermaid } from '../designer/diagram';
 import { simulate } from '../designer/simulate';
 import { validateDefinition } from '../designer/validate';
 import { applyEvent, startCase } from './interpreter';
+import { migrateState } from './migration';
 import type { Actor, CaseState, StepResult } from './state';
 import type { CaseTypeDefinition, Step } from './types';
 
@@ -214,5 +215,29 @@ describe('simulator and diagram', () => {
 
   it('the diagram marks the cancelling edge', () => {
     expect(toMermaid(region)).toContain('customer-cancelled ✕ prepare → CANCELLED');
+  });
+});
+
+describe('cancel a region after a migration renamed its parallel step', () => {
+  it('the renamed region is still found and withdrawn', () => {
+    const renamed = JSON.parse(JSON.stringify(region)) as CaseTypeDefinition;
+    const steps = renamed.steps as Record<string, Step>;
+    steps['prepare-offer'] = steps.prepare as Step;
+    delete steps.prepare;
+    renamed.start = 'prepare-offer';
+    (steps.watch as { outcomes: Record<string, { cancel?: string[] }> }).outcomes[
+      'customer-cancelled'
+    ]!.cancel = ['prepare-offer'];
+    let s = begin(region).state;
+    s = complete(region, s, 'quote', 'sent').state;
+    s = migrateState(
+      { caseType: 'cancel', fromVersion: 1, toVersion: 2, steps: { prepare: 'prepare-offer' } },
+      renamed,
+      s,
+    );
+    const r = complete(renamed, s, 'watch', 'customer-cancelled');
+    expect(tasksIn(r.state, 'open')).toEqual(['notify']);
+    expect(tasksIn(r.state, 'cancelled')).toEqual(['follow-up', 'visit']);
+    expect(r.state.joins).toEqual({});
   });
 });

@@ -103,7 +103,11 @@ export function migrateState(plan: MigrationPlan, to: CaseTypeDefinition, state:
     if (task.step !== undefined) task.step = map(task.step);
     task.version += 1;
   }
-  for (const join of Object.values(next.joins)) join.step = map(join.step);
+  for (const join of Object.values(next.joins)) {
+    join.step = map(join.step);
+    // The parallel step that opened the region: a `cancel` of its new name must still find the region.
+    if (join.split !== undefined) join.split = map(join.split);
+  }
   const status = plan.statuses?.[next.status] ?? next.status;
   const def = to.statuses.find((s) => s.code === status);
   if (def) {
