@@ -90,7 +90,7 @@ export class CaseGateway {
   }
 
   private async startCase(definition: CaseTypeDefinition, start: StartInput): Promise<CaseSummary> {
-    const input: CaseWorkflowInput = { definition, start };
+    const input: CaseWorkflowInput = { definition, start, startWrittenByApi: true };
     const operation = new WithStartWorkflowOperation(CASE_WORKFLOW_TYPE, {
       workflowId: start.caseId,
       taskQueue: this.taskQueue,

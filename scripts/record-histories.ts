@@ -132,6 +132,14 @@ async function main(): Promise<void> {
         ['complete', { outcome: 'presented' }],
         ['complete', { outcome: 'won' }],
       ]);
+    if (wanted('opportunity-lazy-start-lost'))
+      // Recorded after the start, too, was left to the API (startWrittenByApi): no write until an action.
+      await run(env, caseType, 'opportunity-lazy-start-lost', [
+        ['claim', {}],
+        ['complete', { outcome: 'interested' }],
+        ['complete', { outcome: 'presented' }],
+        ['complete', { outcome: 'lost' }],
+      ]);
     if (wanted('opportunity-postponed-lost'))
       await run(env, caseType, 'opportunity-postponed-lost', [
         ['complete', { outcome: 'interested' }],

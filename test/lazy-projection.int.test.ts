@@ -16,6 +16,7 @@ import { eventually, scoped, startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
 let caseType: string;
+let definition: CaseTypeDefinition;
 /** An API process that dies right after Temporal answered: its write never happens. */
 let dyingApi: CaseGateway;
 const lostWrites: ProjectionInput[] = [];
@@ -52,6 +53,7 @@ beforeAll(async () => {
     env.prefix,
   );
   caseType = await env.publish(def);
+  definition = def;
   dyingApi = new CaseGateway(env.client, env.taskQueue, 15_000, async (p) => {
     lostWrites.push(p);
   });
@@ -133,6 +135,36 @@ it('writes an action itself a few seconds later when the API died before its wri
   );
   expect(Date.now() - started).toBeLessThan(15_000);
   expect(await timelineKinds(caseId)).toContain('task.claimed');
+}, 30_000);
+
+it('leaves the start to the API as well: the history holds no read-model activity before the first action', async () => {
+  const { caseId } = await startCase();
+  const scheduled = (await history(caseId))
+    .filter((e) => type(e) === ACTIVITY_TASK_SCHEDULED)
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  expect(scheduled).not.toContain('projectCase');
+});
+
+it('writes a start itself a few seconds later when the API died before its write', async () => {
+  const caseId = `${env.prefix}-lost-start-${randomBytes(3).toString('hex')}`;
+  const started = await dyingApi.start(definition, {
+    caseId,
+    caseType,
+    definitionVersion: 1,
+    data: { n: 'lost start' },
+    ownerId: env.users.alice.id,
+  });
+  expect(started.caseId).toBe(caseId);
+  await eventually(
+    async () => (await caseRow(caseId))?.status === 'OPEN' || undefined,
+    20_000,
+    'the started case in the read model',
+  );
+  expect(await timelineKinds(caseId)).toContain('case.started');
+  const tasks = (await env.db.query(`SELECT status FROM tasks WHERE case_id = $1`, [caseId])) as {
+    status: string;
+  }[];
+  expect(tasks.map((t) => t.status)).toEqual(['open']);
 }, 30_000);
 
 it('repairs a case whose ending action the API never wrote, from the ended workflow', async () => {

@@ -204,7 +204,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
    */
   async function project(
     result: Pick<StepResult, 'timeline' | 'changedTasks'>,
-    /** The change is a user's action, whose result the API writes (an update's). */
+    /** The change is a user's action or the API's start, whose Update result the API writes. */
     byAction = false,
   ): Promise<ProjectionInput | undefined> {
     let projection: ProjectionInput | undefined;
@@ -561,16 +561,19 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     // The case as it is now, with the start's timeline entries: the API writes it from the committed
     // result (a repeated start writes nothing new: versions and timeline seqs only move forward).
     if (!startProjection) return summary(state);
+    // With the start left to the API (LAZY_RECONCILE), also every change not written yet since.
+    const seqs = new Set(startProjection.timeline.map((e) => e.seq));
+    const unwritten = (pending?.timeline ?? []).filter((e) => !seqs.has(e.seq));
     return {
       ...summary(state),
-      projection: projectionOf(Object.keys(state.tasks), startProjection.timeline),
+      projection: projectionOf(Object.keys(state.tasks), [...startProjection.timeline, ...unwritten]),
     };
   });
 
   if (startResult) {
     dispatch(startResult.commands);
     checkRouting(startResult.changedTasks);
-    startProjection = await project(startResult);
+    startProjection = await project(startResult, input.startWrittenByApi === true);
     projected = true;
   }
 

@@ -31,6 +31,12 @@ export interface CaseWorkflowInput {
   notifyParent?: boolean;
   /** Carried by continue-as-new: ids of the user actions the case applied last, newest last (never applied twice). */
   appliedUpdates?: string[];
+  /**
+   * Started by the API with its ready Update (update-with-start): the API writes the start from that
+   * Update's result, so the workflow backs it up lazily, as it does actions (docs/projection.md). Cases
+   * started otherwise (campaigns, sub-cases) are written by the workflow at once.
+   */
+  startWrittenByApi?: boolean;
 }
 
 export interface CaseSummary {
