@@ -1,8 +1,6 @@
 import ExcelJS from 'exceljs';
-import { CaseGateway } from '../api/gateway';
-import { importEngine } from '../api/routes/imports';
-import { projectCase } from '../activities/projection';
-import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
+import { casesFromJson, createImportJob, prepareCases } from '../crm/imports';
+import { startStaleImportWorkflows } from '../crm/import-workflows';
 import { latestDefinition } from '../db/definitions';
 import { count, upload } from './support/crm';
 import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
@@ -202,7 +200,7 @@ describe('case import', () => {
     expect(seen.size).toBeGreaterThan(1);
   });
 
-  it('takes over a job that a stopped API process left running, once', async () => {
+  it('starts the workflow of a job left running with nothing running it (as the pre-workflow code left them), once', async () => {
     const stored = await latestDefinition(env.db, T);
     if (!stored) throw new Error('no definition');
     const cases = [1, 2, 3].map((i) => ({ externalKey: key(`R${i}`), data: { subject: `Resumed ${i}` } }));
@@ -215,14 +213,9 @@ describe('case import', () => {
     await createImportJob(env.db, { ...job, id: `${id}-live`, definitionVersion: stored.version }, [], []);
     await env.db.query(`UPDATE imports SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [id]);
 
-    const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (projection) =>
-      projectCase(env.db, projection),
-    );
-    const engine = importEngine(gateway);
-    const [taken, again] = await Promise.all([
-      resumeStaleImports(env.db, engine, 5 * 60_000),
-      resumeStaleImports(env.db, engine, 5 * 60_000),
-    ]);
+    // Two release steps at once (two workers starting): the job is claimed by one of them.
+    const release = () => startStaleImportWorkflows(env.db, env.client, env.taskQueue, 5 * 60_000);
+    const [taken, again] = await Promise.all([release(), release()]);
     expect([...taken, ...again].filter((j) => j.startsWith(id))).toEqual([id]);
 
     const done = await eventually(
@@ -238,7 +231,7 @@ describe('case import', () => {
     for (const row of rows.body.items) {
       expect((await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).status).toBe(200);
     }
-    expect(await resumeStaleImports(env.db, engine, 5 * 60_000)).not.toContain(id);
+    expect(await release()).not.toContain(id);
     const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
     expect(live.body.status).toBe('running');
   });

@@ -10,16 +10,14 @@ import {
   userLocale,
   createImportJob,
   findImportJob,
-  importerOf,
   importRows,
   importView,
   reopenImportJob,
-  type ImportEngine,
   MAX_IMPORT_CASES,
   prepareCases,
-  runImportJob,
   type ImportCase,
 } from '../../crm/imports';
+import { startImportWorkflow } from '../../crm/import-workflows';
 import { readXlsxCells, type DecimalMark } from '../../crm/spreadsheet';
 import { logger } from '../../lib/logger';
 import { permit } from '../../crm/permissions';
@@ -34,7 +32,6 @@ import {
 } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
-import type { CaseGateway } from '../gateway';
 import { flag, pageLimit, queryString, textBody } from './crm-common';
 
 /**
@@ -285,17 +282,23 @@ async function loadJob(ctx: ApiContext, id: string) {
   return row;
 }
 
-/** The engine calls of an import: starts and Updates through the case gateway (idempotent by update id). */
-export function importEngine(gateway: CaseGateway): ImportEngine {
-  return {
-    start: (def, start) => gateway.start(def, start),
-    act: (caseId, event, updateId) => gateway.act(caseId, event, `import:${updateId}`),
-  };
+/**
+ * Starts (or joins) the job's import workflow on the workers; with `wait`, until it has finished. This process
+ * holds none of the work: the job goes on if it stops.
+ */
+async function runOnWorkers(ctx: ApiContext, jobId: string, wait: boolean): Promise<void> {
+  const handle = await startImportWorkflow(ctx.client, ctx.taskQueue, jobId);
+  if (!wait) return;
+  try {
+    await handle.result();
+  } catch (err) {
+    // The job row says how far it got; the answer shows it as it is.
+    logger.error({ err, jobId }, 'import workflow failed');
+  }
 }
 
 export function importRoutes(ctx: ApiContext): Router {
   const router = Router();
-  const engine = importEngine(ctx.gateway);
 
   /**
    * Imports case headers and lines: JSON `{caseType, cases: [...]}` or CSV (`?caseType=`). The whole document is
@@ -404,9 +407,7 @@ export function importRoutes(ctx: ApiContext): Router {
         valid,
         errors,
       );
-      const run = runImportJob(ctx.db, id, stored, engine, caller);
-      if (wait) await run;
-      else run.catch((err: unknown) => logger.error({ err, id }, 'import job failed'));
+      await runOnWorkers(ctx, id, wait);
       res
         .status(wait ? 200 : 202)
         .location(`/api/imports/${id}`)
@@ -427,10 +428,9 @@ export function importRoutes(ctx: ApiContext): Router {
     res.json({ items: await importRows(ctx.db, String(job.id), state, pageLimit(req, 1000, 10_000)) });
   });
 
-  /** Resumes a job that stopped (the API restarted, the engine was down): its pending rows are processed. */
+  /** Resumes a job that stopped (its workflow was ended by hand, a release left it): its pending rows are processed. */
   router.post('/imports/:id/resume', async (req, res) => {
-    const caller = callerOf(req);
-    permit(caller, 'import', 'write');
+    permit(callerOf(req), 'import', 'write');
     const job = await loadJob(ctx, req.params.id);
     const stored = await definitionVersion(ctx.db, job.case_type as string, job.definition_version as number);
     if (!stored)
@@ -441,9 +441,7 @@ export function importRoutes(ctx: ApiContext): Router {
         `Case type ${String(job.case_type)} is not published`,
       );
     await reopenImportJob(ctx.db, String(job.id));
-    const run = runImportJob(ctx.db, String(job.id), stored, engine, await importerOf(ctx.db, caller.userId));
-    if (flag(req, 'wait')) await run;
-    else run.catch((err: unknown) => logger.error({ err, id: job.id }, 'import job failed'));
+    await runOnWorkers(ctx, String(job.id), flag(req, 'wait'));
     res.status(202).json(importView(await loadJob(ctx, String(job.id))));
   });
 
