@@ -3,7 +3,8 @@
  *
  * A document is checked whole first (entities, owners, data and lines against the definition); with errors
  * nothing is written unless the caller accepts the valid rows. The valid cases become an import job whose rows
- * are stored, then started one by one through Temporal while the job row counts progress. An external key
+ * are stored; the job's workflow (workflows/import.ts, on the workers) processes them in batches
+ * (`processImportBatch`) while the job row counts progress. An external key
  * already imported is compared with its case as it is now: the data fields, lines and status that differ are
  * changed through the case's workflow (`updated`, with those fields), else it is `unchanged`.
  */
@@ -477,6 +478,11 @@ export async function createImportJob(
       );
     }
   });
+}
+
+/** Deletes a job that never started (its workflow could not be started), with its rows. */
+export async function discardImportJob(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM imports WHERE id = $1', [id]);
 }
 
 /** How an import reaches the engine: starting a case, and a user's action on it (an Update of its workflow). */

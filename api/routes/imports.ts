@@ -9,6 +9,7 @@ import {
   defaultDecimal,
   userLocale,
   createImportJob,
+  discardImportJob,
   findImportJob,
   importRows,
   importView,
@@ -283,17 +284,14 @@ async function loadJob(ctx: ApiContext, id: string) {
 }
 
 /**
- * Starts (or joins) the job's import workflow on the workers; with `wait`, until it has finished. This process
- * holds none of the work: the job goes on if it stops.
+ * Waits for a job's import workflow to finish (`wait=true`). The job row says how far it got, so when the
+ * wait ends otherwise (Temporal unreachable, the workflow ended by hand) the answer shows the job as it is.
  */
-async function runOnWorkers(ctx: ApiContext, jobId: string, wait: boolean): Promise<void> {
-  const handle = await startImportWorkflow(ctx.client, ctx.taskQueue, jobId);
-  if (!wait) return;
+async function finishedOnWorkers(handle: { result(): Promise<unknown> }, jobId: string): Promise<void> {
   try {
     await handle.result();
   } catch (err) {
-    // The job row says how far it got; the answer shows it as it is.
-    logger.error({ err, jobId }, 'import workflow failed');
+    logger.warn({ err, jobId }, 'import workflow did not finish');
   }
 }
 
@@ -407,11 +405,21 @@ export function importRoutes(ctx: ApiContext): Router {
         valid,
         errors,
       );
-      await runOnWorkers(ctx, id, wait);
+      // The job runs as a workflow on the workers (workflows/import.ts): this process holds none of it.
+      let handle;
+      try {
+        handle = await startImportWorkflow(ctx.client, ctx.taskQueue, id);
+      } catch (err) {
+        // Not started (Temporal unreachable: 503): the job goes too, so a retry imports once.
+        await discardImportJob(ctx.db, id).catch(() => undefined);
+        throw err;
+      }
+      if (wait) await finishedOnWorkers(handle, id);
+      const view = importView(await loadJob(ctx, id));
       res
-        .status(wait ? 200 : 202)
+        .status(wait && view.status !== 'running' ? 200 : 202)
         .location(`/api/imports/${id}`)
-        .json(importView(await loadJob(ctx, id)));
+        .json(view);
     },
   );
 
@@ -441,7 +449,8 @@ export function importRoutes(ctx: ApiContext): Router {
         `Case type ${String(job.case_type)} is not published`,
       );
     await reopenImportJob(ctx.db, String(job.id));
-    await runOnWorkers(ctx, String(job.id), flag(req, 'wait'));
+    const handle = await startImportWorkflow(ctx.client, ctx.taskQueue, String(job.id));
+    if (flag(req, 'wait')) await finishedOnWorkers(handle, String(job.id));
     res.status(202).json(importView(await loadJob(ctx, String(job.id))));
   });
 
