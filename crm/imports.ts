@@ -589,14 +589,18 @@ export async function processImportBatch(
   const def = stored.definition;
   const importer = await importerOf(db, job.created_by as string);
   const actor: Actor = { userId: importer.userId, role: importer.role, teams: importer.teams };
-  const pending = await db.query<{ line: number; payload: PreparedCase }>(
-    `SELECT line, payload FROM import_rows WHERE import_id = $1 AND state = 'pending' ORDER BY line LIMIT $2`,
+  const pending = await db.query<{ line: number; payload: PreparedCase; changes: string[] | null }>(
+    `SELECT line, payload, changes FROM import_rows WHERE import_id = $1 AND state = 'pending'
+     ORDER BY line LIMIT $2`,
     [jobId, limit],
   );
   counts.fetched = pending.length;
 
-  const processOne = async (row: { line: number; payload: PreparedCase }): Promise<void> => {
+  const processOne = async (row: (typeof pending)[number]): Promise<void> => {
     const c = row.payload;
+    // What an earlier attempt at this row set out to change (a pending row keeps it): its Updates may have
+    // applied before that attempt stopped, so the case no longer differs, yet the row did change it.
+    const planned = row.changes ?? [];
     const [known] = await db.query<{ case_id: string }>(
       'SELECT case_id FROM imported_cases WHERE case_type = $1 AND external_key = $2',
       [def.id, c.externalKey],
@@ -627,6 +631,16 @@ export async function processImportBatch(
         throw new Error(
           `${diff.fixed.join(', ')} of case ${caseId} differ from the row; an import sets them only when it creates the case`,
         );
+      const intended = [
+        ...Object.keys(diff.data).map((k) => `data.${k}`),
+        ...(diff.lines !== undefined ? ['lines'] : []),
+        ...(diff.status !== undefined ? ['status'] : []),
+      ];
+      if (intended.some((change) => !planned.includes(change)))
+        await db.query(
+          `UPDATE import_rows SET changes = $3 WHERE import_id = $1 AND line = $2 AND state = 'pending'`,
+          [jobId, row.line, [...new Set([...planned, ...intended])]],
+        );
       if (Object.keys(diff.data).length > 0 || diff.lines !== undefined) {
         await engine.act(
           caseId,
@@ -649,10 +663,12 @@ export async function processImportBatch(
         );
         changes.push('status');
       }
+      changes.unshift(...planned.filter((change) => !changes.includes(change)));
       state = !known ? 'created' : changes.length > 0 ? 'updated' : 'unchanged';
     } catch (err) {
       if (err instanceof ImportEngineUnavailableError) throw err;
       state = 'failed';
+      changes.unshift(...planned.filter((change) => !changes.includes(change)));
       const done = changes.length > 0 ? ` (${changes.join(', ')} changed before)` : '';
       error = known
         ? `case ${caseId} was not updated${done}: ${(err as Error).message}`
@@ -814,7 +830,8 @@ export async function importRows(
     externalKey: r.external_key as string,
     state: r.state as ImportRowView['state'],
     caseId: (r.case_id as string | null) ?? null,
-    changes: (r.changes as string[] | null) ?? null,
+    // A pending row may hold what its attempt set out to change; only an updated row shows it.
+    changes: r.state === 'updated' ? ((r.changes as string[] | null) ?? null) : null,
     error: (r.error as string | null) ?? null,
   }));
 }
