@@ -4,6 +4,10 @@
  * replaced without a case started twice or a row counted twice.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app';
+import { listen } from '../api/server';
 import { canConnect, freePort } from '../infra/ports';
 import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
 import { spawnProcess, stopProcess } from './support/processes';
@@ -122,3 +126,38 @@ it('a worker killed mid-import is replaced: every row done once, no case started
   expect(await workflowActivities(id)).toContain('importBatch');
   await kill(worker);
 }, 180_000);
+
+it('answers 503 and keeps no job when the import workflow cannot be started (Temporal unreachable)', async () => {
+  const port = await freePort(); // nothing listens there
+  const connection = Connection.lazy({ address: `127.0.0.1:${port}`, connectTimeout: 1000 });
+  const client = new Client({ connection, namespace: 'default' });
+  const app = createApp({
+    db: env.db,
+    client,
+    taskQueue: env.taskQueue,
+    publicUrl: 'http://localhost:3000',
+    maxPageSize: 200,
+    bodyLimit: '1mb',
+    updateTimeoutMs: 2000,
+  });
+  const server = await listen(app, 0, '127.0.0.1');
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/imports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.users.sam.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(document('DOWN', 2)),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { type: string }).type).toMatch(/engine-unavailable$/);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    const [kept] = await env.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM imports WHERE filename = $1',
+      ['DOWN.json'],
+    );
+    expect(kept?.n).toBe(0);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+    await connection.close().catch(() => undefined);
+  }
+}, 120_000);
