@@ -24,7 +24,10 @@ async function openTask(env: TestEnv, caseId: string): Promise<string> {
   return task.id;
 }
 
-/** A step of a recorded case: a task action with its body, or `merge` (its entity merged into acme). */
+/**
+ * A step of a recorded case: a task action with its body, `merge` (its entity merged into acme), or `wait`
+ * (that many milliseconds: long enough, the workflow writes the actions so far itself).
+ */
 type RecordedStep = [string, unknown];
 
 async function run(
@@ -41,6 +44,10 @@ async function run(
   });
   const caseId = started.body.id as string;
   for (const [action, body] of steps) {
+    if (action === 'wait') {
+      await new Promise((resolve) => setTimeout(resolve, body as number));
+      continue;
+    }
     if (action === 'merge') {
       const merged = await env.http(env.users.admin, 'POST', `/api/entities/${env.prefix}-acme/merge`, {
         from: entityId,
@@ -127,6 +134,18 @@ async function main(): Promise<void> {
         ['complete', { outcome: 'interested', data: { needs: 'forklifts' } }],
         ['complete', { outcome: 'presented' }],
         ['comment', { text: 'Customer asks for a discount' }],
+        ['complete', { outcome: 'won' }],
+      ]);
+    if (wanted('opportunity-won-lazy-writes'))
+      // Recorded after the update-writes-lazily patch: actions backed up by the workflow's delayed write
+      // (the wait), then an ending action that ends the workflow in its own workflow task.
+      await run(env, caseType, 'opportunity-won-lazy-writes', [
+        ['claim', {}],
+        ['wait', 6500],
+        ['complete', { outcome: 'interested', data: { needs: 'forklifts' } }],
+        ['comment', { text: 'Customer asks for a discount' }],
+        ['wait', 6500],
+        ['complete', { outcome: 'presented' }],
         ['complete', { outcome: 'won' }],
       ]);
     if (wanted('opportunity-postponed-lost'))

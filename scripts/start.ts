@@ -29,6 +29,7 @@ import { publishAtStartup } from '../lib/publish';
 import { syncSchedules } from '../lib/schedules';
 import { listLatestDefinitions } from '../db/definitions';
 import { PLAINTEXT, connectTemporal } from '../lib/temporal';
+import { startRepairSweeps } from '../worker/read-model-repair';
 import { createWorker, workerTuning } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { handleStopSignals, stopWith } from '../lib/stop-signals';
@@ -179,6 +180,10 @@ async function main(): Promise<void> {
       await connection.close();
     },
   });
+
+  // The safety net under the API's writes of cases ended by an action (worker/read-model-repair.ts).
+  const sweeps = startRepairSweeps(db, client);
+  stops.push({ name: 'read-model sweep', stop: () => sweeps.stop() });
 
   const app = createApp({
     db,

@@ -12,6 +12,8 @@ import { createWorker, workerTuning } from './index';
 import { installWorkerTelemetry, startWorkerOps } from './ops';
 import { createRegistry } from '../lib/metrics';
 import { handleStopSignals } from '../lib/stop-signals';
+import { connectTemporal } from '../lib/temporal';
+import { startRepairSweeps } from './read-model-repair';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -49,6 +51,13 @@ async function main(): Promise<void> {
           ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
           metricsToken: config.metricsToken,
         });
+  // The safety net under the API's writes of cases ended by an action (worker/read-model-repair.ts).
+  const temporal = await connectTemporal(
+    config.temporalAddress,
+    config.temporalNamespace,
+    config.temporalSecurity,
+  );
+  const sweeps = startRepairSweeps(db, temporal.client);
   logger.info({ taskQueue: config.taskQueue, opsPort: config.workerOpsPort || undefined }, 'worker started');
   const running = worker.run();
   // SIGTERM (a container stop) or Ctrl-C: stop polling, let running activities finish within
@@ -59,6 +68,8 @@ async function main(): Promise<void> {
       // The SDK starts the same shutdown on SIGINT/SIGTERM itself; ask only if it has not.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+      await sweeps.stop();
+      await temporal.connection.close();
       ops?.close();
       await connection.close();
       mailer.close();

@@ -83,6 +83,18 @@ const HANDOVER_ON_CONTINUE = 'continue-hands-over-projection';
 const SUBCASE_END_SIGNAL = 'subcase-end-signal';
 
 /**
+ * Cases whose history has this marker leave a user's action to the API's write of the update's committed
+ * result and back it up lazily (docs/projection.md): the workflow writes it itself only if nothing else
+ * made it write within RECONCILE_AFTER_MS, and an action that ends the case ends the workflow at once,
+ * handing its last changes to the worker's sweep in the result. Before the marker, every change had its
+ * own reconciling activity and a second workflow task. Older histories replay as they ran.
+ */
+const LAZY_RECONCILE = 'update-writes-lazily';
+
+/** How long an action's change may wait for the workflow's own write (the API's write came first). */
+const RECONCILE_AFTER_MS = 5_000;
+
+/**
  * Update ids of user actions a case remembers (the newest), carried by continue-as-new. Temporal answers a
  * repeated update id with the first outcome only within one run; a client's retry of an action that landed
  * just before the run continued reaches the next run, which must not apply it again.
@@ -138,6 +150,15 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   // Committed projection: what has changed since the last reconciling write, merged (the newest case
   // row, each changed task as it is now, the new timeline entries), written by one activity at a time.
   let pending: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
+  // Whether `pending` holds a change that must be written now (not only actions the API writes), since
+  // when it holds changes left to the API (LAZY_RECONCILE), and whether those include the case's end (and
+  // nothing after it): only then may the workflow end without writing them.
+  let pendingNow = false;
+  let lazySince: number | undefined;
+  let endPending = false;
+  let changedAfterEnd = false;
+  // An email prepared by the change being recorded: it waits for the workflow's write, so write at once.
+  let emailsInChange = false;
   let reconciling = false;
   // What the running write covers, so that a continue-as-new can hand it over.
   let writing: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
@@ -147,6 +168,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   // Changes recorded for the read model so far, and how many of them a reconciling write has finished.
   let recorded = 0;
   let reconciled = 0;
+  // Whether the case had ended at the change recorded last.
+  let wasEnded = false;
 
   function reconcile(): void {
     if (reconciling || !pending) return;
@@ -154,6 +177,9 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     const upTo = recorded;
     writing = pending;
     pending = undefined;
+    pendingNow = false;
+    lazySince = undefined;
+    endPending = false;
     reconciling = true;
     track(
       projectCommitted(input).finally(() => {
@@ -161,7 +187,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         reconciled = upTo;
         reconciling = false;
         writing = undefined;
-        reconcile();
+        // Changes left to the API wait for their delay (the loop's wake-up), others are written now.
+        if (pendingNow || lazySince === undefined) reconcile();
       }),
     );
   }
@@ -177,15 +204,30 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
    */
   async function project(
     result: Pick<StepResult, 'timeline' | 'changedTasks'>,
+    /** The change is a user's action, whose result the API writes (an update's). */
+    byAction = false,
   ): Promise<ProjectionInput | undefined> {
     let projection: ProjectionInput | undefined;
+    const emails = emailsInChange;
+    emailsInChange = false;
     if (patched(COMMITTED_PROJECTION)) {
       projection = projectionOf(result.changedTasks, result.timeline);
       recorded += 1;
       pending ??= { tasks: new Set(), timeline: [] };
       for (const id of result.changedTasks) pending.tasks.add(id);
       pending.timeline.push(...result.timeline);
-      reconcile();
+      if (byAction && !emails && patched(LAZY_RECONCILE)) {
+        // The API writes this action's result, which carries every change not written yet (merged), so
+        // any one committed answer the API writes covers the earlier ones it may have missed.
+        projection = projectionOf(pending.tasks, pending.timeline);
+        lazySince ??= Date.now();
+      } else {
+        pendingNow = true;
+      }
+      if (state.ended && !wasEnded) endPending = true;
+      else if (wasEnded) changedAfterEnd = true;
+      wasEnded = state.ended;
+      if (pendingNow) reconcile();
     } else {
       // Histories recorded before the marker: the projection ran inside the workflow task, as a local
       // activity (which a discarded speculative task could leave behind; docs/projection.md).
@@ -247,6 +289,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           const send = () => sendEmail({ caseId: state.caseId, ...command }).then(() => undefined);
           // dispatch() runs just before project() records the same change: it is change number recorded + 1.
           if (patched(COMMITTED_PROJECTION) && patched(EMAIL_AFTER_PROJECTION)) {
+            emailsInChange = true;
             sendAfterWrite(command, recorded + 1);
           } else {
             track(send());
@@ -393,7 +436,10 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     );
   }
 
-  async function apply(event: CaseEvent): Promise<StepResult & { projection?: ProjectionInput }> {
+  async function apply(
+    event: CaseEvent,
+    byAction = false,
+  ): Promise<StepResult & { projection?: ProjectionInput }> {
     const known = new Set(Object.keys(state.tasks));
     const result = applyEvent(def, state, event, Date.now());
     state = result.state;
@@ -402,7 +448,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     checkRouting(
       event.type === 'timerFired' ? result.changedTasks : result.changedTasks.filter((id) => !known.has(id)),
     );
-    const projection = await project(result);
+    const projection = await project(result, byAction);
     return projection ? { ...result, projection } : result;
   }
 
@@ -413,6 +459,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     state = input.state;
     lastStatus = state.status;
     projected = true;
+    wasEnded = state.ended;
     if (input.handover) {
       // What the previous run had not written yet: written first, then its waiting emails are sent.
       recorded = 1;
@@ -445,7 +492,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         const task = 'taskId' in event ? (state.tasks[event.taskId] ?? null) : null;
         return { case: summary(state), task };
       }
-      const result = await apply(event);
+      const result = await apply(event, true);
       remember(updateId);
       // The task acted on, or for an ad-hoc action the task it created.
       const taskId =
@@ -530,11 +577,19 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   const continueAfter = input.continueAfterEvents;
   for (;;) {
     while (events.length > 0) await apply(events.shift() as CaseEvent);
-    if (state.ended && state.timers.length === 0 && inflight.size === 0) break;
+    if (state.ended && state.timers.length === 0 && inflight.size === 0) {
+      // Changes left to the API (LAZY_RECONCILE) may go with the result only if they hold the end and
+      // nothing after it: the sweep writes a result only for a case the read model does not show ended.
+      if (!pending || (endPending && !changedAfterEnd)) break;
+      reconcile();
+      continue;
+    }
 
     const info = workflowInfo();
     const tooLong =
       continueAfter !== undefined ? info.historyLength > continueAfter : info.continueAsNewSuggested;
+    // A run hands over only a running write: changes left to the API are written before it continues.
+    if (tooLong && !reconciling && pending) reconcile();
     if (tooLong && inflight.size === 0) {
       await condition(allHandlersFinished);
       if (events.length === 0 && inflight.size === 0) {
@@ -566,14 +621,19 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     }
 
     const timer = nextTimer(state);
+    // Changes left to the API are written by the workflow once they have waited RECONCILE_AFTER_MS.
+    const lazyAt = lazySince === undefined || reconciling ? undefined : lazySince + RECONCILE_AFTER_MS;
+    const wakeAt = Math.min(timer?.fireAt ?? Infinity, lazyAt ?? Infinity);
     const seenVersion = state.version;
     const seenWakeups = wakeups;
     const wake = (): boolean => events.length > 0 || state.version !== seenVersion || wakeups !== seenWakeups;
     const woke =
-      timer === undefined
+      wakeAt === Infinity
         ? (await condition(wake), true)
-        : await condition(wake, Math.max(1, timer.fireAt - Date.now()));
-    if (!woke && timer !== undefined) events.push({ type: 'timerFired', timerId: timer.id });
+        : await condition(wake, Math.max(1, wakeAt - Date.now()));
+    if (woke) continue;
+    if (timer !== undefined && timer.fireAt <= wakeAt) events.push({ type: 'timerFired', timerId: timer.id });
+    else reconcile();
   }
 
   await condition(allHandlersFinished);
@@ -592,7 +652,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
       });
     }
   }
-  return { status: state.status, category: state.statusCategory };
+  // Changes left to the API's write of the ending action: the worker's sweep writes them if it never did.
+  const lastChanges = pending ? projectionOf(pending.tasks, pending.timeline) : undefined;
+  return {
+    status: state.status,
+    category: state.statusCategory,
+    ...(lastChanges ? { projection: lastChanges } : {}),
+  };
 }
 
 /** The case row the projection writes: everything but the per-task detail. */

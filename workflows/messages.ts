@@ -58,6 +58,11 @@ export interface ActionResult {
 export interface CaseOutcome {
   status: string;
   category: CaseState['statusCategory'];
+  /**
+   * The changes the workflow left to the API's write when an action ended the case (docs/projection.md):
+   * the worker's sweep (worker/read-model-repair.ts) writes them if the API never did.
+   */
+  projection?: ProjectionInput;
 }
 
 /** Sent by a sub-case, as it ends, to the parent that waits for it. */
