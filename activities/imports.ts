@@ -115,6 +115,7 @@ export function createImportActivities(db: Db): ImportActivities {
       try {
         return await processImportBatch(db, jobId, engine, limit, {
           onRow: () => ctx.heartbeat(++rows),
+          signal: ctx.cancellationSignal,
         });
       } finally {
         clearInterval(timer);

@@ -565,7 +565,12 @@ export async function processImportBatch(
   jobId: string,
   engine: ImportEngine,
   limit: number,
-  options: { concurrency?: number; onRow?: () => void } = {},
+  options: {
+    concurrency?: number;
+    onRow?: () => void;
+    /** Aborted (the activity was cancelled, its workflow ended): the rows in flight finish, no new one starts. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<ImportBatchCounts> {
   const counts: ImportBatchCounts = {
     fetched: 0,
@@ -723,7 +728,7 @@ export async function processImportBatch(
   let next = 0;
   let stop: unknown;
   const workers = Array.from({ length: Math.min(options.concurrency ?? 8, pending.length) }, async () => {
-    while (next < pending.length && stop === undefined) {
+    while (next < pending.length && stop === undefined && !options.signal?.aborted) {
       const row = pending[next++] as (typeof pending)[number];
       try {
         await processOne(row);
@@ -735,6 +740,7 @@ export async function processImportBatch(
   });
   await Promise.all(workers);
   if (stop !== undefined) throw stop;
+  options.signal?.throwIfAborted();
   return counts;
 }
 

@@ -161,3 +161,34 @@ it('answers 503 and keeps no job when the import workflow cannot be started (Tem
     await connection.close().catch(() => undefined);
   }
 }, 120_000);
+
+it('resumes a job whose workflow was ended by hand: the pending rows are done once, the rest kept', async () => {
+  const worker = await spawnWorker(env);
+  const res = await env.http(env.users.sam, 'POST', '/api/imports', document('RES', 80));
+  expect(res.status).toBe(202);
+  const id: string = res.body.id;
+  await eventually(
+    async () => (await env.http(env.users.sam, 'GET', `/api/imports/${id}`)).body.processed >= 5,
+    60_000,
+    'the first rows',
+  );
+  await env.client.workflow.getHandle(`import-${id}`).terminate('ended by an operator');
+  const stopped = (await env.http(env.users.sam, 'GET', `/api/imports/${id}`)).body;
+  expect(stopped.status).toBe('running');
+  expect(stopped.processed).toBeLessThan(80);
+
+  const resumed = await env.http(env.users.sam, 'POST', `/api/imports/${id}/resume?wait=true`, {});
+  expect(resumed.status).toBe(202);
+  expect(resumed.body).toMatchObject({
+    status: 'completed',
+    processed: 80,
+    created: 80,
+    failed: 0,
+    unchanged: 0,
+  });
+  expect(await casesPerKey('RES')).toEqual(Array(80).fill(1));
+  // A resume of a finished job changes nothing and answers it finished.
+  const again = await env.http(env.users.sam, 'POST', `/api/imports/${id}/resume?wait=true`, {});
+  expect(again.body).toMatchObject({ status: 'completed', processed: 80, created: 80 });
+  await kill(worker);
+}, 180_000);
