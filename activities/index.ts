@@ -16,6 +16,8 @@ import { TemplateStore } from './templates';
 import type { CaseActivities } from './types';
 import { createCampaignActivities } from './campaign';
 import type { CampaignActivities } from './campaign-types';
+import { createImportActivities } from './imports';
+import type { ImportActivities } from './import-types';
 
 export interface ActivityDeps {
   db: Db;
@@ -51,7 +53,9 @@ function attemptKey(): string | undefined {
 }
 
 /** Builds the case activities with their dependencies injected (the worker owns pool and transport). */
-export function createActivities(deps: ActivityDeps): CaseActivities & CampaignActivities & EmailActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): CaseActivities & CampaignActivities & ImportActivities & EmailActivities {
   const messageIdDomain = messageIdDomainFor(deps.publicUrl);
   const mail = {
     db: deps.db,
@@ -64,6 +68,7 @@ export function createActivities(deps: ActivityDeps): CaseActivities & CampaignA
   };
   return {
     ...createCampaignActivities(deps.db),
+    ...createImportActivities(deps.db),
     projectCase: (input) => projectCase(deps.db, input),
     ...createEmailActivities(mail),
     callService: (input) =>

@@ -2,8 +2,6 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db';
-import { resumeStaleImports } from '../crm/imports';
-import { importEngine } from './routes/imports';
 import { relinkEngine } from './routes/entity-merge';
 import { deliverRelinks } from '../crm/entity-relinks';
 import {
@@ -75,11 +73,11 @@ export interface AppDeps {
   /** Extra health probes (e.g. SMTP); Postgres and Temporal are always probed. */
   probes?: Record<string, () => Promise<unknown>>;
   /**
-   * Take over import jobs that a stopped API process left running, and retry the relinks of merged entities
-   * that could not be told to their cases' workflows (both at start and every minute). On in `npm start` and
-   * `npm run api`; tests call `resumeStaleImports` and `deliverRelinks` themselves.
+   * Retry the relinks of merged entities that could not be told to their cases' workflows (at start and every
+   * minute). On in `npm start` and `npm run api`; tests call `deliverRelinks` themselves. (Import jobs run as
+   * workflows on the workers: an API process holds none.)
    */
-  recoverImports?: boolean;
+  retryRelinks?: boolean;
   /** Sign-in settings; defaults as in lib/config.ts. */
   auth?: AuthSettings;
   /** SMTP for invites and forgotten-password links; without it those answer 503. */
@@ -102,22 +100,18 @@ export interface AppDeps {
 
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '..', 'web', 'dist');
 
-const IMPORT_RECOVERY_EVERY_MS = 60_000;
+const RELINK_RETRY_EVERY_MS = 60_000;
 
-/** Runs `resumeStaleImports` and `deliverRelinks` now and every minute until the pool closes. */
-function recoverImports(ctx: ApiContext): void {
-  const engine = importEngine(ctx.gateway);
+/** Runs `deliverRelinks` now and every minute until the pool closes. */
+function retryRelinks(ctx: ApiContext): void {
   const relinks = relinkEngine(ctx.gateway);
   const sweep = () => {
-    resumeStaleImports(ctx.db, engine).catch((err: unknown) =>
-      logger.warn({ err }, 'could not look for import jobs to resume'),
-    );
     deliverRelinks(ctx.db, relinks).catch((err: unknown) =>
       logger.warn({ err }, 'could not retry the relinks of merged entities'),
     );
   };
   sweep();
-  const timer = setInterval(sweep, IMPORT_RECOVERY_EVERY_MS).unref();
+  const timer = setInterval(sweep, RELINK_RETRY_EVERY_MS).unref();
   ctx.db.beforeClose(async () => clearInterval(timer));
 }
 
@@ -269,6 +263,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(webAppRoutes(deps.webDistDir ?? DEFAULT_WEB_DIST));
   app.use(notFoundHandler);
   app.use(problemHandler);
-  if (deps.recoverImports) recoverImports(ctx);
+  if (deps.retryRelinks) retryRelinks(ctx);
   return app;
 }

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     db,
     client,
     ...appSettings(config),
-    recoverImports: true,
+    retryRelinks: true,
     ...(mailer
       ? {
           probes: { smtp: () => mailer.verify() },

@@ -3,7 +3,8 @@
  *
  * A document is checked whole first (entities, owners, data and lines against the definition); with errors
  * nothing is written unless the caller accepts the valid rows. The valid cases become an import job whose rows
- * are stored, then started one by one through Temporal while the job row counts progress. An external key
+ * are stored; the job's workflow (workflows/import.ts, on the workers) processes them in batches
+ * (`processImportBatch`) while the job row counts progress. An external key
  * already imported is compared with its case as it is now: the data fields, lines and status that differ are
  * changed through the case's workflow (`updated`, with those fields), else it is `unchanged`.
  */
@@ -18,7 +19,6 @@ import { InvalidInputError, TooLargeError, type InputError } from '../lib/domain
 import { fieldErrors, validatorFor } from '../lib/json-validation';
 import type { Actor, ActorEvent, Role, StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
-import { logger } from '../lib/logger';
 
 export interface ImportCase {
   externalKey: string;
@@ -480,13 +480,24 @@ export async function createImportJob(
   });
 }
 
-const running = new Set<string>();
+/** Deletes a job that never started (its workflow could not be started), with its rows. */
+export async function discardImportJob(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM imports WHERE id = $1', [id]);
+}
 
 /** How an import reaches the engine: starting a case, and a user's action on it (an Update of its workflow). */
 export interface ImportEngine {
   start: (def: CaseTypeDefinition, start: StartInput) => Promise<unknown>;
   /** `updateId` makes a retried action apply at most once. */
   act: (caseId: string, event: ActorEvent, updateId: string) => Promise<unknown>;
+}
+
+/**
+ * An engine call that did not get an answer (a timeout, the engine unreachable): not the row's fault, so
+ * the row stays pending and its batch is retried, instead of the row failing.
+ */
+export class ImportEngineUnavailableError extends Error {
+  override name = 'ImportEngineUnavailableError';
 }
 
 /** The case as the read model holds it, what a re-import compares its row with. */
@@ -528,207 +539,251 @@ function differences(c: PreparedCase, current: CurrentCase) {
   return { data, lines, status, fixed };
 }
 
+/** What one batch of a job did; `fetched` 0: no row is pending. `stopped`: the job cannot go on (marked failed). */
+export interface ImportBatchCounts {
+  fetched: number;
+  processed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  stopped?: boolean;
+}
+
 /**
- * Processes the pending rows of a job (in line order, a few at a time) and keeps the job row's counters current.
- * A new external key starts its case; a known one has what differs changed through its workflow (the same
- * actions as `PATCH /api/cases/:id` and `POST /api/cases/:id/status`, by the importer). Safe to call again
- * after a crash: rows already done are skipped, a case already started is found by id, and each action has an
- * update id of the job's row, so it applies at most once.
+ * Processes the next `limit` pending rows of a job (in line order, `concurrency` at a time) and keeps the job
+ * row's counters current: the import workflow's batch activity (activities/imports.ts). A new external key
+ * starts its case; a known one has what differs changed through its workflow (the same actions as
+ * `PATCH /api/cases/:id` and `POST /api/cases/:id/status`, by the job's creator). Safe to call again after a
+ * crash and even while another call still runs: a case already started is found by id, each action has an
+ * update id of the job's row (so it applies at most once), and a row is recorded with its case and counted in
+ * one transaction, only while it is still pending. An engine that does not answer
+ * (`ImportEngineUnavailableError`) leaves the row pending and ends the batch with that error, to be retried.
  */
-export async function runImportJob(
+export async function processImportBatch(
   db: Db,
   jobId: string,
-  stored: StoredDefinition,
   engine: ImportEngine,
-  importer: Actor,
-  concurrency = 8,
-): Promise<void> {
-  if (running.has(jobId)) return;
-  running.add(jobId);
-  const def = stored.definition;
-  const actor: Actor = { userId: importer.userId, role: importer.role, teams: importer.teams };
-  try {
-    const pending = await db.query<{ line: number; payload: PreparedCase }>(
-      `SELECT line, payload FROM import_rows WHERE import_id = $1 AND state = 'pending' ORDER BY line`,
-      [jobId],
+  limit: number,
+  options: {
+    concurrency?: number;
+    onRow?: () => void;
+    /** Aborted (the activity was cancelled, its workflow ended): the rows in flight finish, no new one starts. */
+    signal?: AbortSignal;
+  } = {},
+): Promise<ImportBatchCounts> {
+  const counts: ImportBatchCounts = {
+    fetched: 0,
+    processed: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    failed: 0,
+  };
+  const job = await findImportJob(db, jobId);
+  if (!job) return { ...counts, stopped: true };
+  const stored = await definitionVersion(db, job.case_type as string, job.definition_version as number);
+  if (!stored) {
+    await failImportJob(
+      db,
+      jobId,
+      `case type ${String(job.case_type)} version ${String(job.definition_version)} is no longer published`,
     );
-    const processOne = async (row: { line: number; payload: PreparedCase }): Promise<void> => {
-      const c = row.payload;
-      const [known] = await db.query<{ case_id: string }>(
-        'SELECT case_id FROM imported_cases WHERE case_type = $1 AND external_key = $2',
-        [def.id, c.externalKey],
-      );
-      const caseId = known?.case_id ?? importedCaseId(def.id, c.externalKey);
-      let state: 'created' | 'updated' | 'unchanged' | 'failed';
-      let error: string | null = null;
-      const changes: string[] = [];
-      try {
-        let current = await currentCase(db, caseId);
-        if (!current && !known) {
-          await engine.start(def, {
-            caseId,
-            caseType: def.id,
-            definitionVersion: stored.version,
-            data: c.data,
-            lines: c.lines,
-            entity: c.entity,
-            ownerId: c.ownerId,
-            actor: actor.userId,
-            ...(c.title !== undefined ? { title: c.title } : {}),
-          });
-          current = await currentCase(db, caseId);
-        }
-        if (!current) throw new Error(`case ${caseId} is not in the read model`);
-        const diff = differences(c, current);
-        if (known && diff.fixed.length > 0)
-          throw new Error(
-            `${diff.fixed.join(', ')} of case ${caseId} differ from the row; an import sets them only when it creates the case`,
-          );
-        if (Object.keys(diff.data).length > 0 || diff.lines !== undefined) {
-          await engine.act(
-            caseId,
-            {
-              type: 'updateData',
-              data: diff.data,
-              ...(diff.lines !== undefined ? { lines: diff.lines } : {}),
-              actor,
-            },
-            `${jobId}:${row.line}:data`,
-          );
-          changes.push(...Object.keys(diff.data).map((k) => `data.${k}`));
-          if (diff.lines !== undefined) changes.push('lines');
-        }
-        if (diff.status !== undefined) {
-          await engine.act(
-            caseId,
-            { type: 'setStatus', status: diff.status, actor },
-            `${jobId}:${row.line}:status`,
-          );
-          changes.push('status');
-        }
+    return { ...counts, stopped: true };
+  }
+  const def = stored.definition;
+  const importer = await importerOf(db, job.created_by as string);
+  const actor: Actor = { userId: importer.userId, role: importer.role, teams: importer.teams };
+  const pending = await db.query<{ line: number; payload: PreparedCase; changes: string[] | null }>(
+    `SELECT line, payload, changes FROM import_rows WHERE import_id = $1 AND state = 'pending'
+     ORDER BY line LIMIT $2`,
+    [jobId, limit],
+  );
+  counts.fetched = pending.length;
+
+  const processOne = async (row: (typeof pending)[number]): Promise<void> => {
+    const c = row.payload;
+    // What an earlier attempt at this row set out to change (a pending row keeps it): its Updates may have
+    // applied before that attempt stopped, so the case no longer differs, yet the row did change it.
+    const planned = row.changes ?? [];
+    const [known] = await db.query<{ case_id: string }>(
+      'SELECT case_id FROM imported_cases WHERE case_type = $1 AND external_key = $2',
+      [def.id, c.externalKey],
+    );
+    const caseId = known?.case_id ?? importedCaseId(def.id, c.externalKey);
+    let state: 'created' | 'updated' | 'unchanged' | 'failed';
+    let error: string | null = null;
+    const changes: string[] = [];
+    try {
+      let current = await currentCase(db, caseId);
+      if (!current && !known) {
+        await engine.start(def, {
+          caseId,
+          caseType: def.id,
+          definitionVersion: stored.version,
+          data: c.data,
+          lines: c.lines,
+          entity: c.entity,
+          ownerId: c.ownerId,
+          actor: actor.userId,
+          ...(c.title !== undefined ? { title: c.title } : {}),
+        });
+        current = await currentCase(db, caseId);
+      }
+      if (!current) throw new Error(`case ${caseId} is not in the read model`);
+      const diff = differences(c, current);
+      if (known && diff.fixed.length > 0)
+        throw new Error(
+          `${diff.fixed.join(', ')} of case ${caseId} differ from the row; an import sets them only when it creates the case`,
+        );
+      const intended = [
+        ...Object.keys(diff.data).map((k) => `data.${k}`),
+        ...(diff.lines !== undefined ? ['lines'] : []),
+        ...(diff.status !== undefined ? ['status'] : []),
+      ];
+      if (intended.some((change) => !planned.includes(change)))
         await db.query(
+          `UPDATE import_rows SET changes = $3 WHERE import_id = $1 AND line = $2 AND state = 'pending'`,
+          [jobId, row.line, [...new Set([...planned, ...intended])]],
+        );
+      if (Object.keys(diff.data).length > 0 || diff.lines !== undefined) {
+        await engine.act(
+          caseId,
+          {
+            type: 'updateData',
+            data: diff.data,
+            ...(diff.lines !== undefined ? { lines: diff.lines } : {}),
+            actor,
+          },
+          `${jobId}:${row.line}:data`,
+        );
+        changes.push(...Object.keys(diff.data).map((k) => `data.${k}`));
+        if (diff.lines !== undefined) changes.push('lines');
+      }
+      if (diff.status !== undefined) {
+        await engine.act(
+          caseId,
+          { type: 'setStatus', status: diff.status, actor },
+          `${jobId}:${row.line}:status`,
+        );
+        changes.push('status');
+      }
+      changes.unshift(...planned.filter((change) => !changes.includes(change)));
+      state = !known ? 'created' : changes.length > 0 ? 'updated' : 'unchanged';
+    } catch (err) {
+      if (err instanceof ImportEngineUnavailableError) throw err;
+      state = 'failed';
+      changes.unshift(...planned.filter((change) => !changes.includes(change)));
+      const done = changes.length > 0 ? ` (${changes.join(', ')} changed before)` : '';
+      error = known
+        ? `case ${caseId} was not updated${done}: ${(err as Error).message}`
+        : `the case did not start${done}: ${(err as Error).message}`;
+    }
+    const recorded = await db.transaction(async (tx) => {
+      // Only while pending: a batch retried while its first attempt still runs never counts a row twice.
+      const marked = await tx.query(
+        `UPDATE import_rows SET state = $3, case_id = $4, error = $5, changes = $6
+         WHERE import_id = $1 AND line = $2 AND state = 'pending' RETURNING line`,
+        [jobId, row.line, state, caseId, error, state === 'updated' ? changes : null],
+      );
+      if (marked.length === 0) return false;
+      if (state !== 'failed')
+        await tx.query(
           `INSERT INTO imported_cases (case_type, external_key, case_id, content_hash, import_id)
            VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (case_type, external_key) DO UPDATE SET content_hash = $4, import_id = $5`,
           [def.id, c.externalKey, caseId, c.hash, jobId],
         );
-        state = !known ? 'created' : changes.length > 0 ? 'updated' : 'unchanged';
-      } catch (err) {
-        state = 'failed';
-        const done = changes.length > 0 ? ` (${changes.join(', ')} changed before)` : '';
-        error = known
-          ? `case ${caseId} was not updated${done}: ${(err as Error).message}`
-          : `the case did not start${done}: ${(err as Error).message}`;
-      }
-      await db.transaction(async (tx) => {
-        await tx.query(
-          `UPDATE import_rows SET state = $3, case_id = $4, error = $5, changes = $6
-           WHERE import_id = $1 AND line = $2`,
-          [jobId, row.line, state, caseId, error, state === 'updated' ? changes : null],
-        );
-        await tx.query(
-          `UPDATE imports SET processed = processed + 1, created = created + $2::int, unchanged = unchanged + $3::int,
-             failed = failed + $4::int, updated = updated + $6::int, updated_at = now(),
-             errors = CASE WHEN $5::jsonb IS NULL THEN errors ELSE errors || $5::jsonb END
-           WHERE id = $1`,
-          [
-            jobId,
-            state === 'created' ? 1 : 0,
-            state === 'unchanged' ? 1 : 0,
-            state === 'failed' ? 1 : 0,
-            error
-              ? JSON.stringify([
-                  {
-                    line: row.line,
-                    externalKey: c.externalKey,
-                    pointer: `/rows/${row.line}`,
-                    message: error,
-                  },
-                ])
-              : null,
-            state === 'updated' ? 1 : 0,
-          ],
-        );
-      });
-    };
-    let next = 0;
-    const workers = Array.from({ length: Math.min(concurrency, pending.length) }, async () => {
-      while (next < pending.length) {
-        const row = pending[next++] as (typeof pending)[number];
-        await processOne(row);
-      }
+      await tx.query(
+        `UPDATE imports SET processed = processed + 1, created = created + $2::int, unchanged = unchanged + $3::int,
+           failed = failed + $4::int, updated = updated + $6::int, updated_at = now(),
+           errors = CASE WHEN $5::jsonb IS NULL THEN errors ELSE errors || $5::jsonb END
+         WHERE id = $1`,
+        [
+          jobId,
+          state === 'created' ? 1 : 0,
+          state === 'unchanged' ? 1 : 0,
+          state === 'failed' ? 1 : 0,
+          error
+            ? JSON.stringify([
+                {
+                  line: row.line,
+                  externalKey: c.externalKey,
+                  pointer: `/rows/${row.line}`,
+                  message: error,
+                },
+              ])
+            : null,
+          state === 'updated' ? 1 : 0,
+        ],
+      );
+      return true;
     });
-    await Promise.all(workers);
-    await db.query(
-      `UPDATE imports SET status = 'completed', finished_at = now(), updated_at = now()
-       WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM import_rows WHERE import_id = $1 AND state = 'pending')`,
-      [jobId],
-    );
-  } catch (err) {
-    logger.error({ err, jobId }, 'import job stopped');
-    await db
-      .query(`UPDATE imports SET status = 'failed', updated_at = now(), finished_at = now() WHERE id = $1`, [
-        jobId,
-      ])
-      .catch(() => undefined);
-  } finally {
-    running.delete(jobId);
-  }
+    if (recorded) {
+      counts.processed += 1;
+      counts[state] += 1;
+    }
+  };
+
+  let next = 0;
+  let stop: unknown;
+  const workers = Array.from({ length: Math.min(options.concurrency ?? 8, pending.length) }, async () => {
+    while (next < pending.length && stop === undefined && !options.signal?.aborted) {
+      const row = pending[next++] as (typeof pending)[number];
+      try {
+        await processOne(row);
+      } catch (err) {
+        stop ??= err; // the rows in flight finish; no new one is taken
+      }
+      options.onRow?.();
+    }
+  });
+  await Promise.all(workers);
+  if (stop !== undefined) throw stop;
+  options.signal?.throwIfAborted();
+  return counts;
 }
 
-/** A running job whose progress has not moved for this long has lost the process that ran it. */
+/** Marks a job completed once none of its rows is pending (the import workflow's last step). */
+export async function finishImportJob(db: Queryable, jobId: string): Promise<void> {
+  await db.query(
+    `UPDATE imports SET status = 'completed', finished_at = now(), updated_at = now()
+     WHERE id = $1 AND status = 'running'
+       AND NOT EXISTS (SELECT 1 FROM import_rows WHERE import_id = $1 AND state = 'pending')`,
+    [jobId],
+  );
+}
+
+/** Marks a job failed with a job-level error (line 0). */
+async function failImportJob(db: Queryable, jobId: string, message: string): Promise<void> {
+  await db.query(
+    `UPDATE imports SET status = 'failed', finished_at = now(), updated_at = now(),
+       errors = errors || $2::jsonb WHERE id = $1`,
+    [jobId, JSON.stringify([{ line: 0, externalKey: null, pointer: '', message }])],
+  );
+}
+
+/**
+ * A running job whose progress has not moved for this long has lost what ran it: a job the pre-workflow
+ * code left to an API process that stopped, or one whose API process stopped before starting its workflow.
+ */
 export const STALE_IMPORT_MS = 2 * 60_000;
 
 /**
- * Takes over the import jobs that a stopped API process left running (a restart, a crash): each stale job
- * is claimed by bumping its `updated_at` in the same statement (SKIP LOCKED, so two API processes never
- * take the same job) and its pending rows are processed as `POST /api/imports/:id/resume` would. A job
- * whose case-type version is gone is marked failed. Returns the ids of the jobs taken over; their rows
- * are processed in the background.
+ * Claims the running jobs whose progress has not moved for `staleMs`, bumping their `updated_at` in the same
+ * statement (SKIP LOCKED: two callers never claim the same job, and an API process of the pre-workflow code
+ * still running a job keeps it, as its lease said). Returns their ids, for the release step to start their
+ * import workflows.
  */
-export async function resumeStaleImports(
-  db: Db,
-  engine: ImportEngine,
-  staleMs = STALE_IMPORT_MS,
-): Promise<string[]> {
-  const jobs = await db.query<{
-    id: string;
-    case_type: string;
-    definition_version: number;
-    created_by: string;
-  }>(
+export async function claimStaleImportJobs(db: Queryable, staleMs = STALE_IMPORT_MS): Promise<string[]> {
+  const jobs = await db.query<{ id: string }>(
     `UPDATE imports SET updated_at = now()
      WHERE id IN (SELECT id FROM imports
                   WHERE kind = 'cases' AND status = 'running' AND updated_at < now() - make_interval(secs => $1)
                   FOR UPDATE SKIP LOCKED)
-     RETURNING id, case_type, definition_version, created_by`,
+     RETURNING id`,
     [staleMs / 1000],
   );
-  for (const job of jobs) {
-    const stored = await definitionVersion(db, job.case_type, job.definition_version);
-    if (!stored) {
-      await db.query(
-        `UPDATE imports SET status = 'failed', finished_at = now(), updated_at = now(),
-           errors = errors || $2::jsonb WHERE id = $1`,
-        [
-          job.id,
-          JSON.stringify([
-            {
-              line: 0,
-              externalKey: null,
-              pointer: '',
-              message: `case type ${job.case_type} version ${job.definition_version} is no longer published`,
-            },
-          ]),
-        ],
-      );
-      continue;
-    }
-    logger.info({ jobId: job.id }, 'resuming an import job left running by a stopped process');
-    runImportJob(db, job.id, stored, engine, await importerOf(db, job.created_by)).catch((err: unknown) =>
-      logger.error({ err, jobId: job.id }, 'import job failed'),
-    );
-  }
   return jobs.map((j) => j.id);
 }
 
@@ -746,7 +801,12 @@ export async function findImportJob(db: Queryable, id: string): Promise<Record<s
 
 /** Marks a job running again before its pending rows are processed (`POST /api/imports/:id/resume`). */
 export async function reopenImportJob(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE imports SET status = 'running', finished_at = NULL WHERE id = $1`, [id]);
+  // Only with rows left: a finished job stays finished (its workflow, which marks it, may be gone already).
+  await db.query(
+    `UPDATE imports SET status = 'running', finished_at = NULL
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM import_rows WHERE import_id = $1 AND state = 'pending')`,
+    [id],
+  );
 }
 
 export interface ImportRowView {
@@ -776,7 +836,8 @@ export async function importRows(
     externalKey: r.external_key as string,
     state: r.state as ImportRowView['state'],
     caseId: (r.case_id as string | null) ?? null,
-    changes: (r.changes as string[] | null) ?? null,
+    // A pending row may hold what its attempt set out to change; only an updated row shows it.
+    changes: r.state === 'updated' ? ((r.changes as string[] | null) ?? null) : null,
     error: (r.error as string | null) ?? null,
   }));
 }

@@ -1,12 +1,13 @@
 /**
  * The steps a release needs before workers and APIs use it, each idempotent and safe to run
  * concurrently: Temporal search attributes, the schema migrations, the definitions and their email
- * Schedules. The worker runs them at start; the one-shot `migrate` role (compose, the Kubernetes Job)
+ * Schedules, and the workflows of import jobs that nothing runs. The worker runs them at start; the one-shot `migrate` role (compose, the Kubernetes Job)
  * runs them once before anything reads the new schema.
  */
 import { createDb } from '../db';
 import { listLatestDefinitions } from '../db/definitions';
 import { migrate } from '../db/migrate';
+import { startStaleImportWorkflows } from '../crm/import-workflows';
 import { ensureSearchAttributes } from '../infra/temporal-server';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Config } from './config';
@@ -20,6 +21,8 @@ export interface ReleaseReport {
   migrationsApplied: string[];
   definitionsPublished: string[];
   schedules: { created: number; updated: number; deleted: number };
+  /** Import jobs left running with nothing running them (the pre-workflow code's), now on a workflow. */
+  importJobsStarted: string[];
 }
 
 /** Applies the release steps against `temporalAddress` and `databaseUrl`; closes what it opened. */
@@ -46,6 +49,9 @@ export async function applyRelease(
       (await listLatestDefinitions(db)).map((d) => d.definition),
       config.taskQueue,
     );
+    // Jobs the pre-workflow code ran in API processes (a lease that stopped moving), or whose API process
+    // stopped before starting their workflow: each gets its import workflow, once (workflows/import.ts).
+    const importJobsStarted = await startStaleImportWorkflows(db, temporal.client, config.taskQueue);
     return {
       searchAttributesAdded: added,
       migrationsApplied: applied,
@@ -57,6 +63,7 @@ export async function applyRelease(
         updated: schedules.updated.length,
         deleted: schedules.deleted.length,
       },
+      importJobsStarted,
     };
   } finally {
     await temporal.connection.close();

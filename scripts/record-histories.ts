@@ -13,6 +13,7 @@ import globalTeardown from '../test/global-teardown';
 import { upload, seedEntity } from '../test/support/crm';
 import { ROOT, scoped, shippedDefinition, startTestEnv, type TestEnv } from '../test/support/env';
 import { campaignWorkflowId } from '../workflows/campaign-messages';
+import { importWorkflowId } from '../workflows/import-messages';
 
 const OUT = path.join(ROOT, 'test/fixtures/histories');
 
@@ -104,6 +105,21 @@ async function recordCampaign(env: TestEnv, name: string): Promise<void> {
   await save(env, campaignWorkflowId(id), name);
 }
 
+/** An import of three cases through the API (one batch, then the empty one that finishes the job). */
+async function recordImport(env: TestEnv, caseType: string, name: string): Promise<void> {
+  const res = await env.http(env.users.sam, 'POST', '/api/imports?wait=true', {
+    caseType,
+    filename: 'recorded.json',
+    cases: [1, 2, 3].map((n) => ({
+      externalKey: `${env.prefix}-REC-${n}`,
+      data: { subject: `Recorded ${n}`, amount: n },
+    })),
+  });
+  if (res.status !== 200 || res.body.created !== 3)
+    throw new Error(`${name}: import answered ${res.status} ${JSON.stringify(res.body)}`);
+  await save(env, importWorkflowId(res.body.id as string), name);
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -172,6 +188,7 @@ async function main(): Promise<void> {
       );
     }
     if (wanted('campaign-three-targets')) await recordCampaign(env, 'campaign-three-targets');
+    if (wanted('import-three-cases')) await recordImport(env, caseType, 'import-three-cases');
   } finally {
     await env.stop();
     await globalTeardown();

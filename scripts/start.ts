@@ -14,6 +14,7 @@ import { startInboundSmtp } from '../infra/inbound-smtp';
 import { closeServer, listen } from '../api/server';
 import { createDb, type Db } from '../db';
 import { migrate } from '../db/migrate';
+import { startStaleImportWorkflows } from '../crm/import-workflows';
 import { seedDemo } from '../db/seed-demo';
 import { PID_FILES, checkPorts, claimDataDir } from '../infra/local-stack';
 import { pidFilePath } from '../infra/pid-files';
@@ -144,6 +145,11 @@ async function main(): Promise<void> {
     );
   }
 
+  // Import jobs left running with nothing running them (by the pre-workflow code, which ran them here, or a
+  // stop between storing a job and starting its workflow) get their import workflow.
+  const importJobs = await startStaleImportWorkflows(db, client, config.taskQueue);
+  if (importJobs.length > 0) log(`import jobs resumed on workflows: ${importJobs.join(', ')}`);
+
   const sink =
     config.smtpUrl === undefined
       ? await startSmtpSink({ port: config.smtpSinkPort, host: '127.0.0.1' })
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
     db,
     client,
     ...appSettings(config),
-    recoverImports: true,
+    retryRelinks: true,
     ...(sink ? { mailbox: sink } : {}),
     probes: { smtp: () => mailer.verify() },
     accountMail: {

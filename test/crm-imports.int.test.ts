@@ -1,8 +1,14 @@
 import ExcelJS from 'exceljs';
-import { CaseGateway } from '../api/gateway';
-import { importEngine } from '../api/routes/imports';
-import { projectCase } from '../activities/projection';
-import { casesFromJson, createImportJob, prepareCases, resumeStaleImports } from '../crm/imports';
+import { workerImportEngine } from '../activities/imports';
+import {
+  casesFromJson,
+  createImportJob,
+  ImportEngineUnavailableError,
+  prepareCases,
+  processImportBatch,
+  type ImportEngine,
+} from '../crm/imports';
+import { startStaleImportWorkflows } from '../crm/import-workflows';
 import { latestDefinition } from '../db/definitions';
 import { count, upload } from './support/crm';
 import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
@@ -202,7 +208,7 @@ describe('case import', () => {
     expect(seen.size).toBeGreaterThan(1);
   });
 
-  it('takes over a job that a stopped API process left running, once', async () => {
+  it('starts the workflow of a job left running with nothing running it (as the pre-workflow code left them), once', async () => {
     const stored = await latestDefinition(env.db, T);
     if (!stored) throw new Error('no definition');
     const cases = [1, 2, 3].map((i) => ({ externalKey: key(`R${i}`), data: { subject: `Resumed ${i}` } }));
@@ -215,14 +221,9 @@ describe('case import', () => {
     await createImportJob(env.db, { ...job, id: `${id}-live`, definitionVersion: stored.version }, [], []);
     await env.db.query(`UPDATE imports SET updated_at = now() - interval '10 minutes' WHERE id = $1`, [id]);
 
-    const gateway = new CaseGateway(env.client, env.taskQueue, 15_000, (projection) =>
-      projectCase(env.db, projection),
-    );
-    const engine = importEngine(gateway);
-    const [taken, again] = await Promise.all([
-      resumeStaleImports(env.db, engine, 5 * 60_000),
-      resumeStaleImports(env.db, engine, 5 * 60_000),
-    ]);
+    // Two release steps at once (two workers starting): the job is claimed by one of them.
+    const release = () => startStaleImportWorkflows(env.db, env.client, env.taskQueue, 5 * 60_000);
+    const [taken, again] = await Promise.all([release(), release()]);
     expect([...taken, ...again].filter((j) => j.startsWith(id))).toEqual([id]);
 
     const done = await eventually(
@@ -238,9 +239,55 @@ describe('case import', () => {
     for (const row of rows.body.items) {
       expect((await env.http(env.users.admin, 'GET', `/api/cases/${row.caseId}`)).status).toBe(200);
     }
-    expect(await resumeStaleImports(env.db, engine, 5 * 60_000)).not.toContain(id);
+    expect(await release()).not.toContain(id);
     const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
     expect(live.body.status).toBe('running');
+  });
+
+  it('a batch retried after its Update was applied but before the row was recorded still says updated, once', async () => {
+    const stored = await latestDefinition(env.db, T);
+    if (!stored) throw new Error('no definition');
+    const job = { format: 'json', filename: 'retry.json', caseType: T, createdBy: env.users.sam.id } as const;
+    const store = async (id: string, amount: number) => {
+      const cases = [{ externalKey: key('RT1'), data: { subject: 'Retried', amount } }];
+      const { valid } = await prepareCases(env.db, stored, casesFromJson({ cases }), env.users.sam.id);
+      await createImportJob(env.db, { ...job, id, definitionVersion: stored.version }, valid, []);
+    };
+    const engine = workerImportEngine(env.db, env.client, env.taskQueue);
+    const first = `imp-${env.prefix}-rt-1`;
+    await store(first, 100);
+    expect(await processImportBatch(env.db, first, engine, 10)).toMatchObject({ fetched: 1, created: 1 });
+
+    // The second job's Update reaches the case, then the worker loses the engine before recording the row.
+    const second = `imp-${env.prefix}-rt-2`;
+    await store(second, 150);
+    const lost: ImportEngine = {
+      start: engine.start,
+      act: async (caseId, event, updateId) => {
+        await engine.act(caseId, event, updateId);
+        throw new ImportEngineUnavailableError('connection lost after the update');
+      },
+    };
+    await expect(processImportBatch(env.db, second, lost, 10)).rejects.toThrow('connection lost');
+    const pending = await env.http(env.users.sam, 'GET', `/api/imports/${second}/rows`);
+    expect(pending.body.items).toEqual([expect.objectContaining({ state: 'pending', changes: null })]);
+
+    // The retried batch finds the case already changed: the row is still the update it made, counted once.
+    expect(await processImportBatch(env.db, second, engine, 10)).toMatchObject({
+      fetched: 1,
+      processed: 1,
+      updated: 1,
+      unchanged: 0,
+    });
+    const rows = await env.http(env.users.sam, 'GET', `/api/imports/${second}/rows`);
+    expect(rows.body.items).toEqual([
+      expect.objectContaining({ state: 'updated', changes: ['data.amount'], error: null }),
+    ]);
+    const view = (await env.http(env.users.admin, 'GET', `/api/cases/${rows.body.items[0].caseId}`)).body;
+    expect(view.data.amount).toBe(150);
+    const updates = view.timeline.filter((e: { kind: string }) => e.kind === 'case.updated');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toMatchObject({ detail: { before: { amount: 100 }, after: { amount: 150 } } });
   });
 
   it('reads decimals written the Spanish way: "," from a semicolon file, "." when asked, each rule strict', async () => {

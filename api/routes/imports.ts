@@ -9,17 +9,16 @@ import {
   defaultDecimal,
   userLocale,
   createImportJob,
+  discardImportJob,
   findImportJob,
-  importerOf,
   importRows,
   importView,
   reopenImportJob,
-  type ImportEngine,
   MAX_IMPORT_CASES,
   prepareCases,
-  runImportJob,
   type ImportCase,
 } from '../../crm/imports';
+import { startImportWorkflow } from '../../crm/import-workflows';
 import { readXlsxCells, type DecimalMark } from '../../crm/spreadsheet';
 import { logger } from '../../lib/logger';
 import { permit } from '../../crm/permissions';
@@ -34,7 +33,6 @@ import {
 } from '../operation';
 import { ProblemError } from '../problem';
 import { check } from '../validation';
-import type { CaseGateway } from '../gateway';
 import { flag, pageLimit, queryString, textBody } from './crm-common';
 
 /**
@@ -285,17 +283,20 @@ async function loadJob(ctx: ApiContext, id: string) {
   return row;
 }
 
-/** The engine calls of an import: starts and Updates through the case gateway (idempotent by update id). */
-export function importEngine(gateway: CaseGateway): ImportEngine {
-  return {
-    start: (def, start) => gateway.start(def, start),
-    act: (caseId, event, updateId) => gateway.act(caseId, event, `import:${updateId}`),
-  };
+/**
+ * Waits for a job's import workflow to finish (`wait=true`). The job row says how far it got, so when the
+ * wait ends otherwise (Temporal unreachable, the workflow ended by hand) the answer shows the job as it is.
+ */
+async function finishedOnWorkers(handle: { result(): Promise<unknown> }, jobId: string): Promise<void> {
+  try {
+    await handle.result();
+  } catch (err) {
+    logger.warn({ err, jobId }, 'import workflow did not finish');
+  }
 }
 
 export function importRoutes(ctx: ApiContext): Router {
   const router = Router();
-  const engine = importEngine(ctx.gateway);
 
   /**
    * Imports case headers and lines: JSON `{caseType, cases: [...]}` or CSV (`?caseType=`). The whole document is
@@ -404,13 +405,21 @@ export function importRoutes(ctx: ApiContext): Router {
         valid,
         errors,
       );
-      const run = runImportJob(ctx.db, id, stored, engine, caller);
-      if (wait) await run;
-      else run.catch((err: unknown) => logger.error({ err, id }, 'import job failed'));
+      // The job runs as a workflow on the workers (workflows/import.ts): this process holds none of it.
+      let handle;
+      try {
+        handle = await startImportWorkflow(ctx.client, ctx.taskQueue, id);
+      } catch (err) {
+        // Not started (Temporal unreachable: 503): the job goes too, so a retry imports once.
+        await discardImportJob(ctx.db, id).catch(() => undefined);
+        throw err;
+      }
+      if (wait) await finishedOnWorkers(handle, id);
+      const view = importView(await loadJob(ctx, id));
       res
-        .status(wait ? 200 : 202)
+        .status(wait && view.status !== 'running' ? 200 : 202)
         .location(`/api/imports/${id}`)
-        .json(importView(await loadJob(ctx, id)));
+        .json(view);
     },
   );
 
@@ -427,10 +436,9 @@ export function importRoutes(ctx: ApiContext): Router {
     res.json({ items: await importRows(ctx.db, String(job.id), state, pageLimit(req, 1000, 10_000)) });
   });
 
-  /** Resumes a job that stopped (the API restarted, the engine was down): its pending rows are processed. */
+  /** Resumes a job that stopped (its workflow was ended by hand, a release left it): its pending rows are processed. */
   router.post('/imports/:id/resume', async (req, res) => {
-    const caller = callerOf(req);
-    permit(caller, 'import', 'write');
+    permit(callerOf(req), 'import', 'write');
     const job = await loadJob(ctx, req.params.id);
     const stored = await definitionVersion(ctx.db, job.case_type as string, job.definition_version as number);
     if (!stored)
@@ -441,9 +449,8 @@ export function importRoutes(ctx: ApiContext): Router {
         `Case type ${String(job.case_type)} is not published`,
       );
     await reopenImportJob(ctx.db, String(job.id));
-    const run = runImportJob(ctx.db, String(job.id), stored, engine, await importerOf(ctx.db, caller.userId));
-    if (flag(req, 'wait')) await run;
-    else run.catch((err: unknown) => logger.error({ err, id: job.id }, 'import job failed'));
+    const handle = await startImportWorkflow(ctx.client, ctx.taskQueue, String(job.id));
+    if (flag(req, 'wait')) await finishedOnWorkers(handle, String(job.id));
     res.status(202).json(importView(await loadJob(ctx, String(job.id))));
   });
 
