@@ -61,7 +61,8 @@ export function workerImportEngine(db: Db, client: Client, taskQueue: string): I
   };
   return {
     async start(definition, start) {
-      const input: CaseWorkflowInput = { definition, start };
+      // This activity writes the start from the ready Update's result, as the API does.
+      const input: CaseWorkflowInput = { definition, start, startWrittenByApi: true };
       const operation = new WithStartWorkflowOperation(CASE_WORKFLOW_TYPE, {
         workflowId: start.caseId,
         taskQueue,
