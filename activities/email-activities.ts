@@ -1,4 +1,5 @@
 import { withHeartbeat } from './heartbeat';
+import { projectCase } from './projection';
 import { deliver, prepareCaseMessage, sendEmail, type EmailRequest, type MailDeps } from './email';
 import {
   planDigest,
@@ -39,7 +40,13 @@ async function resendEmail(deps: MailDeps, outboxId: number): Promise<SendEmailR
 /** Builds the email activities over injected dependencies (pool, transport, templates, hooks). */
 export function createEmailActivities(deps: MailDeps): EmailActivities {
   return {
-    sendEmail: (input) => withHeartbeat(() => sendEmail(deps, input)),
+    sendEmail: (input) =>
+      withHeartbeat(async () => {
+        // The change first: the email is rendered from the read model (owner, entity, status).
+        const { projection, ...email } = input;
+        if (projection) await projectCase(deps.db, projection);
+        return sendEmail(deps, email);
+      }),
     planDigest: (rule) => planDigest(deps.db, rule),
     sendDigest: (input) => withHeartbeat(() => sendDigest(deps, input)),
     resendEmail: ({ outboxId }) => withHeartbeat(() => resendEmail(deps, outboxId)),

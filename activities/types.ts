@@ -33,7 +33,15 @@ export interface ProjectionInput {
   timeline: TimelineEntry[];
 }
 
-export type SendEmailInput = EmailCommand & { caseId: string };
+export type SendEmailInput = EmailCommand & {
+  caseId: string;
+  /**
+   * The change the email reports, written to the read model before the email is rendered from it (the
+   * workflow then needs no write of its own first; docs/projection.md). Absent on older workflows' emails,
+   * which waited for the workflow's write.
+   */
+  projection?: ProjectionInput;
+};
 
 export interface SendEmailResult {
   state: 'sent' | 'failed' | 'skipped';

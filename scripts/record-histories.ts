@@ -156,6 +156,14 @@ async function main(): Promise<void> {
         ['complete', { outcome: 'presented' }],
         ['complete', { outcome: 'lost' }],
       ]);
+    if (wanted('opportunity-won-email-writes'))
+      // Recorded after the email activity writes the change it reports (email-writes-its-change).
+      await run(env, caseType, 'opportunity-won-email-writes', [
+        ['claim', {}],
+        ['complete', { outcome: 'interested' }],
+        ['complete', { outcome: 'presented' }],
+        ['complete', { outcome: 'won' }],
+      ]);
     if (wanted('opportunity-postponed-lost'))
       await run(env, caseType, 'opportunity-postponed-lost', [
         ['complete', { outcome: 'interested' }],

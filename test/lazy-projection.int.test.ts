@@ -12,11 +12,14 @@ import type { ProjectionInput } from '../activities/types';
 import { CaseGateway } from '../api/gateway';
 import type { CaseTypeDefinition } from '../engine/types';
 import { repairEndedCases } from '../worker/read-model-repair';
+import { byRule } from './support/email-fixtures';
 import { eventually, scoped, startTestEnv, type TestEnv } from './support/env';
 
 let env: TestEnv;
 let caseType: string;
 let definition: CaseTypeDefinition;
+/** The same with an email to the owner when the case is done. */
+let mailedType: string;
 /** An API process that dies right after Temporal answered: its write never happens. */
 let dyingApi: CaseGateway;
 const lostWrites: ProjectionInput[] = [];
@@ -54,6 +57,11 @@ beforeAll(async () => {
   );
   caseType = await env.publish(def);
   definition = def;
+  mailedType = await env.publish({
+    ...def,
+    id: `${def.id}-mailed`,
+    emailRules: [{ id: 'done', on: { statusEntered: 'DONE' }, template: 'case-status', to: ['owner'] }],
+  });
   dyingApi = new CaseGateway(env.client, env.taskQueue, 15_000, async (p) => {
     lostWrites.push(p);
   });
@@ -63,9 +71,9 @@ afterAll(async () => {
   await env?.stop();
 });
 
-async function startCase(): Promise<{ caseId: string; taskId: string }> {
+async function startCase(type = caseType): Promise<{ caseId: string; taskId: string }> {
   const res = await env.http(env.users.alice, 'POST', '/api/cases', {
-    caseType,
+    caseType: type,
     data: { n: randomBytes(3).toString('hex') },
   });
   expect(res.status).toBe(201);
@@ -120,6 +128,24 @@ it("ends the workflow in the update's own workflow task when an action ends the 
   // No read-model activity and no second workflow task after the action: the workflow completed at once.
   expect(after.filter((t) => t === ACTIVITY_TASK_SCHEDULED || t === WORKFLOW_TASK_SCHEDULED)).toEqual([]);
   expect(after.at(-1)).toBe(WORKFLOW_COMPLETED);
+});
+
+it("sends an ending action's email with that action's write: the email is the case's only work after it", async () => {
+  const { caseId, taskId } = await startCase(mailedType);
+  const done = await env.http(env.users.alice, 'POST', `/api/tasks/${taskId}/complete`, { outcome: 'close' });
+  expect(done.status).toBe(200);
+  // Rendered from the read model: the owner's address and the case's title are there.
+  const mail = await env.sink.waitFor(byRule(caseId, 'done'), 20_000);
+  expect(mail.envelopeTo).toEqual([`alice.${env.prefix}@example.com`]);
+  expect(mail.subject).toMatch(/^Lazy [0-9a-f]{6}: Done$/);
+  await env.client.workflow.getHandle(caseId).result();
+  const events = await history(caseId);
+  const after = events.slice(events.map(type).lastIndexOf(UPDATE_ACCEPTED));
+  const activities = after
+    .filter((e) => type(e) === ACTIVITY_TASK_SCHEDULED)
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  expect(activities).toEqual(['sendEmail']);
+  expect((await caseRow(caseId)).ended_at).not.toBeNull();
 });
 
 it('writes an action itself a few seconds later when the API died before its write', async () => {

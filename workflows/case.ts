@@ -91,6 +91,14 @@ const SUBCASE_END_SIGNAL = 'subcase-end-signal';
  */
 const LAZY_RECONCILE = 'update-writes-lazily';
 
+/**
+ * Cases whose history has this marker send a change's emails with that change's read-model write: the
+ * email activity writes it, then renders the email from it, so a change with emails needs no write of the
+ * workflow's own first (one activity and one workflow task fewer; an ending action's email is then the
+ * case's last work). Older histories replay as they ran (the email waited for the workflow's write).
+ */
+const EMAIL_WRITES_CHANGE = 'email-writes-its-change';
+
 /** How long an action's change may wait for the workflow's own write (the API's write came first). */
 const RECONCILE_AFTER_MS = 5_000;
 
@@ -159,6 +167,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   let changedAfterEnd = false;
   // An email prepared by the change being recorded: it waits for the workflow's write, so write at once.
   let emailsInChange = false;
+  // Emails of the change being recorded that go with its write (EMAIL_WRITES_CHANGE).
+  let emailsWithChange: EmailCommand[] = [];
   let reconciling = false;
   // What the running write covers, so that a continue-as-new can hand it over.
   let writing: { tasks: Set<string>; timeline: StepResult['timeline'] } | undefined;
@@ -210,13 +220,15 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
     let projection: ProjectionInput | undefined;
     const emails = emailsInChange;
     emailsInChange = false;
+    const withWrite = emailsWithChange;
+    emailsWithChange = [];
     if (patched(COMMITTED_PROJECTION)) {
       projection = projectionOf(result.changedTasks, result.timeline);
       recorded += 1;
       pending ??= { tasks: new Set(), timeline: [] };
       for (const id of result.changedTasks) pending.tasks.add(id);
       pending.timeline.push(...result.timeline);
-      if (byAction && !emails && patched(LAZY_RECONCILE)) {
+      if ((byAction && !emails && patched(LAZY_RECONCILE)) || withWrite.length > 0) {
         // The API writes this action's result, which carries every change not written yet (merged), so
         // any one committed answer the API writes covers the earlier ones it may have missed.
         projection = projectionOf(pending.tasks, pending.timeline);
@@ -227,6 +239,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
       if (state.ended && !wasEnded) endPending = true;
       else if (wasEnded) changedAfterEnd = true;
       wasEnded = state.ended;
+      if (withWrite.length > 0)
+        sendWithWrite(withWrite, recorded, projectionOf(pending.tasks, pending.timeline));
       if (pendingNow) reconcile();
     } else {
       // Histories recorded before the marker: the projection ran inside the workflow task, as a local
@@ -251,6 +265,24 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         wakeups += 1;
       });
     inflight.add(tracked);
+  }
+
+  /**
+   * Sends the emails of change number `change` with the write of every change not written yet (`write`):
+   * once one has succeeded, that write is done, unless changes came after it (still pending, then).
+   */
+  function sendWithWrite(commands: EmailCommand[], change: number, write: ProjectionInput): void {
+    for (const command of commands) {
+      track(
+        sendEmail({ caseId: state.caseId, ...command, projection: write }).then(() => {
+          if (recorded !== change || !pending) return;
+          pending = undefined;
+          lazySince = undefined;
+          endPending = false;
+          reconciled = Math.max(reconciled, change);
+        }),
+      );
+    }
   }
 
   /** Sends an email once the write of change number `change` of this run has finished. */
@@ -289,6 +321,10 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           const send = () => sendEmail({ caseId: state.caseId, ...command }).then(() => undefined);
           // dispatch() runs just before project() records the same change: it is change number recorded + 1.
           if (patched(COMMITTED_PROJECTION) && patched(EMAIL_AFTER_PROJECTION)) {
+            if (patched(LAZY_RECONCILE) && patched(EMAIL_WRITES_CHANGE)) {
+              emailsWithChange.push(command);
+              break;
+            }
             emailsInChange = true;
             sendAfterWrite(command, recorded + 1);
           } else {
