@@ -85,6 +85,74 @@ describe('accent-insensitive search', () => {
   });
 });
 
+describe('a search of several words, one of them in most names', () => {
+  // 1,200 names hold "Benchword" (far more than a tenth of the names, once analysed), so the trigram index is asked
+  // for the other words only; the whole text must still be checked. The decoys hold the rare words in the same
+  // order with another word between them: the index's pattern matches them, the search must not.
+  let names: { id: string; name: string }[];
+
+  beforeAll(async () => {
+    names = Array.from({ length: 1200 }, (_, i) => ({
+      id: `${env.prefix}-w${i}`,
+      name: `Gómez ${env.prefix} Benchword ${i}`,
+    }));
+    names.push(
+      { id: `${env.prefix}-d1`, name: `Gómez ${env.prefix} Other 7` },
+      { id: `${env.prefix}-d2`, name: `Gómez ${env.prefix} Benchwords 7` },
+      { id: `${env.prefix}-d3`, name: `Gomez ${env.prefix}  Benchword 7` },
+    );
+    await env.db.query(
+      `INSERT INTO entities (id, kind, code, name)
+       SELECT id, 'CL', id, name FROM unnest($1::text[], $2::text[]) AS x(id, name)`,
+      [names.map((n) => n.id), names.map((n) => n.name)],
+    );
+    await env.db.query('ANALYZE entities');
+  });
+
+  it('is in most names by the statistics the search reads', async () => {
+    const [row] = await env.db.query<{ share: number }>(
+      `SELECT (SELECT count(*) FROM unnest(histogram_bounds::text::text[]) h WHERE strpos(h, 'benchword') > 0)::float
+              / cardinality(histogram_bounds::text::text[]) AS share
+       FROM pg_stats WHERE tablename = 'entities' AND attname = 'name_fold'`,
+    );
+    expect(row?.share).toBeGreaterThan(0.1);
+  });
+
+  it.each([
+    `gomez ${'PREFIX'} benchword 7`,
+    `${'PREFIX'} BENCHWORD 11`,
+    `benchword 119`,
+    `gómez PREFIX other`,
+  ])('finds exactly the names holding "%s", in name order, page after page', async (text) => {
+    const q = text.replace('PREFIX', env.prefix);
+    const expected = names
+      .filter((n) => fold(n.name).includes(fold(q)))
+      .map((n) => n.id)
+      .sort();
+    expect(expected.length).toBeGreaterThan(0);
+    const found: { id: string; name: string }[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await env.http(
+        env.users.alice,
+        'GET',
+        `/api/entities?limit=7&q=${encodeURIComponent(q)}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(res.status).toBe(200);
+      found.push(...(res.body.items as { id: string; name: string }[]));
+      cursor = res.body.nextCursor as string | null;
+    } while (cursor);
+    const ours = found.filter((e) => e.name.includes(env.prefix));
+    expect(ours.map((e) => e.id).sort()).toEqual(expected);
+    // Name order, no entity twice across the pages (the pages follow each other in (name, id)).
+    const keys = ours.map((e) => [e.name, e.id] as const);
+    for (let i = 1; i < keys.length; i++) {
+      const [a, b] = [keys[i - 1], keys[i]] as [readonly [string, string], readonly [string, string]];
+      expect(a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])).toBe(true);
+    }
+  });
+});
+
 describe('search by code', () => {
   it('finds an entity by its exact code through an index led by code (not a scan of the (kind, code) one)', async () => {
     const plan = await env.db.transaction(async (tx) => {

@@ -23,6 +23,7 @@ import { publishDefinition } from '../../db/definitions';
 import { migrate } from '../../db/migrate';
 import type { CaseTypeDefinition } from '../../engine/types';
 import { startSmtpSink, type SmtpSink } from '../../infra/smtp-sink';
+import type { SecuritySettings } from '../../lib/config';
 import { createMailer } from '../../lib/mailer';
 import { connectTemporal } from '../../lib/temporal';
 import { createWorker, WORKFLOWS_PATH } from '../../worker';
@@ -169,6 +170,8 @@ export async function startTestEnv(
     services?: ServiceSettings;
     /** Changes the worker's activities, e.g. to make a real write slower than the updates arriving. */
     wrapActivities?: (activities: Activities) => Activities;
+    /** Rate limits of the API (default: the product's defaults); a bench lifts the expensive-route limit. */
+    security?: SecuritySettings;
   } = {},
 ): Promise<TestEnv> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
@@ -198,6 +201,7 @@ export async function startTestEnv(
     publicUrl,
     maxPageSize: 200,
     bodyLimit: '1mb',
+    ...(options.security ? { security: options.security } : {}),
     updateTimeoutMs: 10_000,
     mailbox: sink,
     probes: { smtp: () => mailer.verify() },
