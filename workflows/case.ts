@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
@@ -12,6 +13,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -163,6 +165,10 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   // nothing after it): only then may the workflow end without writing them.
   let pendingNow = false;
   let lazySince: number | undefined;
+  // The one timer of the changes left to the API (started with the first of them, not once per change):
+  // when it fires, the workflow writes what is still pending.
+  let lazyTimer: CancellationScope | undefined;
+  let lazyDue = false;
   let endPending = false;
   let changedAfterEnd = false;
   // An email prepared by the change being recorded: it waits for the workflow's write, so write at once.
@@ -181,8 +187,30 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
   // Whether the case had ended at the change recorded last.
   let wasEnded = false;
 
+  function armLazyWrite(): void {
+    if (lazyTimer) return;
+    const scope = new CancellationScope();
+    lazyTimer = scope;
+    scope
+      .run(() => sleep(RECONCILE_AFTER_MS))
+      .then(
+        () => {
+          if (lazyTimer !== scope) return;
+          lazyTimer = undefined;
+          lazyDue = true;
+        },
+        () => undefined, // cancelled: a write came first
+      );
+  }
+
+  function disarmLazyWrite(): void {
+    lazyTimer?.cancel();
+    lazyTimer = undefined;
+  }
+
   function reconcile(): void {
     if (reconciling || !pending) return;
+    disarmLazyWrite();
     const input = projectionOf(pending.tasks, pending.timeline);
     const upTo = recorded;
     writing = pending;
@@ -233,6 +261,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
         // any one committed answer the API writes covers the earlier ones it may have missed.
         projection = projectionOf(pending.tasks, pending.timeline);
         lazySince ??= Date.now();
+        armLazyWrite();
       } else {
         pendingNow = true;
       }
@@ -278,6 +307,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
           if (recorded !== change || !pending) return;
           pending = undefined;
           lazySince = undefined;
+          disarmLazyWrite();
           endPending = false;
           reconciled = Math.max(reconciled, change);
         }),
@@ -659,20 +689,22 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseOutcom
       continue;
     }
 
+    // Changes left to the API that waited RECONCILE_AFTER_MS: the workflow writes them now.
+    if (lazyDue) {
+      lazyDue = false;
+      reconcile();
+    }
+
     const timer = nextTimer(state);
-    // Changes left to the API are written by the workflow once they have waited RECONCILE_AFTER_MS.
-    const lazyAt = lazySince === undefined || reconciling ? undefined : lazySince + RECONCILE_AFTER_MS;
-    const wakeAt = Math.min(timer?.fireAt ?? Infinity, lazyAt ?? Infinity);
     const seenVersion = state.version;
     const seenWakeups = wakeups;
-    const wake = (): boolean => events.length > 0 || state.version !== seenVersion || wakeups !== seenWakeups;
+    const wake = (): boolean =>
+      events.length > 0 || state.version !== seenVersion || wakeups !== seenWakeups || lazyDue;
     const woke =
-      wakeAt === Infinity
+      timer === undefined
         ? (await condition(wake), true)
-        : await condition(wake, Math.max(1, wakeAt - Date.now()));
-    if (woke) continue;
-    if (timer !== undefined && timer.fireAt <= wakeAt) events.push({ type: 'timerFired', timerId: timer.id });
-    else reconcile();
+        : await condition(wake, Math.max(1, timer.fireAt - Date.now()));
+    if (!woke && timer !== undefined) events.push({ type: 'timerFired', timerId: timer.id });
   }
 
   await condition(allHandlersFinished);
