@@ -1,14 +1,6 @@
+import type { ImportBatchCounts } from '../crm/imports';
 /** What one batch of an import job did. `fetched` 0 means no row of the job is pending. */
-export interface ImportBatchResult {
-  fetched: number;
-  processed: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  /** The job cannot go on (its case-type version is no longer published): the job is marked failed. */
-  stopped?: boolean;
-}
+export type ImportBatchResult = ImportBatchCounts;
 
 /** The activities of the import workflow. Implemented by `createImportActivities`. */
 export interface ImportActivities {

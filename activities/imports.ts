@@ -18,20 +18,10 @@ import { actUpdate, CASE_WORKFLOW_TYPE, readyUpdate, type CaseWorkflowInput } fr
 import { CASE_TYPE } from '../workflows/search-attributes';
 import type { ImportActivities } from './import-types';
 import { projectCase } from './projection';
+import { isUnprocessed, UNPROCESSED_ATTEMPTS } from '../lib/update-errors';
 
 /** How long one start or action of an import may wait for the engine before its batch is retried. */
 const ENGINE_CALL_MS = 30_000;
-/** Attempts for an update the server handed back unprocessed (a burst of updates to one case). */
-const UNPROCESSED_ATTEMPTS = 5;
-
-function unprocessed(err: unknown): boolean {
-  return (
-    err instanceof WorkflowUpdateFailedError &&
-    err.cause instanceof ApplicationFailure &&
-    err.cause.type === 'UnprocessedUpdate'
-  );
-}
-
 /** No answer from the engine (deadline, unreachable): the row is not at fault and is tried again later. */
 function unanswered(err: unknown): boolean {
   const code = (err as { code?: number }).code;
@@ -86,7 +76,7 @@ export function workerImportEngine(db: Db, client: Client, taskQueue: string): I
           if (result.projection) await projectCase(db, result.projection);
           return result;
         } catch (err) {
-          if (unprocessed(err)) {
+          if (isUnprocessed(err)) {
             if (attempt < UNPROCESSED_ATTEMPTS) {
               await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
               continue;

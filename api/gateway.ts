@@ -9,6 +9,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActorEvent, StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
+import { isUnprocessed, UNPROCESSED_ATTEMPTS } from '../lib/update-errors';
 import { CASE_TYPE } from '../workflows/search-attributes';
 import {
   actUpdate,
@@ -159,25 +160,4 @@ export class CaseGateway {
     }
     return err;
   }
-}
-
-/** Attempts for an update the server handed back unprocessed. */
-const UNPROCESSED_ATTEMPTS = 5;
-
-function isUnprocessed(err: unknown): boolean {
-  if (
-    err instanceof WorkflowUpdateFailedError &&
-    err.cause instanceof ApplicationFailure &&
-    err.cause.type === 'UnprocessedUpdate'
-  ) {
-    return true;
-  }
-  // The workflow task that carried the update failed before accepting it (seen when an update lands
-  // in the task where the run continues as new): the update was not applied, and a retry with the same
-  // id reaches the new run.
-  const cause = (err as { cause?: { code?: number; details?: string; message?: string } } | undefined)?.cause;
-  return (
-    cause?.code === 9 /* FAILED_PRECONDITION */ &&
-    /unexpected workflow task failure/i.test(`${cause.details ?? ''} ${cause.message ?? ''}`)
-  );
 }
