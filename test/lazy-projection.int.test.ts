@@ -11,7 +11,7 @@ import type { temporal } from '@temporalio/proto';
 import type { ProjectionInput } from '../activities/types';
 import { CaseGateway } from '../api/gateway';
 import type { CaseTypeDefinition } from '../engine/types';
-import { repairEndedCases } from '../worker/read-model-repair';
+import { repairEndedCases, sweepEndedCases } from '../worker/read-model-repair';
 import { byRule } from './support/email-fixtures';
 import { eventually, scoped, startTestEnv, type TestEnv } from './support/env';
 
@@ -231,4 +231,22 @@ it('repairs a case whose ending action the API never wrote, from the ended workf
   expect(again.repaired).toEqual([]);
   expect((await caseRow(caseId)).version).toBe(version);
   expect(await timelineKinds(caseId)).toEqual(kinds);
+}, 40_000);
+
+it("the workers' periodic sweep goes on from where the last one got to and repairs a lost end", async () => {
+  // A sweep has run before (it records how far it got), as on any running worker.
+  await sweepEndedCases(env.db, env.client);
+  const { caseId, taskId } = await startCase();
+  await dyingApi.act(caseId, { type: 'complete', taskId, actor: alice(), outcome: 'close' });
+  await env.client.workflow.getHandle(caseId).result();
+  expect(await caseRow(caseId)).toMatchObject({ status: 'OPEN' });
+  await eventually(
+    async () => {
+      await sweepEndedCases(env.db, env.client);
+      return (await caseRow(caseId)).ended_at !== null || undefined;
+    },
+    20_000,
+    'the case repaired by the next sweeps',
+  );
+  expect(await taskRow(taskId)).toMatchObject({ status: 'completed', outcome: 'close' });
 }, 40_000);

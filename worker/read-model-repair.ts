@@ -82,15 +82,13 @@ const SWEEP = 'ended-cases';
  */
 export async function sweepEndedCases(db: Db, client: Client): Promise<RepairResult> {
   const startedAt = new Date();
-  const rows = (await db.query(`SELECT swept_until FROM read_model_sweeps WHERE name = $1`, [SWEEP])) as {
-    swept_until: Date;
-  }[];
-  const from = rows[0]?.swept_until ?? startedAt;
-  const result = await repairEndedCases({
-    db,
-    client,
-    since: new Date(from.getTime() - REPAIR_OVERLAP_MS),
-  });
+  // Read as epoch milliseconds: the pool returns timestamps as text.
+  const rows = (await db.query(
+    `SELECT (extract(epoch FROM swept_until) * 1000)::float8 AS ms FROM read_model_sweeps WHERE name = $1`,
+    [SWEEP],
+  )) as { ms: number }[];
+  const from = rows[0]?.ms ?? startedAt.getTime();
+  const result = await repairEndedCases({ db, client, since: new Date(from - REPAIR_OVERLAP_MS) });
   await db.query(
     `INSERT INTO read_model_sweeps (name, swept_until) VALUES ($1, $2)
      ON CONFLICT (name) DO UPDATE SET swept_until = GREATEST(read_model_sweeps.swept_until, EXCLUDED.swept_until)`,
