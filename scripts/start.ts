@@ -29,7 +29,7 @@ import { publishAtStartup } from '../lib/publish';
 import { syncSchedules } from '../lib/schedules';
 import { listLatestDefinitions } from '../db/definitions';
 import { PLAINTEXT, connectTemporal } from '../lib/temporal';
-import { startRepairSweeps } from '../worker/read-model-repair';
+import { startWorkerSweeps } from '../worker/sweeps';
 import { createWorker, workerTuning } from '../worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { handleStopSignals, stopWith } from '../lib/stop-signals';
@@ -181,9 +181,9 @@ async function main(): Promise<void> {
     },
   });
 
-  // The safety net under the API's writes of cases ended by an action (worker/read-model-repair.ts).
-  const sweeps = startRepairSweeps(db, client);
-  stops.push({ name: 'read-model sweep', stop: () => sweeps.stop() });
+  // Every 30 s: ended cases whose end the read model lacks, import jobs nothing runs (worker/sweeps.ts).
+  const sweeps = startWorkerSweeps(db, client, config.taskQueue);
+  stops.push({ name: 'worker sweeps', stop: () => sweeps.stop() });
 
   const app = createApp({
     db,

@@ -9,6 +9,7 @@ import {
   type ImportEngine,
 } from '../crm/imports';
 import { startStaleImportWorkflows } from '../crm/import-workflows';
+import { sweepOnce } from '../worker/sweeps';
 import { latestDefinition } from '../db/definitions';
 import { count, upload } from './support/crm';
 import { eventually, scoped, shippedDefinition, startTestEnv, type TestEnv } from './support/env';
@@ -242,6 +243,29 @@ describe('case import', () => {
     expect(await release()).not.toContain(id);
     const live = await env.http(env.users.sam, 'GET', `/api/imports/${id}-live`);
     expect(live.body.status).toBe('running');
+  });
+
+  it("a worker's periodic sweep starts the workflow of a job an API process stored but never started", async () => {
+    const stored = await latestDefinition(env.db, T);
+    if (!stored) throw new Error('no definition');
+    const cases = [1, 2].map((i) => ({ externalKey: key(`SW${i}`), data: { subject: `Swept ${i}` } }));
+    const { valid } = await prepareCases(env.db, stored, casesFromJson({ cases }), env.users.sam.id);
+    // Stored, then the API process stopped before starting its workflow; silent for 3 minutes.
+    const id = `imp-${env.prefix}-swept`;
+    const job = { format: 'json', filename: 'swept.json', caseType: T, createdBy: env.users.sam.id } as const;
+    await createImportJob(env.db, { ...job, id, definitionVersion: stored.version }, valid, []);
+    await env.db.query(`UPDATE imports SET updated_at = now() - interval '3 minutes' WHERE id = $1`, [id]);
+
+    await sweepOnce(env.db, env.client, env.taskQueue);
+    const done = await eventually(
+      async () => {
+        const res = await env.http(env.users.sam, 'GET', `/api/imports/${id}`);
+        return res.body.status === 'completed' ? res.body : undefined;
+      },
+      30_000,
+      'the swept import to finish',
+    );
+    expect(done).toMatchObject({ processed: 2, created: 2, failed: 0 });
   });
 
   it('a batch retried after its Update was applied but before the row was recorded still says updated, once', async () => {

@@ -13,7 +13,7 @@ import { installWorkerTelemetry, startWorkerOps } from './ops';
 import { createRegistry } from '../lib/metrics';
 import { handleStopSignals } from '../lib/stop-signals';
 import { connectTemporal } from '../lib/temporal';
-import { startRepairSweeps } from './read-model-repair';
+import { startWorkerSweeps } from './sweeps';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -51,13 +51,13 @@ async function main(): Promise<void> {
           ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
           metricsToken: config.metricsToken,
         });
-  // The safety net under the API's writes of cases ended by an action (worker/read-model-repair.ts).
+  // Every 30 s: ended cases whose end the read model lacks, import jobs nothing runs (worker/sweeps.ts).
   const temporal = await connectTemporal(
     config.temporalAddress,
     config.temporalNamespace,
     config.temporalSecurity,
   );
-  const sweeps = startRepairSweeps(db, temporal.client);
+  const sweeps = startWorkerSweeps(db, temporal.client, config.taskQueue);
   logger.info({ taskQueue: config.taskQueue, opsPort: config.workerOpsPort || undefined }, 'worker started');
   const running = worker.run();
   // SIGTERM (a container stop) or Ctrl-C: stop polling, let running activities finish within

@@ -70,8 +70,6 @@ export async function repairEndedCases({ db, client, since }: RepairSweep): Prom
   return result;
 }
 
-/** How often the worker sweeps. */
-export const REPAIR_EVERY_MS = 30_000;
 /** Visibility is eventually consistent: a close may be listed a little after its CloseTime. */
 export const REPAIR_OVERLAP_MS = 60_000;
 const SWEEP = 'ended-cases';
@@ -95,25 +93,4 @@ export async function sweepEndedCases(db: Db, client: Client): Promise<RepairRes
     [SWEEP, startedAt],
   );
   return result;
-}
-
-/** Sweeps now and every REPAIR_EVERY_MS until stopped (one sweep at a time per process). */
-export function startRepairSweeps(db: Db, client: Client): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const sweep = () => {
-    running ??= sweepEndedCases(db, client)
-      .then(() => undefined)
-      .catch((err: unknown) => logger.warn({ err }, 'could not sweep ended cases for lost read-model writes'))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  sweep();
-  const timer = setInterval(sweep, REPAIR_EVERY_MS).unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
 }
