@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import {
-  WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -14,11 +13,9 @@ import {
   processImportBatch,
   type ImportEngine,
 } from '../crm/imports';
-import { actUpdate, CASE_WORKFLOW_TYPE, readyUpdate, type CaseWorkflowInput } from '../workflows/messages';
-import { CASE_TYPE } from '../workflows/search-attributes';
 import type { ImportActivities } from './import-types';
 import { projectCase } from './projection';
-import { isUnprocessed, UNPROCESSED_ATTEMPTS } from '../lib/update-errors';
+import { isUnprocessed, sendAction, startCaseWorkflow } from '../lib/case-updates';
 
 /** How long one start or action of an import may wait for the engine before its batch is retried. */
 const ENGINE_CALL_MS = 30_000;
@@ -51,43 +48,22 @@ export function workerImportEngine(db: Db, client: Client, taskQueue: string): I
   };
   return {
     async start(definition, start) {
-      // This activity writes the start from the ready Update's result, as the API does.
-      const input: CaseWorkflowInput = { definition, start, startWrittenByApi: true };
-      const operation = new WithStartWorkflowOperation(CASE_WORKFLOW_TYPE, {
-        workflowId: start.caseId,
-        taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [{ key: CASE_TYPE, value: start.caseType }],
-      });
-      const summary = await bounded(() =>
-        client.workflow.executeUpdateWithStart(readyUpdate, { startWorkflowOperation: operation }),
-      );
+      // Written from the ready Update's result, as the API does.
+      const summary = await startCaseWorkflow(client, taskQueue, definition, start, bounded);
       if (summary.projection) await projectCase(db, summary.projection);
       return summary;
     },
     async act(caseId, event, updateId) {
-      const handle = client.workflow.getHandle(caseId);
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          const result = await bounded(() =>
-            handle.executeUpdate(actUpdate, { args: [event], updateId: `import:${updateId}` }),
-          );
-          if (result.projection) await projectCase(db, result.projection);
-          return result;
-        } catch (err) {
-          if (isUnprocessed(err)) {
-            if (attempt < UNPROCESSED_ATTEMPTS) {
-              await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-              continue;
-            }
-            throw new ImportEngineUnavailableError(`case ${caseId} is busy`);
-          }
-          if (err instanceof WorkflowNotFoundError) throw new Error(`Case ${caseId} is no longer running`);
-          if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
-            throw new Error(err.cause.message);
-          throw err;
-        }
+      try {
+        const result = await sendAction(client, caseId, event, `import:${updateId}`, bounded);
+        if (result.projection) await projectCase(db, result.projection);
+        return result;
+      } catch (err) {
+        if (isUnprocessed(err)) throw new ImportEngineUnavailableError(`case ${caseId} is busy`);
+        if (err instanceof WorkflowNotFoundError) throw new Error(`Case ${caseId} is no longer running`);
+        if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
+          throw new Error(err.cause.message);
+        throw err;
       }
     },
   };

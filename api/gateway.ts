@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -9,16 +8,8 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActorEvent, StartInput } from '../engine/state';
 import type { CaseTypeDefinition } from '../engine/types';
-import { isUnprocessed, UNPROCESSED_ATTEMPTS } from '../lib/update-errors';
-import { CASE_TYPE } from '../workflows/search-attributes';
-import {
-  actUpdate,
-  readyUpdate,
-  CASE_WORKFLOW_TYPE,
-  type ActionResult,
-  type CaseSummary,
-  type CaseWorkflowInput,
-} from '../workflows/messages';
+import { isUnprocessed, sendAction, startCaseWorkflow } from '../lib/case-updates';
+import type { ActionResult, CaseSummary } from '../workflows/messages';
 import type { ProjectionInput } from '../activities/types';
 import { currentRequestId } from '../lib/request-context';
 import { ProblemError } from './problem';
@@ -91,19 +82,17 @@ export class CaseGateway {
   }
 
   private async startCase(definition: CaseTypeDefinition, start: StartInput): Promise<CaseSummary> {
-    const input: CaseWorkflowInput = { definition, start, startWrittenByApi: true };
-    const operation = new WithStartWorkflowOperation(CASE_WORKFLOW_TYPE, {
-      workflowId: start.caseId,
-      taskQueue: this.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      // The request that started the case, to find its logs from the workflow (Temporal UI, describe).
-      ...(currentRequestId() ? { memo: { requestId: currentRequestId() } } : {}),
-      typedSearchAttributes: [{ key: CASE_TYPE, value: start.caseType }],
-    });
+    // The request that started the case, to find its logs from the workflow (Temporal UI, describe).
+    const requestId = currentRequestId();
+    const bounded = <T>(fn: () => Promise<T>) => this.bounded(fn);
     return this.committed(
-      await this.bounded(() =>
-        this.client.workflow.executeUpdateWithStart(readyUpdate, { startWorkflowOperation: operation }),
+      await startCaseWorkflow(
+        this.client,
+        this.taskQueue,
+        definition,
+        start,
+        bounded,
+        requestId ? { requestId } : undefined,
       ),
     );
   }
@@ -117,21 +106,12 @@ export class CaseGateway {
   }
 
   private async actOn(caseId: string, event: ActorEvent, requestId?: string): Promise<ActionResult> {
-    const handle = this.client.workflow.getHandle(caseId);
-    const updateId = requestId ?? randomUUID();
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const result = await this.bounded(() => handle.executeUpdate(actUpdate, { args: [event], updateId }));
-        return await this.committed(result);
-      } catch (err) {
-        // Under a burst of updates to one case the server may hand an update back unprocessed (not applied):
-        // send it again, with the same id so it still applies at most once.
-        if (isUnprocessed(err) && attempt < UNPROCESSED_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-          continue;
-        }
-        throw this.problem(caseId, err);
-      }
+    const bounded = <T>(fn: () => Promise<T>) => this.bounded(fn);
+    try {
+      const result = await sendAction(this.client, caseId, event, requestId ?? randomUUID(), bounded);
+      return await this.committed(result);
+    } catch (err) {
+      throw this.problem(caseId, err);
     }
   }
 
